@@ -1,0 +1,433 @@
+//! The authorization endpoint (RFC 6749 §4.1.1–§4.1.2, OIDC Core §3.1.2, RFC 7636 §4.3,
+//! RFC 9207, RFC 9700 §4.1).
+//!
+//! The request is handled in three steps, and each can fail in its own way:
+//! 1. [`resolve_client`]: find the client and the redirect URI. Until both are known to be
+//!    registered, errors are shown to the user on a page and never redirected (RFC 6749
+//!    §4.1.2.1: no open redirector).
+//! 2. [`validate`]: every other parameter. Errors now go back to the client's redirect URI
+//!    with `error`, `error_description`, `state` and `iss`.
+//! 3. [`next_step`]: given the user's session and consent, decide between showing the login
+//!    page, the consent page, or issuing a code ([`issue_code`]).
+
+use chrono::{DateTime, Utc};
+
+use crate::client::{Client, GrantType};
+use crate::error::{Error, ErrorCode, OAuthError};
+use crate::params::Params;
+use crate::policy::Policy;
+use crate::ports::{ClientStore, CodeRecord, CodeStore, Session};
+use crate::secret::Secret;
+use crate::values::{
+    ClientId, GrantId, MAX_PARAM_LEN, PkceChallenge, RedirectUri, ScopeSet, UserId,
+};
+
+/// A failure of the authorization endpoint.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or redirect URI is not trustworthy: show an error page, do not redirect.
+    Page(OAuthError),
+    /// Send the error back to the client's redirect URI (already validated).
+    Redirect {
+        target: RedirectTarget,
+        error: OAuthError,
+    },
+    /// An internal failure.
+    Internal(Error),
+}
+
+impl From<Error> for AuthorizeError {
+    fn from(e: Error) -> Self {
+        AuthorizeError::Internal(e)
+    }
+}
+
+/// Where responses for this request go: a registered redirect URI, plus the client's `state`.
+#[derive(Debug, Clone)]
+pub struct RedirectTarget {
+    pub redirect_uri: RedirectUri,
+    pub state: Option<String>,
+}
+
+impl RedirectTarget {
+    /// The redirect URI with `pairs` added to its query, then `state` and `iss` (RFC 9207).
+    pub fn url_with(&self, issuer: &str, pairs: &[(&str, &str)]) -> String {
+        let mut url = match url::Url::parse(self.redirect_uri.as_str()) {
+            Ok(u) => u,
+            // A RedirectUri always parses; keep the registered string if it somehow does not.
+            Err(_) => return self.redirect_uri.as_str().to_owned(),
+        };
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in pairs {
+                q.append_pair(k, v);
+            }
+            if let Some(state) = &self.state {
+                q.append_pair("state", state);
+            }
+            q.append_pair("iss", issuer);
+        }
+        url.into()
+    }
+
+    /// The error response of RFC 6749 §4.1.2.1.
+    pub fn error_url(&self, issuer: &str, error: &OAuthError) -> String {
+        self.url_with(
+            issuer,
+            &[
+                ("error", error.code.as_str()),
+                ("error_description", &error.description),
+            ],
+        )
+    }
+}
+
+/// Step 1 result: a known client and a registered redirect URI.
+#[derive(Debug, Clone)]
+pub struct ResolvedClient {
+    pub client: Client,
+    pub target: RedirectTarget,
+    /// Whether the request carried `redirect_uri` (then the token request must repeat it).
+    pub redirect_uri_in_request: bool,
+}
+
+/// Step 1: the client and its redirect URI; failures are [`AuthorizeError::Page`].
+pub async fn resolve_client<S: ClientStore>(
+    store: &S,
+    params: &Params,
+) -> Result<ResolvedClient, AuthorizeError> {
+    let page = |d: &'static str| AuthorizeError::Page(OAuthError::invalid_request(d));
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| page("the request has no client_id"))?;
+    let client_id = ClientId::parse(client_id).map_err(|_| page("the client_id is not valid"))?;
+    let client = store
+        .find_client(&client_id)
+        .await
+        .map_err(|e| AuthorizeError::Internal(e.into()))?
+        .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_client("unknown client_id")))?;
+    let (redirect_uri, in_request) = match params.get("redirect_uri") {
+        Some(raw) => {
+            let requested =
+                RedirectUri::parse(raw).map_err(|_| page("the redirect_uri is not a valid URI"))?;
+            if client.match_redirect_uri(&requested).is_none() {
+                return Err(page("the redirect_uri is not registered for this client"));
+            }
+            (requested, true)
+        }
+        // OIDC requires redirect_uri; plain OAuth may omit it when exactly one is registered.
+        None => match client.redirect_uris.as_slice() {
+            [only] if !wants_openid(params) => (only.clone(), false),
+            [] => return Err(page("this client has no registered redirect URI")),
+            _ => return Err(page("the request has no redirect_uri")),
+        },
+    };
+    let state = params.get("state").map(str::to_owned);
+    if state.as_ref().is_some_and(|s| s.len() > MAX_PARAM_LEN) {
+        return Err(page("state is too long"));
+    }
+    Ok(ResolvedClient {
+        client,
+        target: RedirectTarget {
+            redirect_uri,
+            state,
+        },
+        redirect_uri_in_request: in_request,
+    })
+}
+
+fn wants_openid(params: &Params) -> bool {
+    params
+        .get("scope")
+        .is_some_and(|s| s.split(' ').any(|t| t == "openid"))
+}
+
+/// The `prompt` parameter (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    pub client: Client,
+    pub target: RedirectTarget,
+    pub redirect_uri_in_request: bool,
+    pub scope: ScopeSet,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<PkceChallenge>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// The original parameters, carried through the login and consent forms.
+    pub params: Params,
+}
+
+impl AuthorizationRequest {
+    /// The request as it continues after the user has just authenticated: `prompt=login` and
+    /// `max_age` are satisfied, so they are dropped from what the consent form carries.
+    pub fn after_login(mut self) -> Self {
+        self.prompt.login = false;
+        self.max_age = None;
+        let prompt = self.prompt.consent.then(|| "consent".to_owned());
+        self.params = self.params.with("prompt", prompt).with("max_age", None);
+        self
+    }
+}
+
+/// Step 2: validate everything else; failures are redirected to the client.
+pub fn validate(
+    resolved: ResolvedClient,
+    params: &Params,
+) -> Result<AuthorizationRequest, AuthorizeError> {
+    let ResolvedClient {
+        client,
+        target,
+        redirect_uri_in_request,
+    } = resolved;
+    let fail = |code: ErrorCode, d: String| AuthorizeError::Redirect {
+        target: target.clone(),
+        error: OAuthError::new(code, d),
+    };
+    match params.get("response_type") {
+        Some("code") => {}
+        Some(other) => {
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                format!("response_type {other:?} is not supported; use code"),
+            ));
+        }
+        None => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "missing parameter response_type".into(),
+            ));
+        }
+    }
+    if params.get("request").is_some() {
+        return Err(fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported".into(),
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported".into(),
+        ));
+    }
+    match params.get("response_mode") {
+        None | Some("query") => {}
+        Some(other) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                format!("response_mode {other:?} is not supported; use query"),
+            ));
+        }
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(fail(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow".into(),
+        ));
+    }
+    let scope = ScopeSet::parse(params.get("scope").unwrap_or_default())
+        .map_err(|e| fail(ErrorCode::InvalidScope, e))?;
+    if scope.is_empty() {
+        return Err(fail(ErrorCode::InvalidScope, "scope is required".into()));
+    }
+    if !scope.is_subset(&client.allowed_scopes) {
+        let extra = scope.difference(&client.allowed_scopes).join(" ");
+        return Err(fail(
+            ErrorCode::InvalidScope,
+            format!("scope not allowed for this client: {extra}"),
+        ));
+    }
+    let code_challenge = match params.get("code_challenge") {
+        Some(c) => Some(
+            PkceChallenge::parse(c, params.get("code_challenge_method"))
+                .map_err(|e| fail(ErrorCode::InvalidRequest, e))?,
+        ),
+        None if params.get("code_challenge_method").is_some() => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method without code_challenge".into(),
+            ));
+        }
+        None => None,
+    };
+    if code_challenge.is_none() && (client.require_pkce || client.is_public()) {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "code_challenge (PKCE, S256) is required".into(),
+        ));
+    }
+    let nonce = params.get("nonce").map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
+        return Err(fail(ErrorCode::InvalidRequest, "nonce is too long".into()));
+    }
+    let mut prompt = Prompt::default();
+    for p in params
+        .get("prompt")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+    {
+        match p {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            "select_account" => {}
+            other => {
+                return Err(fail(
+                    ErrorCode::InvalidRequest,
+                    format!("unknown prompt value {other:?}"),
+                ));
+            }
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "prompt=none cannot be combined with other values".into(),
+        ));
+    }
+    let max_age = match params.get("max_age") {
+        None => None,
+        Some(m) => Some(m.parse::<u32>().map(i64::from).map_err(|_| {
+            fail(
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative integer".into(),
+            )
+        })?),
+    };
+    let login_hint = params
+        .get("login_hint")
+        .map(|h| h.chars().take(256).collect());
+    Ok(AuthorizationRequest {
+        client,
+        target,
+        redirect_uri_in_request,
+        scope,
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint,
+        params: params.clone(),
+    })
+}
+
+/// What the user must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextStep {
+    Login,
+    Consent,
+    /// Issue a code for this user, authenticated at this time.
+    Issue {
+        user_id: UserId,
+        auth_time: DateTime<Utc>,
+    },
+}
+
+/// What happened in this browser just now, as the server knows it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Interaction {
+    /// The user has just entered a password in this request.
+    pub just_logged_in: bool,
+    /// The user has just approved this request's scopes on the consent page.
+    pub just_consented: bool,
+}
+
+/// Step 3: login, consent, or code (OIDC Core §3.1.2.3, `prompt` and `max_age`).
+pub fn next_step(
+    req: &AuthorizationRequest,
+    session: Option<&Session>,
+    consented: Option<&ScopeSet>,
+    interaction: Interaction,
+    now: DateTime<Utc>,
+) -> Result<NextStep, AuthorizeError> {
+    let redirect = |code: ErrorCode, d: &'static str| AuthorizeError::Redirect {
+        target: req.target.clone(),
+        error: OAuthError::new(code, d),
+    };
+    let Some(session) = session.filter(|s| s.expires_at > now) else {
+        return if req.prompt.none {
+            Err(redirect(
+                ErrorCode::LoginRequired,
+                "the user is not logged in",
+            ))
+        } else {
+            Ok(NextStep::Login)
+        };
+    };
+    let too_old = req
+        .max_age
+        .is_some_and(|m| (now - session.auth_time).num_seconds() > m);
+    if !interaction.just_logged_in && (req.prompt.login || too_old) {
+        return if req.prompt.none {
+            Err(redirect(
+                ErrorCode::LoginRequired,
+                "the user must log in again (max_age)",
+            ))
+        } else {
+            Ok(NextStep::Login)
+        };
+    }
+    let covered = consented.is_some_and(|c| req.scope.is_subset(c));
+    if !interaction.just_consented && (req.prompt.consent || !covered) {
+        return if req.prompt.none {
+            Err(redirect(
+                ErrorCode::ConsentRequired,
+                "the user has not consented to this client",
+            ))
+        } else {
+            Ok(NextStep::Consent)
+        };
+    }
+    Ok(NextStep::Issue {
+        user_id: session.user_id.clone(),
+        auth_time: session.auth_time,
+    })
+}
+
+/// Issues an authorization code and returns the URL to redirect the user agent to
+/// (RFC 6749 §4.1.2, RFC 9207 `iss`). The code is 256 random bits, stored only as a hash.
+pub async fn issue_code<S: CodeStore>(
+    store: &S,
+    policy: &Policy,
+    req: &AuthorizationRequest,
+    user_id: UserId,
+    auth_time: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    let code = Secret::generate();
+    let record = CodeRecord {
+        code_hash: code.hash(),
+        client_id: req.client.id.clone(),
+        user_id,
+        redirect_uri: req.target.redirect_uri.clone(),
+        redirect_uri_in_request: req.redirect_uri_in_request,
+        scope: req.scope.clone(),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        auth_time,
+        grant_id: GrantId::generate(),
+        expires_at: now + chrono::Duration::seconds(policy.code_ttl),
+    };
+    store.insert_code(&record).await?;
+    Ok(req
+        .target
+        .url_with(&policy.issuer, &[("code", code.expose())]))
+}
+
+/// The access-denied redirect when the user declines consent (RFC 6749 §4.1.2.1).
+pub fn denied_url(policy: &Policy, req: &AuthorizationRequest) -> String {
+    req.target.error_url(
+        &policy.issuer,
+        &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+    )
+}

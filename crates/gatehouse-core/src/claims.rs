@@ -1,0 +1,43 @@
+//! JWT claim sets Gatehouse issues: access tokens (RFC 9068 §2.2) and ID tokens (OIDC Core §2).
+
+use serde::{Deserialize, Serialize};
+
+/// The JOSE `typ` of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The JOSE `typ` of ID tokens.
+pub const ID_TOKEN_TYP: &str = "JWT";
+
+/// Claims of a JWT access token (RFC 9068 §2.2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub auth_time: Option<i64>,
+    /// The grant this token belongs to; checked against revocations at userinfo.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gid: Option<String>,
+}
+
+/// Claims of an ID token (OIDC Core §2, §3.1.3.6), plus the user's claims released by scope.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub azp: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub at_hash: String,
+    #[serde(flatten)]
+    pub user_claims: serde_json::Map<String, serde_json::Value>,
+}

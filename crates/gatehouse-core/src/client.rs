@@ -1,0 +1,312 @@
+//! Registered clients (RFC 6749 §2) and the rules of client registration.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::{Secret, SecretHash};
+use crate::values::{ClientId, RedirectUri, ScopeSet, SigningAlg, TenantId};
+
+/// Token endpoint authentication methods (RFC 7591 §2, OIDC Core §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+    /// A public client (RFC 6749 §2.1): no secret, PKCE is mandatory.
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "client_secret_basic" => Ok(Self::ClientSecretBasic),
+            "client_secret_post" => Ok(Self::ClientSecretPost),
+            "private_key_jwt" => Ok(Self::PrivateKeyJwt),
+            "none" => Ok(Self::None),
+            o => Err(format!(
+                "unknown auth method {o:?} (client_secret_basic, client_secret_post, private_key_jwt, none)"
+            )),
+        }
+    }
+}
+
+/// Grant types (RFC 6749 §4, §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    ClientCredentials,
+    RefreshToken,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::RefreshToken => "refresh_token",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "authorization_code" => Ok(Self::AuthorizationCode),
+            "client_credentials" => Ok(Self::ClientCredentials),
+            "refresh_token" => Ok(Self::RefreshToken),
+            o => Err(format!(
+                "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token)"
+            )),
+        }
+    }
+}
+
+/// A registered client as the protocol sees it.
+#[derive(Clone)]
+pub struct Client {
+    pub id: ClientId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    /// SHA-256 of the secret; `None` for public clients.
+    pub secret_hash: Option<SecretHash>,
+    pub auth_method: AuthMethod,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub grant_types: Vec<GrantType>,
+    /// The scopes this client may ever obtain.
+    pub allowed_scopes: ScopeSet,
+    pub id_token_alg: SigningAlg,
+    pub access_token_alg: SigningAlg,
+    /// Access-token lifetime override, in seconds.
+    pub access_token_ttl: Option<i64>,
+    /// PKCE is required for every authorization request of this client (always for public ones).
+    pub require_pkce: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("auth_method", &self.auth_method)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+    pub fn allows_grant(&self, g: GrantType) -> bool {
+        self.grant_types.contains(&g)
+    }
+    /// Finds the registered redirect URI matching a requested one (exact match, RFC 9700 §4.1.3).
+    pub fn match_redirect_uri(&self, requested: &RedirectUri) -> Option<&RedirectUri> {
+        self.redirect_uris.iter().find(|r| r.matches(requested))
+    }
+}
+
+/// What an operator asks for when registering a client; checked by [`NewClient::validate`].
+pub struct ClientRegistration {
+    pub name: String,
+    pub tenant_id: TenantId,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scope: Option<String>,
+    pub auth_method: Option<String>,
+    pub id_token_alg: Option<String>,
+    pub access_token_ttl: Option<i64>,
+    pub pkce_optional: bool,
+}
+
+/// A validated registration with its freshly generated secret.
+pub struct NewClient {
+    pub client: Client,
+    /// The plaintext secret, to show exactly once; `None` for public clients.
+    pub secret: Option<Secret>,
+}
+
+/// The scopes a client gets when `--scope` is not given.
+pub const DEFAULT_CLIENT_SCOPES: &str = "openid profile email offline_access";
+
+impl NewClient {
+    /// Checks a registration; each error names the offending field (as the CLI flag).
+    pub fn validate(
+        reg: ClientRegistration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Self, String> {
+        let name = reg.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 256 {
+            return Err("--name must be 1 to 256 characters".into());
+        }
+        let auth_method = match reg.auth_method.as_deref() {
+            None => AuthMethod::ClientSecretBasic,
+            Some(s) => AuthMethod::parse(s).map_err(|e| format!("--auth-method: {e}"))?,
+        };
+        if auth_method == AuthMethod::PrivateKeyJwt {
+            return Err(
+                "--auth-method: private_key_jwt is not available yet in this version".into(),
+            );
+        }
+        let redirect_uris = reg
+            .redirect_uris
+            .iter()
+            .map(|u| {
+                RedirectUri::parse_for_registration(u).map_err(|e| format!("--redirect-uri: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let post_logout_redirect_uris = reg
+            .post_logout_redirect_uris
+            .iter()
+            .map(|u| {
+                RedirectUri::parse_for_registration(u)
+                    .map_err(|e| format!("--post-logout-redirect-uri: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut grant_types = reg
+            .grant_types
+            .iter()
+            .map(|g| GrantType::parse(g).map_err(|e| format!("--grant-type: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        grant_types.dedup();
+        if grant_types.is_empty() {
+            grant_types = if redirect_uris.is_empty() {
+                vec![GrantType::ClientCredentials]
+            } else {
+                vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+            };
+        }
+        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+            return Err(
+                "--redirect-uri: the authorization_code grant needs at least one redirect URI"
+                    .into(),
+            );
+        }
+        if grant_types.contains(&GrantType::ClientCredentials) && auth_method == AuthMethod::None {
+            return Err(
+                "--grant-type: client_credentials needs a confidential client (--auth-method none is public)".into(),
+            );
+        }
+        let allowed_scopes = ScopeSet::parse(reg.scope.as_deref().unwrap_or(DEFAULT_CLIENT_SCOPES))
+            .map_err(|e| format!("--scope: {e}"))?;
+        let id_token_alg = match reg.id_token_alg.as_deref() {
+            None => SigningAlg::RS256,
+            Some(a) => SigningAlg::parse(a).map_err(|e| format!("--id-token-alg: {e}"))?,
+        };
+        if let Some(ttl) = reg.access_token_ttl {
+            if !(60..=86_400).contains(&ttl) {
+                return Err("--access-token-ttl must be between 60 and 86400 seconds".into());
+            }
+        }
+        if reg.pkce_optional && auth_method == AuthMethod::None {
+            return Err("--pkce-optional: public clients must always use PKCE".into());
+        }
+        let secret = (auth_method != AuthMethod::None).then(Secret::generate);
+        let client = Client {
+            id: ClientId::generate(),
+            tenant_id: reg.tenant_id,
+            name,
+            secret_hash: secret.as_ref().map(Secret::hash),
+            auth_method,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            allowed_scopes,
+            id_token_alg,
+            access_token_alg: SigningAlg::RS256,
+            access_token_ttl: reg.access_token_ttl,
+            require_pkce: !reg.pkce_optional,
+            created_at: now,
+        };
+        Ok(Self { client, secret })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg() -> ClientRegistration {
+        ClientRegistration {
+            name: "App".into(),
+            tenant_id: TenantId::parse("default").unwrap(),
+            grant_types: vec![],
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            scope: None,
+            auth_method: None,
+            id_token_alg: None,
+            access_token_ttl: None,
+            pkce_optional: false,
+        }
+    }
+
+    #[test]
+    fn defaults_are_code_flow_with_secret_and_pkce() {
+        let c = NewClient::validate(reg(), chrono::Utc::now()).unwrap();
+        assert!(c.secret.is_some());
+        assert!(c.client.require_pkce);
+        assert_eq!(
+            c.client.grant_types,
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+        assert!(c.client.allowed_scopes.contains("openid"));
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        let mut r = reg();
+        r.redirect_uris = vec!["http://evil.example/cb".into()];
+        assert!(
+            NewClient::validate(r, chrono::Utc::now())
+                .err()
+                .unwrap()
+                .starts_with("--redirect-uri")
+        );
+        let mut r = reg();
+        r.auth_method = Some("none".into());
+        r.grant_types = vec!["client_credentials".into()];
+        assert!(
+            NewClient::validate(r, chrono::Utc::now())
+                .err()
+                .unwrap()
+                .starts_with("--grant-type")
+        );
+        let mut r = reg();
+        r.redirect_uris.clear();
+        r.grant_types = vec!["authorization_code".into()];
+        assert!(
+            NewClient::validate(r, chrono::Utc::now())
+                .err()
+                .unwrap()
+                .starts_with("--redirect-uri")
+        );
+        let mut r = reg();
+        r.id_token_alg = Some("HS256".into());
+        assert!(
+            NewClient::validate(r, chrono::Utc::now())
+                .err()
+                .unwrap()
+                .starts_with("--id-token-alg")
+        );
+    }
+
+    #[test]
+    fn public_clients_have_no_secret() {
+        let mut r = reg();
+        r.auth_method = Some("none".into());
+        let c = NewClient::validate(r, chrono::Utc::now()).unwrap();
+        assert!(c.secret.is_none());
+        assert!(c.client.is_public());
+    }
+}

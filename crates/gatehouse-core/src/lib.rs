@@ -1,0 +1,28 @@
+//! # gatehouse-core: the protocol
+//!
+//! The OAuth 2.0 (RFC 6749), PKCE (RFC 7636) and OpenID Connect Core 1.0 logic of Gatehouse,
+//! with the security rules of RFC 9700 (OAuth 2.0 Security BCP).
+//!
+//! Invariants (stated as absences):
+//! - no HTTP, no SQL, no I/O: the web lives in `gatehouse-server`, storage in `gatehouse-store`;
+//! - no raw `String` for protocol values after the edge: requests are parsed once into the typed
+//!   values of [`values`];
+//! - no clock reads and no key material: time comes from a [`ports::Clock`], signatures from a
+//!   [`ports::TokenSigner`].
+
+pub mod authorize;
+pub mod claims;
+pub mod client;
+pub mod error;
+pub mod params;
+pub mod password;
+pub mod policy;
+pub mod ports;
+pub mod secret;
+pub mod token;
+pub mod user;
+pub mod userinfo;
+pub mod values;
+
+pub use error::{Error, ErrorCode, OAuthError, StoreError};
+pub use values::{ClientId, GrantId, RedirectUri, Scope, ScopeSet, SigningAlg, TenantId, UserId};

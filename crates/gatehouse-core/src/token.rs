@@ -1,0 +1,604 @@
+//! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6; RFC 7636 §4.5–4.6; OIDC Core §3.1.3;
+//! RFC 9700 §4.14 refresh-token rotation with reuse detection).
+//!
+//! Shape: the server parses the wire request into a [`ClientCredentials`] and a
+//! [`TokenRequest`]; [`authenticate_client`] turns the credentials into a [`Client`];
+//! [`exchange`] runs the grant.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, ID_TOKEN_TYP, IdTokenClaims};
+use crate::client::{AuthMethod, Client, GrantType};
+use crate::error::{Error, OAuthError};
+use crate::params::Params;
+use crate::policy::Policy;
+use crate::ports::{ClientStore, Redemption, RefreshRecord, Rotation, Storage, TokenSigner};
+use crate::secret::{Secret, left_half_hash, random_bytes};
+use crate::user::User;
+use crate::values::{ClientId, GrantId, PkceVerifier, RedirectUri, ScopeSet, UserId};
+
+/// How the client authenticated (RFC 6749 §2.3.1, OIDC Core §9). One method only: a request
+/// that uses two (Basic header and `client_secret` in the body) is refused when parsed.
+pub enum ClientCredentials {
+    /// HTTP Basic, with id and secret already form-urldecoded.
+    Basic { client_id: String, secret: Secret },
+    /// `client_id` and `client_secret` in the form body.
+    Post { client_id: String, secret: Secret },
+    /// A public client: `client_id` only.
+    None { client_id: String },
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Basic { .. } => "ClientCredentials::Basic(..)",
+            Self::Post { .. } => "ClientCredentials::Post(..)",
+            Self::None { .. } => "ClientCredentials::None(..)",
+        })
+    }
+}
+
+impl ClientCredentials {
+    /// Reads client credentials from a decoded Basic header (if any) and the body.
+    pub fn parse(basic: Option<(String, String)>, body: &Params) -> Result<Self, OAuthError> {
+        let body_id = body.get("client_id");
+        let body_secret = body.get("client_secret");
+        if body.get("client_assertion").is_some() || body.get("client_assertion_type").is_some() {
+            return Err(OAuthError::invalid_client(
+                "client assertions are not supported by this server yet",
+            ));
+        }
+        match basic {
+            Some((id, secret)) => {
+                if body_secret.is_some() {
+                    return Err(OAuthError::invalid_request(
+                        "use one client authentication method, not two",
+                    ));
+                }
+                if body_id.is_some_and(|b| b != id) {
+                    return Err(OAuthError::invalid_request(
+                        "client_id in the body differs from the Basic header",
+                    ));
+                }
+                Ok(Self::Basic {
+                    client_id: id,
+                    secret: Secret::from_presented(&secret),
+                })
+            }
+            None => match (body_id, body_secret) {
+                (Some(id), Some(secret)) => Ok(Self::Post {
+                    client_id: id.into(),
+                    secret: Secret::from_presented(secret),
+                }),
+                (Some(id), None) => Ok(Self::None {
+                    client_id: id.into(),
+                }),
+                (None, _) => Err(OAuthError::invalid_client(
+                    "client authentication is required",
+                )),
+            },
+        }
+    }
+
+    pub fn is_basic(&self) -> bool {
+        matches!(self, Self::Basic { .. })
+    }
+
+    fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::None { client_id } => client_id,
+        }
+    }
+}
+
+/// Authenticates the client (RFC 6749 §2.3): the method used must be the one registered, and
+/// the secret must match its stored SHA-256 (constant-time).
+pub async fn authenticate_client<S: ClientStore>(
+    store: &S,
+    creds: &ClientCredentials,
+) -> Result<Client, Error> {
+    let bad = || Error::OAuth(OAuthError::invalid_client("client authentication failed"));
+    let id = ClientId::parse(creds.client_id()).map_err(|_| bad())?;
+    let client = store.find_client(&id).await?.ok_or_else(bad)?;
+    let ok = match (creds, client.auth_method, &client.secret_hash) {
+        (ClientCredentials::Basic { secret, .. }, AuthMethod::ClientSecretBasic, Some(h))
+        | (ClientCredentials::Post { secret, .. }, AuthMethod::ClientSecretPost, Some(h)) => {
+            h.verify(secret)
+        }
+        (ClientCredentials::None { .. }, AuthMethod::None, _) => true,
+        _ => false,
+    };
+    if ok { Ok(client) } else { Err(bad()) }
+}
+
+/// A token request, one variant per grant (RFC 6749 §4.1.3, §4.4.2, §6).
+pub enum TokenRequest {
+    AuthorizationCode {
+        code: Secret,
+        redirect_uri: Option<RedirectUri>,
+        code_verifier: Option<PkceVerifier>,
+    },
+    ClientCredentials {
+        scope: Option<ScopeSet>,
+    },
+    RefreshToken {
+        refresh_token: Secret,
+        scope: Option<ScopeSet>,
+    },
+}
+
+impl TokenRequest {
+    pub fn parse(p: &Params) -> Result<Self, OAuthError> {
+        let scope = || -> Result<Option<ScopeSet>, OAuthError> {
+            p.get("scope")
+                .map(ScopeSet::parse)
+                .transpose()
+                .map_err(OAuthError::invalid_scope)
+        };
+        match p.require("grant_type")? {
+            "authorization_code" => Ok(Self::AuthorizationCode {
+                code: Secret::from_presented(p.require("code")?),
+                redirect_uri: p
+                    .get("redirect_uri")
+                    .map(RedirectUri::parse)
+                    .transpose()
+                    .map_err(OAuthError::invalid_request)?,
+                code_verifier: p
+                    .get("code_verifier")
+                    .map(PkceVerifier::parse)
+                    .transpose()
+                    .map_err(OAuthError::invalid_grant)?,
+            }),
+            "client_credentials" => Ok(Self::ClientCredentials { scope: scope()? }),
+            "refresh_token" => Ok(Self::RefreshToken {
+                refresh_token: Secret::from_presented(p.require("refresh_token")?),
+                scope: scope()?,
+            }),
+            other => Err(OAuthError::new(
+                crate::ErrorCode::UnsupportedGrantType,
+                format!(
+                    "grant_type {:?} is not supported",
+                    other.chars().take(64).collect::<String>()
+                ),
+            )),
+        }
+    }
+
+    fn grant_type(&self) -> GrantType {
+        match self {
+            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
+        }
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1). Holds secrets: no `Debug`.
+#[derive(Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// Runs a grant for an authenticated client.
+pub async fn exchange<S: Storage, K: TokenSigner>(
+    store: &S,
+    signer: &K,
+    policy: &Policy,
+    client: &Client,
+    req: TokenRequest,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, Error> {
+    if !client.allows_grant(req.grant_type()) {
+        return Err(OAuthError::unauthorized_client(format!(
+            "this client may not use the {} grant",
+            req.grant_type().as_str()
+        ))
+        .into());
+    }
+    match req {
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            exchange_code(
+                store,
+                signer,
+                policy,
+                client,
+                code,
+                redirect_uri,
+                code_verifier,
+                now,
+            )
+            .await
+        }
+        TokenRequest::ClientCredentials { scope } => {
+            client_credentials(signer, policy, client, scope, now)
+        }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh(store, signer, policy, client, refresh_token, scope, now).await,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn exchange_code<S: Storage, K: TokenSigner>(
+    store: &S,
+    signer: &K,
+    policy: &Policy,
+    client: &Client,
+    code: Secret,
+    redirect_uri: Option<RedirectUri>,
+    code_verifier: Option<PkceVerifier>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, Error> {
+    let invalid = |d: &'static str| Error::OAuth(OAuthError::invalid_grant(d));
+    // Redeem first, atomically: of two concurrent redemptions exactly one gets here with
+    // `Redeemed`, and a failed check below still burns the code (RFC 6749 §4.1.2: single use).
+    let record = match store.redeem_code(&code.hash(), now).await? {
+        Redemption::Redeemed(r) => r,
+        Redemption::AlreadyRedeemed(r) => {
+            // RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
+            store.revoke_grant(&r.grant_id, now).await?;
+            return Err(invalid("the authorization code has already been used"));
+        }
+        Redemption::NotFound => return Err(invalid("the authorization code is invalid")),
+    };
+    if record.expires_at <= now {
+        return Err(invalid("the authorization code has expired"));
+    }
+    if record.client_id != client.id {
+        return Err(invalid(
+            "the authorization code was issued to another client",
+        ));
+    }
+    match (&redirect_uri, record.redirect_uri_in_request) {
+        (Some(r), _) if r.as_str() != record.redirect_uri.as_str() => {
+            return Err(invalid(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        (None, true) => {
+            return Err(invalid(
+                "redirect_uri is required: it was in the authorization request",
+            ));
+        }
+        _ => {}
+    }
+    match (&record.code_challenge, &code_verifier) {
+        (Some(ch), Some(v)) if ch.verify(v) => {}
+        (Some(_), Some(_)) => {
+            return Err(invalid("code_verifier does not match the code_challenge"));
+        }
+        (Some(_), None) => return Err(invalid("code_verifier is required")),
+        // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+        (None, Some(_)) => {
+            return Err(invalid("code_verifier sent but no code_challenge was used"));
+        }
+        (None, None) => {}
+    }
+    let user = store
+        .find_user(&record.user_id)
+        .await?
+        .ok_or_else(|| invalid("the user no longer exists"))?;
+    let access_token = mint_access_token(
+        signer,
+        policy,
+        client,
+        user.id.as_str(),
+        &record.scope,
+        Some(record.auth_time),
+        Some(&record.grant_id),
+        now,
+    )?;
+    let id_token = if record.scope.contains("openid") {
+        Some(mint_id_token(
+            signer,
+            policy,
+            client,
+            &user,
+            &record.scope,
+            record.nonce.clone(),
+            record.auth_time,
+            &access_token,
+            now,
+        )?)
+    } else {
+        None
+    };
+    let refresh_token = if wants_refresh(client, &record.scope) {
+        Some(
+            issue_refresh(
+                store,
+                policy,
+                client,
+                &user.id,
+                &record.grant_id,
+                &record.scope,
+                &record.scope,
+                record.auth_time,
+                now,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: access_ttl(policy, client),
+        scope: record.scope.to_string(),
+        refresh_token,
+        id_token,
+    })
+}
+
+/// Refresh tokens go to clients allowed the grant that asked for `offline_access`.
+fn wants_refresh(client: &Client, scope: &ScopeSet) -> bool {
+    client.allows_grant(GrantType::RefreshToken) && scope.contains("offline_access")
+}
+
+fn client_credentials<K: TokenSigner>(
+    signer: &K,
+    policy: &Policy,
+    client: &Client,
+    scope: Option<ScopeSet>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, Error> {
+    if client.is_public() {
+        return Err(OAuthError::unauthorized_client(
+            "public clients cannot use client_credentials",
+        )
+        .into());
+    }
+    // OIDC scopes describe a user; a client acting for itself has none.
+    let allowed = client
+        .allowed_scopes
+        .without(&["openid", "offline_access", "profile", "email"]);
+    let scope = match scope {
+        Some(s) if !s.is_subset(&allowed) => {
+            let extra = s.difference(&allowed).join(" ");
+            return Err(OAuthError::invalid_scope(format!(
+                "scope not allowed for this client: {extra}"
+            ))
+            .into());
+        }
+        Some(s) => s,
+        None => allowed,
+    };
+    let access_token = mint_access_token(
+        signer,
+        policy,
+        client,
+        client.id.as_str(),
+        &scope,
+        None,
+        None,
+        now,
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: access_ttl(policy, client),
+        scope: scope.to_string(),
+        refresh_token: None,
+        id_token: None,
+    })
+}
+
+async fn refresh<S: Storage, K: TokenSigner>(
+    store: &S,
+    signer: &K,
+    policy: &Policy,
+    client: &Client,
+    token: Secret,
+    scope: Option<ScopeSet>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, Error> {
+    let invalid = |d: &'static str| Error::OAuth(OAuthError::invalid_grant(d));
+    let hash = token.hash();
+    let record = store
+        .find_refresh(&hash)
+        .await?
+        .ok_or_else(|| invalid("the refresh token is invalid"))?;
+    // Check the client before touching the token, so another client cannot burn it.
+    if record.client_id != client.id {
+        return Err(invalid("the refresh token was issued to another client"));
+    }
+    if record.revoked {
+        return Err(invalid("the refresh token has been revoked"));
+    }
+    if record.used_at.is_some() {
+        // RFC 9700 §4.14.2: a rotated token came back, so one of two parties holds a stolen
+        // copy. Revoke the whole family.
+        store.revoke_grant(&record.grant_id, now).await?;
+        return Err(invalid(
+            "the refresh token has already been used; the grant is revoked",
+        ));
+    }
+    if record.expires_at <= now {
+        return Err(invalid("the refresh token has expired"));
+    }
+    let scope = match scope {
+        Some(s) if !s.is_subset(&record.granted_scope) => {
+            return Err(
+                OAuthError::invalid_scope("a refresh cannot widen the granted scope").into(),
+            );
+        }
+        Some(s) if s.is_empty() => record.scope.clone(),
+        Some(s) => s,
+        None => record.scope.clone(),
+    };
+    match store.mark_refresh_used(&hash, now).await? {
+        Rotation::Rotated => {}
+        Rotation::AlreadyUsed => {
+            // Lost a race with another use of the same token: that is reuse too.
+            store.revoke_grant(&record.grant_id, now).await?;
+            return Err(invalid(
+                "the refresh token has already been used; the grant is revoked",
+            ));
+        }
+    }
+    let user = store
+        .find_user(&record.user_id)
+        .await?
+        .ok_or_else(|| invalid("the user no longer exists"))?;
+    let access_token = mint_access_token(
+        signer,
+        policy,
+        client,
+        user.id.as_str(),
+        &scope,
+        Some(record.auth_time),
+        Some(&record.grant_id),
+        now,
+    )?;
+    let id_token = if scope.contains("openid") {
+        Some(mint_id_token(
+            signer,
+            policy,
+            client,
+            &user,
+            &scope,
+            None,
+            record.auth_time,
+            &access_token,
+            now,
+        )?)
+    } else {
+        None
+    };
+    let refresh_token = issue_refresh(
+        store,
+        policy,
+        client,
+        &user.id,
+        &record.grant_id,
+        &scope,
+        &record.granted_scope,
+        record.auth_time,
+        now,
+    )
+    .await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: access_ttl(policy, client),
+        scope: scope.to_string(),
+        refresh_token: Some(refresh_token),
+        id_token,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn issue_refresh<S: Storage>(
+    store: &S,
+    policy: &Policy,
+    client: &Client,
+    user_id: &UserId,
+    grant_id: &GrantId,
+    scope: &ScopeSet,
+    granted_scope: &ScopeSet,
+    auth_time: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    let token = Secret::generate();
+    store
+        .insert_refresh(&RefreshRecord {
+            token_hash: token.hash(),
+            grant_id: grant_id.clone(),
+            client_id: client.id.clone(),
+            user_id: user_id.clone(),
+            scope: scope.clone(),
+            granted_scope: granted_scope.clone(),
+            auth_time,
+            issued_at: now,
+            expires_at: now + chrono::Duration::seconds(policy.refresh_token_ttl),
+            used_at: None,
+            revoked: false,
+        })
+        .await?;
+    Ok(token.expose().to_owned())
+}
+
+fn access_ttl(policy: &Policy, client: &Client) -> i64 {
+    client.access_token_ttl.unwrap_or(policy.access_token_ttl)
+}
+
+/// A new random `jti`: 128 bits, BASE64URL.
+pub fn new_jti() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mint_access_token<K: TokenSigner>(
+    signer: &K,
+    policy: &Policy,
+    client: &Client,
+    sub: &str,
+    scope: &ScopeSet,
+    auth_time: Option<DateTime<Utc>>,
+    grant_id: Option<&GrantId>,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    let claims = AccessTokenClaims {
+        iss: policy.issuer.clone(),
+        sub: sub.to_owned(),
+        aud: policy.access_token_audience.clone(),
+        client_id: client.id.to_string(),
+        scope: scope.to_string(),
+        jti: new_jti(),
+        iat: now.timestamp(),
+        exp: now.timestamp() + access_ttl(policy, client),
+        auth_time: auth_time.map(|t| t.timestamp()),
+        gid: grant_id.map(|g| g.to_string()),
+    };
+    signer
+        .sign(client.access_token_alg, ACCESS_TOKEN_TYP, &claims)
+        .map_err(Error::Signing)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn mint_id_token<K: TokenSigner>(
+    signer: &K,
+    policy: &Policy,
+    client: &Client,
+    user: &User,
+    scope: &ScopeSet,
+    nonce: Option<String>,
+    auth_time: DateTime<Utc>,
+    access_token: &str,
+    now: DateTime<Utc>,
+) -> Result<String, Error> {
+    let claims = IdTokenClaims {
+        iss: policy.issuer.clone(),
+        sub: user.id.to_string(),
+        aud: client.id.to_string(),
+        azp: client.id.to_string(),
+        iat: now.timestamp(),
+        exp: now.timestamp() + policy.id_token_ttl,
+        auth_time: auth_time.timestamp(),
+        nonce,
+        at_hash: left_half_hash(access_token),
+        user_claims: user.claims_for(scope),
+    };
+    signer
+        .sign(client.id_token_alg, ID_TOKEN_TYP, &claims)
+        .map_err(Error::Signing)
+}

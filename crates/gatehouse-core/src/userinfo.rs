@@ -1,0 +1,43 @@
+//! The UserInfo endpoint (OIDC Core §5.3) and bearer-token rules (RFC 6750).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::claims::AccessTokenClaims;
+use crate::error::{Error, ErrorCode, OAuthError};
+use crate::ports::{GrantStore, UserStore};
+use crate::values::{GrantId, ScopeSet, UserId};
+
+/// The claims for a verified access token: `sub` plus the claims its scope releases.
+/// The token's signature, issuer and expiry were checked by the caller.
+pub async fn userinfo<S: UserStore + GrantStore>(
+    store: &S,
+    claims: &AccessTokenClaims,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, Error> {
+    let invalid = || Error::OAuth(OAuthError::invalid_token("the access token is not valid"));
+    if claims.exp <= now.timestamp() {
+        return Err(OAuthError::invalid_token("the access token has expired").into());
+    }
+    // Only tokens issued for a user (through a grant) can read user claims.
+    let grant = claims
+        .gid
+        .as_deref()
+        .and_then(|g| GrantId::parse(g).ok())
+        .ok_or_else(invalid)?;
+    if store.is_grant_revoked(&grant).await? {
+        return Err(invalid());
+    }
+    let scope = ScopeSet::parse(&claims.scope).map_err(|_| invalid())?;
+    if !scope.contains("openid") {
+        return Err(
+            OAuthError::new(ErrorCode::InsufficientScope, "the openid scope is required").into(),
+        );
+    }
+    let user_id = UserId::parse(&claims.sub).map_err(|_| invalid())?;
+    let user = store.find_user(&user_id).await?.ok_or_else(invalid)?;
+    let mut out = Map::new();
+    out.insert("sub".into(), Value::String(user.id.to_string()));
+    out.extend(user.claims_for(&scope));
+    Ok(out)
+}

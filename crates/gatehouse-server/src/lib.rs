@@ -1,0 +1,159 @@
+//! # gatehouse-server: the HTTP face of Gatehouse
+//!
+//! [`Application::build`] connects storage (running migrations), makes sure signing keys
+//! exist, loads them into memory and binds the listener; [`Application::run`] serves until the
+//! shutdown future resolves. Routes live in [`routes`]; the single mapping from protocol
+//! errors to HTTP is [`error`]; pages are in [`views`].
+
+pub mod admin;
+pub mod error;
+pub mod keys;
+pub mod routes;
+pub mod session;
+pub mod settings;
+pub mod state;
+pub mod views;
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, middleware, web};
+use gatehouse_core::ports::{Clock, SystemClock};
+use gatehouse_store::Store;
+
+pub use settings::Settings;
+pub use state::AppState;
+
+/// Largest request body we read (forms and token requests are small).
+const MAX_BODY: usize = 64 * 1024;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Builds the application, binding `settings.listen`.
+    pub async fn build(settings: Settings) -> Result<Self, String> {
+        let listener = TcpListener::bind(&settings.listen)
+            .map_err(|e| format!("listen on {}: {e}", settings.listen))?;
+        Self::build_with_listener(settings, listener, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the application on an already bound listener, with an injected clock (tests).
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, String> {
+        let settings = settings.validated()?;
+        let store = Store::connect(&settings.database_url)
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        keys::ensure_signing_keys(&store, clock.now()).await?;
+        let longest_token = settings
+            .tokens
+            .access_token_ttl
+            .max(settings.tokens.id_token_ttl)
+            .max(86_400);
+        let keys = Arc::new(keys::KeyCache::new(chrono::Duration::seconds(
+            longest_token + 300,
+        )));
+        keys.reload(&store, clock.now()).await?;
+        let state = web::Data::new(AppState {
+            policy: settings.policy(),
+            store,
+            keys,
+            settings,
+            clock,
+        });
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` resolves, then stops gracefully.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let server = start_server(self.listener, state.clone())?;
+        let handle = server.handle();
+        let background = tokio::spawn(background_tasks(state));
+        tokio::select! {
+            r = server => { background.abort(); return r; }
+            _ = shutdown => {}
+        }
+        tracing::info!("shutting down");
+        background.abort();
+        handle.stop(true).await;
+        Ok(())
+    }
+}
+
+/// Builds the actix server (kept out of the async fn so its non-`Send` builder is never held
+/// across an await).
+fn start_server(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let workers = state.settings.workers;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY))
+            .wrap(middleware::Logger::new("%a \"%r\" %s %Dms").exclude("/health"))
+            .configure(routes_config)
+    })
+    .disable_signals()
+    .shutdown_timeout(10);
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+/// Key reloads and housekeeping.
+async fn background_tasks(state: web::Data<AppState>) {
+    let mut tick = tokio::time::interval(keys::RELOAD_INTERVAL);
+    let mut n: u64 = 0;
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.keys.reload(&state.store, state.now()).await {
+            tracing::warn!(error = %e, "reloading signing keys failed");
+        }
+        n += 1;
+        if n.is_multiple_of(120) {
+            if let Err(e) = state.store.delete_expired(state.now()).await {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+        }
+    }
+}
+
+/// All routes.
+pub fn routes_config(cfg: &mut web::ServiceConfig) {
+    use routes::*;
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(discovery::openid_configuration),
+    )
+    .route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(discovery::openid_configuration),
+    )
+    .route("/jwks.json", web::get().to(discovery::jwks))
+    .route("/oauth/authorize", web::get().to(authorize::authorize_get))
+    .route(
+        "/oauth/authorize",
+        web::post().to(authorize::authorize_post),
+    )
+    .route("/login", web::post().to(authorize::login_post))
+    .route("/consent", web::post().to(authorize::consent_post))
+    .route("/oauth/token", web::post().to(token::token))
+    .route("/userinfo", web::get().to(userinfo::userinfo_get))
+    .route("/userinfo", web::post().to(userinfo::userinfo_post))
+    .route("/health", web::get().to(|| async { "ok" }));
+}

@@ -1,0 +1,51 @@
+//! Discovery: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2 metadata, and the JWKS
+//! (RFC 7517 §5) with public keys only.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// The metadata document, the same at both well-known paths.
+pub fn metadata(state: &AppState) -> Value {
+    let iss = &state.policy.issuer;
+    let scopes: Vec<&String> = state.settings.scopes.keys().collect();
+    json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth/authorize"),
+        "token_endpoint": format!("{iss}/oauth/token"),
+        "userinfo_endpoint": format!("{iss}/userinfo"),
+        "jwks_uri": format!("{iss}/jwks.json"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "userinfo_signing_alg_values_supported": ["none"],
+        "scopes_supported": scopes,
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
+                             "name", "preferred_username", "email", "email_verified"],
+        "subject_types_supported": ["public"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    })
+}
+
+pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(metadata(&state))
+}
+
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    // Short enough that a rotated key is seen well before it signs anything a client checks.
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .content_type("application/jwk-set+json")
+        .body(state.keys.current().jwks().to_string())
+}

@@ -1,0 +1,226 @@
+//! Operator operations: registering clients and users, managing signing keys, housekeeping.
+//!
+//! These are used by the CLI and at start-up, not by protocol requests, and return the store's
+//! own [`Error`] so callers can tell a conflict from a failure.
+
+use std::fmt;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use gatehouse_core::SigningAlg;
+use gatehouse_core::client::Client;
+use gatehouse_core::user::User;
+use gatehouse_core::values::TenantId;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    SqlErr,
+};
+
+use crate::entities::{
+    authorization_code, client, refresh_token, session, signing_key, tenant, user,
+};
+use crate::ports::{client_to_row, user_to_row};
+use crate::{Error, Store, db_time};
+
+/// How long redeemed or expired authorization codes are kept, so that a replay within this window
+/// is still recognised as one (and revokes the grant) rather than answered as an unknown code.
+const CODE_RETENTION: TimeDelta = TimeDelta::hours(1);
+
+/// A signing key as stored.
+#[derive(Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    /// The private key, PKCS#8 DER. Omitted from `Debug`.
+    pub private_pkcs8_der: Vec<u8>,
+    /// The public key as a JWK (RFC 7517).
+    pub public_jwk: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    /// Whether this is the key new tokens of `alg` are signed with.
+    pub active: bool,
+    /// When a newer key replaced it.
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_pkcs8_der", &"<redacted>")
+            .field("public_jwk", &self.public_jwk)
+            .field("created_at", &self.created_at)
+            .field("active", &self.active)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
+}
+
+/// What [`Store::delete_expired`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub codes: u64,
+    pub refresh_tokens: u64,
+    pub sessions: u64,
+}
+
+fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+fn is_fk_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
+}
+
+impl Store {
+    /// Registers a client. `Conflict` if the id is taken, `NotFound` if its tenant does not exist.
+    pub async fn insert_client(&self, c: &Client) -> Result<(), Error> {
+        match client::Entity::insert(client_to_row(c))
+            .exec_without_returning(self.db())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => {
+                Err(Error::Conflict(format!("client {} already exists", c.id)))
+            }
+            Err(e) if is_fk_violation(&e) => {
+                Err(Error::NotFound(format!("tenant {}", c.tenant_id)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates a user. `Conflict` if the username (or id) is taken, `NotFound` if its tenant does
+    /// not exist. Uniqueness is enforced by the database, so concurrent creations cannot both win.
+    pub async fn insert_user(&self, u: &User) -> Result<(), Error> {
+        match user::Entity::insert(user_to_row(u))
+            .exec_without_returning(self.db())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => {
+                let name_taken = user::Entity::find()
+                    .filter(user::Column::Username.eq(u.username.as_str()))
+                    .count(self.db())
+                    .await?
+                    > 0;
+                Err(Error::Conflict(if name_taken {
+                    format!("username {:?} already exists", u.username)
+                } else {
+                    format!("user {} already exists", u.id)
+                }))
+            }
+            Err(e) if is_fk_violation(&e) => {
+                Err(Error::NotFound(format!("tenant {}", u.tenant_id)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether a tenant with this id exists.
+    pub async fn tenant_exists(&self, id: &TenantId) -> Result<bool, Error> {
+        Ok(tenant::Entity::find_by_id(id.as_str())
+            .one(self.db())
+            .await?
+            .is_some())
+    }
+
+    /// All signing keys, oldest first (ties broken by kid).
+    pub async fn list_signing_keys(&self) -> Result<Vec<StoredKey>, Error> {
+        let rows = signing_key::Entity::find()
+            .order_by_asc(signing_key::Column::CreatedAt)
+            .order_by_asc(signing_key::Column::Kid)
+            .all(self.db())
+            .await?;
+        rows.into_iter()
+            .map(|m| {
+                Ok(StoredKey {
+                    alg: SigningAlg::parse(&m.alg).map_err(|e| {
+                        Error::Db(format!("invalid signing_keys.alg of {}: {e}", m.kid))
+                    })?,
+                    kid: m.kid,
+                    private_pkcs8_der: m.private_key,
+                    public_jwk: m.public_jwk,
+                    created_at: m.created_at,
+                    active: m.active,
+                    retired_at: m.retired_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Makes `k` the active key of its algorithm: in one transaction, retires the active key(s) of
+    /// that algorithm (`active = false`, `retired_at = now`) and inserts `k` as active (its own
+    /// `active` and `retired_at` fields are ignored). Retired keys are kept for verification.
+    pub async fn insert_active_key(&self, k: &StoredKey, now: DateTime<Utc>) -> Result<(), Error> {
+        let txn = self.begin_write().await?;
+        signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::Active, Expr::value(false))
+            .col_expr(signing_key::Column::RetiredAt, Expr::value(db_time(now)))
+            .filter(signing_key::Column::Alg.eq(k.alg.as_str()))
+            .filter(signing_key::Column::Active.eq(true))
+            .exec(&txn)
+            .await?;
+        let row = signing_key::ActiveModel {
+            kid: Set(k.kid.clone()),
+            alg: Set(k.alg.as_str().to_owned()),
+            private_key: Set(k.private_pkcs8_der.clone()),
+            public_jwk: Set(k.public_jwk.clone()),
+            created_at: Set(db_time(k.created_at)),
+            active: Set(true),
+            retired_at: Set(None),
+        };
+        match signing_key::Entity::insert(row)
+            .exec_without_returning(&txn)
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                txn.rollback().await?;
+                return Err(Error::Conflict(format!(
+                    "signing key {} already exists",
+                    k.kid
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes retired keys whose `retired_at` is before `cutoff`; returns how many.
+    /// Active keys are never deleted.
+    pub async fn delete_keys_retired_before(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
+        let res = signing_key::Entity::delete_many()
+            .filter(signing_key::Column::Active.eq(false))
+            .filter(signing_key::Column::RetiredAt.lt(db_time(cutoff)))
+            .exec(self.db())
+            .await?;
+        Ok(res.rows_affected)
+    }
+
+    /// Housekeeping: deletes authorization codes that expired more than an hour before `now`,
+    /// refresh tokens past their expiry, and sessions past their expiry.
+    pub async fn delete_expired(&self, now: DateTime<Utc>) -> Result<Purged, Error> {
+        let codes = authorization_code::Entity::delete_many()
+            .filter(authorization_code::Column::ExpiresAt.lt(db_time(now - CODE_RETENTION)))
+            .exec(self.db())
+            .await?
+            .rows_affected;
+        let refresh_tokens = refresh_token::Entity::delete_many()
+            .filter(refresh_token::Column::ExpiresAt.lt(db_time(now)))
+            .exec(self.db())
+            .await?
+            .rows_affected;
+        let sessions = session::Entity::delete_many()
+            .filter(session::Column::ExpiresAt.lt(db_time(now)))
+            .exec(self.db())
+            .await?
+            .rows_affected;
+        Ok(Purged {
+            codes,
+            refresh_tokens,
+            sessions,
+        })
+    }
+}

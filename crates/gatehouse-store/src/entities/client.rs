@@ -1,0 +1,41 @@
+//! `clients`: registered OAuth clients. Lists (redirect URIs, grant types) are JSON arrays of
+//! strings; the secret is kept only as the hex SHA-256 digest.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "clients")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]
+    pub id: String,
+    #[sea_orm(column_type = "Text", indexed)]
+    pub tenant_id: String,
+    #[sea_orm(column_type = "Text")]
+    pub name: String,
+    /// Hex SHA-256 of the client secret; `None` for public clients.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub secret_hash: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub auth_method: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub redirect_uris: Json,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub post_logout_redirect_uris: Json,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub grant_types: Json,
+    /// Space-separated scope tokens.
+    #[sea_orm(column_type = "Text")]
+    pub allowed_scopes: String,
+    #[sea_orm(column_type = "Text")]
+    pub id_token_alg: String,
+    #[sea_orm(column_type = "Text")]
+    pub access_token_alg: String,
+    pub access_token_ttl: Option<i64>,
+    pub require_pkce: bool,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,13 @@
+//! SeaORM entities: one module per table, mirroring the schema created by
+//! [`crate::migration`]. Rows are plain data; conversion to the typed values of
+//! `gatehouse-core` happens in [`crate::ports`] and [`crate::admin`].
+
+pub mod authorization_code;
+pub mod client;
+pub mod consent;
+pub mod refresh_token;
+pub mod revoked_grant;
+pub mod session;
+pub mod signing_key;
+pub mod tenant;
+pub mod user;

@@ -1,0 +1,24 @@
+//! `users`: resource owners, with their Argon2id password hash (PHC string).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false, column_type = "Text")]
+    pub id: String,
+    #[sea_orm(column_type = "Text", indexed)]
+    pub tenant_id: String,
+    #[sea_orm(column_type = "Text", unique)]
+    pub username: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub email: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub password_hash: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,183 @@
+//! # gatehouse-store: storage on SeaORM (SQLite and PostgreSQL)
+//!
+//! [`Store`] implements the storage ports of `gatehouse_core::ports` ([`ports`]) and the operator
+//! operations of the CLI ([`admin`]). [`Store::connect`] opens a pool for a `sqlite:` or
+//! `postgres://` URL and applies the [`migration`]s.
+//!
+//! Invariants:
+//! - secrets (codes, refresh tokens, session ids, client secrets) are stored only as the hex
+//!   SHA-256 digests of `gatehouse_core::secret`;
+//! - every "at most once" transition (redeeming a code, rotating a refresh token) is a single
+//!   conditional `UPDATE`, never a read followed by a write;
+//! - timestamps are stored at microsecond precision on both backends (PostgreSQL's resolution),
+//!   so what is read back equals what was written.
+
+pub mod admin;
+pub mod entities;
+pub mod migration;
+pub mod ports;
+pub mod test_support;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+pub use admin::{Purged, StoredKey};
+pub use migration::Migrator;
+
+/// The key of the PostgreSQL advisory lock that serialises migrations across nodes
+/// (ASCII "gatehous" as a big-endian integer).
+const MIGRATION_LOCK_KEY: i64 = 0x6761_7465_686f_7573;
+
+/// Connections of a file-backed SQLite pool. SQLite allows one writer at a time; WAL lets the
+/// readers proceed meanwhile, and `busy_timeout` makes writers wait instead of failing.
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+
+/// An error of the store's own operations (connecting, administration).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The record conflicts with an existing one (for example a taken username).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The record the operation needs does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database failed, or stored data could not be read back.
+    #[error("database: {0}")]
+    Db(String),
+}
+
+impl From<DbErr> for Error {
+    fn from(e: DbErr) -> Self {
+        Error::Db(e.to_string())
+    }
+}
+
+impl From<Error> for gatehouse_core::StoreError {
+    fn from(e: Error) -> Self {
+        gatehouse_core::StoreError(e.to_string())
+    }
+}
+
+/// The storage of Gatehouse: a pool of database connections. Cheap to clone; clones share the pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Opens a pool for `database_url` and applies the pending migrations.
+    ///
+    /// - `sqlite:` URLs (e.g. `sqlite://data/gatehouse.db?mode=rwc`): the parent directory of
+    ///   the file is created if missing; connections use WAL, `synchronous=NORMAL`, foreign keys
+    ///   and a 10 s busy timeout. `sqlite::memory:` (or `mode=memory`) uses a single connection
+    ///   that is never recycled, since the database lives only as long as its connection.
+    /// - `postgres://` / `postgresql://` URLs: a normal pool.
+    ///
+    /// Migrations run in one transaction. On PostgreSQL that transaction first takes
+    /// `pg_advisory_xact_lock`, so nodes starting together migrate one after the other (the lock
+    /// is released by the commit); on SQLite it is a `BEGIN IMMEDIATE` write transaction, which
+    /// has the same effect across processes. A connect to an up-to-date database changes nothing.
+    pub async fn connect(database_url: &str) -> Result<Store, Error> {
+        let mut opts = ConnectOptions::new(database_url.to_owned());
+        opts.sqlx_logging(false);
+        if database_url.starts_with("sqlite:") {
+            let parsed = SqliteConnectOptions::from_str(database_url)
+                .map_err(|e| Error::Db(format!("invalid SQLite URL: {e}")))?;
+            let in_memory =
+                database_url.contains(":memory:") || database_url.contains("mode=memory");
+            if in_memory {
+                opts.max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            } else {
+                if let Some(dir) = parsed
+                    .get_filename()
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        Error::Db(format!("cannot create directory {}: {e}", dir.display()))
+                    })?;
+                }
+                opts.max_connections(SQLITE_MAX_CONNECTIONS);
+            }
+            opts.map_sqlx_sqlite_opts(move |o| {
+                let o = o.foreign_keys(true).busy_timeout(SQLITE_BUSY_TIMEOUT);
+                if in_memory {
+                    o
+                } else {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                }
+            });
+        } else if database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+        {
+            opts.max_connections(POSTGRES_MAX_CONNECTIONS);
+        } else {
+            return Err(Error::Db(
+                "unsupported database URL: use sqlite: or postgres://".into(),
+            ));
+        }
+        let db = Database::connect(opts).await?;
+        migrate(&db).await?;
+        Ok(Store { db })
+    }
+
+    /// Wraps an open connection without migrating it.
+    pub fn from_connection(db: DatabaseConnection) -> Store {
+        Store { db }
+    }
+
+    /// The underlying connection pool.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite, so that two writers never both
+    /// hold a read lock they must upgrade (which would fail at once instead of waiting).
+    pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+        begin_write(&self.db).await
+    }
+}
+
+async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    let mut options = TransactionOptions::default();
+    if db.get_database_backend() == DbBackend::Sqlite {
+        options.sqlite_transaction_mode = Some(SqliteTransactionMode::Immediate);
+    }
+    db.begin_with_options(options).await
+}
+
+/// Applies pending migrations, serialised as described on [`Store::connect`].
+async fn migrate(db: &DatabaseConnection) -> Result<(), Error> {
+    let txn = begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [MIGRATION_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    Migrator::up(&txn, None).await?;
+    txn.commit().await?;
+    tracing::debug!("database schema is up to date");
+    Ok(())
+}
+
+/// A timestamp as the database keeps it: truncated to whole microseconds.
+pub(crate) fn db_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}

@@ -1,0 +1,20 @@
+//! Schema migrations (sea-orm-migration). [`Migrator`] lists them in order; [`crate::Store::connect`]
+//! applies the pending ones at start-up, serialised across nodes (see [`crate::Store::connect`]).
+//!
+//! Migrations are frozen history: they spell out their tables with explicit column types and do not
+//! derive anything from the current entities, so editing an entity never changes an applied
+//! migration. Every statement is `IF NOT EXISTS` / `ON CONFLICT DO NOTHING`, so a re-run is harmless.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+/// The ordered list of Gatehouse migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

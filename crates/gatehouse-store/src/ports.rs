@@ -1,0 +1,426 @@
+//! The storage ports of `gatehouse_core::ports`, implemented on [`Store`].
+//!
+//! The transitions that must happen at most once are single conditional `UPDATE`s whose affected
+//! row count decides the winner: `redeemed_at IS NULL` for codes, `used_at IS NULL AND NOT revoked`
+//! for refresh tokens. The row is read only afterwards, to report what was redeemed.
+
+use chrono::{DateTime, Utc};
+use gatehouse_core::client::{AuthMethod, Client, GrantType};
+use gatehouse_core::ports::{
+    ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, Redemption, RefreshRecord,
+    Rotation, Session, SessionStore, UserStore,
+};
+use gatehouse_core::secret::SecretHash;
+use gatehouse_core::user::User;
+use gatehouse_core::values::{PkceChallenge, TenantId};
+use gatehouse_core::{ClientId, GrantId, RedirectUri, ScopeSet, SigningAlg, StoreError, UserId};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+
+use crate::entities::{
+    authorization_code, client, consent, refresh_token, revoked_grant, session, user,
+};
+use crate::{Store, db_time};
+
+fn db_err(e: DbErr) -> StoreError {
+    StoreError(e.to_string())
+}
+
+/// A stored value that does not parse back: the row was corrupted or written by something else.
+fn bad(table: &str, column: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("invalid {table}.{column} in the database: {e}"))
+}
+
+fn hash(table: &str, column: &str, hex: &str) -> Result<SecretHash, StoreError> {
+    SecretHash::from_hex(hex).ok_or_else(|| bad(table, column, "not a hex SHA-256 digest"))
+}
+
+fn json_strings(
+    table: &str,
+    column: &str,
+    v: &serde_json::Value,
+) -> Result<Vec<String>, StoreError> {
+    serde_json::from_value::<Vec<String>>(v.clone()).map_err(|e| bad(table, column, e))
+}
+
+pub(crate) fn client_from_row(m: client::Model) -> Result<Client, StoreError> {
+    const T: &str = "clients";
+    let uris = |col: &str, v: &serde_json::Value| -> Result<Vec<RedirectUri>, StoreError> {
+        json_strings(T, col, v)?
+            .iter()
+            .map(|u| RedirectUri::parse(u).map_err(|e| bad(T, col, e)))
+            .collect()
+    };
+    Ok(Client {
+        id: ClientId::parse(&m.id).map_err(|e| bad(T, "id", e))?,
+        tenant_id: TenantId::parse(&m.tenant_id).map_err(|e| bad(T, "tenant_id", e))?,
+        name: m.name,
+        secret_hash: m
+            .secret_hash
+            .as_deref()
+            .map(|h| hash(T, "secret_hash", h))
+            .transpose()?,
+        auth_method: AuthMethod::parse(&m.auth_method).map_err(|e| bad(T, "auth_method", e))?,
+        redirect_uris: uris("redirect_uris", &m.redirect_uris)?,
+        post_logout_redirect_uris: uris("post_logout_redirect_uris", &m.post_logout_redirect_uris)?,
+        grant_types: json_strings(T, "grant_types", &m.grant_types)?
+            .iter()
+            .map(|g| GrantType::parse(g).map_err(|e| bad(T, "grant_types", e)))
+            .collect::<Result<_, _>>()?,
+        allowed_scopes: ScopeSet::parse(&m.allowed_scopes)
+            .map_err(|e| bad(T, "allowed_scopes", e))?,
+        id_token_alg: SigningAlg::parse(&m.id_token_alg).map_err(|e| bad(T, "id_token_alg", e))?,
+        access_token_alg: SigningAlg::parse(&m.access_token_alg)
+            .map_err(|e| bad(T, "access_token_alg", e))?,
+        access_token_ttl: m.access_token_ttl,
+        require_pkce: m.require_pkce,
+        created_at: m.created_at,
+    })
+}
+
+pub(crate) fn client_to_row(c: &Client) -> client::ActiveModel {
+    let strings = |it: Vec<&str>| serde_json::Value::from(it);
+    client::ActiveModel {
+        id: Set(c.id.as_str().to_owned()),
+        tenant_id: Set(c.tenant_id.as_str().to_owned()),
+        name: Set(c.name.clone()),
+        secret_hash: Set(c.secret_hash.as_ref().map(SecretHash::to_hex)),
+        auth_method: Set(c.auth_method.as_str().to_owned()),
+        redirect_uris: Set(strings(
+            c.redirect_uris.iter().map(RedirectUri::as_str).collect(),
+        )),
+        post_logout_redirect_uris: Set(strings(
+            c.post_logout_redirect_uris
+                .iter()
+                .map(RedirectUri::as_str)
+                .collect(),
+        )),
+        grant_types: Set(strings(c.grant_types.iter().map(|g| g.as_str()).collect())),
+        allowed_scopes: Set(c.allowed_scopes.to_string()),
+        id_token_alg: Set(c.id_token_alg.as_str().to_owned()),
+        access_token_alg: Set(c.access_token_alg.as_str().to_owned()),
+        access_token_ttl: Set(c.access_token_ttl),
+        require_pkce: Set(c.require_pkce),
+        created_at: Set(db_time(c.created_at)),
+    }
+}
+
+pub(crate) fn user_from_row(m: user::Model) -> Result<User, StoreError> {
+    const T: &str = "users";
+    Ok(User {
+        id: UserId::parse(&m.id).map_err(|e| bad(T, "id", e))?,
+        tenant_id: TenantId::parse(&m.tenant_id).map_err(|e| bad(T, "tenant_id", e))?,
+        username: m.username,
+        email: m.email,
+        password_hash: m.password_hash,
+        created_at: m.created_at,
+    })
+}
+
+pub(crate) fn user_to_row(u: &User) -> user::ActiveModel {
+    user::ActiveModel {
+        id: Set(u.id.as_str().to_owned()),
+        tenant_id: Set(u.tenant_id.as_str().to_owned()),
+        username: Set(u.username.clone()),
+        email: Set(u.email.clone()),
+        password_hash: Set(u.password_hash.clone()),
+        created_at: Set(db_time(u.created_at)),
+    }
+}
+
+fn code_from_row(m: authorization_code::Model) -> Result<CodeRecord, StoreError> {
+    const T: &str = "authorization_codes";
+    Ok(CodeRecord {
+        code_hash: hash(T, "code_hash", &m.code_hash)?,
+        client_id: ClientId::parse(&m.client_id).map_err(|e| bad(T, "client_id", e))?,
+        user_id: UserId::parse(&m.user_id).map_err(|e| bad(T, "user_id", e))?,
+        redirect_uri: RedirectUri::parse(&m.redirect_uri).map_err(|e| bad(T, "redirect_uri", e))?,
+        redirect_uri_in_request: m.redirect_uri_in_request,
+        scope: ScopeSet::parse(&m.scope).map_err(|e| bad(T, "scope", e))?,
+        nonce: m.nonce,
+        code_challenge: m.code_challenge.map(PkceChallenge::from_stored),
+        auth_time: m.auth_time,
+        grant_id: GrantId::parse(&m.grant_id).map_err(|e| bad(T, "grant_id", e))?,
+        expires_at: m.expires_at,
+    })
+}
+
+fn refresh_from_row(m: refresh_token::Model) -> Result<RefreshRecord, StoreError> {
+    const T: &str = "refresh_tokens";
+    Ok(RefreshRecord {
+        token_hash: hash(T, "token_hash", &m.token_hash)?,
+        grant_id: GrantId::parse(&m.grant_id).map_err(|e| bad(T, "grant_id", e))?,
+        client_id: ClientId::parse(&m.client_id).map_err(|e| bad(T, "client_id", e))?,
+        user_id: UserId::parse(&m.user_id).map_err(|e| bad(T, "user_id", e))?,
+        scope: ScopeSet::parse(&m.scope).map_err(|e| bad(T, "scope", e))?,
+        granted_scope: ScopeSet::parse(&m.granted_scope).map_err(|e| bad(T, "granted_scope", e))?,
+        auth_time: m.auth_time,
+        issued_at: m.issued_at,
+        expires_at: m.expires_at,
+        used_at: m.used_at,
+        revoked: m.revoked,
+    })
+}
+
+fn session_from_row(m: session::Model) -> Result<Session, StoreError> {
+    const T: &str = "sessions";
+    Ok(Session {
+        id_hash: hash(T, "id_hash", &m.id_hash)?,
+        user_id: UserId::parse(&m.user_id).map_err(|e| bad(T, "user_id", e))?,
+        auth_time: m.auth_time,
+        csrf_token: m.csrf_token,
+        expires_at: m.expires_at,
+    })
+}
+
+impl ClientStore for Store {
+    async fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        let row = client::Entity::find_by_id(id.as_str())
+            .one(self.db())
+            .await
+            .map_err(db_err)?;
+        row.map(client_from_row).transpose()
+    }
+}
+
+impl UserStore for Store {
+    async fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let row = user::Entity::find_by_id(id.as_str())
+            .one(self.db())
+            .await
+            .map_err(db_err)?;
+        row.map(user_from_row).transpose()
+    }
+
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let row = user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(self.db())
+            .await
+            .map_err(db_err)?;
+        row.map(user_from_row).transpose()
+    }
+}
+
+impl CodeStore for Store {
+    async fn insert_code(&self, c: &CodeRecord) -> Result<(), StoreError> {
+        let row = authorization_code::ActiveModel {
+            code_hash: Set(c.code_hash.to_hex()),
+            client_id: Set(c.client_id.as_str().to_owned()),
+            user_id: Set(c.user_id.as_str().to_owned()),
+            redirect_uri: Set(c.redirect_uri.as_str().to_owned()),
+            redirect_uri_in_request: Set(c.redirect_uri_in_request),
+            scope: Set(c.scope.to_string()),
+            nonce: Set(c.nonce.clone()),
+            code_challenge: Set(c.code_challenge.as_ref().map(|p| p.as_str().to_owned())),
+            auth_time: Set(db_time(c.auth_time)),
+            grant_id: Set(c.grant_id.as_str().to_owned()),
+            expires_at: Set(db_time(c.expires_at)),
+            redeemed_at: Set(None),
+        };
+        authorization_code::Entity::insert(row)
+            .exec_without_returning(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Redemption, StoreError> {
+        let key = code_hash.to_hex();
+        // The one atomic step: only the caller whose UPDATE matched the NULL gets the code.
+        let won = authorization_code::Entity::update_many()
+            .col_expr(
+                authorization_code::Column::RedeemedAt,
+                Expr::value(db_time(now)),
+            )
+            .filter(authorization_code::Column::CodeHash.eq(key.as_str()))
+            .filter(authorization_code::Column::RedeemedAt.is_null())
+            .exec(self.db())
+            .await
+            .map_err(db_err)?
+            .rows_affected
+            == 1;
+        let row = authorization_code::Entity::find_by_id(key)
+            .one(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(match (row, won) {
+            (Some(row), true) => Redemption::Redeemed(code_from_row(row)?),
+            (Some(row), false) => Redemption::AlreadyRedeemed(code_from_row(row)?),
+            // Deleted by housekeeping between the two statements: treat as unknown.
+            (None, _) => Redemption::NotFound,
+        })
+    }
+}
+
+impl GrantStore for Store {
+    async fn insert_refresh(&self, t: &RefreshRecord) -> Result<(), StoreError> {
+        let row = refresh_token::ActiveModel {
+            token_hash: Set(t.token_hash.to_hex()),
+            grant_id: Set(t.grant_id.as_str().to_owned()),
+            client_id: Set(t.client_id.as_str().to_owned()),
+            user_id: Set(t.user_id.as_str().to_owned()),
+            scope: Set(t.scope.to_string()),
+            granted_scope: Set(t.granted_scope.to_string()),
+            auth_time: Set(db_time(t.auth_time)),
+            issued_at: Set(db_time(t.issued_at)),
+            expires_at: Set(db_time(t.expires_at)),
+            used_at: Set(t.used_at.map(db_time)),
+            revoked: Set(t.revoked),
+        };
+        refresh_token::Entity::insert(row)
+            .exec_without_returning(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_refresh(
+        &self,
+        token_hash: &SecretHash,
+    ) -> Result<Option<RefreshRecord>, StoreError> {
+        let row = refresh_token::Entity::find_by_id(token_hash.to_hex())
+            .one(self.db())
+            .await
+            .map_err(db_err)?;
+        row.map(refresh_from_row).transpose()
+    }
+
+    async fn mark_refresh_used(
+        &self,
+        token_hash: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, StoreError> {
+        let res = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(db_time(now)))
+            .filter(refresh_token::Column::TokenHash.eq(token_hash.to_hex()))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .filter(refresh_token::Column::Revoked.eq(false))
+            .exec(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(if res.rows_affected == 1 {
+            Rotation::Rotated
+        } else {
+            Rotation::AlreadyUsed
+        })
+    }
+
+    async fn revoke_grant(&self, grant_id: &GrantId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        // Record the grant first: from then on its access tokens are refused, even if marking the
+        // refresh tokens below fails and is retried.
+        let row = revoked_grant::ActiveModel {
+            grant_id: Set(grant_id.as_str().to_owned()),
+            revoked_at: Set(db_time(now)),
+        };
+        revoked_grant::Entity::insert(row)
+            .on_conflict_do_nothing()
+            .exec_without_returning(self.db())
+            .await
+            .map_err(db_err)?;
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::Revoked, Expr::value(true))
+            .filter(refresh_token::Column::GrantId.eq(grant_id.as_str()))
+            .exec(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn is_grant_revoked(&self, grant_id: &GrantId) -> Result<bool, StoreError> {
+        let row = revoked_grant::Entity::find_by_id(grant_id.as_str())
+            .one(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(row.is_some())
+    }
+}
+
+impl ConsentStore for Store {
+    async fn find_consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<Option<ScopeSet>, StoreError> {
+        let row =
+            consent::Entity::find_by_id((user.as_str().to_owned(), client.as_str().to_owned()))
+                .one(self.db())
+                .await
+                .map_err(db_err)?;
+        row.map(|r| ScopeSet::parse(&r.scope).map_err(|e| bad("consents", "scope", e)))
+            .transpose()
+    }
+
+    /// Stores the union of `scope` and the stored consent. Two concurrent saves for the same user
+    /// and client may each write their own union; the loser's extra scopes are then asked again.
+    async fn save_consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        scope: &ScopeSet,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let merged = match self.find_consent(user, client).await? {
+            Some(old) => {
+                let joined = format!("{old} {scope}");
+                ScopeSet::parse(&joined).map_err(|e| bad("consents", "scope", e))?
+            }
+            None => scope.clone(),
+        };
+        let row = consent::ActiveModel {
+            user_id: Set(user.as_str().to_owned()),
+            client_id: Set(client.as_str().to_owned()),
+            scope: Set(merged.to_string()),
+            updated_at: Set(db_time(now)),
+        };
+        consent::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([consent::Column::UserId, consent::Column::ClientId])
+                    .update_columns([consent::Column::Scope, consent::Column::UpdatedAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+impl SessionStore for Store {
+    async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        let now = db_time(Utc::now());
+        let row = session::ActiveModel {
+            id_hash: Set(s.id_hash.to_hex()),
+            user_id: Set(s.user_id.as_str().to_owned()),
+            auth_time: Set(db_time(s.auth_time)),
+            csrf_token: Set(s.csrf_token.clone()),
+            expires_at: Set(db_time(s.expires_at)),
+            created_at: Set(now),
+        };
+        session::Entity::insert(row)
+            .exec_without_returning(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn find_session(&self, id_hash: &SecretHash) -> Result<Option<Session>, StoreError> {
+        let row = session::Entity::find_by_id(id_hash.to_hex())
+            .one(self.db())
+            .await
+            .map_err(db_err)?;
+        row.map(session_from_row).transpose()
+    }
+
+    async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError> {
+        session::Entity::delete_by_id(id_hash.to_hex())
+            .exec(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}

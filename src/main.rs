@@ -1,0 +1,304 @@
+//! The `gatehouse` binary: a thin clap front over the crates. The flags, environment variables
+//! and JSON fields here are the operator contract (`shared/contract.md`): keep them exact.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use gatehouse_core::TenantId;
+use gatehouse_core::client::ClientRegistration;
+use gatehouse_server::{Application, Settings, admin};
+use gatehouse_store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "A standalone OAuth 2.0 / OpenID Connect authorization server"
+)]
+struct Cli {
+    /// Configuration file (default: config/gatehouse.toml when present).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the authorization server.
+    Serve,
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+}
+
+#[derive(Subcommand)]
+enum ClientCmd {
+    /// Register a client; its secret is printed once.
+    Create(ClientCreate),
+}
+
+#[derive(Args)]
+struct ClientCreate {
+    #[arg(long)]
+    name: String,
+    /// authorization_code, client_credentials or refresh_token (repeatable).
+    #[arg(long = "grant-type", value_name = "T")]
+    grant_types: Vec<String>,
+    /// An exact redirect URI (repeatable).
+    #[arg(long = "redirect-uri", value_name = "U")]
+    redirect_uris: Vec<String>,
+    /// A post-logout redirect URI (repeatable).
+    #[arg(long = "post-logout-redirect-uri", value_name = "U")]
+    post_logout_redirect_uris: Vec<String>,
+    /// The client's allowed scopes, space separated.
+    #[arg(long)]
+    scope: Option<String>,
+    /// client_secret_basic (default), client_secret_post, private_key_jwt or none.
+    #[arg(long = "auth-method")]
+    auth_method: Option<String>,
+    /// A JWKS file with the client's public keys (private_key_jwt).
+    #[arg(long = "jwks-file", value_name = "F")]
+    jwks_file: Option<PathBuf>,
+    /// RS256 (default) or ES256.
+    #[arg(long = "id-token-alg")]
+    id_token_alg: Option<String>,
+    /// Access-token lifetime in seconds (60..86400).
+    #[arg(long = "access-token-ttl", value_name = "SECONDS")]
+    access_token_ttl: Option<i64>,
+    /// Let this confidential client skip PKCE (public clients always need it).
+    #[arg(long = "pkce-optional")]
+    pkce_optional: bool,
+    #[arg(long, default_value = "default")]
+    tenant: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a user; the password is read from standard input.
+    Create(UserCreate),
+}
+
+#[derive(Args)]
+struct UserCreate {
+    #[arg(long)]
+    username: String,
+    #[arg(long)]
+    email: Option<String>,
+    /// Read the password from standard input (one trailing newline is stripped).
+    #[arg(long = "password-stdin", required = true)]
+    password_stdin: bool,
+    #[arg(long, default_value = "default")]
+    tenant: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Create a new active signing key; the old one stays published.
+    Rotate {
+        /// RS256 or ES256.
+        #[arg(long)]
+        alg: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List signing keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Serve));
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(serving: bool) {
+    let default = if serving {
+        "info,sqlx=warn,sea_orm=warn"
+    } else {
+        "warn,sqlx=warn,sea_orm=warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
+    let now = chrono_now();
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Client(ClientCmd::Create(c)) => {
+            if c.jwks_file.is_some() && c.auth_method.as_deref() != Some("private_key_jwt") {
+                anyhow::bail!("--jwks-file needs --auth-method private_key_jwt");
+            }
+            let reg = ClientRegistration {
+                name: c.name,
+                tenant_id: TenantId::parse("default").map_err(anyhow::Error::msg)?,
+                grant_types: c.grant_types,
+                redirect_uris: c.redirect_uris,
+                post_logout_redirect_uris: c.post_logout_redirect_uris,
+                scope: c.scope,
+                auth_method: c.auth_method,
+                id_token_alg: c.id_token_alg,
+                access_token_ttl: c.access_token_ttl,
+                pkce_optional: c.pkce_optional,
+            };
+            // Validate flags before touching the database, so a typo writes nothing.
+            let store = open_store(&settings).await?;
+            let out = admin::create_client(&store, reg, &c.tenant, now).await?;
+            print(&out, c.json, &["client_id", "client_secret"])
+        }
+        Command::User(UserCmd::Create(u)) => {
+            let _ = u.password_stdin;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from stdin")?;
+            if password.ends_with('\n') {
+                password.pop();
+                if password.ends_with('\r') {
+                    password.pop();
+                }
+            }
+            let store = open_store(&settings).await?;
+            let out = admin::create_user(
+                &store,
+                &u.username,
+                u.email.as_deref(),
+                &password,
+                &u.tenant,
+                now,
+            )
+            .await?;
+            print(&out, u.json, &["id", "username"])
+        }
+        Command::Key(KeyCmd::Rotate { alg, json }) => {
+            gatehouse_core::SigningAlg::parse(&alg).map_err(|e| anyhow::anyhow!("--alg: {e}"))?;
+            let store = open_store(&settings).await?;
+            let out = admin::rotate_key(&store, &alg, now).await?;
+            print(&out, json, &["kid", "alg"])
+        }
+        Command::Key(KeyCmd::List { json }) => {
+            let store = open_store(&settings).await?;
+            let out = admin::list_keys(&store).await?;
+            if json {
+                println!("{out}");
+            } else if let Some(keys) = out["keys"].as_array() {
+                for k in keys {
+                    println!(
+                        "{}  {}  {}",
+                        k["kid"].as_str().unwrap_or_default(),
+                        k["alg"].as_str().unwrap_or_default(),
+                        if k["active"].as_bool() == Some(true) {
+                            "active"
+                        } else {
+                            "retired"
+                        }
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    Store::connect(&settings.database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("database {}: {e}", redact(&settings.database_url)))
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn print(out: &serde_json::Value, json: bool, fields: &[&str]) -> anyhow::Result<()> {
+    if json {
+        println!("{out}");
+    } else {
+        for f in fields {
+            println!("{f}: {}", out[f].as_str().unwrap_or("-"));
+        }
+    }
+    Ok(())
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let issuer = settings.issuer.clone();
+    let app = Application::build(settings)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    tracing::info!(issuer = %issuer, port = app.port(), "gatehouse is serving");
+    app.run(shutdown_signal()).await.context("server")
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,370 @@
+//! Test harness: start the server, register clients and users, and act as a browser.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Utc};
+use gatehouse_core::TenantId;
+use gatehouse_core::client::ClientRegistration;
+use gatehouse_core::ports::Clock;
+use gatehouse_server::{Application, Settings, admin};
+use gatehouse_store::Store;
+use gatehouse_store::test_support::TestDb;
+
+pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A clock tests can move forward.
+#[derive(Default)]
+pub struct TestClock {
+    offset_secs: AtomicI64,
+}
+
+impl TestClock {
+    pub fn advance(&self, secs: i64) {
+        self.offset_secs.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.offset_secs.load(Ordering::SeqCst))
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub store: Store,
+    pub clock: Arc<TestClock>,
+    pub db_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    // Dropped last: the database outlives the server.
+    _db: TestDb,
+}
+
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDb::new().await;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut settings = Settings {
+            issuer: base.clone(),
+            database_url: db.url.clone(),
+            workers: 2,
+            ..Settings::default()
+        };
+        tweak(&mut settings);
+        let clock = Arc::new(TestClock::default());
+        let app = Application::build_with_listener(settings, listener, clock.clone())
+            .await
+            .expect("build app");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run(async move {
+            let _ = rx.await;
+        }));
+        let store = Store::connect(&db.url).await.expect("store");
+        Self {
+            base,
+            store,
+            clock,
+            db_url: db.url.clone(),
+            shutdown: Some(tx),
+            _db: db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn client(&self, f: impl FnOnce(&mut ClientRegistration)) -> TestClient {
+        let mut reg = ClientRegistration {
+            name: "Test App".into(),
+            tenant_id: TenantId::parse("default").unwrap(),
+            grant_types: vec![],
+            redirect_uris: vec![REDIRECT.into()],
+            post_logout_redirect_uris: vec![],
+            scope: Some("openid profile email offline_access api:read api:write".into()),
+            auth_method: None,
+            id_token_alg: None,
+            access_token_ttl: None,
+            pkce_optional: false,
+        };
+        f(&mut reg);
+        let out = admin::create_client(&self.store, reg, "default", Utc::now())
+            .await
+            .expect("create client");
+        TestClient {
+            id: out["client_id"].as_str().unwrap().to_owned(),
+            secret: out["client_secret"].as_str().map(str::to_owned),
+        }
+    }
+
+    pub async fn user(&self, username: &str) -> String {
+        let out = admin::create_user(
+            &self.store,
+            username,
+            Some(&format!("{username}@example.com")),
+            PASSWORD,
+            "default",
+            Utc::now(),
+        )
+        .await
+        .expect("create user");
+        out["id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A browser: keeps cookies, does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A plain HTTP client for machine endpoints.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `value` of the input named `name` in an HTML page, unescaped.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(unescape(&html[start..end]))
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find(';') else { break };
+        let ent = &rest[i + 1..i + j];
+        let ch = match ent {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            _ => ent
+                .strip_prefix('#')
+                .and_then(|n| n.parse::<u32>().ok())
+                .and_then(char::from_u32),
+        };
+        match ch {
+            Some(c) => out.push(c),
+            None => out.push_str(&rest[i..i + j + 1]),
+        }
+        rest = &rest[i + j + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The Location header of a redirect response.
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    u.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The outcome of one trip through the authorization endpoint.
+pub enum Outcome {
+    /// A redirect back to the client.
+    Redirect(String),
+    /// A page (status, body).
+    Page(u16, String),
+}
+
+/// Follows the flow a person would: the authorize URL, the login form (if shown), the consent
+/// form (if shown, answered with `decision`), until a redirect to the client or a page that
+/// is neither form.
+pub async fn run_flow(
+    b: &reqwest::Client,
+    server: &TestServer,
+    authorize_url: &str,
+    username: &str,
+    password: &str,
+    decision: &str,
+) -> Outcome {
+    let mut resp = b.get(authorize_url).send().await.unwrap();
+    for _ in 0..4 {
+        let status = resp.status().as_u16();
+        if (300..400).contains(&status) {
+            return Outcome::Redirect(location(&resp));
+        }
+        let body = resp.text().await.unwrap();
+        if body.contains("action=\"/login\"") && status == 200 {
+            let form = [
+                ("username", username.to_owned()),
+                ("password", password.to_owned()),
+                ("csrf_token", hidden(&body, "csrf_token").unwrap()),
+                ("request", hidden(&body, "request").unwrap()),
+            ];
+            resp = b
+                .post(server.url("/login"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+        } else if body.contains("action=\"/consent\"") {
+            let form = [
+                ("decision", decision.to_owned()),
+                ("csrf_token", hidden(&body, "csrf_token").unwrap()),
+                ("request", hidden(&body, "request").unwrap()),
+            ];
+            resp = b
+                .post(server.url("/consent"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+        } else {
+            return Outcome::Page(status, body);
+        }
+    }
+    panic!("the flow did not end");
+}
+
+/// A PKCE pair (verifier, S256 challenge).
+pub fn pkce() -> (String, String) {
+    use base64::Engine;
+    use sha2::Digest;
+    let verifier = format!("verifier-{}-{}", uuid_like(), uuid_like());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static N: AtomicI64 = AtomicI64::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    format!(
+        "{:x}{:x}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+        n
+    )
+}
+
+/// An authorize URL for `client` with PKCE; returns (url, verifier).
+pub fn authorize_url(
+    server: &TestServer,
+    client: &TestClient,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let mut u = url::Url::parse(&server.url("/oauth/authorize")).unwrap();
+    {
+        let mut q = u.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &client.id)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("scope", scope)
+            .append_pair("state", "st-123")
+            .append_pair("nonce", "n-456")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+    }
+    (u.to_string(), verifier)
+}
+
+/// Logs in and consents; returns the code.
+pub async fn get_code(
+    server: &TestServer,
+    client: &TestClient,
+    username: &str,
+    scope: &str,
+) -> (String, String) {
+    let (url, verifier) = authorize_url(server, client, scope, &[]);
+    match run_flow(&browser(), server, &url, username, PASSWORD, "allow").await {
+        Outcome::Redirect(loc) => (
+            query_param(&loc, "code").expect("code in redirect"),
+            verifier,
+        ),
+        Outcome::Page(s, body) => panic!("expected a redirect, got {s}: {body}"),
+    }
+}
+
+/// POSTs a token request with HTTP Basic client authentication.
+pub async fn token_request(
+    server: &TestServer,
+    client: &TestClient,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let mut req = http().post(server.url("/oauth/token")).form(form);
+    if let Some(secret) = &client.secret {
+        req = req.basic_auth(&client.id, Some(secret));
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp
+        .json::<serde_json::Value>()
+        .await
+        .unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+/// Exchanges a code at the token endpoint.
+pub async fn redeem(
+    server: &TestServer,
+    client: &TestClient,
+    code: &str,
+    verifier: &str,
+) -> (u16, serde_json::Value) {
+    token_request(
+        server,
+        client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
