@@ -203,10 +203,11 @@ impl NewClient {
             None => SigningAlg::RS256,
             Some(a) => SigningAlg::parse(a).map_err(|e| format!("--id-token-alg: {e}"))?,
         };
-        if let Some(ttl) = reg.access_token_ttl {
-            if !(60..=86_400).contains(&ttl) {
-                return Err("--access-token-ttl must be between 60 and 86400 seconds".into());
-            }
+        if reg
+            .access_token_ttl
+            .is_some_and(|ttl| !(60..=86_400).contains(&ttl))
+        {
+            return Err("--access-token-ttl must be between 60 and 86400 seconds".into());
         }
         if reg.pkce_optional && auth_method == AuthMethod::None {
             return Err("--pkce-optional: public clients must always use PKCE".into());

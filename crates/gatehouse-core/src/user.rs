@@ -32,12 +32,10 @@ impl User {
             m.insert("preferred_username".into(), self.username.clone().into());
             m.insert("name".into(), self.username.clone().into());
         }
-        if scope.contains("email") {
-            if let Some(e) = &self.email {
-                m.insert("email".into(), e.clone().into());
-                // Gatehouse does not verify addresses yet; say so rather than claim it.
-                m.insert("email_verified".into(), false.into());
-            }
+        if let Some(e) = self.email.as_ref().filter(|_| scope.contains("email")) {
+            m.insert("email".into(), e.clone().into());
+            // Gatehouse does not verify addresses yet; say so rather than claim it.
+            m.insert("email_verified".into(), false.into());
         }
         m
     }

@@ -67,6 +67,10 @@ impl KeyCache {
         }
     }
 
+    pub fn retired_window(&self) -> chrono::Duration {
+        self.retired_window
+    }
+
     pub fn current(&self) -> Arc<KeyRing> {
         match self.ring.read() {
             Ok(g) => g.clone(),

@@ -126,10 +126,24 @@ async fn background_tasks(state: web::Data<AppState>) {
         }
         n += 1;
         if n.is_multiple_of(120) {
-            if let Err(e) = state.store.delete_expired(state.now()).await {
-                tracing::warn!(error = %e, "housekeeping failed");
-            }
+            housekeeping(&state).await;
         }
+    }
+}
+
+/// Deletes expired codes, sessions and refresh tokens, and keys retired longer ago than any
+/// token they signed can live.
+async fn housekeeping(state: &AppState) {
+    let now = state.now();
+    if let Err(e) = state.store.delete_expired(now).await {
+        tracing::warn!(error = %e, "housekeeping failed");
+    }
+    if let Err(e) = state
+        .store
+        .delete_keys_retired_before(now - state.keys.retired_window())
+        .await
+    {
+        tracing::warn!(error = %e, "pruning retired keys failed");
     }
 }
 

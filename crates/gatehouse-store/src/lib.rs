@@ -130,9 +130,24 @@ impl Store {
                 "unsupported database URL: use sqlite: or postgres://".into(),
             ));
         }
-        let db = Database::connect(opts).await?;
-        migrate(&db).await?;
-        Ok(Store { db })
+        // Several processes opening a new SQLite file at once race to switch it to WAL, and
+        // SQLite answers that switch with "database is locked" without waiting on the busy
+        // timeout. The first one wins within milliseconds; the others simply try again.
+        let mut attempt = 0;
+        loop {
+            let result = match Database::connect(opts.clone()).await {
+                Ok(db) => migrate(&db).await.map(|()| db),
+                Err(e) => Err(e.into()),
+            };
+            match result {
+                Ok(db) => return Ok(Store { db }),
+                Err(Error::Db(m)) if attempt < 20 && m.contains("database is locked") => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Wraps an open connection without migrating it.
