@@ -72,6 +72,11 @@ impl Application {
         Ok(Self { listener, state })
     }
 
+    /// The shared state (for in-process benchmarks and tests).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
