@@ -1,0 +1,28 @@
+//! [`SessionActivityStore`] on [`Store`]: recording when a login session was last used (its
+//! idle expiry, see `gatehouse_core::session`).
+
+use chrono::{DateTime, Utc};
+use gatehouse_core::StoreError;
+use gatehouse_core::secret::SecretHash;
+use gatehouse_core::session::SessionActivityStore;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::entities::session;
+use crate::{Store, db_time};
+
+impl SessionActivityStore for Store {
+    async fn touch_session(
+        &self,
+        id_hash: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(db_time(now)))
+            .filter(session::Column::IdHash.eq(id_hash.to_hex()))
+            .exec(self.db())
+            .await
+            .map_err(|e| StoreError(e.to_string()))?;
+        Ok(())
+    }
+}
