@@ -28,7 +28,9 @@ async fn oidcc_server_id_token_is_valid() {
         .json()
         .await
         .unwrap();
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("kid in JWKS");
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("kid in JWKS");
     let mut v = jsonwebtoken::Validation::new(header.alg);
     v.set_audience(&[&client.id]);
     v.set_issuer(&[&s.base]);
@@ -171,7 +173,10 @@ async fn malformed_claims_parameter_is_invalid_request() {
     )
     .await;
     let loc = expect_redirect(o);
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("invalid_request")
+    );
     assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
 }
 
@@ -247,7 +252,11 @@ async fn request_objects_are_refused_after_the_redirect_uri_is_checked() {
     let client = oidc_client(&s).await;
     let b = browser();
     for (param, value, code) in [
-        ("request", "eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
+        (
+            "request",
+            "eyJhbGciOiJub25lIn0.e30.",
+            "request_not_supported",
+        ),
         (
             "request_uri",
             "https://rp.example/request.jwt",
@@ -292,18 +301,15 @@ async fn oidcc_response_mode_form_post() {
     let client = oidc_client(&s).await;
     s.user("alice").await;
     let b = browser();
-    let (o, verifier) = authorize(
-        &s,
-        &b,
-        &client,
-        "openid",
-        &[("response_mode", "form_post")],
-    )
-    .await;
+    let (o, verifier) =
+        authorize(&s, &b, &client, "openid", &[("response_mode", "form_post")]).await;
     let (status, body) = expect_page(o);
     assert_eq!(status, 200);
     assert!(body.contains("method=\"post\" action=\"http://127.0.0.1:9/callback\""));
-    assert!(body.contains("<button type=\"submit\">"), "visible button for no-JS");
+    assert!(
+        body.contains("<button type=\"submit\">"),
+        "visible button for no-JS"
+    );
     assert_eq!(hidden(&body, "state").as_deref(), Some("st-123"));
     assert_eq!(hidden(&body, "iss").as_deref(), Some(s.base.as_str()));
     let code = hidden(&body, "code").expect("code field");
@@ -357,5 +363,8 @@ async fn form_post_errors_and_unknown_response_modes() {
     let resp = get(&browser(), &url).await;
     assert_eq!(resp.status(), 303);
     let loc = location(&resp);
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("invalid_request")
+    );
 }

@@ -43,7 +43,10 @@ async fn discovery_has_the_required_members_and_our_issuer() {
         "end_session_endpoint",
     ] {
         let url = m[k].as_str().unwrap_or_else(|| panic!("{k} missing"));
-        assert!(url.starts_with(&s.base), "{k} = {url} is not under the issuer");
+        assert!(
+            url.starts_with(&s.base),
+            "{k} = {url} is not under the issuer"
+        );
     }
     assert!(strings(&m["response_types_supported"]).contains(&"code"));
     assert!(strings(&m["subject_types_supported"]).contains(&"public"));
@@ -58,7 +61,14 @@ async fn discovery_lists_scopes_and_claims() {
     let s = TestServer::start().await;
     let m = metadata(&s).await;
     let scopes = strings(&m["scopes_supported"]);
-    for sc in ["openid", "profile", "email", "address", "phone", "offline_access"] {
+    for sc in [
+        "openid",
+        "profile",
+        "email",
+        "address",
+        "phone",
+        "offline_access",
+    ] {
         assert!(scopes.contains(&sc), "scopes_supported lacks {sc}");
     }
     let claims = strings(&m["claims_supported"]);
@@ -121,7 +131,10 @@ async fn jwks_has_public_keys_with_unique_kids() {
     assert_eq!(kids.len(), keys.len(), "duplicate kid");
     for k in keys {
         for private in ["d", "p", "q", "dp", "dq", "qi"] {
-            assert!(k.get(private).is_none(), "private member {private} published");
+            assert!(
+                k.get(private).is_none(),
+                "private member {private} published"
+            );
         }
     }
     for alg in strings(&m["id_token_signing_alg_values_supported"]) {

@@ -33,7 +33,10 @@ async fn oidcc_prompt_none_not_logged_in() {
     let client = oidc_client(&s).await;
     let loc = silent(&s, &browser(), &client).await;
     assert!(loc.starts_with(REDIRECT));
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
     assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
     assert_eq!(query_param(&loc, "iss").as_deref(), Some(s.base.as_str()));
 }
@@ -50,7 +53,10 @@ async fn oidcc_prompt_none_logged_in() {
     let loc = location(&get(&b, &url).await);
     let code = query_param(&loc, "code").expect("a code");
     let (_, t) = redeem(&s, &client, &code, &verifier).await;
-    assert_eq!(jwt_claims(t["id_token"].as_str().unwrap())["sub"], sub.as_str());
+    assert_eq!(
+        jwt_claims(t["id_token"].as_str().unwrap())["sub"],
+        sub.as_str()
+    );
 }
 
 /// prompt=none without consent for this client: `consent_required` (Core §3.1.2.6).
@@ -63,7 +69,10 @@ async fn prompt_none_without_consent_is_consent_required() {
     let b = browser();
     tokens(&s, &b, &first, "openid", &[]).await;
     let loc = silent(&s, &b, &second).await;
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("consent_required"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("consent_required")
+    );
 }
 
 /// oidcc-prompt-login: the login page comes back despite the session, and `auth_time` is the
@@ -105,7 +114,10 @@ async fn oidcc_max_age() {
 
     let (url, _) = authorize_url(&s, &client, "openid", &[("max_age", "1")]);
     let body = get(&b, &url).await.text().await.unwrap();
-    assert!(body.contains("action=\"/login\""), "max_age=1 needs a new login");
+    assert!(
+        body.contains("action=\"/login\""),
+        "max_age=1 needs a new login"
+    );
     let t = tokens(&s, &b, &client, "openid", &[("max_age", "1")]).await;
     assert!(auth_time(&t) >= auth_time(&first) + 2);
 
@@ -118,7 +130,10 @@ async fn oidcc_max_age() {
         &[("max_age", "1"), ("prompt", "none")],
     );
     let loc = location(&get(&b, &url).await);
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
 }
 
 /// oidcc-id-token-hint: a silent request carrying the ID token of the current user succeeds.
@@ -164,7 +179,10 @@ async fn idle_sessions_expire_and_uses_slide_the_window() {
     // Idle for 601 s.
     s.clock.advance(601);
     let loc = silent(&s, &b, &client).await;
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
     assert_eq!(sessions(&s).await, 0, "the idle session is deleted");
 }
 
@@ -186,6 +204,9 @@ async fn sessions_end_at_their_absolute_lifetime() {
     }
     s.clock.advance(201);
     let loc = silent(&s, &b, &client).await;
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
     assert_eq!(sessions(&s).await, 0);
 }

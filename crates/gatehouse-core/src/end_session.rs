@@ -6,7 +6,7 @@
 //! exactly one of that client's registered `post_logout_redirect_uris` (§3: no open redirector);
 //! otherwise the request fails with an error page and never redirects. `state` is appended to
 //! the redirect (§3). Verifying the hint's signature and issuer is the caller's job (it holds
-//! the keys); an expired hint is acceptable (§4: the OP need not reject it).
+//! the keys); an expired hint is acceptable (§2: the OP need not reject it).
 
 use crate::client::Client;
 use crate::error::{Error, OAuthError};
