@@ -14,4 +14,5 @@ mod conformance_support;
 mod discovery;
 mod refresh;
 mod token_endpoint;
+mod user_profile_cli;
 mod userinfo;
