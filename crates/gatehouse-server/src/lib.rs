@@ -138,6 +138,10 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.delete_expired(now).await {
         tracing::warn!(error = %e, "housekeeping failed");
     }
+    let idle_cutoff = now - chrono::Duration::seconds(state.settings.session.idle_ttl);
+    if let Err(e) = state.store.delete_idle_sessions(idle_cutoff).await {
+        tracing::warn!(error = %e, "pruning idle sessions failed");
+    }
     // Claims requests outlive their code by the longest access token; after that only a live
     // refresh token still needs them.
     let claims_cutoff =
