@@ -210,3 +210,44 @@ async fn sessions_end_at_their_absolute_lifetime() {
     );
     assert_eq!(sessions(&s).await, 0);
 }
+
+/// An `id_token_hint` naming another user than the session's means that user must log in:
+/// `login_required` with prompt=none (Core §3.1.2.1); a hint we did not issue is refused.
+#[tokio::test]
+async fn id_token_hint_for_another_user_or_forged_is_not_silent() {
+    let s = TestServer::start().await;
+    let client = oidc_client(&s).await;
+    s.user("alice").await;
+    s.user("bob").await;
+    // Bob's ID token, from another browser.
+    let (url, verifier) = authorize_url(&s, &client, "openid", &[]);
+    let loc = expect_redirect(run_flow(&browser(), &s, &url, "bob", PASSWORD, "allow").await);
+    let (_, t) = redeem(&s, &client, &query_param(&loc, "code").unwrap(), &verifier).await;
+    let bobs = t["id_token"].as_str().unwrap().to_owned();
+
+    let b = browser();
+    tokens(&s, &b, &client, "openid", &[]).await; // Alice's session.
+    let (url, _) = authorize_url(
+        &s,
+        &client,
+        "openid",
+        &[("prompt", "none"), ("id_token_hint", &bobs)],
+    );
+    let loc = location(&get(&b, &url).await);
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
+
+    let (url, _) = authorize_url(
+        &s,
+        &client,
+        "openid",
+        &[("prompt", "none"), ("id_token_hint", "e30.e30.AAAA")],
+    );
+    let loc = location(&get(&b, &url).await);
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("invalid_request")
+    );
+}

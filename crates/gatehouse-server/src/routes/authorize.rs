@@ -52,6 +52,24 @@ async fn authorize(req: &HttpRequest, state: &AppState, params: Params) -> HttpR
         Ok(s) => s,
         Err(e) => return authorize_error(&state.policy.issuer, AuthorizeError::Internal(e.into())),
     };
+    // OIDC Core §3.1.2.1 id_token_hint: a session of another user does not count (the user
+    // must log in; with prompt=none that is login_required). A hint we did not issue is an
+    // invalid request. Checked only here, not after the login form, so logging in as someone
+    // else cannot loop.
+    let session = match areq.params.get("id_token_hint") {
+        None => session,
+        Some(token) => match crate::routes::logout::verify_hint(state, token) {
+            Some(hint) => session.filter(|s| s.user_id.as_str() == hint.sub),
+            None => {
+                let error = OAuthError::invalid_request("id_token_hint is not a valid ID token");
+                let target = areq.target.clone();
+                return authorize_error(
+                    &state.policy.issuer,
+                    AuthorizeError::Redirect { target, error },
+                );
+            }
+        },
+    };
     proceed(
         state,
         areq,

@@ -128,7 +128,7 @@ async fn validate(state: &AppState, params: &Params) -> Result<EndSessionRequest
 
 /// An ID token signed by one of our published keys, for our issuer; expired is fine (§2: the
 /// hint identifies, it does not authenticate), as long as its key is still published.
-fn verify_hint(state: &AppState, token: &str) -> Option<IdTokenHint> {
+pub(crate) fn verify_hint(state: &AppState, token: &str) -> Option<IdTokenHint> {
     let claims = state
         .keys
         .current()
