@@ -183,3 +183,50 @@ pub fn validate_password(p: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> User {
+        User {
+            id: UserId::generate(),
+            tenant_id: TenantId::parse("default").unwrap(),
+            username: "alice".into(),
+            email: Some("alice@example.com".into()),
+            password_hash: String::new(),
+            created_at: chrono::Utc::now(),
+            profile: UserProfile {
+                phone_number: Some("+1 555 0100".into()),
+                ..UserProfile::default()
+            },
+        }
+    }
+
+    #[test]
+    fn scopes_release_their_claims_and_requests_add_single_claims() {
+        let u = alice();
+        let by_scope = u.claims_for(&ScopeSet::parse("openid phone").unwrap());
+        assert_eq!(by_scope["phone_number"], "+1 555 0100");
+        assert_eq!(by_scope["phone_number_verified"], false);
+        assert!(by_scope.get("email").is_none());
+        // `name` falls back to the username; claims the user lacks are never released.
+        let asked = u.claims_for_request(
+            &ScopeSet::parse("openid").unwrap(),
+            ["name", "family_name", "email", "unknown"],
+        );
+        assert_eq!(asked["name"], "alice");
+        assert_eq!(asked["email"], "alice@example.com");
+        assert!(asked.get("family_name").is_none() && asked.get("unknown").is_none());
+    }
+
+    #[test]
+    fn phone_numbers_are_checked_loosely() {
+        for ok in ["+1 (425) 555-1212", "+44 1865 270000", "555.0100;ext=42"] {
+            assert!(validate_phone(ok).is_ok(), "{ok}");
+        }
+        for bad in ["call me", "12", "+1 555 0100;ext=", "+1 555 0100 x5"] {
+            assert!(validate_phone(bad).is_err(), "{bad}");
+        }
+    }
+}
