@@ -97,6 +97,21 @@ struct UserCreate {
     username: String,
     #[arg(long)]
     email: Option<String>,
+    /// Full name (OIDC `name` claim; defaults to the username).
+    #[arg(long)]
+    name: Option<String>,
+    /// Given name (OIDC `given_name`).
+    #[arg(long = "given-name")]
+    given_name: Option<String>,
+    /// Family name (OIDC `family_name`).
+    #[arg(long = "family-name")]
+    family_name: Option<String>,
+    /// Phone number, E.164 recommended (OIDC `phone_number`, released by the `phone` scope).
+    #[arg(long)]
+    phone: Option<String>,
+    /// Postal address as one formatted string (OIDC `address`, released by the `address` scope).
+    #[arg(long)]
+    address: Option<String>,
     /// Read the password from standard input (one trailing newline is stripped).
     #[arg(long = "password-stdin", required = true)]
     password_stdin: bool,
@@ -200,12 +215,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             let store = open_store(&settings).await?;
-            let out = admin::create_user(
+            let profile = admin::ProfileInput {
+                name: u.name,
+                given_name: u.given_name,
+                family_name: u.family_name,
+                phone: u.phone,
+                address: u.address,
+            };
+            let out = admin::create_user_with_profile(
                 &store,
                 &u.username,
                 u.email.as_deref(),
                 &password,
                 &u.tenant,
+                profile,
                 now,
             )
             .await?;

@@ -6,7 +6,13 @@ mod support;
 
 mod cli;
 mod code_flow;
+mod conformance_code_flow;
+mod conformance_discovery;
+mod conformance_logout;
+mod conformance_prompt;
+mod conformance_support;
 mod discovery;
 mod refresh;
 mod token_endpoint;
+mod user_profile_cli;
 mod userinfo;

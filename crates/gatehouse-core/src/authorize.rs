@@ -9,9 +9,16 @@
 //!    with `error`, `error_description`, `state` and `iss`.
 //! 3. [`next_step`]: given the user's session and consent, decide between showing the login
 //!    page, the consent page, or issuing a code ([`issue_code`]).
+//!
+//! Responses go back in the query (`response_mode=query`, the default for `code`) or as an
+//! auto-submitted HTML form (`response_mode=form_post`, OAuth 2.0 Form Post Response Mode §2);
+//! see [`AuthorizationResponse`]. The `claims` parameter (OIDC Core §5.5) is kept with the
+//! grant; `display`, `ui_locales`, `claims_locales`, `acr_values` and `id_token_hint` are
+//! accepted and do not change the flow.
 
 use chrono::{DateTime, Utc};
 
+use crate::claims_request::{ClaimsRequest, ClaimsRequestStore};
 use crate::client::{Client, GrantType};
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::params::Params;
@@ -47,9 +54,54 @@ impl From<Error> for AuthorizeError {
 pub struct RedirectTarget {
     pub redirect_uri: RedirectUri,
     pub state: Option<String>,
+    /// `response_mode=form_post`: answer with an auto-submitting form instead of a redirect.
+    pub form_post: bool,
+}
+
+/// How an authorization response reaches the client (OAuth 2.0 Multiple Response Type
+/// Encoding Practices §2.1, Form Post Response Mode §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizationResponse {
+    /// Redirect the user agent to this URL (parameters in the query).
+    Redirect(String),
+    /// POST these fields to `action` from an auto-submitting HTML form.
+    FormPost {
+        action: String,
+        fields: Vec<(String, String)>,
+    },
 }
 
 impl RedirectTarget {
+    /// The response carrying `pairs`, then `state` and `iss` (RFC 9207), in the request's mode.
+    pub fn respond(&self, issuer: &str, pairs: &[(&str, &str)]) -> AuthorizationResponse {
+        if !self.form_post {
+            return AuthorizationResponse::Redirect(self.url_with(issuer, pairs));
+        }
+        let mut fields: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if let Some(state) = &self.state {
+            fields.push(("state".into(), state.clone()));
+        }
+        fields.push(("iss".into(), issuer.to_owned()));
+        AuthorizationResponse::FormPost {
+            action: self.redirect_uri.as_str().to_owned(),
+            fields,
+        }
+    }
+
+    /// The error response of RFC 6749 §4.1.2.1, in the request's mode.
+    pub fn error_response(&self, issuer: &str, error: &OAuthError) -> AuthorizationResponse {
+        self.respond(
+            issuer,
+            &[
+                ("error", error.code.as_str()),
+                ("error_description", &error.description),
+            ],
+        )
+    }
+
     /// The redirect URI with `pairs` added to its query, then `state` and `iss` (RFC 9207).
     pub fn url_with(&self, issuer: &str, pairs: &[(&str, &str)]) -> String {
         let mut url = match url::Url::parse(self.redirect_uri.as_str()) {
@@ -131,6 +183,9 @@ pub async fn resolve_client<S: ClientStore>(
         target: RedirectTarget {
             redirect_uri,
             state,
+            // Errors about any other parameter (including an unknown response_mode) go back in
+            // this mode; only a valid form_post request gets a form.
+            form_post: params.get("response_mode") == Some("form_post"),
         },
         redirect_uri_in_request: in_request,
     })
@@ -162,6 +217,8 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The `claims` parameter (OIDC Core §5.5), when sent and not empty.
+    pub claims: Option<ClaimsRequest>,
     /// The original parameters, carried through the login and consent forms.
     pub params: Params,
 }
@@ -220,11 +277,14 @@ pub fn validate(
         ));
     }
     match params.get("response_mode") {
-        None | Some("query") => {}
+        None | Some("query") | Some("form_post") => {}
         Some(other) => {
             return Err(fail(
                 ErrorCode::InvalidRequest,
-                format!("response_mode {other:?} is not supported; use query"),
+                format!(
+                    "response_mode {:?} is not supported; use query or form_post",
+                    other.chars().take(64).collect::<String>()
+                ),
             ));
         }
     }
@@ -307,6 +367,13 @@ pub fn validate(
     let login_hint = params
         .get("login_hint")
         .map(|h| h.chars().take(256).collect());
+    let claims = match params.get("claims") {
+        Some(raw) => {
+            Some(ClaimsRequest::parse(raw).map_err(|e| fail(ErrorCode::InvalidRequest, e))?)
+                .filter(|c| !c.is_empty())
+        }
+        None => None,
+    };
     Ok(AuthorizationRequest {
         client,
         target,
@@ -317,6 +384,7 @@ pub fn validate(
         prompt,
         max_age,
         login_hint,
+        claims,
         params: params.clone(),
     })
 }
@@ -394,16 +462,17 @@ pub fn next_step(
     })
 }
 
-/// Issues an authorization code and returns the URL to redirect the user agent to
-/// (RFC 6749 §4.1.2, RFC 9207 `iss`). The code is 256 random bits, stored only as a hash.
-pub async fn issue_code<S: CodeStore>(
+/// Issues an authorization code and returns the response that delivers it (RFC 6749 §4.1.2,
+/// RFC 9207 `iss`). The code is 256 random bits, stored only as a hash. A `claims` request is
+/// stored with the code's grant.
+pub async fn issue_code<S: CodeStore + ClaimsRequestStore>(
     store: &S,
     policy: &Policy,
     req: &AuthorizationRequest,
     user_id: UserId,
     auth_time: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<String, Error> {
+) -> Result<AuthorizationResponse, Error> {
     let code = Secret::generate();
     let record = CodeRecord {
         code_hash: code.hash(),
@@ -418,15 +487,20 @@ pub async fn issue_code<S: CodeStore>(
         grant_id: GrantId::generate(),
         expires_at: now + chrono::Duration::seconds(policy.code_ttl),
     };
+    if let Some(claims) = &req.claims {
+        store
+            .save_claims_request(&record.grant_id, claims, now)
+            .await?;
+    }
     store.insert_code(&record).await?;
     Ok(req
         .target
-        .url_with(&policy.issuer, &[("code", code.expose())]))
+        .respond(&policy.issuer, &[("code", code.expose())]))
 }
 
-/// The access-denied redirect when the user declines consent (RFC 6749 §4.1.2.1).
-pub fn denied_url(policy: &Policy, req: &AuthorizationRequest) -> String {
-    req.target.error_url(
+/// The access-denied response when the user declines consent (RFC 6749 §4.1.2.1).
+pub fn denied_response(policy: &Policy, req: &AuthorizationRequest) -> AuthorizationResponse {
+    req.target.error_response(
         &policy.issuer,
         &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
     )

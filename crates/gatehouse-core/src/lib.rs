@@ -12,13 +12,16 @@
 
 pub mod authorize;
 pub mod claims;
+pub mod claims_request;
 pub mod client;
+pub mod end_session;
 pub mod error;
 pub mod params;
 pub mod password;
 pub mod policy;
 pub mod ports;
 pub mod secret;
+pub mod session;
 pub mod token;
 pub mod user;
 pub mod userinfo;

@@ -104,7 +104,10 @@ pub struct Session {
     pub auth_time: DateTime<Utc>,
     /// The synchronizer CSRF token for forms posted within this session.
     pub csrf_token: String,
+    /// Absolute expiry.
     pub expires_at: DateTime<Utc>,
+    /// The last recorded use (idle expiry, see [`crate::session`]).
+    pub last_seen: DateTime<Utc>,
 }
 
 pub trait ClientStore {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, ID_TOKEN_TYP, IdTokenClaims};
+use crate::claims_request::ClaimsRequestStore;
 use crate::client::{AuthMethod, Client, GrantType};
 use crate::error::{Error, OAuthError};
 use crate::params::Params;
@@ -192,7 +193,7 @@ pub struct TokenResponse {
 }
 
 /// Runs a grant for an authenticated client.
-pub async fn exchange<S: Storage, K: TokenSigner>(
+pub async fn exchange<S: Storage + ClaimsRequestStore, K: TokenSigner>(
     store: &S,
     signer: &K,
     policy: &Policy,
@@ -236,7 +237,7 @@ pub async fn exchange<S: Storage, K: TokenSigner>(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn exchange_code<S: Storage, K: TokenSigner>(
+async fn exchange_code<S: Storage + ClaimsRequestStore, K: TokenSigner>(
     store: &S,
     signer: &K,
     policy: &Policy,
@@ -306,12 +307,14 @@ async fn exchange_code<S: Storage, K: TokenSigner>(
         now,
     )?;
     let id_token = if record.scope.contains("openid") {
+        let requested = store.find_claims_request(&record.grant_id).await?;
         Some(mint_id_token(
             signer,
             policy,
             client,
             &user,
             &record.scope,
+            requested.as_ref().map(|r| &r.id_token),
             record.nonce.clone(),
             record.auth_time,
             &access_token,
@@ -401,7 +404,7 @@ fn client_credentials<K: TokenSigner>(
     })
 }
 
-async fn refresh<S: Storage, K: TokenSigner>(
+async fn refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
     store: &S,
     signer: &K,
     policy: &Policy,
@@ -469,12 +472,14 @@ async fn refresh<S: Storage, K: TokenSigner>(
         now,
     )?;
     let id_token = if scope.contains("openid") {
+        let requested = store.find_claims_request(&record.grant_id).await?;
         Some(mint_id_token(
             signer,
             policy,
             client,
             &user,
             &scope,
+            requested.as_ref().map(|r| &r.id_token),
             None,
             record.auth_time,
             &access_token,
@@ -581,6 +586,7 @@ fn mint_id_token<K: TokenSigner>(
     client: &Client,
     user: &User,
     scope: &ScopeSet,
+    requested: Option<&std::collections::BTreeSet<String>>,
     nonce: Option<String>,
     auth_time: DateTime<Utc>,
     access_token: &str,
@@ -596,7 +602,9 @@ fn mint_id_token<K: TokenSigner>(
         auth_time: auth_time.timestamp(),
         nonce,
         at_hash: left_half_hash(access_token),
-        user_claims: user.claims_for(scope),
+        // Scope claims, plus the claims asked for by name (OIDC Core §5.5).
+        user_claims: user
+            .claims_for_request(scope, requested.into_iter().flatten().map(String::as_str)),
     };
     signer
         .sign(client.id_token_alg, ID_TOKEN_TYP, &claims)

@@ -1,16 +1,18 @@
-//! The UserInfo endpoint (OIDC Core §5.3) and bearer-token rules (RFC 6750).
+//! The UserInfo endpoint (OIDC Core §5.3, claims by scope §5.4 and by name §5.5) and
+//! bearer-token rules (RFC 6750).
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::claims::AccessTokenClaims;
+use crate::claims_request::ClaimsRequestStore;
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::ports::{GrantStore, UserStore};
 use crate::values::{GrantId, ScopeSet, UserId};
 
 /// The claims for a verified access token: `sub` plus the claims its scope releases.
 /// The token's signature, issuer and expiry were checked by the caller.
-pub async fn userinfo<S: UserStore + GrantStore>(
+pub async fn userinfo<S: UserStore + GrantStore + ClaimsRequestStore>(
     store: &S,
     claims: &AccessTokenClaims,
     now: DateTime<Utc>,
@@ -38,6 +40,15 @@ pub async fn userinfo<S: UserStore + GrantStore>(
     let user = store.find_user(&user_id).await?.ok_or_else(invalid)?;
     let mut out = Map::new();
     out.insert("sub".into(), Value::String(user.id.to_string()));
-    out.extend(user.claims_for(&scope));
+    // Scope claims, plus those the `claims` parameter asked for by name (OIDC Core §5.5).
+    let requested = store.find_claims_request(&grant).await?;
+    out.extend(
+        user.claims_for_request(
+            &scope,
+            requested
+                .iter()
+                .flat_map(|r| r.userinfo.iter().map(String::as_str)),
+        ),
+    );
     Ok(out)
 }

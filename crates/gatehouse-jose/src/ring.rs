@@ -105,6 +105,29 @@ impl KeyRing {
         issuer: &str,
         audience: Option<&str>,
     ) -> Result<Value, JoseError> {
+        self.verify_with(token, expected_typ, issuer, audience, true)
+    }
+
+    /// Like [`KeyRing::verify`] without an audience, but an expired token (or one without
+    /// `exp`) is accepted. For hints only, such as the `id_token_hint` of RP-initiated logout,
+    /// which may be expired (OpenID Connect RP-Initiated Logout 1.0 §2); never for credentials.
+    pub fn verify_allowing_expired(
+        &self,
+        token: &str,
+        expected_typ: &str,
+        issuer: &str,
+    ) -> Result<Value, JoseError> {
+        self.verify_with(token, expected_typ, issuer, None, false)
+    }
+
+    fn verify_with(
+        &self,
+        token: &str,
+        expected_typ: &str,
+        issuer: &str,
+        audience: Option<&str>,
+        check_exp: bool,
+    ) -> Result<Value, JoseError> {
         let header = decode_header(token)?;
         let kid = header["kid"]
             .as_str()
@@ -136,6 +159,10 @@ impl KeyRing {
                 validation.validate_aud = false;
                 validation.set_required_spec_claims(&["exp", "iss"]);
             }
+        }
+        if !check_exp {
+            validation.validate_exp = false;
+            validation.set_required_spec_claims(&["iss"]);
         }
         jsonwebtoken::decode::<Value>(token, &key.decoding_key, &validation)
             .map(|data| data.claims)

@@ -68,6 +68,52 @@ pub async fn create_client(
     }))
 }
 
+/// Optional profile fields for a new user, as the operator typed them.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileInput {
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub phone: Option<String>,
+    /// A postal address on one line (or with `\n`), released as the `formatted` member of
+    /// the OIDC address claim (Core §5.1.1).
+    pub address: Option<String>,
+}
+
+impl ProfileInput {
+    /// Checks every field, naming the flag at fault.
+    pub fn validate(self) -> Result<user::UserProfile, AdminError> {
+        let text = |flag: &str, v: Option<String>| -> Result<Option<String>, AdminError> {
+            if let Some(v) = &v {
+                user::validate_profile_text(flag, v).map_err(AdminError::Invalid)?;
+            }
+            Ok(v)
+        };
+        if let Some(p) = &self.phone {
+            user::validate_phone(p).map_err(AdminError::Invalid)?;
+        }
+        let address = match self.address {
+            Some(a) => {
+                let n = a.chars().count();
+                if !(1..=512).contains(&n) || a.chars().any(|c| c.is_control() && c != '\n') {
+                    return Err(AdminError::Invalid(
+                        "--address must be 1 to 512 characters".into(),
+                    ));
+                }
+                Some(json!({ "formatted": a }))
+            }
+            None => None,
+        };
+        Ok(user::UserProfile {
+            name: text("--name", self.name)?,
+            given_name: text("--given-name", self.given_name)?,
+            family_name: text("--family-name", self.family_name)?,
+            phone_number: self.phone,
+            address,
+        })
+    }
+}
+
 /// Creates a user with an Argon2id-hashed password.
 pub async fn create_user(
     store: &Store,
@@ -77,10 +123,33 @@ pub async fn create_user(
     tenant: &str,
     now: DateTime<Utc>,
 ) -> Result<Value, AdminError> {
+    create_user_with_profile(
+        store,
+        username,
+        email,
+        password,
+        tenant,
+        ProfileInput::default(),
+        now,
+    )
+    .await
+}
+
+/// Creates a user with an Argon2id-hashed password and optional profile claims.
+pub async fn create_user_with_profile(
+    store: &Store,
+    username: &str,
+    email: Option<&str>,
+    password: &str,
+    tenant: &str,
+    profile: ProfileInput,
+    now: DateTime<Utc>,
+) -> Result<Value, AdminError> {
     user::validate_username(username).map_err(AdminError::Invalid)?;
     if let Some(e) = email {
         user::validate_email(e).map_err(AdminError::Invalid)?;
     }
+    let profile = profile.validate()?;
     user::validate_password(password).map_err(AdminError::Invalid)?;
     let tenant_id = check_tenant(store, tenant).await?;
     let password_hash =
@@ -92,12 +161,18 @@ pub async fn create_user(
         email: email.map(str::to_owned),
         password_hash,
         created_at: now,
+        profile,
     };
     store.insert_user(&u).await?;
     Ok(json!({
         "id": u.id,
         "username": u.username,
         "email": u.email,
+        "name": u.profile.name,
+        "given_name": u.profile.given_name,
+        "family_name": u.profile.family_name,
+        "phone_number": u.profile.phone_number,
+        "address": u.profile.address,
         "tenant": u.tenant_id,
         "created_at": u.created_at.to_rfc3339(),
     }))

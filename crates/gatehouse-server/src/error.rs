@@ -2,15 +2,16 @@
 //!
 //! - token endpoint: RFC 6749 §5.2 JSON, 400, or 401 with `WWW-Authenticate` for `invalid_client`;
 //! - protected resources (userinfo): RFC 6750 §3 `WWW-Authenticate: Bearer` challenges;
-//! - authorization endpoint: a redirect to the client (RFC 6749 §4.1.2.1, RFC 9207), or an error
-//!   page when the redirect URI cannot be trusted.
+//! - authorization endpoint: a redirect to the client (RFC 6749 §4.1.2.1, RFC 9207) or a
+//!   form-post page (Form Post Response Mode §2), or an error page when the redirect URI cannot
+//!   be trusted.
 //!
 //! Internal failures are logged here and answered as a bare `server_error`.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use gatehouse_core::authorize::AuthorizeError;
+use gatehouse_core::authorize::{AuthorizationResponse, AuthorizeError};
 use gatehouse_core::{Error, ErrorCode, OAuthError};
 use serde_json::json;
 
@@ -77,10 +78,23 @@ pub fn bearer_missing() -> HttpResponse {
 pub fn authorize_error(issuer: &str, e: AuthorizeError) -> HttpResponse {
     match e {
         AuthorizeError::Page(err) => error_page(StatusCode::BAD_REQUEST, &err),
-        AuthorizeError::Redirect { target, error } => redirect(&target.error_url(issuer, &error)),
+        AuthorizeError::Redirect { target, error } => {
+            authorization_response(target.error_response(issuer, &error), "the application")
+        }
         AuthorizeError::Internal(e) => {
             log_internal(&e);
             error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_oauth())
+        }
+    }
+}
+
+/// An authorization response: a 303 redirect, or the auto-submitting form of
+/// `response_mode=form_post`.
+pub fn authorization_response(r: AuthorizationResponse, client_name: &str) -> HttpResponse {
+    match r {
+        AuthorizationResponse::Redirect(url) => redirect(&url),
+        AuthorizationResponse::FormPost { action, fields } => {
+            views::form_post(client_name, &action, &fields)
         }
     }
 }

@@ -143,6 +143,21 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.delete_expired(now).await {
         tracing::warn!(error = %e, "housekeeping failed");
     }
+    let idle_cutoff = now - chrono::Duration::seconds(state.settings.session.idle_ttl);
+    if let Err(e) = state.store.delete_idle_sessions(idle_cutoff).await {
+        tracing::warn!(error = %e, "pruning idle sessions failed");
+    }
+    // Claims requests outlive their code by the longest access token; after that only a live
+    // refresh token still needs them.
+    let claims_cutoff =
+        now - chrono::Duration::seconds(state.settings.tokens.access_token_ttl.max(86_400));
+    if let Err(e) = state
+        .store
+        .delete_stale_claims_requests(claims_cutoff)
+        .await
+    {
+        tracing::warn!(error = %e, "pruning claims requests failed");
+    }
     if let Err(e) = state
         .store
         .delete_keys_retired_before(now - state.keys.retired_window())
@@ -172,6 +187,9 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/login", web::post().to(authorize::login_post))
     .route("/consent", web::post().to(authorize::consent_post))
     .route("/oauth/token", web::post().to(token::token))
+    .route("/oauth/logout", web::get().to(logout::logout_get))
+    .route("/oauth/logout", web::post().to(logout::logout_post))
+    .route("/logout", web::post().to(logout::confirm_post))
     .route("/userinfo", web::get().to(userinfo::userinfo_get))
     .route("/userinfo", web::post().to(userinfo::userinfo_post))
     .route("/health", web::get().to(|| async { "ok" }));

@@ -5,32 +5,68 @@
 //! there is no session, so the login form uses a double-submit token: a random value in an
 //! HttpOnly cookie that must come back in the form. Cookies are HttpOnly, SameSite=Lax, and
 //! Secure whenever the issuer is https.
+//!
+//! A session ends at its absolute expiry (`[session] ttl`) or after `[session] idle_ttl` without
+//! use (`gatehouse_core::session`); an ended session found in a request is deleted and treated
+//! as none, which logs the user out.
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use chrono::{DateTime, Utc};
 use gatehouse_core::ports::{Session, SessionStore};
 use gatehouse_core::secret::{Secret, ct_eq_str};
+use gatehouse_core::session::{Liveness, SessionActivityStore, SessionPolicy};
 use gatehouse_core::{StoreError, UserId};
 use gatehouse_store::Store;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 pub const LOGIN_CSRF_COOKIE: &str = "gatehouse_login_csrf";
 
-/// The valid session of this browser, if any.
+/// The valid session of this browser, if any. Counts as a use: slides the idle expiry.
+/// A session past its absolute or idle expiry is deleted and reported as none.
 pub async fn current(
     store: &Store,
     req: &HttpRequest,
+    policy: SessionPolicy,
     now: DateTime<Utc>,
 ) -> Result<Option<Session>, StoreError> {
     let Some(c) = req.cookie(SESSION_COOKIE) else {
         return Ok(None);
     };
     let hash = Secret::from_presented(c.value()).hash();
-    Ok(store
-        .find_session(&hash)
-        .await?
-        .filter(|s| s.expires_at > now))
+    let Some(mut s) = store.find_session(&hash).await? else {
+        return Ok(None);
+    };
+    match policy.check(&s, now) {
+        Liveness::Expired => {
+            store.delete_session(&hash).await?;
+            Ok(None)
+        }
+        Liveness::Live { touch } => {
+            if touch {
+                store.touch_session(&hash, now).await?;
+                s.last_seen = now;
+            }
+            Ok(Some(s))
+        }
+    }
+}
+
+/// Ends this browser's session: deletes it from storage (if any) and returns the cookie that
+/// removes it from the browser.
+pub async fn end(
+    store: &Store,
+    req: &HttpRequest,
+    secure: bool,
+) -> Result<Cookie<'static>, StoreError> {
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        store
+            .delete_session(&Secret::from_presented(c.value()).hash())
+            .await?;
+    }
+    let mut removal = cookie(SESSION_COOKIE, String::new(), 0, secure);
+    removal.make_removal();
+    Ok(removal)
 }
 
 /// Starts a new session (a fresh id on every login: no session fixation) and returns the
@@ -55,6 +91,7 @@ pub async fn start(
         auth_time: now,
         csrf_token: Secret::generate().expose().to_owned(),
         expires_at: now + chrono::Duration::seconds(ttl),
+        last_seen: now,
     };
     store.insert_session(&session).await?;
     let cookie = cookie(SESSION_COOKIE, id.expose().to_owned(), ttl, secure);

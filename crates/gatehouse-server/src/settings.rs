@@ -41,6 +41,8 @@ pub struct TokenSettings {
 pub struct SessionSettings {
     /// Absolute lifetime of a login session, seconds.
     pub ttl: i64,
+    /// A session unused for this long ends, seconds.
+    pub idle_ttl: i64,
 }
 
 impl Default for Settings {
@@ -71,7 +73,10 @@ impl Default for TokenSettings {
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        Self { ttl: 12 * 3600 }
+        Self {
+            ttl: 12 * 3600,
+            idle_ttl: 3600,
+        }
     }
 }
 
@@ -81,6 +86,8 @@ fn default_scope_descriptions() -> BTreeMap<String, String> {
         ("profile", "See your username and name"),
         ("email", "See your e-mail address"),
         ("offline_access", "Stay connected when you are not using it"),
+        ("address", "See your postal address"),
+        ("phone", "See your phone number"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -130,12 +137,21 @@ impl Settings {
             ("tokens.refresh_token_ttl", t.refresh_token_ttl, 60),
             ("tokens.code_ttl", t.code_ttl, 10),
             ("session.ttl", self.session.ttl, 60),
+            ("session.idle_ttl", self.session.idle_ttl, 60),
         ] {
             if v < min {
                 return Err(format!("{name} must be at least {min} seconds"));
             }
         }
         Ok(self)
+    }
+
+    /// The login session lifetimes.
+    pub fn session_policy(&self) -> gatehouse_core::session::SessionPolicy {
+        gatehouse_core::session::SessionPolicy {
+            ttl: self.session.ttl,
+            idle_ttl: self.session.idle_ttl,
+        }
     }
 
     pub fn is_https(&self) -> bool {

@@ -27,6 +27,28 @@ pub struct ConsentPage<'a> {
     pub scopes: Vec<(String, String)>,
 }
 
+/// The auto-submitting form of `response_mode=form_post` (Form Post Response Mode §2).
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    pub client_name: &'a str,
+    pub action: &'a str,
+    pub fields: &'a [(String, String)],
+    pub nonce: &'a str,
+}
+
+/// The logout confirmation (`confirm`) or its outcome (RP-Initiated Logout 1.0 §2).
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub confirm: bool,
+    pub client_name: Option<&'a str>,
+    pub username: &'a str,
+    pub csrf_token: &'a str,
+    pub request: &'a str,
+    pub message: &'a str,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
@@ -40,6 +62,41 @@ pub fn page(status: StatusCode, t: &impl Template) -> HttpResponse {
         Ok(body) => secure(HttpResponse::build(status))
             .content_type("text/html; charset=utf-8")
             .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// The form-post response page. Its CSP lets exactly this page's script run (by nonce) and
+/// its form post only to the redirect URI's origin.
+pub fn form_post(client_name: &str, action: &str, fields: &[(String, String)]) -> HttpResponse {
+    let nonce = gatehouse_core::secret::Secret::generate()
+        .expose()
+        .to_owned();
+    let target = match url::Url::parse(action) {
+        Ok(u) if u.origin().is_tuple() => u.origin().ascii_serialization(),
+        // A private-use scheme (com.example.app:/cb) has no origin: allow that scheme.
+        Ok(u) => format!("{}:", u.scheme()),
+        Err(_) => "'none'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; form-action {target}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let page = FormPostPage {
+        client_name,
+        action,
+        fields,
+        nonce: &nonce,
+    };
+    match page.render() {
+        Ok(body) => {
+            let mut b = secure(HttpResponse::Ok());
+            b.insert_header((header::CONTENT_SECURITY_POLICY, csp))
+                .content_type("text/html; charset=utf-8")
+                .body(body)
+        }
         Err(e) => {
             tracing::error!(error = %e, "template rendering failed");
             HttpResponse::InternalServerError().finish()

@@ -14,8 +14,10 @@
 
 pub mod admin;
 pub mod entities;
+pub mod grant_claims;
 pub mod migration;
 pub mod ports;
+pub mod session_activity;
 pub mod test_support;
 
 use std::str::FromStr;

@@ -11,7 +11,7 @@ use gatehouse_core::ports::{
     Rotation, Session, SessionStore, UserStore,
 };
 use gatehouse_core::secret::SecretHash;
-use gatehouse_core::user::User;
+use gatehouse_core::user::{User, UserProfile};
 use gatehouse_core::values::{PkceChallenge, TenantId};
 use gatehouse_core::{ClientId, GrantId, RedirectUri, ScopeSet, SigningAlg, StoreError, UserId};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -114,6 +114,18 @@ pub(crate) fn user_from_row(m: user::Model) -> Result<User, StoreError> {
         email: m.email,
         password_hash: m.password_hash,
         created_at: m.created_at,
+        profile: UserProfile {
+            name: m.name,
+            given_name: m.given_name,
+            family_name: m.family_name,
+            phone_number: m.phone_number,
+            address: m
+                .address
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| bad(T, "address", e))?,
+        },
     })
 }
 
@@ -125,6 +137,11 @@ pub(crate) fn user_to_row(u: &User) -> user::ActiveModel {
         email: Set(u.email.clone()),
         password_hash: Set(u.password_hash.clone()),
         created_at: Set(db_time(u.created_at)),
+        name: Set(u.profile.name.clone()),
+        given_name: Set(u.profile.given_name.clone()),
+        family_name: Set(u.profile.family_name.clone()),
+        phone_number: Set(u.profile.phone_number.clone()),
+        address: Set(u.profile.address.as_ref().map(|a| a.to_string())),
     }
 }
 
@@ -170,6 +187,7 @@ fn session_from_row(m: session::Model) -> Result<Session, StoreError> {
         auth_time: m.auth_time,
         csrf_token: m.csrf_token,
         expires_at: m.expires_at,
+        last_seen: m.last_seen_at.unwrap_or(m.created_at),
     })
 }
 
@@ -400,6 +418,7 @@ impl SessionStore for Store {
             csrf_token: Set(s.csrf_token.clone()),
             expires_at: Set(db_time(s.expires_at)),
             created_at: Set(now),
+            last_seen_at: Set(Some(db_time(s.last_seen))),
         };
         session::Entity::insert(row)
             .exec_without_returning(self.db())

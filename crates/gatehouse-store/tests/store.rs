@@ -54,6 +54,7 @@ fn user(username: &str) -> User {
         email: Some(format!("{username}@example.com")),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: t0(),
+        profile: Default::default(),
     }
 }
 
@@ -468,6 +469,7 @@ async fn sessions_are_stored_found_and_deleted() {
         auth_time: t0(),
         csrf_token: "csrf-token".into(),
         expires_at: t0() + TimeDelta::hours(8),
+        last_seen: t0(),
     };
     store.insert_session(&s).await.unwrap();
     let got = store
@@ -587,6 +589,7 @@ async fn housekeeping_removes_expired_rows() {
         auth_time: t0(),
         csrf_token: "x".into(),
         expires_at: t0() + TimeDelta::minutes(30),
+        last_seen: t0(),
     };
     store.insert_session(&s).await.unwrap();
 

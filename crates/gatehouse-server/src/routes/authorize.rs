@@ -16,7 +16,7 @@ use gatehouse_core::password;
 use gatehouse_core::ports::{ConsentStore, Session, UserStore};
 use gatehouse_core::{Error, OAuthError};
 
-use crate::error::{authorize_error, error_page, redirect};
+use crate::error::{authorization_response, authorize_error, error_page};
 use crate::state::AppState;
 use crate::{session, views};
 
@@ -46,9 +46,29 @@ async fn authorize(req: &HttpRequest, state: &AppState, params: Params) -> HttpR
         Err(e) => return authorize_error(&state.policy.issuer, e),
     };
     let now = state.now();
-    let session = match session::current(&state.store, req, now).await {
+    let session = match session::current(&state.store, req, state.settings.session_policy(), now)
+        .await
+    {
         Ok(s) => s,
         Err(e) => return authorize_error(&state.policy.issuer, AuthorizeError::Internal(e.into())),
+    };
+    // OIDC Core §3.1.2.1 id_token_hint: a session of another user does not count (the user
+    // must log in; with prompt=none that is login_required). A hint we did not issue is an
+    // invalid request. Checked only here, not after the login form, so logging in as someone
+    // else cannot loop.
+    let session = match areq.params.get("id_token_hint") {
+        None => session,
+        Some(token) => match crate::routes::logout::verify_hint(state, token) {
+            Some(hint) => session.filter(|s| s.user_id.as_str() == hint.sub),
+            None => {
+                let error = OAuthError::invalid_request("id_token_hint is not a valid ID token");
+                let target = areq.target.clone();
+                return authorize_error(
+                    &state.policy.issuer,
+                    AuthorizeError::Redirect { target, error },
+                );
+            }
+        },
     };
     proceed(
         state,
@@ -110,7 +130,7 @@ async fn proceed(
             match authorize::issue_code(&state.store, &state.policy, &areq, user_id, auth_time, now)
                 .await
             {
-                Ok(url) => redirect(&url),
+                Ok(r) => authorization_response(r, &areq.client.name),
                 Err(e) => authorize_error(issuer, AuthorizeError::Internal(e)),
             }
         }
@@ -297,7 +317,7 @@ pub async fn consent_post(
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e),
     };
     let now = state.now();
-    let s = match session::current(&state.store, &req, now).await {
+    let s = match session::current(&state.store, &req, state.settings.session_policy(), now).await {
         Ok(Some(s)) => s,
         Ok(None) => return expired_form(),
         Err(e) => return authorize_error(&state.policy.issuer, AuthorizeError::Internal(e.into())),
@@ -313,7 +333,10 @@ pub async fn consent_post(
         Some("allow") => {}
         Some("deny") => {
             tracing::info!(user_id = %s.user_id, client_id = %areq.client.id, "consent denied");
-            return redirect(&authorize::denied_url(&state.policy, &areq));
+            return authorization_response(
+                authorize::denied_response(&state.policy, &areq),
+                &areq.client.name,
+            );
         }
         _ => {
             return error_page(

@@ -16,24 +16,42 @@ pub fn metadata(state: &AppState) -> Value {
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
         "userinfo_endpoint": format!("{iss}/userinfo"),
+        "end_session_endpoint": format!("{iss}/oauth/logout"),
         "jwks_uri": format!("{iss}/jwks.json"),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "userinfo_signing_alg_values_supported": ["none"],
         "scopes_supported": scopes,
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
-                             "name", "preferred_username", "email", "email_verified"],
+        "claims_supported": claims_supported(),
         "subject_types_supported": ["public"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
+        "display_values_supported": ["page", "popup", "touch", "wap"],
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
     })
+}
+
+/// The token claims plus every user claim (OIDC Core §2, §5.1).
+fn claims_supported() -> Vec<&'static str> {
+    let mut c = vec![
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "azp",
+    ];
+    c.extend(gatehouse_core::user::supported_claims());
+    c
 }
 
 pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {

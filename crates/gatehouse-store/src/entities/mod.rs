@@ -5,6 +5,7 @@
 pub mod authorization_code;
 pub mod client;
 pub mod consent;
+pub mod grant_claims;
 pub mod refresh_token;
 pub mod revoked_grant;
 pub mod session;

@@ -15,6 +15,8 @@ pub struct Model {
     #[sea_orm(indexed)]
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// When the session was last used (idle timeout); NULL means `created_at`.
+    pub last_seen_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

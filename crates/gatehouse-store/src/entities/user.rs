@@ -1,4 +1,5 @@
-//! `users`: resource owners, with their Argon2id password hash (PHC string).
+//! `users`: resource owners, with their Argon2id password hash (PHC string) and optional
+//! profile claims (OIDC Core §5.1).
 
 use sea_orm::entity::prelude::*;
 
@@ -16,6 +17,17 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub password_hash: String,
     pub created_at: DateTimeUtc,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub name: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub given_name: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub family_name: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub phone_number: Option<String>,
+    /// The OIDC address claim (Core §5.1.1), a JSON object as text.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub address: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
