@@ -14,10 +14,15 @@ pub mod authorize;
 pub mod claims;
 pub mod client;
 pub mod error;
+#[cfg(test)]
+mod fakes;
+pub mod introspection;
 pub mod params;
 pub mod password;
 pub mod policy;
 pub mod ports;
+pub mod revocation;
+pub mod rotation;
 pub mod secret;
 pub mod token;
 pub mod user;

@@ -1,4 +1,5 @@
-//! The UserInfo endpoint (OIDC Core §5.3) and bearer-token rules (RFC 6750).
+//! The UserInfo endpoint (OIDC Core §5.3) and bearer-token rules (RFC 6750). Access tokens
+//! revoked by `jti` (RFC 7009) or with their grant are refused.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -6,11 +7,12 @@ use serde_json::{Map, Value};
 use crate::claims::AccessTokenClaims;
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::ports::{GrantStore, UserStore};
+use crate::revocation::RevokedTokenStore;
 use crate::values::{GrantId, ScopeSet, UserId};
 
 /// The claims for a verified access token: `sub` plus the claims its scope releases.
 /// The token's signature, issuer and expiry were checked by the caller.
-pub async fn userinfo<S: UserStore + GrantStore>(
+pub async fn userinfo<S: UserStore + GrantStore + RevokedTokenStore>(
     store: &S,
     claims: &AccessTokenClaims,
     now: DateTime<Utc>,
@@ -25,7 +27,7 @@ pub async fn userinfo<S: UserStore + GrantStore>(
         .as_deref()
         .and_then(|g| GrantId::parse(g).ok())
         .ok_or_else(invalid)?;
-    if store.is_grant_revoked(&grant).await? {
+    if store.is_grant_revoked(&grant).await? || store.is_access_token_revoked(&claims.jti).await? {
         return Err(invalid());
     }
     let scope = ScopeSet::parse(&claims.scope).map_err(|_| invalid())?;
