@@ -16,6 +16,7 @@ pub mod admin;
 pub mod entities;
 pub mod migration;
 pub mod ports;
+pub mod revocation;
 pub mod test_support;
 
 use std::str::FromStr;

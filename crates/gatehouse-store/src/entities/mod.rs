@@ -7,6 +7,7 @@ pub mod client;
 pub mod consent;
 pub mod refresh_token;
 pub mod revoked_grant;
+pub mod revoked_token;
 pub mod session;
 pub mod signing_key;
 pub mod tenant;
