@@ -102,6 +102,9 @@ impl TestServer {
             id_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
+            refresh_grace_seconds: None,
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
         };
         f(&mut reg);
         let out = admin::create_client(&self.store, reg, "default", Utc::now())

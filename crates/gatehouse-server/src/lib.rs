@@ -143,6 +143,9 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.delete_expired(now).await {
         tracing::warn!(error = %e, "housekeeping failed");
     }
+    if let Err(e) = state.store.delete_expired_revoked_tokens(now).await {
+        tracing::warn!(error = %e, "pruning revoked access tokens failed");
+    }
     if let Err(e) = state
         .store
         .delete_keys_retired_before(now - state.keys.retired_window())
@@ -172,6 +175,8 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/login", web::post().to(authorize::login_post))
     .route("/consent", web::post().to(authorize::consent_post))
     .route("/oauth/token", web::post().to(token::token))
+    .route("/oauth/revoke", web::post().to(revoke::revoke))
+    .route("/oauth/introspect", web::post().to(introspect::introspect))
     .route("/userinfo", web::get().to(userinfo::userinfo_get))
     .route("/userinfo", web::post().to(userinfo::userinfo_post))
     .route("/health", web::get().to(|| async { "ok" }));

@@ -3,6 +3,8 @@
 
 pub mod authorize;
 pub mod discovery;
+pub mod introspect;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
