@@ -70,6 +70,9 @@ fn token_endpoint(c: &mut Criterion) {
             id_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
+            refresh_grace_seconds: None,
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
         };
         let out = admin::create_client(&state.store, reg, "default", chrono::Utc::now()).await.expect("client");
         let app = test::init_service(App::new().app_data(state.clone()).configure(routes_config)).await;

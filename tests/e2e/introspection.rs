@@ -65,10 +65,16 @@ async fn a_refresh_token_is_described_to_its_own_client_only() {
     assert_eq!(i["iss"], s.base.as_str());
     assert!(i["exp"].as_i64().unwrap() > i["iat"].as_i64().unwrap());
 
-    assert_eq!(introspect_token(&s, &other, rt).await, json!({ "active": false }));
+    assert_eq!(
+        introspect_token(&s, &other, rt).await,
+        json!({ "active": false })
+    );
     // After rotation the old refresh token is no longer active.
     assert_eq!(refresh_with(&s, &c, rt).await.0, 200);
-    assert_eq!(introspect_token(&s, &c, rt).await, json!({ "active": false }));
+    assert_eq!(
+        introspect_token(&s, &c, rt).await,
+        json!({ "active": false })
+    );
 }
 
 #[tokio::test]
@@ -80,7 +86,10 @@ async fn expired_tokens_are_inactive() {
     let at = str_of(&t, "access_token");
     assert_eq!(introspect_token(&s, &c, at).await["active"], true);
     s.clock.advance(3601);
-    assert_eq!(introspect_token(&s, &c, at).await, json!({ "active": false }));
+    assert_eq!(
+        introspect_token(&s, &c, at).await,
+        json!({ "active": false })
+    );
 }
 
 #[tokio::test]
@@ -166,8 +175,14 @@ async fn a_code_redeemed_twice_revokes_the_first_redemptions_tokens() {
 
     let (status, body) = redeem(&s, &c, &code, &verifier).await;
     assert_eq!((status, str_of(&body, "error")), (400, "invalid_grant"));
-    assert_eq!(introspect_token(&s, &c, at).await, json!({ "active": false }));
-    assert_eq!(introspect_token(&s, &c, rt).await, json!({ "active": false }));
+    assert_eq!(
+        introspect_token(&s, &c, at).await,
+        json!({ "active": false })
+    );
+    assert_eq!(
+        introspect_token(&s, &c, rt).await,
+        json!({ "active": false })
+    );
 }
 
 #[tokio::test]
@@ -183,9 +198,7 @@ async fn discovery_advertises_revocation_and_introspection() {
         .unwrap();
     assert_eq!(meta["revocation_endpoint"], s.url("/oauth/revoke"));
     assert_eq!(meta["introspection_endpoint"], s.url("/oauth/introspect"));
-    let methods = |k: &str| -> Vec<String> {
-        serde_json::from_value(meta[k].clone()).unwrap()
-    };
+    let methods = |k: &str| -> Vec<String> { serde_json::from_value(meta[k].clone()).unwrap() };
     assert!(methods("revocation_endpoint_auth_methods_supported").contains(&"none".into()));
     assert!(!methods("introspection_endpoint_auth_methods_supported").contains(&"none".into()));
     assert!(

@@ -19,7 +19,10 @@ async fn rotation_is_strict_by_default() {
     assert_eq!(status, 200, "{t1}");
     // An immediate retry of the old token is reuse: the whole family dies.
     assert_eq!(refresh_with(&s, &c, rt0).await.0, 400);
-    assert_eq!(refresh_with(&s, &c, str_of(&t1, "refresh_token")).await.0, 400);
+    assert_eq!(
+        refresh_with(&s, &c, str_of(&t1, "refresh_token")).await.0,
+        400
+    );
     assert_eq!(
         introspect_token(&s, &c, str_of(&t1, "access_token")).await,
         json!({ "active": false })
@@ -42,7 +45,10 @@ async fn a_retry_within_the_grace_period_recovers_a_lost_response() {
     assert_eq!(status, 200, "{retry}");
     let retry_rt = str_of(&retry, "refresh_token");
     assert_ne!(retry_rt, lost_rt, "the retry gets a new pair");
-    assert_eq!(userinfo_status(&s, str_of(&retry, "access_token")).await, 200);
+    assert_eq!(
+        userinfo_status(&s, str_of(&retry, "access_token")).await,
+        200
+    );
     // The successor issued first is superseded; the recovered one is the live token.
     assert_eq!(introspect_token(&s, &c, lost_rt).await["active"], false);
     assert_eq!(introspect_token(&s, &c, retry_rt).await["active"], true);
@@ -53,7 +59,10 @@ async fn a_retry_within_the_grace_period_recovers_a_lost_response() {
     // within the grace period, and the family dies.
     s.clock.advance(5);
     assert_eq!(refresh_with(&s, &c, rt0).await.0, 400);
-    assert_eq!(refresh_with(&s, &c, str_of(&next, "refresh_token")).await.0, 400);
+    assert_eq!(
+        refresh_with(&s, &c, str_of(&next, "refresh_token")).await.0,
+        400
+    );
 }
 
 #[tokio::test]
@@ -67,8 +76,18 @@ async fn presenting_the_superseded_successor_revokes_the_family() {
     let (status, retry) = refresh_with(&s, &c, rt0).await;
     assert_eq!(status, 200, "{retry}");
     // Whoever holds the first successor (it was never meant to arrive) ends the grant.
-    assert_eq!(refresh_with(&s, &c, str_of(&first, "refresh_token")).await.0, 400);
-    assert_eq!(refresh_with(&s, &c, str_of(&retry, "refresh_token")).await.0, 400);
+    assert_eq!(
+        refresh_with(&s, &c, str_of(&first, "refresh_token"))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        refresh_with(&s, &c, str_of(&retry, "refresh_token"))
+            .await
+            .0,
+        400
+    );
 }
 
 #[tokio::test]
@@ -83,7 +102,10 @@ async fn a_retry_after_the_grace_period_revokes_the_family() {
     s.clock.advance(31);
     let (status, body) = refresh_with(&s, &c, rt0).await;
     assert_eq!((status, str_of(&body, "error")), (400, "invalid_grant"));
-    assert_eq!(refresh_with(&s, &c, str_of(&t1, "refresh_token")).await.0, 400);
+    assert_eq!(
+        refresh_with(&s, &c, str_of(&t1, "refresh_token")).await.0,
+        400
+    );
     assert_eq!(userinfo_status(&s, str_of(&t1, "access_token")).await, 401);
 }
 
@@ -142,13 +164,19 @@ async fn server_settings_set_the_default_lifetimes() {
     let i = introspect_token(&s, &c, str_of(&t, "refresh_token")).await;
     assert_eq!(i["exp"].as_i64().unwrap() - i["iat"].as_i64().unwrap(), 120);
     s.clock.advance(121);
-    assert_eq!(refresh_with(&s, &c, str_of(&t, "refresh_token")).await.0, 400);
+    assert_eq!(
+        refresh_with(&s, &c, str_of(&t, "refresh_token")).await.0,
+        400
+    );
 
     // A client override wins over the server's idle lifetime.
     let long = s.client(|r| r.refresh_idle_ttl = Some(240)).await;
     let t = issue_tokens(&s, &long, "rae", SCOPE).await;
     s.clock.advance(200);
-    assert_eq!(refresh_with(&s, &long, str_of(&t, "refresh_token")).await.0, 200);
+    assert_eq!(
+        refresh_with(&s, &long, str_of(&t, "refresh_token")).await.0,
+        200
+    );
 }
 
 #[test]

@@ -374,7 +374,11 @@ mod tests {
         r.refresh_absolute_ttl = Some(86_400);
         let c = NewClient::validate(r, chrono::Utc::now()).unwrap().client;
         assert_eq!(
-            (c.refresh_grace_seconds, c.refresh_idle_ttl, c.refresh_absolute_ttl),
+            (
+                c.refresh_grace_seconds,
+                c.refresh_idle_ttl,
+                c.refresh_absolute_ttl
+            ),
             (30, Some(3600), Some(86_400))
         );
     }

@@ -79,7 +79,9 @@ pub fn access_token(client: &str, grant: Option<&str>, iat: DateTime<Utc>) -> St
         auth_time: None,
         gid: grant.map(str::to_owned),
     };
-    FakeSigner.sign(SigningAlg::RS256, ACCESS_TOKEN_TYP, &claims).unwrap()
+    FakeSigner
+        .sign(SigningAlg::RS256, ACCESS_TOKEN_TYP, &claims)
+        .unwrap()
 }
 
 pub struct FakeSigner;
@@ -170,7 +172,11 @@ impl CodeStore for FakeStore {
     async fn insert_code(&self, _: &CodeRecord) -> Result<(), StoreError> {
         Ok(())
     }
-    async fn redeem_code(&self, _: &SecretHash, _: DateTime<Utc>) -> Result<Redemption, StoreError> {
+    async fn redeem_code(
+        &self,
+        _: &SecretHash,
+        _: DateTime<Utc>,
+    ) -> Result<Redemption, StoreError> {
         Ok(Redemption::NotFound)
     }
 }

@@ -177,7 +177,10 @@ mod tests {
             absolute: 1000,
             grace: 0,
         };
-        let grace = RefreshLifetimes { grace: 30, ..strict };
+        let grace = RefreshLifetimes {
+            grace: 30,
+            ..strict
+        };
         assert_eq!(classify_used(&r, &strict, t0), UsedToken::Replay);
         assert_eq!(
             classify_used(&r, &grace, t0 + Duration::seconds(29)),
@@ -214,7 +217,9 @@ mod tests {
         }
 
         fn rt(r: Result<TokenResponse, crate::Error>) -> String {
-            r.ok().and_then(|t| t.refresh_token).expect("a refresh token")
+            r.ok()
+                .and_then(|t| t.refresh_token)
+                .expect("a refresh token")
         }
 
         fn setup(grace: i64) -> (FakeStore, Client) {

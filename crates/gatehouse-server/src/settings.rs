@@ -80,7 +80,8 @@ impl Default for TokenSettings {
 impl TokenSettings {
     /// The idle lifetime in effect: `refresh_token_idle_ttl`, else `refresh_token_ttl`.
     pub fn refresh_token_idle_ttl(&self) -> i64 {
-        self.refresh_token_idle_ttl.unwrap_or(self.refresh_token_ttl)
+        self.refresh_token_idle_ttl
+            .unwrap_or(self.refresh_token_ttl)
     }
 }
 

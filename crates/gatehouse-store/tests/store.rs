@@ -710,7 +710,14 @@ async fn rotation_links_the_successor_and_a_grace_swap_happens_once() {
             .await
             .unwrap()
     );
-    assert!(store.find_refresh(&b.token_hash).await.unwrap().unwrap().revoked);
+    assert!(
+        store
+            .find_refresh(&b.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
     let back = store.find_refresh(&old.token_hash).await.unwrap().unwrap();
     assert_eq!(back.replaced_by, Some(c2.token_hash.clone()));
     // Once the successor is used, the old token is no longer its immediate predecessor.
@@ -726,5 +733,12 @@ async fn rotation_links_the_successor_and_a_grace_swap_happens_once() {
             .await
             .unwrap()
     );
-    assert!(!store.find_refresh(&c2.token_hash).await.unwrap().unwrap().revoked);
+    assert!(
+        !store
+            .find_refresh(&c2.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 }

@@ -12,7 +12,11 @@ use crate::routes::token::basic_credentials;
 use crate::state::AppState;
 
 #[tracing::instrument(skip_all)]
-pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
     match handle(&req, &state, &body).await {
         Ok(done) => {
             tracing::debug!(?done, "revocation request");

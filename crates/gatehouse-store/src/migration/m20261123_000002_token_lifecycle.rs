@@ -25,12 +25,7 @@ async fn add_column(
         return Ok(());
     }
     manager
-        .alter_table(
-            Table::alter()
-                .table(table)
-                .add_column(&mut column.clone())
-                .take(),
-        )
+        .alter_table(Table::alter().table(table).add_column(column).take())
         .await
 }
 
