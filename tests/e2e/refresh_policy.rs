@@ -191,3 +191,65 @@ fn settings_refuse_an_idle_lifetime_beyond_the_absolute_one() {
     st.tokens.refresh_token_ttl = 600;
     assert_eq!(st.policy().refresh_token_ttl, 600);
 }
+
+/// `gatehouse client create` with the refresh-policy flags: stored and shown, or refused with
+/// the flag named and no JSON printed.
+#[tokio::test]
+async fn the_cli_sets_the_refresh_policy_per_client() {
+    let s = TestServer::start().await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(args)
+            .env("GATEHOUSE_DATABASE_URL", &s.db_url)
+            .env_remove("GATEHOUSE_ISSUER")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("run gatehouse")
+    };
+    let base = [
+        "client",
+        "create",
+        "--name",
+        "Mobile",
+        "--redirect-uri",
+        REDIRECT,
+        "--json",
+    ];
+    let out = run(&[
+        &base[..],
+        &[
+            "--refresh-grace-seconds",
+            "15",
+            "--refresh-idle-ttl",
+            "600",
+            "--refresh-absolute-ttl",
+            "86400",
+        ],
+    ]
+    .concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["refresh_grace_seconds"], 15);
+    assert_eq!(v["refresh_idle_ttl"], 600);
+    assert_eq!(v["refresh_absolute_ttl"], 86400);
+    let id = gatehouse_core::ClientId::parse(str_of(&v, "client_id")).unwrap();
+    use gatehouse_core::ports::ClientStore;
+    let stored = s.store.find_client(&id).await.unwrap().unwrap();
+    assert_eq!(stored.refresh_grace_seconds, 15);
+
+    for (flag, value) in [
+        ("--refresh-grace-seconds", "301"),
+        ("--refresh-idle-ttl", "5"),
+        ("--refresh-absolute-ttl", "40000000"),
+    ] {
+        let out = run(&[&base[..], &[flag, value]].concat());
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag), "{flag}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
