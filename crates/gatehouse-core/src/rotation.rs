@@ -286,6 +286,20 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn a_token_of_a_revoked_grant_is_refused_even_if_not_marked() {
+            let (store, c) = setup(0);
+            let t0 = Utc::now();
+            // As if it had been inserted by a refresh racing with the revocation.
+            store
+                .revoke_grant(&GrantId::parse("g1").unwrap(), t0)
+                .await
+                .unwrap();
+            let late = store.add_refresh("c1", "g1", t0);
+            assert!(!store.refresh_record(&late).unwrap().revoked);
+            assert!(refresh(&store, &c, &late, t0).await.is_err());
+        }
+
+        #[tokio::test]
         async fn rotation_keeps_the_family_deadline() {
             let (store, mut c) = setup(0);
             c.refresh_idle_ttl = Some(600);

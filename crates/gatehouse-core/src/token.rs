@@ -430,6 +430,10 @@ async fn refresh<S: Storage + RotationStore, K: TokenSigner>(
             "the refresh token has already been used; the grant is revoked",
         ))
     };
+    if !record.revoked && store.is_grant_revoked(&record.grant_id).await? {
+        // A successor inserted while its grant was being revoked: the grant list is the truth.
+        return Err(invalid("the refresh token has been revoked"));
+    }
     if record.revoked {
         // Revoked with its grant, or superseded by a grace-period retry: a copy of it is in
         // use somewhere, so make sure the whole grant is dead (idempotent).
