@@ -26,6 +26,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the authorization server.
@@ -78,6 +80,15 @@ struct ClientCreate {
     /// Let this confidential client skip PKCE (public clients always need it).
     #[arg(long = "pkce-optional")]
     pkce_optional: bool,
+    /// Refresh rotation grace period in seconds (0..300; default 0 = strict rotation).
+    #[arg(long = "refresh-grace-seconds", value_name = "SECONDS")]
+    refresh_grace_seconds: Option<i64>,
+    /// Refresh-token idle lifetime in seconds (default: tokens.refresh_token_idle_ttl).
+    #[arg(long = "refresh-idle-ttl", value_name = "SECONDS")]
+    refresh_idle_ttl: Option<i64>,
+    /// Refresh-token family lifetime in seconds (default: tokens.refresh_token_absolute_ttl).
+    #[arg(long = "refresh-absolute-ttl", value_name = "SECONDS")]
+    refresh_absolute_ttl: Option<i64>,
     #[arg(long, default_value = "default")]
     tenant: String,
     /// Print one JSON object.
@@ -196,6 +207,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 id_token_alg: c.id_token_alg,
                 access_token_ttl: c.access_token_ttl,
                 pkce_optional: c.pkce_optional,
+                refresh_grace_seconds: c.refresh_grace_seconds,
+                refresh_idle_ttl: c.refresh_idle_ttl,
+                refresh_absolute_ttl: c.refresh_absolute_ttl,
             };
             // Validate flags before touching the database, so a typo writes nothing.
             let store = open_store(&settings).await?;

@@ -102,6 +102,9 @@ impl TestServer {
             id_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
+            refresh_grace_seconds: None,
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
         };
         f(&mut reg);
         let out = admin::create_client(&self.store, reg, "default", Utc::now())
@@ -367,4 +370,114 @@ pub async fn redeem(
         ],
     )
     .await
+}
+
+// ---- Token lifecycle helpers (revocation, introspection, refresh policy) ----
+
+/// POSTs `form` to `path` authenticated as `client`: HTTP Basic for confidential clients,
+/// `client_id` in the body for public ones. Returns (status, Cache-Control, JSON body or Null).
+pub async fn client_post(
+    server: &TestServer,
+    client: &TestClient,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String, serde_json::Value) {
+    let mut form: Vec<(&str, &str)> = form.to_vec();
+    let mut req = http().post(server.url(path));
+    match &client.secret {
+        Some(secret) => req = req.basic_auth(&client.id, Some(secret)),
+        None => form.push(("client_id", &client.id)),
+    }
+    let resp = req.form(&form).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let cache = resp
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = resp.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (status, cache, body)
+}
+
+/// Revokes `token` (with an optional `token_type_hint`); returns the status.
+pub async fn revoke_token(
+    server: &TestServer,
+    client: &TestClient,
+    token: &str,
+    hint: Option<&str>,
+) -> u16 {
+    let mut form = vec![("token", token)];
+    if let Some(h) = hint {
+        form.push(("token_type_hint", h));
+    }
+    client_post(server, client, "/oauth/revoke", &form).await.0
+}
+
+/// Introspects `token`; asserts a 200 and returns the body.
+pub async fn introspect_token(
+    server: &TestServer,
+    client: &TestClient,
+    token: &str,
+) -> serde_json::Value {
+    let (status, _, body) =
+        client_post(server, client, "/oauth/introspect", &[("token", token)]).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The status of a userinfo request with `access_token`.
+pub async fn userinfo_status(server: &TestServer, access_token: &str) -> u16 {
+    http()
+        .get(server.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Runs the code flow for `user` and returns the token response (asserting a 200).
+pub async fn issue_tokens(
+    server: &TestServer,
+    client: &TestClient,
+    user: &str,
+    scope: &str,
+) -> serde_json::Value {
+    let (code, verifier) = get_code(server, client, user, scope).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let (status, _, body) = client_post(server, client, "/oauth/token", &form).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// A refresh-token grant request.
+pub async fn refresh_with(
+    server: &TestServer,
+    client: &TestClient,
+    refresh_token: &str,
+) -> (u16, serde_json::Value) {
+    token_request(
+        server,
+        client,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+/// A string member of a JSON body.
+pub fn str_of<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }

@@ -89,6 +89,13 @@ pub struct Client {
     pub access_token_ttl: Option<i64>,
     /// PKCE is required for every authorization request of this client (always for public ones).
     pub require_pkce: bool,
+    /// Refresh-token rotation grace period in seconds; 0 (the default) is strict rotation.
+    /// See [`crate::rotation`].
+    pub refresh_grace_seconds: i64,
+    /// Refresh-token idle lifetime override, in seconds.
+    pub refresh_idle_ttl: Option<i64>,
+    /// Refresh-token absolute (family) lifetime override, in seconds.
+    pub refresh_absolute_ttl: Option<i64>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -127,7 +134,19 @@ pub struct ClientRegistration {
     pub id_token_alg: Option<String>,
     pub access_token_ttl: Option<i64>,
     pub pkce_optional: bool,
+    /// `--refresh-grace-seconds` (0..=300; default 0, strict rotation).
+    pub refresh_grace_seconds: Option<i64>,
+    /// `--refresh-idle-ttl` in seconds (default: the server's `tokens.refresh_token_idle_ttl`).
+    pub refresh_idle_ttl: Option<i64>,
+    /// `--refresh-absolute-ttl` in seconds (default: `tokens.refresh_token_absolute_ttl`).
+    pub refresh_absolute_ttl: Option<i64>,
 }
+
+/// The longest refresh-rotation grace period a client may have: a retry after a lost response
+/// comes within seconds, and every second of grace is a second a stolen token may be replayed.
+pub const MAX_REFRESH_GRACE_SECONDS: i64 = 300;
+/// Bounds of the per-client refresh-token lifetimes (one minute to one year).
+pub const REFRESH_TTL_RANGE: std::ops::RangeInclusive<i64> = 60..=31_536_000;
 
 /// A validated registration with its freshly generated secret.
 pub struct NewClient {
@@ -209,6 +228,29 @@ impl NewClient {
         {
             return Err("--access-token-ttl must be between 60 and 86400 seconds".into());
         }
+        let refresh_grace_seconds = reg.refresh_grace_seconds.unwrap_or(0);
+        if !(0..=MAX_REFRESH_GRACE_SECONDS).contains(&refresh_grace_seconds) {
+            return Err(format!(
+                "--refresh-grace-seconds must be between 0 and {MAX_REFRESH_GRACE_SECONDS}"
+            ));
+        }
+        for (flag, v) in [
+            ("--refresh-idle-ttl", reg.refresh_idle_ttl),
+            ("--refresh-absolute-ttl", reg.refresh_absolute_ttl),
+        ] {
+            if v.is_some_and(|t| !REFRESH_TTL_RANGE.contains(&t)) {
+                return Err(format!(
+                    "{flag} must be between {} and {} seconds",
+                    REFRESH_TTL_RANGE.start(),
+                    REFRESH_TTL_RANGE.end()
+                ));
+            }
+        }
+        if let (Some(idle), Some(abs)) = (reg.refresh_idle_ttl, reg.refresh_absolute_ttl)
+            && idle > abs
+        {
+            return Err("--refresh-idle-ttl must not exceed --refresh-absolute-ttl".into());
+        }
         if reg.pkce_optional && auth_method == AuthMethod::None {
             return Err("--pkce-optional: public clients must always use PKCE".into());
         }
@@ -227,6 +269,9 @@ impl NewClient {
             access_token_alg: SigningAlg::RS256,
             access_token_ttl: reg.access_token_ttl,
             require_pkce: !reg.pkce_optional,
+            refresh_grace_seconds,
+            refresh_idle_ttl: reg.refresh_idle_ttl,
+            refresh_absolute_ttl: reg.refresh_absolute_ttl,
             created_at: now,
         };
         Ok(Self { client, secret })
@@ -249,6 +294,9 @@ mod tests {
             id_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
+            refresh_grace_seconds: None,
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
         }
     }
 
@@ -299,6 +347,39 @@ mod tests {
                 .err()
                 .unwrap()
                 .starts_with("--id-token-alg")
+        );
+    }
+
+    #[test]
+    fn refresh_policy_flags_are_checked() {
+        let c = NewClient::validate(reg(), chrono::Utc::now()).unwrap();
+        assert_eq!(c.client.refresh_grace_seconds, 0);
+        for (grace, idle, abs, flag) in [
+            (Some(-1), None, None, "--refresh-grace-seconds"),
+            (Some(301), None, None, "--refresh-grace-seconds"),
+            (None, Some(10), None, "--refresh-idle-ttl"),
+            (None, None, Some(40_000_000), "--refresh-absolute-ttl"),
+            (None, Some(7200), Some(3600), "--refresh-idle-ttl"),
+        ] {
+            let mut r = reg();
+            r.refresh_grace_seconds = grace;
+            r.refresh_idle_ttl = idle;
+            r.refresh_absolute_ttl = abs;
+            let err = NewClient::validate(r, chrono::Utc::now()).err().unwrap();
+            assert!(err.starts_with(flag), "{err}");
+        }
+        let mut r = reg();
+        r.refresh_grace_seconds = Some(30);
+        r.refresh_idle_ttl = Some(3600);
+        r.refresh_absolute_ttl = Some(86_400);
+        let c = NewClient::validate(r, chrono::Utc::now()).unwrap().client;
+        assert_eq!(
+            (
+                c.refresh_grace_seconds,
+                c.refresh_idle_ttl,
+                c.refresh_absolute_ttl
+            ),
+            (30, Some(3600), Some(86_400))
         );
     }
 

@@ -16,10 +16,15 @@ pub mod claims_request;
 pub mod client;
 pub mod end_session;
 pub mod error;
+#[cfg(test)]
+mod fakes;
+pub mod introspection;
 pub mod params;
 pub mod password;
 pub mod policy;
 pub mod ports;
+pub mod revocation;
+pub mod rotation;
 pub mod secret;
 pub mod session;
 pub mod token;

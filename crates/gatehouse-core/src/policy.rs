@@ -9,13 +9,19 @@ pub struct Policy {
     pub access_token_audience: String,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
+    /// Idle lifetime of a refresh token: each token expires this long after it is issued
+    /// (configured as `tokens.refresh_token_idle_ttl`, or its older name `refresh_token_ttl`).
     pub refresh_token_ttl: i64,
+    /// Absolute lifetime of a refresh-token family: no token of a grant outlives the first
+    /// issue plus this (`tokens.refresh_token_absolute_ttl`).
+    pub refresh_token_absolute_ttl: i64,
     /// Authorization codes live 60 s by default (RFC 6749 §4.1.2 recommends at most 10 min).
     pub code_ttl: i64,
 }
 
 impl Policy {
-    /// Defaults for an issuer: 1 h access and ID tokens, 30 d refresh tokens, 60 s codes.
+    /// Defaults for an issuer: 1 h access and ID tokens, refresh tokens idle 30 d and at most
+    /// 90 d per grant, 60 s codes.
     pub fn new(issuer: impl Into<String>) -> Self {
         let issuer = issuer.into();
         Self {
@@ -24,6 +30,7 @@ impl Policy {
             access_token_ttl: 3600,
             id_token_ttl: 3600,
             refresh_token_ttl: 30 * 86_400,
+            refresh_token_absolute_ttl: 90 * 86_400,
             code_ttl: 60,
         }
     }

@@ -85,6 +85,11 @@ pub struct RefreshRecord {
     /// When it was exchanged for a new one; a second exchange is a reuse.
     pub used_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+    /// The deadline of the whole family (first issue + absolute lifetime); `None` for tokens
+    /// issued before absolute lifetimes existed (see [`crate::rotation`]).
+    pub family_expires_at: Option<DateTime<Utc>>,
+    /// The hash of the token this one was exchanged for (its current successor).
+    pub replaced_by: Option<SecretHash>,
 }
 
 /// The result of rotating a refresh token.

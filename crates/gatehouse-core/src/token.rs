@@ -1,5 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6; RFC 7636 §4.5–4.6; OIDC Core §3.1.3;
-//! RFC 9700 §4.14 refresh-token rotation with reuse detection).
+//! RFC 9700 §4.14 refresh-token rotation with reuse detection; the rotation policy — lifetimes
+//! and grace period — is in [`crate::rotation`]).
 //!
 //! Shape: the server parses the wire request into a [`ClientCredentials`] and a
 //! [`TokenRequest`]; [`authenticate_client`] turns the credentials into a [`Client`];
@@ -17,6 +18,7 @@ use crate::error::{Error, OAuthError};
 use crate::params::Params;
 use crate::policy::Policy;
 use crate::ports::{ClientStore, Redemption, RefreshRecord, Rotation, Storage, TokenSigner};
+use crate::rotation::{RefreshLifetimes, RotationStore, UsedToken, classify_used};
 use crate::secret::{Secret, left_half_hash, random_bytes};
 use crate::user::User;
 use crate::values::{ClientId, GrantId, PkceVerifier, RedirectUri, ScopeSet, UserId};
@@ -193,7 +195,7 @@ pub struct TokenResponse {
 }
 
 /// Runs a grant for an authenticated client.
-pub async fn exchange<S: Storage + ClaimsRequestStore, K: TokenSigner>(
+pub async fn exchange<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner>(
     store: &S,
     signer: &K,
     policy: &Policy,
@@ -237,7 +239,7 @@ pub async fn exchange<S: Storage + ClaimsRequestStore, K: TokenSigner>(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn exchange_code<S: Storage + ClaimsRequestStore, K: TokenSigner>(
+async fn exchange_code<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner>(
     store: &S,
     signer: &K,
     policy: &Policy,
@@ -324,20 +326,23 @@ async fn exchange_code<S: Storage + ClaimsRequestStore, K: TokenSigner>(
         None
     };
     let refresh_token = if wants_refresh(client, &record.scope) {
-        Some(
-            issue_refresh(
-                store,
-                policy,
+        let life = RefreshLifetimes::for_client(policy, client);
+        let token = Secret::generate();
+        store
+            .insert_refresh(&new_refresh(
+                &token,
+                &life,
                 client,
                 &user.id,
                 &record.grant_id,
                 &record.scope,
                 &record.scope,
                 record.auth_time,
+                life.family_deadline(None, now),
                 now,
-            )
-            .await?,
-        )
+            ))
+            .await?;
+        Some(token.expose().to_owned())
     } else {
         None
     };
@@ -404,7 +409,7 @@ fn client_credentials<K: TokenSigner>(
     })
 }
 
-async fn refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
+async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner>(
     store: &S,
     signer: &K,
     policy: &Policy,
@@ -423,17 +428,34 @@ async fn refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
     if record.client_id != client.id {
         return Err(invalid("the refresh token was issued to another client"));
     }
-    if record.revoked {
+    let reused = || {
+        Error::OAuth(OAuthError::invalid_grant(
+            "the refresh token has already been used; the grant is revoked",
+        ))
+    };
+    if !record.revoked && store.is_grant_revoked(&record.grant_id).await? {
+        // A successor inserted while its grant was being revoked: the grant list is the truth.
         return Err(invalid("the refresh token has been revoked"));
     }
-    if record.used_at.is_some() {
-        // RFC 9700 §4.14.2: a rotated token came back, so one of two parties holds a stolen
-        // copy. Revoke the whole family.
+    if record.revoked {
+        // Revoked with its grant, or superseded by a grace-period retry: a copy of it is in
+        // use somewhere, so make sure the whole grant is dead (idempotent).
         store.revoke_grant(&record.grant_id, now).await?;
-        return Err(invalid(
-            "the refresh token has already been used; the grant is revoked",
-        ));
+        return Err(invalid("the refresh token has been revoked"));
     }
+    let life = RefreshLifetimes::for_client(policy, client);
+    let retry_of = match record.used_at {
+        None => None,
+        Some(_) => match classify_used(&record, &life, now) {
+            UsedToken::GraceRetry { current } => Some(current),
+            UsedToken::Replay => {
+                // RFC 9700 §4.14.2: a rotated token came back, so one of two parties holds a
+                // stolen copy. Revoke the whole family.
+                store.revoke_grant(&record.grant_id, now).await?;
+                return Err(reused());
+            }
+        },
+    };
     if record.expires_at <= now {
         return Err(invalid("the refresh token has expired"));
     }
@@ -447,20 +469,44 @@ async fn refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
         Some(s) => s,
         None => record.scope.clone(),
     };
-    match store.mark_refresh_used(&hash, now).await? {
-        Rotation::Rotated => {}
-        Rotation::AlreadyUsed => {
-            // Lost a race with another use of the same token: that is reuse too.
-            store.revoke_grant(&record.grant_id, now).await?;
-            return Err(invalid(
-                "the refresh token has already been used; the grant is revoked",
-            ));
-        }
-    }
     let user = store
         .find_user(&record.user_id)
         .await?
         .ok_or_else(|| invalid("the user no longer exists"))?;
+    // The successor is stored before the old token is marked, so that its hash can be linked
+    // in the same atomic step; if that step loses, revoking the grant kills the successor too.
+    let successor = Secret::generate();
+    store
+        .insert_refresh(&new_refresh(
+            &successor,
+            &life,
+            client,
+            &user.id,
+            &record.grant_id,
+            &scope,
+            &record.granted_scope,
+            record.auth_time,
+            life.family_deadline(Some(&record), now),
+            now,
+        ))
+        .await?;
+    let won = match &retry_of {
+        None => matches!(
+            store.rotate_refresh(&hash, &successor.hash(), now).await?,
+            Rotation::Rotated
+        ),
+        Some(current) => {
+            store
+                .supersede_successor(&hash, current, &successor.hash())
+                .await?
+        }
+    };
+    if !won {
+        // Lost a race with another use of the same token, or the successor was used already
+        // (so this was not the immediately previous token): reuse.
+        store.revoke_grant(&record.grant_id, now).await?;
+        return Err(reused());
+    }
     let access_token = mint_access_token(
         signer,
         policy,
@@ -488,18 +534,7 @@ async fn refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
     } else {
         None
     };
-    let refresh_token = issue_refresh(
-        store,
-        policy,
-        client,
-        &user.id,
-        &record.grant_id,
-        &scope,
-        &record.granted_scope,
-        record.auth_time,
-        now,
-    )
-    .await?;
+    let refresh_token = successor.expose().to_owned();
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -510,35 +545,35 @@ async fn refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
     })
 }
 
+/// The record of a new refresh token of a family whose deadline is `family_expires_at`.
 #[allow(clippy::too_many_arguments)]
-async fn issue_refresh<S: Storage>(
-    store: &S,
-    policy: &Policy,
+fn new_refresh(
+    token: &Secret,
+    life: &RefreshLifetimes,
     client: &Client,
     user_id: &UserId,
     grant_id: &GrantId,
     scope: &ScopeSet,
     granted_scope: &ScopeSet,
     auth_time: DateTime<Utc>,
+    family_expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<String, Error> {
-    let token = Secret::generate();
-    store
-        .insert_refresh(&RefreshRecord {
-            token_hash: token.hash(),
-            grant_id: grant_id.clone(),
-            client_id: client.id.clone(),
-            user_id: user_id.clone(),
-            scope: scope.clone(),
-            granted_scope: granted_scope.clone(),
-            auth_time,
-            issued_at: now,
-            expires_at: now + chrono::Duration::seconds(policy.refresh_token_ttl),
-            used_at: None,
-            revoked: false,
-        })
-        .await?;
-    Ok(token.expose().to_owned())
+) -> RefreshRecord {
+    RefreshRecord {
+        token_hash: token.hash(),
+        grant_id: grant_id.clone(),
+        client_id: client.id.clone(),
+        user_id: user_id.clone(),
+        scope: scope.clone(),
+        granted_scope: granted_scope.clone(),
+        auth_time,
+        issued_at: now,
+        expires_at: life.token_expiry(now, family_expires_at),
+        used_at: None,
+        revoked: false,
+        family_expires_at: Some(family_expires_at),
+        replaced_by: None,
+    }
 }
 
 fn access_ttl(policy: &Policy, client: &Client) -> i64 {

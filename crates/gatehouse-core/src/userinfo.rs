@@ -1,5 +1,6 @@
 //! The UserInfo endpoint (OIDC Core §5.3, claims by scope §5.4 and by name §5.5) and
-//! bearer-token rules (RFC 6750).
+//! bearer-token rules (RFC 6750). Access tokens
+//! revoked by `jti` (RFC 7009) or with their grant are refused.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -8,11 +9,12 @@ use crate::claims::AccessTokenClaims;
 use crate::claims_request::ClaimsRequestStore;
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::ports::{GrantStore, UserStore};
+use crate::revocation::RevokedTokenStore;
 use crate::values::{GrantId, ScopeSet, UserId};
 
 /// The claims for a verified access token: `sub` plus the claims its scope releases.
 /// The token's signature, issuer and expiry were checked by the caller.
-pub async fn userinfo<S: UserStore + GrantStore + ClaimsRequestStore>(
+pub async fn userinfo<S: UserStore + GrantStore + ClaimsRequestStore + RevokedTokenStore>(
     store: &S,
     claims: &AccessTokenClaims,
     now: DateTime<Utc>,
@@ -27,7 +29,7 @@ pub async fn userinfo<S: UserStore + GrantStore + ClaimsRequestStore>(
         .as_deref()
         .and_then(|g| GrantId::parse(g).ok())
         .ok_or_else(invalid)?;
-    if store.is_grant_revoked(&grant).await? {
+    if store.is_grant_revoked(&grant).await? || store.is_access_token_revoked(&claims.jti).await? {
         return Err(invalid());
     }
     let scope = ScopeSet::parse(&claims.scope).map_err(|_| invalid())?;

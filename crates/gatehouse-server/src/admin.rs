@@ -64,6 +64,9 @@ pub async fn create_client(
         "id_token_alg": client.id_token_alg.as_str(),
         "access_token_ttl": client.access_token_ttl,
         "require_pkce": client.require_pkce,
+        "refresh_grace_seconds": client.refresh_grace_seconds,
+        "refresh_idle_ttl": client.refresh_idle_ttl,
+        "refresh_absolute_ttl": client.refresh_absolute_ttl,
         "created_at": client.created_at.to_rfc3339(),
     }))
 }

@@ -158,6 +158,9 @@ async fn housekeeping(state: &AppState) {
     {
         tracing::warn!(error = %e, "pruning claims requests failed");
     }
+    if let Err(e) = state.store.delete_expired_revoked_tokens(now).await {
+        tracing::warn!(error = %e, "pruning revoked access tokens failed");
+    }
     if let Err(e) = state
         .store
         .delete_keys_retired_before(now - state.keys.retired_window())
@@ -190,6 +193,8 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/oauth/logout", web::get().to(logout::logout_get))
     .route("/oauth/logout", web::post().to(logout::logout_post))
     .route("/logout", web::post().to(logout::confirm_post))
+    .route("/oauth/revoke", web::post().to(revoke::revoke))
+    .route("/oauth/introspect", web::post().to(introspect::introspect))
     .route("/userinfo", web::get().to(userinfo::userinfo_get))
     .route("/userinfo", web::post().to(userinfo::userinfo_post))
     .route("/health", web::get().to(|| async { "ok" }));

@@ -30,7 +30,13 @@ pub struct Settings {
 pub struct TokenSettings {
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
+    /// Idle lifetime of a refresh token (the older name of `refresh_token_idle_ttl`, used when
+    /// that one is not set).
     pub refresh_token_ttl: i64,
+    /// Idle lifetime of a refresh token: each one expires this long after it is issued.
+    pub refresh_token_idle_ttl: Option<i64>,
+    /// Absolute lifetime of a refresh-token family: first issue plus this, whatever rotations.
+    pub refresh_token_absolute_ttl: i64,
     pub code_ttl: i64,
     /// `aud` of access tokens; the issuer when empty.
     pub audience: String,
@@ -65,9 +71,19 @@ impl Default for TokenSettings {
             access_token_ttl: 3600,
             id_token_ttl: 3600,
             refresh_token_ttl: 30 * 86_400,
+            refresh_token_idle_ttl: None,
+            refresh_token_absolute_ttl: 90 * 86_400,
             code_ttl: 60,
             audience: String::new(),
         }
+    }
+}
+
+impl TokenSettings {
+    /// The idle lifetime in effect: `refresh_token_idle_ttl`, else `refresh_token_ttl`.
+    pub fn refresh_token_idle_ttl(&self) -> i64 {
+        self.refresh_token_idle_ttl
+            .unwrap_or(self.refresh_token_ttl)
     }
 }
 
@@ -135,6 +151,16 @@ impl Settings {
             ("tokens.access_token_ttl", t.access_token_ttl, 60),
             ("tokens.id_token_ttl", t.id_token_ttl, 60),
             ("tokens.refresh_token_ttl", t.refresh_token_ttl, 60),
+            (
+                "tokens.refresh_token_idle_ttl",
+                t.refresh_token_idle_ttl.unwrap_or(t.refresh_token_ttl),
+                60,
+            ),
+            (
+                "tokens.refresh_token_absolute_ttl",
+                t.refresh_token_absolute_ttl,
+                60,
+            ),
             ("tokens.code_ttl", t.code_ttl, 10),
             ("session.ttl", self.session.ttl, 60),
             ("session.idle_ttl", self.session.idle_ttl, 60),
@@ -142,6 +168,12 @@ impl Settings {
             if v < min {
                 return Err(format!("{name} must be at least {min} seconds"));
             }
+        }
+        if t.refresh_token_idle_ttl() > t.refresh_token_absolute_ttl {
+            return Err(
+                "tokens.refresh_token_idle_ttl must not exceed tokens.refresh_token_absolute_ttl"
+                    .into(),
+            );
         }
         Ok(self)
     }
@@ -162,7 +194,8 @@ impl Settings {
         let mut p = gatehouse_core::policy::Policy::new(self.issuer.clone());
         p.access_token_ttl = self.tokens.access_token_ttl;
         p.id_token_ttl = self.tokens.id_token_ttl;
-        p.refresh_token_ttl = self.tokens.refresh_token_ttl;
+        p.refresh_token_ttl = self.tokens.refresh_token_idle_ttl();
+        p.refresh_token_absolute_ttl = self.tokens.refresh_token_absolute_ttl;
         p.code_ttl = self.tokens.code_ttl;
         if !self.tokens.audience.is_empty() {
             p.access_token_audience = self.tokens.audience.clone();

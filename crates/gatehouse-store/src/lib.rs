@@ -17,6 +17,7 @@ pub mod entities;
 pub mod grant_claims;
 pub mod migration;
 pub mod ports;
+pub mod revocation;
 pub mod session_activity;
 pub mod test_support;
 

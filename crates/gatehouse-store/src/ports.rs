@@ -74,6 +74,9 @@ pub(crate) fn client_from_row(m: client::Model) -> Result<Client, StoreError> {
             .map_err(|e| bad(T, "access_token_alg", e))?,
         access_token_ttl: m.access_token_ttl,
         require_pkce: m.require_pkce,
+        refresh_grace_seconds: m.refresh_grace_seconds,
+        refresh_idle_ttl: m.refresh_idle_ttl,
+        refresh_absolute_ttl: m.refresh_absolute_ttl,
         created_at: m.created_at,
     })
 }
@@ -101,6 +104,9 @@ pub(crate) fn client_to_row(c: &Client) -> client::ActiveModel {
         access_token_alg: Set(c.access_token_alg.as_str().to_owned()),
         access_token_ttl: Set(c.access_token_ttl),
         require_pkce: Set(c.require_pkce),
+        refresh_grace_seconds: Set(c.refresh_grace_seconds),
+        refresh_idle_ttl: Set(c.refresh_idle_ttl),
+        refresh_absolute_ttl: Set(c.refresh_absolute_ttl),
         created_at: Set(db_time(c.created_at)),
     }
 }
@@ -176,6 +182,12 @@ fn refresh_from_row(m: refresh_token::Model) -> Result<RefreshRecord, StoreError
         expires_at: m.expires_at,
         used_at: m.used_at,
         revoked: m.revoked,
+        family_expires_at: m.family_expires_at,
+        replaced_by: m
+            .replaced_by
+            .as_deref()
+            .map(|h| hash(T, "replaced_by", h))
+            .transpose()?,
     })
 }
 
@@ -289,6 +301,8 @@ impl GrantStore for Store {
             expires_at: Set(db_time(t.expires_at)),
             used_at: Set(t.used_at.map(db_time)),
             revoked: Set(t.revoked),
+            family_expires_at: Set(t.family_expires_at.map(db_time)),
+            replaced_by: Set(t.replaced_by.as_ref().map(SecretHash::to_hex)),
         };
         refresh_token::Entity::insert(row)
             .exec_without_returning(self.db())

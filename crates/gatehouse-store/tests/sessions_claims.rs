@@ -113,6 +113,9 @@ async fn claims_requests_are_kept_per_grant_while_it_lives() {
         access_token_ttl: None,
         require_pkce: true,
         created_at: t0(),
+        refresh_grace_seconds: 0,
+        refresh_idle_ttl: None,
+        refresh_absolute_ttl: None,
     };
     store.insert_client(&c).await.unwrap();
     store
@@ -128,6 +131,8 @@ async fn claims_requests_are_kept_per_grant_while_it_lives() {
             expires_at: t0() + TimeDelta::days(30),
             used_at: None,
             revoked: false,
+            family_expires_at: None,
+            replaced_by: None,
         })
         .await
         .unwrap();

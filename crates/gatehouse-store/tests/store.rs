@@ -42,6 +42,9 @@ fn client() -> Client {
         access_token_alg: SigningAlg::RS256,
         access_token_ttl: Some(600),
         require_pkce: true,
+        refresh_grace_seconds: 20,
+        refresh_idle_ttl: Some(3600),
+        refresh_absolute_ttl: None,
         created_at: t0(),
     }
 }
@@ -105,6 +108,8 @@ fn refresh(c: &Client, u: &User, grant: &GrantId) -> RefreshRecord {
         expires_at: t0() + TimeDelta::days(30),
         used_at: None,
         revoked: false,
+        family_expires_at: Some(t0() + TimeDelta::days(90)),
+        replaced_by: None,
     }
 }
 
@@ -623,5 +628,120 @@ async fn housekeeping_removes_expired_rows() {
             .await
             .unwrap()
             .is_some()
+    );
+}
+
+// Token lifecycle: the revoked access-token list and the rotation transitions.
+
+#[tokio::test]
+async fn revoked_access_tokens_are_listed_until_they_expire() {
+    use gatehouse_core::revocation::RevokedTokenStore;
+    let db = TestDb::new().await;
+    let (store, _, _) = fixture(&db).await;
+    let now = Utc::now();
+    assert!(!store.is_access_token_revoked("jti-1").await.unwrap());
+    store
+        .revoke_access_token("jti-1", now + TimeDelta::hours(1), now)
+        .await
+        .unwrap();
+    // Revoking twice is harmless.
+    store
+        .revoke_access_token("jti-1", now + TimeDelta::hours(1), now)
+        .await
+        .unwrap();
+    assert!(store.is_access_token_revoked("jti-1").await.unwrap());
+    assert_eq!(store.delete_expired_revoked_tokens(now).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .delete_expired_revoked_tokens(now + TimeDelta::hours(2))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!store.is_access_token_revoked("jti-1").await.unwrap());
+}
+
+#[tokio::test]
+async fn rotation_links_the_successor_and_a_grace_swap_happens_once() {
+    use gatehouse_core::rotation::RotationStore;
+    let db = TestDb::new().await;
+    let (store, c, u) = fixture(&db).await;
+    let fetched = store.find_client(&c.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            fetched.refresh_grace_seconds,
+            fetched.refresh_idle_ttl,
+            fetched.refresh_absolute_ttl
+        ),
+        (20, Some(3600), None)
+    );
+    let grant = GrantId::generate();
+    let now = Utc::now();
+    let old = refresh(&c, &u, &grant);
+    let b = refresh(&c, &u, &grant);
+    let c2 = refresh(&c, &u, &grant);
+    for r in [&old, &b, &c2] {
+        store.insert_refresh(r).await.unwrap();
+    }
+    assert!(matches!(
+        store
+            .rotate_refresh(&old.token_hash, &b.token_hash, now)
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    ));
+    assert!(matches!(
+        store
+            .rotate_refresh(&old.token_hash, &b.token_hash, now)
+            .await
+            .unwrap(),
+        Rotation::AlreadyUsed
+    ));
+    let back = store.find_refresh(&old.token_hash).await.unwrap().unwrap();
+    assert_eq!(back.replaced_by, Some(b.token_hash.clone()));
+    assert_eq!(back.family_expires_at, old.family_expires_at);
+    // Swap b for c2: b dies, old now points at c2. A second identical swap fails.
+    assert!(
+        store
+            .supersede_successor(&old.token_hash, &b.token_hash, &c2.token_hash)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .supersede_successor(&old.token_hash, &b.token_hash, &c2.token_hash)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .find_refresh(&b.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    let back = store.find_refresh(&old.token_hash).await.unwrap().unwrap();
+    assert_eq!(back.replaced_by, Some(c2.token_hash.clone()));
+    // Once the successor is used, the old token is no longer its immediate predecessor.
+    let d = refresh(&c, &u, &grant);
+    store.insert_refresh(&d).await.unwrap();
+    store
+        .rotate_refresh(&c2.token_hash, &d.token_hash, now)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .supersede_successor(&old.token_hash, &c2.token_hash, &d.token_hash)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .find_refresh(&c2.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
     );
 }

@@ -3,7 +3,9 @@
 
 pub mod authorize;
 pub mod discovery;
+pub mod introspect;
 pub mod logout;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 

@@ -47,7 +47,7 @@ async fn handle(
 
 /// Decodes `Authorization: Basic` into (client_id, secret), each form-urldecoded
 /// (RFC 6749 §2.3.1). A second Authorization header or a malformed one is `invalid_client`.
-fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
+pub(crate) fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
     let mut values = req.headers().get_all(header::AUTHORIZATION);
     let Some(value) = values.next() else {
         return Ok(None);

@@ -32,6 +32,10 @@ pub struct Model {
     pub access_token_alg: String,
     pub access_token_ttl: Option<i64>,
     pub require_pkce: bool,
+    /// Refresh rotation grace period, seconds; 0 = strict.
+    pub refresh_grace_seconds: i64,
+    pub refresh_idle_ttl: Option<i64>,
+    pub refresh_absolute_ttl: Option<i64>,
     pub created_at: DateTimeUtc,
 }
 

@@ -8,6 +8,7 @@ pub mod consent;
 pub mod grant_claims;
 pub mod refresh_token;
 pub mod revoked_grant;
+pub mod revoked_token;
 pub mod session;
 pub mod signing_key;
 pub mod tenant;

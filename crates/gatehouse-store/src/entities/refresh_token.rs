@@ -1,5 +1,6 @@
 //! `refresh_tokens`: refresh tokens of grants, keyed by the hex SHA-256 of the token.
-//! `used_at` is set exactly once on rotation; `revoked` is set for the whole grant on revocation.
+//! `used_at` is set exactly once on rotation (with `replaced_by`, the successor's hash); `revoked`
+//! is set for the whole grant on revocation, or for one token superseded by a grace-period retry.
 
 use sea_orm::entity::prelude::*;
 
@@ -24,6 +25,10 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub revoked: bool,
+    /// The family's absolute deadline; NULL for tokens issued before it existed.
+    pub family_expires_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub replaced_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
+mod m20261123_000002_token_lifecycle;
 mod m20261123_000004_sessions_profiles_claims;
 
 /// The ordered list of Gatehouse migrations.
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261123_000001_initial::Migration),
+            Box::new(m20261123_000002_token_lifecycle::Migration),
             Box::new(m20261123_000004_sessions_profiles_claims::Migration),
         ]
     }

@@ -1,0 +1,283 @@
+//! Token revocation (RFC 7009).
+//!
+//! - §2.1: the client authenticates as at the token endpoint and names a `token`, optionally
+//!   with a `token_type_hint`. The hint only decides which type is looked up first; when the
+//!   token is not found as that type, the other one is tried.
+//! - Revoking a **refresh token** revokes its whole grant ([`GrantStore::revoke_grant`]): every
+//!   refresh token of the family and every access token carrying the grant's `gid` (§2.1: the
+//!   server SHOULD also invalidate the access tokens of the same grant).
+//! - Revoking an **access token** (our RFC 9068 JWT) records its `jti` until its `exp` in the
+//!   revoked-token list ([`RevokedTokenStore`]). It does not revoke the grant: the refresh token
+//!   keeps working (§2.1 allows either; a client dropping one short-lived token should not lose
+//!   the user's long-lived consent).
+//! - §2.2: unknown, malformed, expired and already revoked tokens are answered with success, and
+//!   so is a token of another client (nothing is revoked): the answer never tells a client
+//!   whether a token it does not own exists.
+
+// Used only by our own generic code on actix workers; see `ports`.
+#![allow(async_fn_in_trait)]
+
+use chrono::{DateTime, Utc};
+
+use crate::claims::AccessTokenClaims;
+use crate::client::Client;
+use crate::error::{Error, OAuthError, StoreError};
+use crate::params::Params;
+use crate::ports::GrantStore;
+use crate::secret::Secret;
+
+/// Verifies one of our access tokens: signature with a key of the server, `typ`, `iss` and
+/// `aud`. Implemented by the server over its key ring, by fakes in tests.
+pub trait AccessTokenVerifier {
+    /// The claims of a genuine access token of this server, or `None` (malformed, foreign key
+    /// or issuer, wrong type). Expiry is checked by the caller against the injected clock.
+    fn verify_access_token(&self, token: &str) -> Option<AccessTokenClaims>;
+}
+
+/// The list of revoked access tokens, by `jti`.
+pub trait RevokedTokenStore {
+    /// Records `jti` as revoked; the entry may be forgotten after `expires_at` (the token's
+    /// `exp`), when the token is refused anyway. Revoking twice is harmless.
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+}
+
+/// `token_type_hint` (RFC 7009 §2.1, RFC 7662 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenTypeHint {
+    AccessToken,
+    RefreshToken,
+}
+
+/// A token presented to the revocation or introspection endpoint. Holds a secret: no `Debug`
+/// with content.
+pub struct PresentedToken {
+    pub token: Secret,
+    pub hint: Option<TokenTypeHint>,
+}
+
+impl std::fmt::Debug for PresentedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedToken")
+            .field("hint", &self.hint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PresentedToken {
+    /// Reads `token` (required) and `token_type_hint`. An unknown hint is ignored, as a hint
+    /// may be (RFC 7009 §2.1: the server searches all its token types anyway).
+    pub fn parse(p: &Params) -> Result<Self, OAuthError> {
+        let token = p.require("token")?;
+        let hint = match p.get("token_type_hint") {
+            Some("access_token") => Some(TokenTypeHint::AccessToken),
+            Some("refresh_token") => Some(TokenTypeHint::RefreshToken),
+            _ => None,
+        };
+        Ok(Self {
+            token: Secret::from_presented(token),
+            hint,
+        })
+    }
+
+    /// Whether to look the token up as a refresh token first. Without a hint, refresh tokens
+    /// come first: that lookup is one indexed read, cheaper than verifying a signature.
+    pub(crate) fn refresh_first(&self) -> bool {
+        self.hint != Some(TokenTypeHint::AccessToken)
+    }
+}
+
+/// What a revocation request did (the wire answer is 200 in every case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// A refresh token of the client: its grant is revoked.
+    Grant,
+    /// An access token of the client: its `jti` is revoked.
+    AccessToken,
+    /// Unknown, malformed, expired, or another client's token.
+    Nothing,
+}
+
+/// Revokes a token for an authenticated client (RFC 7009 §2.1).
+pub async fn revoke<S: GrantStore + RevokedTokenStore, V: AccessTokenVerifier>(
+    store: &S,
+    verifier: &V,
+    client: &Client,
+    req: &PresentedToken,
+    now: DateTime<Utc>,
+) -> Result<Revoked, Error> {
+    let first = if req.refresh_first() {
+        revoke_refresh(store, client, req, now).await?
+    } else {
+        revoke_access(store, verifier, client, req, now).await?
+    };
+    if let Some(done) = first {
+        return Ok(done);
+    }
+    let second = if req.refresh_first() {
+        revoke_access(store, verifier, client, req, now).await?
+    } else {
+        revoke_refresh(store, client, req, now).await?
+    };
+    Ok(second.unwrap_or(Revoked::Nothing))
+}
+
+/// `None` when the value is not one of our refresh tokens.
+async fn revoke_refresh<S: GrantStore>(
+    store: &S,
+    client: &Client,
+    req: &PresentedToken,
+    now: DateTime<Utc>,
+) -> Result<Option<Revoked>, Error> {
+    let Some(record) = store.find_refresh(&req.token.hash()).await? else {
+        return Ok(None);
+    };
+    if record.client_id != client.id {
+        return Ok(Some(Revoked::Nothing));
+    }
+    // Even an already rotated or expired token of the family ends the grant: the client says
+    // it is done with it.
+    store.revoke_grant(&record.grant_id, now).await?;
+    Ok(Some(Revoked::Grant))
+}
+
+/// `None` when the value is not one of our access tokens.
+async fn revoke_access<S: RevokedTokenStore, V: AccessTokenVerifier>(
+    store: &S,
+    verifier: &V,
+    client: &Client,
+    req: &PresentedToken,
+    now: DateTime<Utc>,
+) -> Result<Option<Revoked>, Error> {
+    let Some(claims) = verifier.verify_access_token(req.token.expose()) else {
+        return Ok(None);
+    };
+    if claims.client_id != client.id.as_str() || claims.exp <= now.timestamp() {
+        return Ok(Some(Revoked::Nothing));
+    }
+    let Some(exp) = DateTime::from_timestamp(claims.exp, 0) else {
+        return Ok(Some(Revoked::Nothing));
+    };
+    store.revoke_access_token(&claims.jti, exp, now).await?;
+    Ok(Some(Revoked::AccessToken))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::{self, FakeStore, FakeVerifier};
+    use crate::ports::GrantStore;
+    use crate::values::GrantId;
+
+    fn presented(token: &str, hint: Option<&str>) -> PresentedToken {
+        let mut pairs = vec![("token".to_owned(), token.to_owned())];
+        if let Some(h) = hint {
+            pairs.push(("token_type_hint".to_owned(), h.to_owned()));
+        }
+        PresentedToken::parse(&Params::new(pairs).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn token_is_required_and_unknown_hints_are_ignored() {
+        let err = PresentedToken::parse(&Params::new(vec![]).unwrap()).unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::InvalidRequest);
+        assert_eq!(presented("x", Some("id_token")).hint, None);
+        assert_eq!(
+            presented("x", Some("access_token")).hint,
+            Some(TokenTypeHint::AccessToken)
+        );
+    }
+
+    #[tokio::test]
+    async fn revoking_a_refresh_token_revokes_its_grant_whatever_the_hint() {
+        let now = Utc::now();
+        let store = FakeStore::default();
+        let c = fakes::client("c1");
+        let token = store.add_refresh("c1", "g1", now);
+        let r = revoke(
+            &store,
+            &FakeVerifier,
+            &c,
+            &presented(&token, Some("access_token")),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r, Revoked::Grant);
+        assert!(
+            store
+                .is_grant_revoked(&GrantId::parse("g1").unwrap())
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn another_clients_tokens_are_left_alone() {
+        let now = Utc::now();
+        let store = FakeStore::default();
+        let token = store.add_refresh("c1", "g1", now);
+        let at = fakes::access_token("c1", Some("g1"), now);
+        let other = fakes::client("c2");
+        for t in [&token, &at] {
+            let r = revoke(&store, &FakeVerifier, &other, &presented(t, None), now)
+                .await
+                .unwrap();
+            assert_eq!(r, Revoked::Nothing);
+        }
+        assert!(
+            !store
+                .is_grant_revoked(&GrantId::parse("g1").unwrap())
+                .await
+                .unwrap()
+        );
+        assert!(store.revoked_jtis().is_empty());
+    }
+
+    #[tokio::test]
+    async fn revoking_an_access_token_records_its_jti_only() {
+        let now = Utc::now();
+        let store = FakeStore::default();
+        let c = fakes::client("c1");
+        let at = fakes::access_token("c1", Some("g1"), now);
+        let r = revoke(
+            &store,
+            &FakeVerifier,
+            &c,
+            &presented(&at, Some("refresh_token")),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r, Revoked::AccessToken);
+        assert_eq!(store.revoked_jtis().len(), 1);
+        assert!(
+            !store
+                .is_grant_revoked(&GrantId::parse("g1").unwrap())
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_and_expired_tokens_revoke_nothing() {
+        let now = Utc::now();
+        let store = FakeStore::default();
+        let c = fakes::client("c1");
+        let r = revoke(&store, &FakeVerifier, &c, &presented("nope", None), now)
+            .await
+            .unwrap();
+        assert_eq!(r, Revoked::Nothing);
+        let old = fakes::access_token("c1", None, now - chrono::Duration::hours(2));
+        let r = revoke(&store, &FakeVerifier, &c, &presented(&old, None), now)
+            .await
+            .unwrap();
+        assert_eq!(r, Revoked::Nothing);
+        assert!(store.revoked_jtis().is_empty());
+    }
+}

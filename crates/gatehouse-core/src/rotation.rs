@@ -1,0 +1,325 @@
+//! Refresh-token rotation policy (RFC 9700 §4.14.2; RFC 6749 §6, §10.4): idle and absolute
+//! lifetimes, and the optional per-client grace period for retries.
+//!
+//! - **Idle lifetime**: each refresh token expires `idle` seconds after it is issued, so a grant
+//!   nobody uses dies on its own.
+//! - **Absolute lifetime**: a family (the refresh tokens of one grant) never outlives its first
+//!   issue plus `absolute`; rotation cannot extend it. The deadline is stored on every token of
+//!   the family ([`RefreshRecord::family_expires_at`]).
+//! - **Strict rotation** (the default): a refresh token is exchanged once; presenting it again
+//!   revokes the whole grant, because one of two parties holds a stolen copy.
+//! - **Grace period** (opt-in per client, at most
+//!   [`MAX_REFRESH_GRACE_SECONDS`](crate::client::MAX_REFRESH_GRACE_SECONDS)): for `grace`
+//!   seconds after a token was exchanged, the *immediately previous* token (the one whose
+//!   successor has not been used yet) may be presented again, so a client that lost the
+//!   response recovers. The retry receives a **new** pair and the successor issued before is
+//!   revoked. We never keep a refresh token in a recoverable form (only SHA-256 digests), so
+//!   the earlier value cannot be returned again, and revoking it keeps a single live branch:
+//!   whoever presents the superseded successor afterwards revokes the family. Presenting the
+//!   old token once its successor was used, or after the grace period, is reuse as above.
+
+// Used only by our own generic code on actix workers; see `ports`.
+#![allow(async_fn_in_trait)]
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::client::Client;
+use crate::error::StoreError;
+use crate::policy::Policy;
+use crate::ports::{RefreshRecord, Rotation};
+use crate::secret::SecretHash;
+
+/// The atomic transitions of rotation. Each is a single conditional write in storage, so of two
+/// concurrent requests at most one wins.
+pub trait RotationStore {
+    /// Marks `old` used at `now` and records `successor` as its replacement, only if `old` is
+    /// neither used nor revoked; exactly one caller gets [`Rotation::Rotated`].
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        successor: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, StoreError>;
+
+    /// A grace-period retry of `old`: revokes `current` (only if it is neither used nor
+    /// revoked) and makes `new` the successor of `old` (only if its successor is still
+    /// `current`), both or neither. `false` when a condition does not hold.
+    async fn supersede_successor(
+        &self,
+        old: &SecretHash,
+        current: &SecretHash,
+        new: &SecretHash,
+    ) -> Result<bool, StoreError>;
+}
+
+/// The refresh-token lifetimes that apply to one client, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshLifetimes {
+    pub idle: i64,
+    pub absolute: i64,
+    /// 0 = strict rotation.
+    pub grace: i64,
+}
+
+impl RefreshLifetimes {
+    /// The client's overrides, else the server's settings.
+    pub fn for_client(policy: &Policy, client: &Client) -> Self {
+        Self {
+            idle: client.refresh_idle_ttl.unwrap_or(policy.refresh_token_ttl),
+            absolute: client
+                .refresh_absolute_ttl
+                .unwrap_or(policy.refresh_token_absolute_ttl),
+            grace: client.refresh_grace_seconds.max(0),
+        }
+    }
+
+    /// The deadline of a family: kept from the token being rotated, or set now for a new grant
+    /// (and for tokens issued before absolute lifetimes existed).
+    pub fn family_deadline(
+        &self,
+        previous: Option<&RefreshRecord>,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        previous
+            .and_then(|r| r.family_expires_at)
+            .unwrap_or(now + Duration::seconds(self.absolute))
+    }
+
+    /// When a token issued at `now` expires: after the idle lifetime, but never after the
+    /// family's deadline.
+    pub fn token_expiry(&self, now: DateTime<Utc>, deadline: DateTime<Utc>) -> DateTime<Utc> {
+        (now + Duration::seconds(self.idle)).min(deadline)
+    }
+}
+
+/// What a presented, already exchanged refresh token means.
+#[derive(Debug, PartialEq, Eq)]
+pub enum UsedToken {
+    /// A retry within the grace period; `current` is the successor to supersede.
+    GraceRetry { current: SecretHash },
+    /// Reuse: the grant must be revoked.
+    Replay,
+}
+
+/// Classifies a token whose `used_at` is set. Whether its successor is still unused is decided
+/// atomically by [`RotationStore::supersede_successor`].
+pub fn classify_used(
+    record: &RefreshRecord,
+    life: &RefreshLifetimes,
+    now: DateTime<Utc>,
+) -> UsedToken {
+    match (record.used_at, &record.replaced_by) {
+        (Some(used), Some(current))
+            if life.grace > 0 && now < used + Duration::seconds(life.grace) =>
+        {
+            UsedToken::GraceRetry {
+                current: current.clone(),
+            }
+        }
+        _ => UsedToken::Replay,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes;
+
+    #[test]
+    fn lifetimes_take_client_overrides() {
+        let policy = Policy::new("https://issuer.example");
+        let mut c = fakes::client("c1");
+        assert_eq!(
+            RefreshLifetimes::for_client(&policy, &c),
+            RefreshLifetimes {
+                idle: policy.refresh_token_ttl,
+                absolute: policy.refresh_token_absolute_ttl,
+                grace: 0
+            }
+        );
+        c.refresh_idle_ttl = Some(600);
+        c.refresh_absolute_ttl = Some(3600);
+        c.refresh_grace_seconds = 10;
+        assert_eq!(
+            RefreshLifetimes::for_client(&policy, &c),
+            RefreshLifetimes {
+                idle: 600,
+                absolute: 3600,
+                grace: 10
+            }
+        );
+    }
+
+    #[test]
+    fn expiry_never_passes_the_family_deadline() {
+        let life = RefreshLifetimes {
+            idle: 600,
+            absolute: 1000,
+            grace: 0,
+        };
+        let t0 = Utc::now();
+        let deadline = life.family_deadline(None, t0);
+        assert_eq!(deadline, t0 + Duration::seconds(1000));
+        assert_eq!(life.token_expiry(t0, deadline), t0 + Duration::seconds(600));
+        let later = t0 + Duration::seconds(700);
+        assert_eq!(life.token_expiry(later, deadline), deadline);
+    }
+
+    #[test]
+    fn only_a_recent_use_with_a_successor_is_a_grace_retry() {
+        let t0 = Utc::now();
+        let successor = crate::secret::Secret::generate().hash();
+        let mut r = fakes::refresh_record("c1", "g1", t0);
+        r.used_at = Some(t0);
+        r.replaced_by = Some(successor.clone());
+        let strict = RefreshLifetimes {
+            idle: 600,
+            absolute: 1000,
+            grace: 0,
+        };
+        let grace = RefreshLifetimes {
+            grace: 30,
+            ..strict
+        };
+        assert_eq!(classify_used(&r, &strict, t0), UsedToken::Replay);
+        assert_eq!(
+            classify_used(&r, &grace, t0 + Duration::seconds(29)),
+            UsedToken::GraceRetry { current: successor }
+        );
+        assert_eq!(
+            classify_used(&r, &grace, t0 + Duration::seconds(30)),
+            UsedToken::Replay
+        );
+        r.replaced_by = None;
+        assert_eq!(classify_used(&r, &grace, t0), UsedToken::Replay);
+    }
+
+    mod with_the_token_endpoint {
+        use super::*;
+        use crate::fakes::{FakeSigner, FakeStore};
+        use crate::ports::GrantStore;
+        use crate::secret::Secret;
+        use crate::token::{TokenRequest, TokenResponse, exchange};
+        use crate::values::GrantId;
+
+        async fn refresh(
+            store: &FakeStore,
+            c: &Client,
+            token: &str,
+            now: DateTime<Utc>,
+        ) -> Result<TokenResponse, crate::Error> {
+            let req = TokenRequest::RefreshToken {
+                refresh_token: Secret::from_presented(token),
+                scope: None,
+            };
+            let policy = Policy::new("https://issuer.example");
+            exchange(store, &FakeSigner, &policy, c, req, now).await
+        }
+
+        fn rt(r: Result<TokenResponse, crate::Error>) -> String {
+            r.ok()
+                .and_then(|t| t.refresh_token)
+                .expect("a refresh token")
+        }
+
+        fn setup(grace: i64) -> (FakeStore, Client) {
+            let store = FakeStore::default();
+            store.add_user("u1");
+            let mut c = fakes::client("c1");
+            c.refresh_grace_seconds = grace;
+            (store, c)
+        }
+
+        async fn grant_revoked(store: &FakeStore) -> bool {
+            store
+                .is_grant_revoked(&GrantId::parse("g1").unwrap())
+                .await
+                .unwrap()
+        }
+
+        #[tokio::test]
+        async fn strict_rotation_revokes_the_family_on_reuse() {
+            let (store, c) = setup(0);
+            let t0 = Utc::now();
+            let first = store.add_refresh("c1", "g1", t0);
+            let second = rt(refresh(&store, &c, &first, t0).await);
+            assert!(refresh(&store, &c, &first, t0).await.is_err());
+            assert!(grant_revoked(&store).await);
+            assert!(refresh(&store, &c, &second, t0).await.is_err());
+        }
+
+        #[tokio::test]
+        async fn a_retry_within_grace_gets_a_new_pair_and_kills_the_lost_one() {
+            let (store, c) = setup(30);
+            let t0 = Utc::now();
+            let first = store.add_refresh("c1", "g1", t0);
+            let lost = rt(refresh(&store, &c, &first, t0).await);
+            let retried = rt(refresh(&store, &c, &first, t0 + Duration::seconds(5)).await);
+            assert_ne!(lost, retried);
+            assert!(store.refresh_record(&lost).unwrap().revoked);
+            assert!(!grant_revoked(&store).await);
+            // The recovered token works; afterwards the first one is no longer the immediate
+            // predecessor of a live token, so presenting it is reuse.
+            let third = rt(refresh(&store, &c, &retried, t0 + Duration::seconds(6)).await);
+            assert!(
+                refresh(&store, &c, &first, t0 + Duration::seconds(7))
+                    .await
+                    .is_err()
+            );
+            assert!(grant_revoked(&store).await);
+            assert!(refresh(&store, &c, &third, t0).await.is_err());
+        }
+
+        #[tokio::test]
+        async fn a_retry_after_grace_revokes_the_family() {
+            let (store, c) = setup(30);
+            let t0 = Utc::now();
+            let first = store.add_refresh("c1", "g1", t0);
+            let second = rt(refresh(&store, &c, &first, t0).await);
+            assert!(
+                refresh(&store, &c, &first, t0 + Duration::seconds(30))
+                    .await
+                    .is_err()
+            );
+            assert!(grant_revoked(&store).await);
+            assert!(refresh(&store, &c, &second, t0).await.is_err());
+        }
+
+        #[tokio::test]
+        async fn a_token_of_a_revoked_grant_is_refused_even_if_not_marked() {
+            let (store, c) = setup(0);
+            let t0 = Utc::now();
+            // As if it had been inserted by a refresh racing with the revocation.
+            store
+                .revoke_grant(&GrantId::parse("g1").unwrap(), t0)
+                .await
+                .unwrap();
+            let late = store.add_refresh("c1", "g1", t0);
+            assert!(!store.refresh_record(&late).unwrap().revoked);
+            assert!(refresh(&store, &c, &late, t0).await.is_err());
+        }
+
+        #[tokio::test]
+        async fn rotation_keeps_the_family_deadline() {
+            let (store, mut c) = setup(0);
+            c.refresh_idle_ttl = Some(600);
+            c.refresh_absolute_ttl = Some(1000);
+            let t0 = Utc::now();
+            let mut rec = fakes::refresh_record("c1", "g1", t0);
+            let token = Secret::generate();
+            rec.token_hash = token.hash();
+            rec.family_expires_at = Some(t0 + Duration::seconds(1000));
+            rec.expires_at = t0 + Duration::seconds(600);
+            store.insert_refresh(&rec).await.unwrap();
+            let next = rt(refresh(&store, &c, token.expose(), t0 + Duration::seconds(500)).await);
+            let next_rec = store.refresh_record(&next).unwrap();
+            assert_eq!(next_rec.expires_at, t0 + Duration::seconds(1000));
+            assert_eq!(next_rec.family_expires_at, rec.family_expires_at);
+            assert!(
+                refresh(&store, &c, &next, t0 + Duration::seconds(1000))
+                    .await
+                    .is_err()
+            );
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! `POST /oauth/revoke` (RFC 7009 §2): client authentication as at the token endpoint, then
+//! [`gatehouse_core::revocation`]. Success is an empty 200 whether or not anything was revoked
+//! (§2.2); errors are token-endpoint errors (§2.2.1).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use gatehouse_core::revocation::{self, PresentedToken, Revoked};
+use gatehouse_core::token::{self, ClientCredentials};
+
+use crate::error::{no_store, token_error};
+use crate::routes::introspect::RingVerifier;
+use crate::routes::token::basic_credentials;
+use crate::state::AppState;
+
+#[tracing::instrument(skip_all)]
+pub async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    match handle(&req, &state, &body).await {
+        Ok(done) => {
+            tracing::debug!(?done, "revocation request");
+            let mut b = HttpResponse::Ok();
+            no_store(&mut b);
+            b.finish()
+        }
+        Err(e) => token_error(&e),
+    }
+}
+
+async fn handle(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+) -> Result<Revoked, gatehouse_core::Error> {
+    let params = crate::routes::form_params(req, body)?;
+    let creds = ClientCredentials::parse(basic_credentials(req)?, &params)?;
+    let client = token::authenticate_client(&state.store, &creds).await?;
+    let presented = PresentedToken::parse(&params)?;
+    let ring = state.keys.current();
+    let verifier = RingVerifier { ring: &ring, state };
+    revocation::revoke(&state.store, &verifier, &client, &presented, state.now()).await
+}

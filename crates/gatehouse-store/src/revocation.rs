@@ -1,0 +1,124 @@
+//! The token-lifecycle ports on [`Store`]: the revoked access-token list
+//! ([`RevokedTokenStore`], RFC 7009) and the atomic transitions of refresh rotation
+//! ([`RotationStore`], RFC 9700 §4.14.2).
+//!
+//! As for codes, "at most once" is decided by the affected row count of conditional `UPDATE`s;
+//! the grace-period swap runs its two updates in one write transaction.
+
+use chrono::{DateTime, Utc};
+use gatehouse_core::StoreError;
+use gatehouse_core::ports::Rotation;
+use gatehouse_core::revocation::RevokedTokenStore;
+use gatehouse_core::rotation::RotationStore;
+use gatehouse_core::secret::SecretHash;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+
+use crate::entities::{refresh_token, revoked_token};
+use crate::{Error, Store, db_time};
+
+fn db_err(e: DbErr) -> StoreError {
+    StoreError(e.to_string())
+}
+
+impl RevokedTokenStore for Store {
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let row = revoked_token::ActiveModel {
+            jti: Set(jti.to_owned()),
+            expires_at: Set(db_time(expires_at)),
+            revoked_at: Set(db_time(now)),
+        };
+        revoked_token::Entity::insert(row)
+            .on_conflict_do_nothing()
+            .exec_without_returning(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(revoked_token::Entity::find_by_id(jti)
+            .one(self.db())
+            .await
+            .map_err(db_err)?
+            .is_some())
+    }
+}
+
+impl RotationStore for Store {
+    async fn rotate_refresh(
+        &self,
+        old: &SecretHash,
+        successor: &SecretHash,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, StoreError> {
+        let res = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(db_time(now)))
+            .col_expr(
+                refresh_token::Column::ReplacedBy,
+                Expr::value(successor.to_hex()),
+            )
+            .filter(refresh_token::Column::TokenHash.eq(old.to_hex()))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .filter(refresh_token::Column::Revoked.eq(false))
+            .exec(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(if res.rows_affected == 1 {
+            Rotation::Rotated
+        } else {
+            Rotation::AlreadyUsed
+        })
+    }
+
+    async fn supersede_successor(
+        &self,
+        old: &SecretHash,
+        current: &SecretHash,
+        new: &SecretHash,
+    ) -> Result<bool, StoreError> {
+        let txn = self.begin_write().await.map_err(db_err)?;
+        let killed = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::Revoked, Expr::value(true))
+            .filter(refresh_token::Column::TokenHash.eq(current.to_hex()))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .filter(refresh_token::Column::Revoked.eq(false))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?
+            .rows_affected
+            == 1;
+        let relinked = killed
+            && refresh_token::Entity::update_many()
+                .col_expr(refresh_token::Column::ReplacedBy, Expr::value(new.to_hex()))
+                .filter(refresh_token::Column::TokenHash.eq(old.to_hex()))
+                .filter(refresh_token::Column::ReplacedBy.eq(current.to_hex()))
+                .exec(&txn)
+                .await
+                .map_err(db_err)?
+                .rows_affected
+                == 1;
+        if relinked {
+            txn.commit().await.map_err(db_err)?;
+        } else {
+            txn.rollback().await.map_err(db_err)?;
+        }
+        Ok(relinked)
+    }
+}
+
+impl Store {
+    /// Deletes revoked-token entries whose tokens have expired (housekeeping).
+    pub async fn delete_expired_revoked_tokens(&self, now: DateTime<Utc>) -> Result<u64, Error> {
+        Ok(revoked_token::Entity::delete_many()
+            .filter(revoked_token::Column::ExpiresAt.lt(db_time(now)))
+            .exec(self.db())
+            .await?
+            .rows_affected)
+    }
+}
