@@ -13,7 +13,9 @@
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod client_auth;
 pub mod error;
+pub mod jwt_bearer;
 pub mod params;
 pub mod password;
 pub mod policy;

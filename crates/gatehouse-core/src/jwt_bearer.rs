@@ -1,0 +1,162 @@
+//! The JWT bearer grant for service accounts (RFC 7523 §2.1, §3, §3.1).
+//!
+//! An operator registers a [`Trust`]: an external issuer, one subject, its public keys and the
+//! scopes it may obtain. An authenticated client presents an assertion signed by that issuer
+//! (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=...`) and receives an
+//! access token whose `sub` is the trust's subject and whose `client_id` is the client. No
+//! refresh token is issued: the service signs a new assertion instead.
+//!
+//! Client authentication is required for this grant (RFC 7523 §3.1 leaves it optional): an
+//! assertion alone would be a bearer credential anyone who intercepts it could redeem within
+//! its lifetime, and requiring a client lets the operator decide which clients may use it.
+
+
+// As in `ports`: used only by our own generic code on actix workers, which need no `Send`.
+#![allow(async_fn_in_trait)]
+
+use chrono::{DateTime, Utc};
+
+use crate::client::{Client, GrantType};
+use crate::client_auth::{
+    AssertionRules, AssertionVerifier, JtiUse, KeySource, ReplayStore, peek_claim, replay_issuer,
+};
+use crate::error::{Error, OAuthError, StoreError};
+use crate::params::Params;
+use crate::policy::Policy;
+use crate::ports::TokenSigner;
+use crate::token::{TokenResponse, access_ttl, mint_access_token};
+use crate::values::{ScopeSet, TenantId};
+
+/// `grant_type` of the JWT bearer grant (RFC 7523 §2.1).
+pub const GRANT_TYPE_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// A registered trust: assertions by `issuer` about `subject`, verified with `jwks`.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub issuer: String,
+    pub subject: String,
+    /// The public keys (a JWKS) that sign the issuer's assertions.
+    pub jwks: serde_json::Value,
+    /// The most an access token from this trust may carry.
+    pub scopes: ScopeSet,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Registered trusts.
+pub trait TrustStore {
+    async fn find_trust(&self, issuer: &str, subject: &str) -> Result<Option<Trust>, StoreError>;
+}
+
+/// A JWT bearer token request.
+pub struct JwtBearerRequest {
+    assertion: String,
+    scope: Option<ScopeSet>,
+}
+
+impl JwtBearerRequest {
+    /// Whether the request's `grant_type` is this grant.
+    pub fn matches(p: &Params) -> bool {
+        p.get("grant_type") == Some(GRANT_TYPE_JWT_BEARER)
+    }
+
+    pub fn parse(p: &Params) -> Result<Self, OAuthError> {
+        Ok(Self {
+            assertion: p.require("assertion")?.to_owned(),
+            scope: p
+                .get("scope")
+                .map(ScopeSet::parse)
+                .transpose()
+                .map_err(OAuthError::invalid_scope)?,
+        })
+    }
+}
+
+/// Runs the grant for an authenticated client (RFC 7523 §3.1: a bad assertion is
+/// `invalid_grant`).
+#[allow(clippy::too_many_arguments)]
+pub async fn exchange<S, V, K>(
+    store: &S,
+    verifier: &V,
+    signer: &K,
+    policy: &Policy,
+    rules: &AssertionRules,
+    client: &Client,
+    req: JwtBearerRequest,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, Error>
+where
+    S: TrustStore + ReplayStore,
+    V: AssertionVerifier,
+    K: TokenSigner,
+{
+    if !client.allows_grant(GrantType::JwtBearer) || client.is_public() {
+        return Err(
+            OAuthError::unauthorized_client("this client may not use the JWT bearer grant").into(),
+        );
+    }
+    let invalid = |d: String| Error::OAuth(OAuthError::invalid_grant(d));
+    let unknown = || invalid("no trust is registered for this issuer and subject".into());
+    // The unverified iss/sub only choose the keys; everything is checked after verification.
+    let iss = peek_claim(&req.assertion, "iss").ok_or_else(unknown)?;
+    let sub = peek_claim(&req.assertion, "sub").ok_or_else(unknown)?;
+    let trust = store.find_trust(&iss, &sub).await?.ok_or_else(unknown)?;
+    if trust.tenant_id != client.tenant_id {
+        return Err(unknown());
+    }
+    let claims = verifier
+        .verify(&KeySource::Jwks(trust.jwks.clone()), &req.assertion, rules, now)
+        .await
+        .map_err(|e| invalid(e.0))?;
+    if claims.iss != trust.issuer || claims.sub != trust.subject {
+        return Err(unknown());
+    }
+    // The token may carry what both the trust and the client are allowed (and no OIDC scopes:
+    // there is no user).
+    let outside = trust.scopes.difference(&client.allowed_scopes);
+    let mut drop: Vec<&str> = outside.iter().map(String::as_str).collect();
+    drop.extend(["openid", "offline_access", "profile", "email"]);
+    let allowed = trust.scopes.without(&drop);
+    let scope = match req.scope {
+        Some(s) if !s.is_subset(&allowed) => {
+            let extra = s.difference(&allowed).join(" ");
+            return Err(
+                OAuthError::invalid_scope(format!("scope not allowed here: {extra}")).into(),
+            );
+        }
+        Some(s) => s,
+        None => allowed,
+    };
+    let expires = claims.exp + chrono::Duration::seconds(rules.skew);
+    match store
+        .use_jti(
+            &replay_issuer("trust", &trust.issuer),
+            &claims.jti,
+            expires,
+            now,
+        )
+        .await?
+    {
+        JtiUse::Fresh => {}
+        JtiUse::Replayed => return Err(invalid("the assertion has already been used".into())),
+    }
+    let access_token = mint_access_token(
+        signer,
+        policy,
+        client,
+        &trust.subject,
+        &scope,
+        None,
+        None,
+        now,
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: access_ttl(policy, client),
+        scope: scope.to_string(),
+        refresh_token: None,
+        id_token: None,
+    })
+}
