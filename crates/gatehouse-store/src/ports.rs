@@ -102,6 +102,8 @@ pub(crate) fn client_to_row(c: &Client) -> client::ActiveModel {
         access_token_ttl: Set(c.access_token_ttl),
         require_pkce: Set(c.require_pkce),
         created_at: Set(db_time(c.created_at)),
+        // Written by `Store::insert_client_with_keys` (client_keys.rs).
+        ..Default::default()
     }
 }
 
