@@ -7,6 +7,8 @@ mod support;
 mod cli;
 mod code_flow;
 mod discovery;
+mod jwt_bearer;
+mod private_key_jwt;
 mod refresh;
 mod token_endpoint;
 mod userinfo;

@@ -10,7 +10,6 @@
 //! Order matters: the signature and claims are checked before the `jti` is recorded, so an
 //! attacker without the key cannot burn a legitimate client's `jti` values.
 
-
 // As in `ports`: used only by our own generic code on actix workers, which need no `Send`.
 #![allow(async_fn_in_trait)]
 
@@ -21,7 +20,8 @@ use crate::error::{Error, OAuthError, StoreError};
 use crate::values::ClientId;
 
 /// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
-pub const CLIENT_ASSERTION_TYPE_JWT: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub const CLIENT_ASSERTION_TYPE_JWT: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Where the public keys that verify an assertion live.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,7 +274,10 @@ mod tests {
     fn creds(id: &str, assertion: &str) -> ClientCredentials {
         let p = Params::new(vec![
             ("client_id".into(), id.into()),
-            ("client_assertion_type".into(), CLIENT_ASSERTION_TYPE_JWT.into()),
+            (
+                "client_assertion_type".into(),
+                CLIENT_ASSERTION_TYPE_JWT.into(),
+            ),
             ("client_assertion".into(), assertion.into()),
         ])
         .unwrap();
@@ -296,14 +299,30 @@ mod tests {
         let now = Utc::now();
         let v = FakeVerifier(claims(&id, now));
         let r = rules();
-        let ctx = AssertionContext { verifier: &v, rules: &r, now };
-        let c = authenticate_client(&store, &creds(&id, "good"), &ctx).await.unwrap();
+        let ctx = AssertionContext {
+            verifier: &v,
+            rules: &r,
+            now,
+        };
+        let c = authenticate_client(&store, &creds(&id, "good"), &ctx)
+            .await
+            .unwrap();
         assert_eq!(c.id.as_str(), id);
-        let e = authenticate_client(&store, &creds(&id, "good"), &ctx).await.unwrap_err();
+        let e = authenticate_client(&store, &creds(&id, "good"), &ctx)
+            .await
+            .unwrap_err();
         assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
         // After the assertion (and the skew) expired, the record no longer counts.
-        let later = AssertionContext { verifier: &v, rules: &r, now: now + chrono::Duration::seconds(200) };
-        assert!(authenticate_client(&store, &creds(&id, "good"), &later).await.is_ok());
+        let later = AssertionContext {
+            verifier: &v,
+            rules: &r,
+            now: now + chrono::Duration::seconds(200),
+        };
+        assert!(
+            authenticate_client(&store, &creds(&id, "good"), &later)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
@@ -316,31 +335,57 @@ mod tests {
             c.iss = iss.into();
             c.sub = sub.into();
             let v = FakeVerifier(c);
-            let ctx = AssertionContext { verifier: &v, rules: &r, now };
-            let e = authenticate_client(&store, &creds(&id, "good"), &ctx).await.unwrap_err();
+            let ctx = AssertionContext {
+                verifier: &v,
+                rules: &r,
+                now,
+            };
+            let e = authenticate_client(&store, &creds(&id, "good"), &ctx)
+                .await
+                .unwrap_err();
             assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
         }
         let v = FakeVerifier(claims(&id, now));
-        let ctx = AssertionContext { verifier: &v, rules: &r, now };
-        let e = authenticate_client(&store, &creds(&id, "bad"), &ctx).await.unwrap_err();
+        let ctx = AssertionContext {
+            verifier: &v,
+            rules: &r,
+            now,
+        };
+        let e = authenticate_client(&store, &creds(&id, "bad"), &ctx)
+            .await
+            .unwrap_err();
         assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
         // A secret-based client cannot switch to an assertion.
         let (store, id) = setup("client_secret_basic");
         let v = FakeVerifier(claims(&id, now));
-        let ctx = AssertionContext { verifier: &v, rules: &r, now };
-        let e = authenticate_client(&store, &creds(&id, "good"), &ctx).await.unwrap_err();
+        let ctx = AssertionContext {
+            verifier: &v,
+            rules: &r,
+            now,
+        };
+        let e = authenticate_client(&store, &creds(&id, "good"), &ctx)
+            .await
+            .unwrap_err();
         assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
     }
 
     #[test]
     fn parse_requires_the_jwt_bearer_assertion_type_and_one_method() {
         let p = |pairs: &[(&str, &str)]| {
-            Params::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-                .unwrap()
+            Params::new(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+            .unwrap()
         };
         let e = ClientCredentials::parse(
             None,
-            &p(&[("client_assertion_type", "urn:other"), ("client_assertion", "x.y.z")]),
+            &p(&[
+                ("client_assertion_type", "urn:other"),
+                ("client_assertion", "x.y.z"),
+            ]),
         )
         .unwrap_err();
         assert_eq!(e.code, crate::ErrorCode::InvalidClient);
@@ -364,6 +409,8 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert!(matches!(c, ClientCredentials::Assertion { ref client_id, .. } if client_id == "c1"));
+        assert!(
+            matches!(c, ClientCredentials::Assertion { ref client_id, .. } if client_id == "c1")
+        );
     }
 }

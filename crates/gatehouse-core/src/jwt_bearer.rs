@@ -10,7 +10,6 @@
 //! assertion alone would be a bearer credential anyone who intercepts it could redeem within
 //! its lifetime, and requiring a client lets the operator decide which clients may use it.
 
-
 // As in `ports`: used only by our own generic code on actix workers, which need no `Send`.
 #![allow(async_fn_in_trait)]
 
@@ -92,9 +91,10 @@ where
     K: TokenSigner,
 {
     if !client.allows_grant(GrantType::JwtBearer) || client.is_public() {
-        return Err(
-            OAuthError::unauthorized_client("this client may not use the JWT bearer grant").into(),
-        );
+        return Err(OAuthError::unauthorized_client(
+            "this client may not use the JWT bearer grant",
+        )
+        .into());
     }
     let invalid = |d: String| Error::OAuth(OAuthError::invalid_grant(d));
     let unknown = || invalid("no trust is registered for this issuer and subject".into());
@@ -106,7 +106,12 @@ where
         return Err(unknown());
     }
     let claims = verifier
-        .verify(&KeySource::Jwks(trust.jwks.clone()), &req.assertion, rules, now)
+        .verify(
+            &KeySource::Jwks(trust.jwks.clone()),
+            &req.assertion,
+            rules,
+            now,
+        )
         .await
         .map_err(|e| invalid(e.0))?;
     if claims.iss != trust.issuer || claims.sub != trust.subject {

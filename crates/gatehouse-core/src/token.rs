@@ -35,7 +35,10 @@ pub enum ClientCredentials {
     None { client_id: String },
     /// A signed JWT (`private_key_jwt`, OIDC Core §9, RFC 7523 §2.2). `client_id` is the body's
     /// `client_id`, or else the assertion's unverified `sub` (verification checks both).
-    Assertion { client_id: String, assertion: String },
+    Assertion {
+        client_id: String,
+        assertion: String,
+    },
 }
 
 impl fmt::Debug for ClientCredentials {

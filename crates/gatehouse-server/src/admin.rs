@@ -76,7 +76,10 @@ pub async fn create_client_with_keys(
     reg.tenant_id = check_tenant(store, tenant).await?;
     let NewClient { client, secret } =
         NewClient::validate(reg, now).map_err(AdminError::Invalid)?;
-    match (client.auth_method == AuthMethod::PrivateKeyJwt, keys.is_some()) {
+    match (
+        client.auth_method == AuthMethod::PrivateKeyJwt,
+        keys.is_some(),
+    ) {
         (true, false) => {
             return Err(invalid(
                 "--jwks-file or --jwks-uri is required for --auth-method private_key_jwt",
@@ -89,7 +92,9 @@ pub async fn create_client_with_keys(
         }
         _ => {}
     }
-    store.insert_client_with_keys(&client, keys.as_ref()).await?;
+    store
+        .insert_client_with_keys(&client, keys.as_ref())
+        .await?;
     let jwks_uri = match &keys {
         Some(KeySource::Uri(u)) => Some(u.as_str()),
         _ => None,

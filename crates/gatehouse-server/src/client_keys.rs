@@ -7,8 +7,9 @@
 //! - only `https`, or `http` to a loopback address (for local tests);
 //! - 5 s timeout, no redirects, at most 64 KiB read;
 //! - fetched sets are cached for [`CACHE_TTL`]; an assertion naming an unknown `kid` triggers a
-//!   refresh, but at most one fetch per URI per [`MIN_REFETCH_INTERVAL`], so forged `kid`s
-//!   cannot cause fetch storms. A failed fetch is remembered for the same interval.
+//!   refresh (the client rotated its keys), but at most one such forced refresh per URI per
+//!   [`MIN_REFETCH_INTERVAL`], so forged `kid`s cannot cause fetch storms. A failed fetch is
+//!   remembered for the same interval.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -39,6 +40,8 @@ struct Entry {
     /// `None` when the last fetch failed.
     keys: Option<JwkSet>,
     fetched: Instant,
+    /// When an unknown `kid` last forced a refetch.
+    last_forced: Option<Instant>,
 }
 
 /// Verifies assertions; caches fetched JWKS documents in memory (per node).
@@ -98,23 +101,31 @@ impl KeyVerifier {
         let e = cache.get(uri)?;
         let age = e.fetched.elapsed();
         let usable = if want_refresh {
-            age < MIN_REFETCH_INTERVAL
+            e.last_forced
+                .is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL)
         } else {
             age < CACHE_TTL && (e.keys.is_some() || age < MIN_REFETCH_INTERVAL)
         };
         usable.then(|| e.keys.clone())
     }
 
-    fn store(&self, uri: &str, keys: Option<JwkSet>) {
+    fn store(&self, uri: &str, keys: Option<JwkSet>, forced: bool) {
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= MAX_CACHED_URIS && !cache.contains_key(uri) {
                 cache.clear();
             }
+            let now = Instant::now();
+            let last_forced = if forced {
+                Some(now)
+            } else {
+                cache.get(uri).and_then(|e| e.last_forced)
+            };
             cache.insert(
                 uri.to_owned(),
                 Entry {
                     keys,
-                    fetched: Instant::now(),
+                    fetched: now,
+                    last_forced,
                 },
             );
         }
@@ -131,7 +142,7 @@ impl KeyVerifier {
             tracing::warn!(jwks_uri = %uri, error = %e, "fetching a client's JWKS failed");
         }
         let keys = fetched.ok();
-        self.store(uri, keys.clone());
+        self.store(uri, keys.clone(), refresh);
         keys.ok_or_else(unavailable)
     }
 

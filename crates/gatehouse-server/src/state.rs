@@ -7,8 +7,8 @@ use gatehouse_core::Error;
 use gatehouse_core::client::Client;
 use gatehouse_core::client_auth::{AssertionContext, AssertionRules};
 use gatehouse_core::policy::Policy;
-use gatehouse_core::token::ClientCredentials;
 use gatehouse_core::ports::Clock;
+use gatehouse_core::token::ClientCredentials;
 use gatehouse_store::Store;
 
 use crate::client_keys::KeyVerifier;

@@ -104,16 +104,15 @@ impl Store {
 
 impl ClientKeyStore for Store {
     async fn client_key_source(&self, id: &ClientId) -> Result<Option<KeySource>, StoreError> {
-        let row: Option<(Option<serde_json::Value>, Option<String>)> = client::Entity::find_by_id(
-            id.as_str(),
-        )
-        .select_only()
-        .column(client::Column::Jwks)
-        .column(client::Column::JwksUri)
-        .into_tuple()
-        .one(self.db())
-        .await
-        .map_err(db_err)?;
+        let row: Option<(Option<serde_json::Value>, Option<String>)> =
+            client::Entity::find_by_id(id.as_str())
+                .select_only()
+                .column(client::Column::Jwks)
+                .column(client::Column::JwksUri)
+                .into_tuple()
+                .one(self.db())
+                .await
+                .map_err(db_err)?;
         Ok(match row {
             Some((Some(jwks), _)) => Some(KeySource::Jwks(jwks)),
             Some((None, Some(uri))) => Some(KeySource::Uri(uri)),
