@@ -165,3 +165,213 @@ where
         id_token: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+    use crate::client::{ClientRegistration, NewClient};
+    use crate::client_auth::{AssertionRejected, VerifiedAssertion};
+    use base64::Engine;
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+
+    struct Fakes {
+        trust: Trust,
+        jtis: RefCell<HashSet<String>>,
+    }
+
+    impl TrustStore for Fakes {
+        async fn find_trust(&self, iss: &str, sub: &str) -> Result<Option<Trust>, StoreError> {
+            Ok((iss == self.trust.issuer && sub == self.trust.subject).then(|| self.trust.clone()))
+        }
+    }
+
+    impl ReplayStore for Fakes {
+        async fn use_jti(
+            &self,
+            issuer: &str,
+            jti: &str,
+            _exp: DateTime<Utc>,
+            _now: DateTime<Utc>,
+        ) -> Result<JtiUse, StoreError> {
+            Ok(
+                if self.jtis.borrow_mut().insert(format!("{issuer} {jti}")) {
+                    JtiUse::Fresh
+                } else {
+                    JtiUse::Replayed
+                },
+            )
+        }
+    }
+
+    /// Accepts any assertion and returns its (unverified) iss/sub/jti.
+    struct Trusting;
+
+    impl AssertionVerifier for Trusting {
+        async fn verify(
+            &self,
+            _keys: &KeySource,
+            a: &str,
+            _rules: &AssertionRules,
+            now: DateTime<Utc>,
+        ) -> Result<VerifiedAssertion, AssertionRejected> {
+            let get = |n| peek_claim(a, n).ok_or_else(|| AssertionRejected("bad".into()));
+            Ok(VerifiedAssertion {
+                iss: get("iss")?,
+                sub: get("sub")?,
+                jti: get("jti")?,
+                exp: now + chrono::Duration::seconds(60),
+            })
+        }
+    }
+
+    struct Signer;
+
+    impl TokenSigner for Signer {
+        fn sign<C: serde::Serialize>(
+            &self,
+            _alg: crate::SigningAlg,
+            _typ: &str,
+            claims: &C,
+        ) -> Result<String, String> {
+            serde_json::to_string(claims).map_err(|e| e.to_string())
+        }
+    }
+
+    fn jwt(iss: &str, sub: &str, jti: &str) -> String {
+        let b = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        format!(
+            "{}.{}.c2ln",
+            b(serde_json::json!({"alg": "ES256"})),
+            b(serde_json::json!({"iss": iss, "sub": sub, "jti": jti}))
+        )
+    }
+
+    fn client(grants: &[&str], scope: &str, tenant: &str) -> Client {
+        let mut c = NewClient::validate(
+            ClientRegistration {
+                name: "svc".into(),
+                tenant_id: TenantId::parse("default").unwrap(),
+                grant_types: grants.iter().map(|g| g.to_string()).collect(),
+                redirect_uris: vec![],
+                post_logout_redirect_uris: vec![],
+                scope: Some(scope.into()),
+                auth_method: None,
+                id_token_alg: None,
+                access_token_ttl: None,
+                pkce_optional: false,
+            },
+            Utc::now(),
+        )
+        .unwrap()
+        .client;
+        c.tenant_id = TenantId::parse(tenant).unwrap();
+        c
+    }
+
+    async fn run(
+        f: &Fakes,
+        c: &Client,
+        a: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, Error> {
+        let p: Vec<(String, String)> = [("grant_type", GRANT_TYPE_JWT_BEARER), ("assertion", a)]
+            .iter()
+            .chain(scope.map(|s| ("scope", s)).iter())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let p = Params::new(p).unwrap();
+        assert!(JwtBearerRequest::matches(&p));
+        let rules = AssertionRules {
+            audiences: vec![],
+            max_lifetime: 300,
+            skew: 60,
+        };
+        let policy = Policy::new("https://as.example");
+        exchange(
+            f,
+            &Trusting,
+            &Signer,
+            &policy,
+            &rules,
+            c,
+            JwtBearerRequest::parse(&p)?,
+            Utc::now(),
+        )
+        .await
+    }
+
+    fn fakes() -> Fakes {
+        Fakes {
+            trust: Trust {
+                id: "t1".into(),
+                tenant_id: TenantId::parse("default").unwrap(),
+                issuer: "https://ci.example".into(),
+                subject: "bot".into(),
+                jwks: serde_json::json!({"keys": []}),
+                scopes: ScopeSet::parse("openid api:read api:write").unwrap(),
+                created_at: Utc::now(),
+            },
+            jtis: RefCell::new(HashSet::new()),
+        }
+    }
+
+    fn code(r: Result<TokenResponse, Error>) -> ErrorCode {
+        match r {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_oauth().code,
+        }
+    }
+
+    #[tokio::test]
+    async fn tokens_carry_the_subject_and_the_scopes_both_trust_and_client_allow() {
+        let f = fakes();
+        let c = client(&[GRANT_TYPE_JWT_BEARER], "openid api:read other", "default");
+        let r = run(&f, &c, &jwt("https://ci.example", "bot", "1"), None)
+            .await
+            .unwrap();
+        assert_eq!(r.scope, "api:read");
+        assert!(r.refresh_token.is_none() && r.id_token.is_none());
+        let claims: serde_json::Value = serde_json::from_str(&r.access_token).unwrap();
+        assert_eq!(claims["sub"], "bot");
+        assert_eq!(claims["client_id"], c.id.as_str());
+        let e = run(
+            &f,
+            &c,
+            &jwt("https://ci.example", "bot", "2"),
+            Some("api:write"),
+        )
+        .await;
+        assert_eq!(code(e), ErrorCode::InvalidScope);
+    }
+
+    #[tokio::test]
+    async fn replays_strangers_other_tenants_and_unregistered_clients_are_refused() {
+        let f = fakes();
+        let c = client(&[GRANT_TYPE_JWT_BEARER], "api:read", "default");
+        let a = jwt("https://ci.example", "bot", "1");
+        assert!(run(&f, &c, &a, None).await.is_ok());
+        assert_eq!(code(run(&f, &c, &a, None).await), ErrorCode::InvalidGrant);
+        let a = jwt("https://ci.example", "someone", "2");
+        assert_eq!(code(run(&f, &c, &a, None).await), ErrorCode::InvalidGrant);
+        assert_eq!(
+            code(run(&f, &c, "garbage", None).await),
+            ErrorCode::InvalidGrant
+        );
+        let other_tenant = client(&[GRANT_TYPE_JWT_BEARER], "api:read", "acme");
+        let a = jwt("https://ci.example", "bot", "3");
+        assert_eq!(
+            code(run(&f, &other_tenant, &a, None).await),
+            ErrorCode::InvalidGrant
+        );
+        let cc = client(&["client_credentials"], "api:read", "default");
+        let a = jwt("https://ci.example", "bot", "4");
+        assert_eq!(
+            code(run(&f, &cc, &a, None).await),
+            ErrorCode::UnauthorizedClient
+        );
+    }
+}
