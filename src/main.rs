@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use gatehouse_core::TenantId;
 use gatehouse_core::client::ClientRegistration;
+use gatehouse_core::client_auth::KeySource;
 use gatehouse_server::{Application, Settings, admin};
 use gatehouse_store::Store;
 
@@ -41,6 +42,35 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Manage JWT bearer grant trusts (service accounts, RFC 7523).
+    #[command(subcommand)]
+    Trust(TrustCmd),
+}
+
+#[derive(Subcommand)]
+enum TrustCmd {
+    /// Trust assertions by an issuer about one subject, signed with the given keys.
+    Create(TrustCreate),
+}
+
+#[derive(Args)]
+struct TrustCreate {
+    /// The assertions' `iss`.
+    #[arg(long)]
+    issuer: String,
+    /// The assertions' `sub`; also the `sub` of the access tokens issued.
+    #[arg(long)]
+    subject: String,
+    /// A JWK or JWKS file with the issuer's public keys.
+    #[arg(long = "jwks-file", value_name = "F")]
+    jwks_file: PathBuf,
+    /// The most an access token may carry, space separated.
+    #[arg(long)]
+    scope: Option<String>,
+    #[arg(long, default_value = "default")]
+    tenant: String,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -69,8 +99,11 @@ struct ClientCreate {
     #[arg(long = "auth-method")]
     auth_method: Option<String>,
     /// A JWKS file with the client's public keys (private_key_jwt).
-    #[arg(long = "jwks-file", value_name = "F")]
+    #[arg(long = "jwks-file", value_name = "F", conflicts_with = "jwks_uri")]
     jwks_file: Option<PathBuf>,
+    /// The URL of the client's JWKS (private_key_jwt): https, or http to a loopback address.
+    #[arg(long = "jwks-uri", value_name = "URL")]
+    jwks_uri: Option<String>,
     /// RS256 (default) or ES256.
     #[arg(long = "id-token-alg")]
     id_token_alg: Option<String>,
@@ -193,9 +226,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(settings).await,
         Command::Client(ClientCmd::Create(c)) => {
-            if c.jwks_file.is_some() && c.auth_method.as_deref() != Some("private_key_jwt") {
-                anyhow::bail!("--jwks-file needs --auth-method private_key_jwt");
-            }
+            let keys = match (&c.jwks_file, c.jwks_uri) {
+                (Some(f), _) => Some(KeySource::Jwks(read_jwks_file(f)?)),
+                (None, Some(u)) => Some(KeySource::Uri(u)),
+                (None, None) => None,
+            };
             let reg = ClientRegistration {
                 name: c.name,
                 tenant_id: TenantId::parse("default").map_err(anyhow::Error::msg)?,
@@ -213,7 +248,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             // Validate flags before touching the database, so a typo writes nothing.
             let store = open_store(&settings).await?;
-            let out = admin::create_client(&store, reg, &c.tenant, now).await?;
+            let out = admin::create_client_with_keys(&store, reg, &c.tenant, keys, now).await?;
             print(&out, c.json, &["client_id", "client_secret"])
         }
         Command::User(UserCmd::Create(u)) => {
@@ -254,6 +289,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let out = admin::rotate_key(&store, &alg, now).await?;
             print(&out, json, &["kid", "alg"])
         }
+        Command::Trust(TrustCmd::Create(t)) => {
+            let jwks = read_jwks_file(&t.jwks_file)?;
+            let store = open_store(&settings).await?;
+            let out = admin::create_trust(
+                &store,
+                &t.issuer,
+                &t.subject,
+                &jwks,
+                t.scope.as_deref(),
+                &t.tenant,
+                now,
+            )
+            .await?;
+            print(&out, t.json, &["id", "issuer", "subject"])
+        }
         Command::Key(KeyCmd::List { json }) => {
             let store = open_store(&settings).await?;
             let out = admin::list_keys(&store).await?;
@@ -276,6 +326,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Reads a JWKS (or a single JWK, wrapped into a set) of at most 64 KiB; errors name the flag.
+fn read_jwks_file(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("--jwks-file: cannot read {}: {e}", path.display()))?;
+    if bytes.len() > 64 * 1024 {
+        anyhow::bail!("--jwks-file: {} is larger than 64 KiB", path.display());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow::anyhow!("--jwks-file: {} is not JSON: {e}", path.display()))?;
+    Ok(if v.get("kty").is_some() {
+        serde_json::json!({ "keys": [v] })
+    } else {
+        v
+    })
 }
 
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {

@@ -13,6 +13,8 @@ mod conformance_prompt;
 mod conformance_support;
 mod discovery;
 mod introspection;
+mod jwt_bearer;
+mod private_key_jwt;
 mod refresh;
 mod refresh_policy;
 mod revocation;

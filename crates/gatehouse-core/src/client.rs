@@ -47,6 +47,8 @@ pub enum GrantType {
     AuthorizationCode,
     ClientCredentials,
     RefreshToken,
+    /// RFC 7523 §2.1: a JWT from a registered trust is exchanged for an access token.
+    JwtBearer,
 }
 
 impl GrantType {
@@ -55,6 +57,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::RefreshToken => "refresh_token",
+            GrantType::JwtBearer => crate::jwt_bearer::GRANT_TYPE_JWT_BEARER,
         }
     }
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -62,8 +65,10 @@ impl GrantType {
             "authorization_code" => Ok(Self::AuthorizationCode),
             "client_credentials" => Ok(Self::ClientCredentials),
             "refresh_token" => Ok(Self::RefreshToken),
+            crate::jwt_bearer::GRANT_TYPE_JWT_BEARER => Ok(Self::JwtBearer),
             o => Err(format!(
-                "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token)"
+                "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, {})",
+                crate::jwt_bearer::GRANT_TYPE_JWT_BEARER
             )),
         }
     }
@@ -170,13 +175,13 @@ impl NewClient {
         }
         let auth_method = match reg.auth_method.as_deref() {
             None => AuthMethod::ClientSecretBasic,
+            // We keep only SHA-256 digests of client secrets, so HS256 cannot be verified
+            // without weakening that storage (docs/security.md, "client_secret_jwt").
+            Some("client_secret_jwt") => {
+                return Err("--auth-method: client_secret_jwt is not supported (client secrets are stored only as hashes); use private_key_jwt".into());
+            }
             Some(s) => AuthMethod::parse(s).map_err(|e| format!("--auth-method: {e}"))?,
         };
-        if auth_method == AuthMethod::PrivateKeyJwt {
-            return Err(
-                "--auth-method: private_key_jwt is not available yet in this version".into(),
-            );
-        }
         let redirect_uris = reg
             .redirect_uris
             .iter()
@@ -209,6 +214,11 @@ impl NewClient {
             return Err(
                 "--redirect-uri: the authorization_code grant needs at least one redirect URI"
                     .into(),
+            );
+        }
+        if grant_types.contains(&GrantType::JwtBearer) && auth_method == AuthMethod::None {
+            return Err(
+                "--grant-type: the JWT bearer grant needs a confidential client (--auth-method none is public)".into(),
             );
         }
         if grant_types.contains(&GrantType::ClientCredentials) && auth_method == AuthMethod::None {
@@ -254,7 +264,12 @@ impl NewClient {
         if reg.pkce_optional && auth_method == AuthMethod::None {
             return Err("--pkce-optional: public clients must always use PKCE".into());
         }
-        let secret = (auth_method != AuthMethod::None).then(Secret::generate);
+        // A private_key_jwt client authenticates with its keys only: no secret exists to leak.
+        let secret = matches!(
+            auth_method,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        )
+        .then(Secret::generate);
         let client = Client {
             id: ClientId::generate(),
             tenant_id: reg.tenant_id,

@@ -14,11 +14,13 @@ pub mod authorize;
 pub mod claims;
 pub mod claims_request;
 pub mod client;
+pub mod client_auth;
 pub mod end_session;
 pub mod error;
 #[cfg(test)]
 mod fakes;
 pub mod introspection;
+pub mod jwt_bearer;
 pub mod params;
 pub mod password;
 pub mod policy;

@@ -25,6 +25,10 @@ impl Params {
                 continue;
             }
             if v.len() > MAX_PARAM_LEN * 4 {
+                // An oversized client assertion is a failed client authentication (RFC 7523 §3.2).
+                if k == "client_assertion" {
+                    return Err(OAuthError::invalid_client("client_assertion is too large"));
+                }
                 return Err(OAuthError::invalid_request(format!(
                     "parameter {k} is too long"
                 )));

@@ -14,6 +14,10 @@ use serde::Serialize;
 use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, ID_TOKEN_TYP, IdTokenClaims};
 use crate::claims_request::ClaimsRequestStore;
 use crate::client::{AuthMethod, Client, GrantType};
+use crate::client_auth::{
+    AssertionContext, AssertionVerifier, CLIENT_ASSERTION_TYPE_JWT, ClientKeyStore, ReplayStore,
+    authenticate_assertion, peek_claim,
+};
 use crate::error::{Error, OAuthError};
 use crate::params::Params;
 use crate::policy::Policy;
@@ -32,6 +36,12 @@ pub enum ClientCredentials {
     Post { client_id: String, secret: Secret },
     /// A public client: `client_id` only.
     None { client_id: String },
+    /// A signed JWT (`private_key_jwt`, OIDC Core §9, RFC 7523 §2.2). `client_id` is the body's
+    /// `client_id`, or else the assertion's unverified `sub` (verification checks both).
+    Assertion {
+        client_id: String,
+        assertion: String,
+    },
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -40,6 +50,7 @@ impl fmt::Debug for ClientCredentials {
             Self::Basic { .. } => "ClientCredentials::Basic(..)",
             Self::Post { .. } => "ClientCredentials::Post(..)",
             Self::None { .. } => "ClientCredentials::None(..)",
+            Self::Assertion { .. } => "ClientCredentials::Assertion(..)",
         })
     }
 }
@@ -50,9 +61,7 @@ impl ClientCredentials {
         let body_id = body.get("client_id");
         let body_secret = body.get("client_secret");
         if body.get("client_assertion").is_some() || body.get("client_assertion_type").is_some() {
-            return Err(OAuthError::invalid_client(
-                "client assertions are not supported by this server yet",
-            ));
+            return Self::parse_assertion(basic.is_some(), body);
         }
         match basic {
             Some((id, secret)) => {
@@ -86,6 +95,33 @@ impl ClientCredentials {
         }
     }
 
+    /// RFC 7523 §2.2: `client_assertion_type` must be the JWT bearer URN, and no other method
+    /// may be used alongside.
+    fn parse_assertion(basic: bool, body: &Params) -> Result<Self, OAuthError> {
+        if basic || body.get("client_secret").is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not two",
+            ));
+        }
+        if body.get("client_assertion_type") != Some(CLIENT_ASSERTION_TYPE_JWT) {
+            return Err(OAuthError::invalid_client(
+                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ));
+        }
+        let assertion = body
+            .get("client_assertion")
+            .ok_or_else(|| OAuthError::invalid_client("client_assertion is missing"))?;
+        let client_id = match body.get("client_id") {
+            Some(id) => id.to_owned(),
+            None => peek_claim(assertion, "sub")
+                .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?,
+        };
+        Ok(Self::Assertion {
+            client_id,
+            assertion: assertion.to_owned(),
+        })
+    }
+
     pub fn is_basic(&self) -> bool {
         matches!(self, Self::Basic { .. })
     }
@@ -94,20 +130,31 @@ impl ClientCredentials {
         match self {
             Self::Basic { client_id, .. }
             | Self::Post { client_id, .. }
-            | Self::None { client_id } => client_id,
+            | Self::None { client_id }
+            | Self::Assertion { client_id, .. } => client_id,
         }
     }
 }
 
-/// Authenticates the client (RFC 6749 §2.3): the method used must be the one registered, and
-/// the secret must match its stored SHA-256 (constant-time).
-pub async fn authenticate_client<S: ClientStore>(
+/// Authenticates the client (RFC 6749 §2.3): the method used must be the one registered; a
+/// secret must match its stored SHA-256 (constant-time); an assertion must verify with the
+/// client's keys and be used once (OIDC Core §9, see [`crate::client_auth`]).
+pub async fn authenticate_client<S, V>(
     store: &S,
     creds: &ClientCredentials,
-) -> Result<Client, Error> {
+    ctx: &AssertionContext<'_, V>,
+) -> Result<Client, Error>
+where
+    S: ClientStore + ClientKeyStore + ReplayStore,
+    V: AssertionVerifier,
+{
     let bad = || Error::OAuth(OAuthError::invalid_client("client authentication failed"));
     let id = ClientId::parse(creds.client_id()).map_err(|_| bad())?;
     let client = store.find_client(&id).await?.ok_or_else(bad)?;
+    if let ClientCredentials::Assertion { assertion, .. } = creds {
+        authenticate_assertion(store, ctx, &client, assertion).await?;
+        return Ok(client);
+    }
     let ok = match (creds, client.auth_method, &client.secret_hash) {
         (ClientCredentials::Basic { secret, .. }, AuthMethod::ClientSecretBasic, Some(h))
         | (ClientCredentials::Post { secret, .. }, AuthMethod::ClientSecretPost, Some(h)) => {
@@ -576,7 +623,7 @@ fn new_refresh(
     }
 }
 
-fn access_ttl(policy: &Policy, client: &Client) -> i64 {
+pub(crate) fn access_ttl(policy: &Policy, client: &Client) -> i64 {
     client.access_token_ttl.unwrap_or(policy.access_token_ttl)
 }
 
@@ -587,7 +634,7 @@ pub fn new_jti() -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn mint_access_token<K: TokenSigner>(
+pub(crate) fn mint_access_token<K: TokenSigner>(
     signer: &K,
     policy: &Policy,
     client: &Client,

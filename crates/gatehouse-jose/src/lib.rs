@@ -10,6 +10,7 @@
 //! Signing never goes through `jsonwebtoken::encode`, which re-parses the private key on every
 //! call; verification uses `jsonwebtoken` with one pinned algorithm per key.
 
+pub mod client_assertion;
 pub mod jws;
 pub mod keys;
 pub mod ring;

@@ -1,11 +1,14 @@
 //! Operator actions shared by the CLI (and later the admin API): create clients and users,
-//! rotate and list signing keys. Each validates everything before it writes anything.
+//! rotate and list signing keys, register JWT bearer trusts. Each validates everything before it writes anything.
 
 use chrono::{DateTime, Utc};
-use gatehouse_core::client::{ClientRegistration, NewClient};
+use gatehouse_core::client::{AuthMethod, ClientRegistration, NewClient};
+use gatehouse_core::client_auth::KeySource;
+use gatehouse_core::jwt_bearer::Trust;
 use gatehouse_core::secret::Secret;
 use gatehouse_core::user::{self, User};
-use gatehouse_core::{SigningAlg, TenantId, UserId};
+use gatehouse_core::{ScopeSet, SigningAlg, TenantId, UserId};
+use gatehouse_jose::client_assertion::parse_public_jwks;
 use gatehouse_store::Store;
 use serde_json::{Value, json};
 
@@ -43,15 +46,61 @@ async fn check_tenant(store: &Store, tenant: &str) -> Result<TenantId, AdminErro
 /// Registers a client; the JSON holds the secret, shown this once.
 pub async fn create_client(
     store: &Store,
-    mut reg: ClientRegistration,
+    reg: ClientRegistration,
     tenant: &str,
     now: DateTime<Utc>,
 ) -> Result<Value, AdminError> {
+    create_client_with_keys(store, reg, tenant, None, now).await
+}
+
+/// Registers a client with the public keys of `private_key_jwt` (`--jwks-file` contents or
+/// `--jwks-uri`). A `private_key_jwt` client needs exactly one; other clients none.
+pub async fn create_client_with_keys(
+    store: &Store,
+    mut reg: ClientRegistration,
+    tenant: &str,
+    keys: Option<KeySource>,
+    now: DateTime<Utc>,
+) -> Result<Value, AdminError> {
+    let invalid = |m: &str| AdminError::Invalid(m.to_owned());
+    match &keys {
+        Some(KeySource::Jwks(v)) => {
+            parse_public_jwks(v).map_err(|e| AdminError::Invalid(format!("--jwks-file: {e}")))?;
+        }
+        Some(KeySource::Uri(u)) => {
+            crate::client_keys::check_jwks_uri(u)
+                .map_err(|e| AdminError::Invalid(format!("--jwks-uri: {e}")))?;
+        }
+        None => {}
+    }
     reg.tenant_id = check_tenant(store, tenant).await?;
     let NewClient { client, secret } =
         NewClient::validate(reg, now).map_err(AdminError::Invalid)?;
-    store.insert_client(&client).await?;
+    match (
+        client.auth_method == AuthMethod::PrivateKeyJwt,
+        keys.is_some(),
+    ) {
+        (true, false) => {
+            return Err(invalid(
+                "--jwks-file or --jwks-uri is required for --auth-method private_key_jwt",
+            ));
+        }
+        (false, true) => {
+            return Err(invalid(
+                "--jwks-file and --jwks-uri need --auth-method private_key_jwt",
+            ));
+        }
+        _ => {}
+    }
+    store
+        .insert_client_with_keys(&client, keys.as_ref())
+        .await?;
+    let jwks_uri = match &keys {
+        Some(KeySource::Uri(u)) => Some(u.as_str()),
+        _ => None,
+    };
     Ok(json!({
+        "jwks_uri": jwks_uri,
         "client_id": client.id,
         "client_secret": secret.as_ref().map(Secret::expose),
         "name": client.name,
@@ -115,6 +164,48 @@ impl ProfileInput {
             address,
         })
     }
+}
+
+/// Registers a trust of the JWT bearer grant (RFC 7523 §2.1): assertions by `issuer` about
+/// `subject`, signed with a key of `jwks`, may be exchanged for tokens with at most `scope`.
+pub async fn create_trust(
+    store: &Store,
+    issuer: &str,
+    subject: &str,
+    jwks: &Value,
+    scope: Option<&str>,
+    tenant: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, AdminError> {
+    for (flag, v) in [("--issuer", issuer), ("--subject", subject)] {
+        if v.trim().is_empty() || v.len() > 512 || v.chars().any(char::is_control) {
+            return Err(AdminError::Invalid(format!(
+                "{flag} must be 1 to 512 printable characters"
+            )));
+        }
+    }
+    parse_public_jwks(jwks).map_err(|e| AdminError::Invalid(format!("--jwks-file: {e}")))?;
+    let scopes = ScopeSet::parse(scope.unwrap_or(""))
+        .map_err(|e| AdminError::Invalid(format!("--scope: {e}")))?;
+    let tenant_id = check_tenant(store, tenant).await?;
+    let t = Trust {
+        id: format!("trust_{}", gatehouse_core::token::new_jti()),
+        tenant_id,
+        issuer: issuer.to_owned(),
+        subject: subject.to_owned(),
+        jwks: jwks.clone(),
+        scopes,
+        created_at: now,
+    };
+    store.insert_trust(&t).await?;
+    Ok(json!({
+        "id": t.id,
+        "issuer": t.issuer,
+        "subject": t.subject,
+        "scope": t.scopes.to_string(),
+        "tenant": t.tenant_id,
+        "created_at": t.created_at.to_rfc3339(),
+    }))
 }
 
 /// Creates a user with an Argon2id-hashed password.

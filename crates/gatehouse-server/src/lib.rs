@@ -6,6 +6,7 @@
 //! errors to HTTP is [`error`]; pages are in [`views`].
 
 pub mod admin;
+pub mod client_keys;
 pub mod error;
 pub mod keys;
 pub mod routes;
@@ -63,6 +64,8 @@ impl Application {
         )));
         keys.reload(&store, clock.now()).await?;
         let state = web::Data::new(AppState {
+            assertion_rules: settings.assertion_rules(),
+            key_verifier: Arc::new(client_keys::KeyVerifier::new()),
             policy: settings.policy(),
             store,
             keys,
@@ -160,6 +163,9 @@ async fn housekeeping(state: &AppState) {
     }
     if let Err(e) = state.store.delete_expired_revoked_tokens(now).await {
         tracing::warn!(error = %e, "pruning revoked access tokens failed");
+    }
+    if let Err(e) = state.store.delete_expired_assertions(now).await {
+        tracing::warn!(error = %e, "pruning assertion jti records failed");
     }
     if let Err(e) = state
         .store

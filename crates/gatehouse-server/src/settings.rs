@@ -23,6 +23,26 @@ pub struct Settings {
     pub scopes: BTreeMap<String, String>,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
+    /// Signed client authentication and JWT bearer assertions (RFC 7523).
+    pub client_auth: ClientAuthSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientAuthSettings {
+    /// Longest accepted assertion lifetime (`exp` ahead of now), seconds.
+    pub max_assertion_lifetime: i64,
+    /// Tolerated clock skew for `exp`, `iat` and `nbf`, seconds.
+    pub clock_skew: i64,
+}
+
+impl Default for ClientAuthSettings {
+    fn default() -> Self {
+        Self {
+            max_assertion_lifetime: 300,
+            clock_skew: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +81,7 @@ impl Default for Settings {
             session: SessionSettings::default(),
             scopes: default_scope_descriptions(),
             workers: 0,
+            client_auth: ClientAuthSettings::default(),
         }
     }
 }
@@ -147,6 +168,12 @@ impl Settings {
             return Err("issuer must be an http(s) URL without query or fragment".into());
         }
         let t = &self.tokens;
+        if !(0..=300).contains(&self.client_auth.clock_skew) {
+            return Err("client_auth.clock_skew must be between 0 and 300 seconds".into());
+        }
+        if self.client_auth.max_assertion_lifetime > 3600 {
+            return Err("client_auth.max_assertion_lifetime must be at most 3600 seconds".into());
+        }
         for (name, v, min) in [
             ("tokens.access_token_ttl", t.access_token_ttl, 60),
             ("tokens.id_token_ttl", t.id_token_ttl, 60),
@@ -164,6 +191,11 @@ impl Settings {
             ("tokens.code_ttl", t.code_ttl, 10),
             ("session.ttl", self.session.ttl, 60),
             ("session.idle_ttl", self.session.idle_ttl, 60),
+            (
+                "client_auth.max_assertion_lifetime",
+                self.client_auth.max_assertion_lifetime,
+                10,
+            ),
         ] {
             if v < min {
                 return Err(format!("{name} must be at least {min} seconds"));
@@ -183,6 +215,15 @@ impl Settings {
         gatehouse_core::session::SessionPolicy {
             ttl: self.session.ttl,
             idle_ttl: self.session.idle_ttl,
+        }
+    }
+
+    /// The assertion rules: `aud` is the issuer or the token endpoint URL.
+    pub fn assertion_rules(&self) -> gatehouse_core::client_auth::AssertionRules {
+        gatehouse_core::client_auth::AssertionRules {
+            audiences: vec![self.issuer.clone(), format!("{}/oauth/token", self.issuer)],
+            max_lifetime: self.client_auth.max_assertion_lifetime,
+            skew: self.client_auth.clock_skew,
         }
     }
 

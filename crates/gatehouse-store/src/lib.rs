@@ -13,6 +13,7 @@
 //!   so what is read back equals what was written.
 
 pub mod admin;
+pub mod client_keys;
 pub mod entities;
 pub mod grant_claims;
 pub mod migration;

@@ -108,6 +108,8 @@ pub(crate) fn client_to_row(c: &Client) -> client::ActiveModel {
         refresh_idle_ttl: Set(c.refresh_idle_ttl),
         refresh_absolute_ttl: Set(c.refresh_absolute_ttl),
         created_at: Set(db_time(c.created_at)),
+        // Written by `Store::insert_client_with_keys` (client_keys.rs).
+        ..Default::default()
     }
 }
 

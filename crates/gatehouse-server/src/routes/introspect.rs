@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use gatehouse_core::introspection::{self, Introspection};
 use gatehouse_core::revocation::{AccessTokenVerifier, PresentedToken};
-use gatehouse_core::token::{self, ClientCredentials};
+use gatehouse_core::token::ClientCredentials;
 use gatehouse_jose::KeyRing;
 
 use crate::error::{no_store, token_error};
@@ -59,7 +59,7 @@ async fn handle(
 ) -> Result<Introspection, gatehouse_core::Error> {
     let params = crate::routes::form_params(req, body)?;
     let creds = ClientCredentials::parse(basic_credentials(req)?, &params)?;
-    let client = token::authenticate_client(&state.store, &creds).await?;
+    let client = state.authenticate_client(&creds).await?;
     let presented = PresentedToken::parse(&params)?;
     let ring = state.keys.current();
     let verifier = RingVerifier { ring: &ring, state };

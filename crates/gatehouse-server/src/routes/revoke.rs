@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_core::revocation::{self, PresentedToken, Revoked};
-use gatehouse_core::token::{self, ClientCredentials};
+use gatehouse_core::token::ClientCredentials;
 
 use crate::error::{no_store, token_error};
 use crate::routes::introspect::RingVerifier;
@@ -35,7 +35,7 @@ async fn handle(
 ) -> Result<Revoked, gatehouse_core::Error> {
     let params = crate::routes::form_params(req, body)?;
     let creds = ClientCredentials::parse(basic_credentials(req)?, &params)?;
-    let client = token::authenticate_client(&state.store, &creds).await?;
+    let client = state.authenticate_client(&creds).await?;
     let presented = PresentedToken::parse(&params)?;
     let ring = state.keys.current();
     let verifier = RingVerifier { ring: &ring, state };

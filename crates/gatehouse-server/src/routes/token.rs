@@ -1,10 +1,12 @@
 //! `POST /oauth/token` (RFC 6749 §3.2, §5): client authentication (RFC 6749 §2.3.1, with the
-//! form-urlencoding of Basic credentials), then the grant in `gatehouse-core`.
+//! form-urlencoding of Basic credentials, or a `private_key_jwt` assertion, OIDC Core §9), then
+//! the grant in `gatehouse-core` (including the RFC 7523 §2.1 JWT bearer grant).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use gatehouse_core::jwt_bearer::{self, JwtBearerRequest};
 use gatehouse_core::token::{self, ClientCredentials, TokenRequest};
 use gatehouse_core::{Error, OAuthError};
 
@@ -31,9 +33,23 @@ async fn handle(
     let params = crate::routes::form_params(req, body)?;
     let basic = basic_credentials(req)?;
     let creds = ClientCredentials::parse(basic, &params)?;
-    let client = token::authenticate_client(&state.store, &creds).await?;
-    let grant = TokenRequest::parse(&params)?;
+    let client = state.authenticate_client(&creds).await?;
     let ring = state.keys.current();
+    if JwtBearerRequest::matches(&params) {
+        let grant = JwtBearerRequest::parse(&params)?;
+        return jwt_bearer::exchange(
+            &state.store,
+            &*state.key_verifier,
+            &*ring,
+            &state.policy,
+            &state.assertion_rules,
+            &client,
+            grant,
+            state.now(),
+        )
+        .await;
+    }
+    let grant = TokenRequest::parse(&params)?;
     token::exchange(
         &state.store,
         &*ring,

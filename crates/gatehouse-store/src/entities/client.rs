@@ -37,6 +37,12 @@ pub struct Model {
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// The public JWKS of a `private_key_jwt` client registered inline (migration 000003).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub jwks: Option<Json>,
+    /// The `jwks_uri` of a `private_key_jwt` client (migration 000003).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub jwks_uri: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,10 +2,12 @@
 //! [`crate::migration`]. Rows are plain data; conversion to the typed values of
 //! `gatehouse-core` happens in [`crate::ports`] and [`crate::admin`].
 
+pub mod assertion_replay;
 pub mod authorization_code;
 pub mod client;
 pub mod consent;
 pub mod grant_claims;
+pub mod jwt_bearer_trust;
 pub mod refresh_token;
 pub mod revoked_grant;
 pub mod revoked_token;

@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261123_000002_token_lifecycle;
+mod m20261123_000003_signed_client_auth;
 mod m20261123_000004_sessions_profiles_claims;
 
 /// The ordered list of Gatehouse migrations.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_token_lifecycle::Migration),
+            Box::new(m20261123_000003_signed_client_auth::Migration),
             Box::new(m20261123_000004_sessions_profiles_claims::Migration),
         ]
     }

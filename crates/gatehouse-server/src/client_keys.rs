@@ -1,0 +1,239 @@
+//! The [`AssertionVerifier`] port of `gatehouse-core`: verifies client assertions and JWT bearer
+//! grant assertions (RFC 7523 §3, OIDC Core §9) with `gatehouse-jose`, against an inline JWKS or
+//! one fetched from a client's `jwks_uri`.
+//!
+//! Fetching is defensive, since the URL is supplied by a client registration and the fetch is
+//! triggered by unauthenticated requests:
+//! - only `https`, or `http` to a loopback address (for local tests);
+//! - 5 s timeout, no redirects, at most 64 KiB read;
+//! - fetched sets are cached for [`CACHE_TTL`]; an assertion naming an unknown `kid` triggers a
+//!   refresh (the client rotated its keys), but at most one such forced refresh per URI per
+//!   [`MIN_REFETCH_INTERVAL`], so forged `kid`s cannot cause fetch storms. A failed fetch is
+//!   remembered for the same interval.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use gatehouse_core::client_auth::{
+    AssertionRejected, AssertionRules, AssertionVerifier, KeySource, VerifiedAssertion,
+};
+use gatehouse_jose::client_assertion::{
+    AssertionCheck, AssertionError, parse_public_jwks, verify_assertion,
+};
+use jsonwebtoken::jwk::JwkSet;
+
+/// How long a fetched JWKS is used without refetching.
+pub const CACHE_TTL: Duration = Duration::from_secs(300);
+/// The least time between two fetches of the same URI.
+pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// Timeout of one fetch.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest JWKS document we read.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// Most URIs kept in the cache (beyond it, the cache is cleared).
+const MAX_CACHED_URIS: usize = 1024;
+
+struct Entry {
+    /// `None` when the last fetch failed.
+    keys: Option<JwkSet>,
+    fetched: Instant,
+    /// When an unknown `kid` last forced a refetch.
+    last_forced: Option<Instant>,
+}
+
+/// Verifies assertions; caches fetched JWKS documents in memory (per node).
+pub struct KeyVerifier {
+    http: reqwest::Client,
+    cache: Mutex<HashMap<String, Entry>>,
+}
+
+impl Default for KeyVerifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Checks a `jwks_uri` as registered: `https`, or `http` to a loopback host.
+pub fn check_jwks_uri(uri: &str) -> Result<(), String> {
+    let u = url::Url::parse(uri).map_err(|e| format!("not a URL: {e}"))?;
+    if u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
+        return Err("must not carry a fragment or credentials".into());
+    }
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&u) => Ok(()),
+        _ => Err("must be https (http only for a loopback address)".into()),
+    }
+}
+
+fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
+        }
+        None => false,
+    }
+}
+
+impl KeyVerifier {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .connect_timeout(FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cached set for `uri`, if fresh (or if a refresh is not allowed yet).
+    fn cached(&self, uri: &str, want_refresh: bool) -> Option<Option<JwkSet>> {
+        let cache = self.cache.lock().ok()?;
+        let e = cache.get(uri)?;
+        let age = e.fetched.elapsed();
+        let usable = if want_refresh {
+            e.last_forced
+                .is_some_and(|t| t.elapsed() < MIN_REFETCH_INTERVAL)
+        } else {
+            age < CACHE_TTL && (e.keys.is_some() || age < MIN_REFETCH_INTERVAL)
+        };
+        usable.then(|| e.keys.clone())
+    }
+
+    fn store(&self, uri: &str, keys: Option<JwkSet>, forced: bool) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= MAX_CACHED_URIS && !cache.contains_key(uri) {
+                cache.clear();
+            }
+            let now = Instant::now();
+            let last_forced = if forced {
+                Some(now)
+            } else {
+                cache.get(uri).and_then(|e| e.last_forced)
+            };
+            cache.insert(
+                uri.to_owned(),
+                Entry {
+                    keys,
+                    fetched: now,
+                    last_forced,
+                },
+            );
+        }
+    }
+
+    /// The keys at `uri`: from the cache, or fetched (at most once per interval).
+    async fn keys_at(&self, uri: &str, refresh: bool) -> Result<JwkSet, AssertionRejected> {
+        let unavailable = || AssertionRejected("the client's jwks_uri could not be used".into());
+        if let Some(cached) = self.cached(uri, refresh) {
+            return cached.ok_or_else(unavailable);
+        }
+        let fetched = self.fetch(uri).await;
+        if let Err(e) = &fetched {
+            tracing::warn!(jwks_uri = %uri, error = %e, "fetching a client's JWKS failed");
+        }
+        let keys = fetched.ok();
+        self.store(uri, keys.clone(), refresh);
+        keys.ok_or_else(unavailable)
+    }
+
+    async fn fetch(&self, uri: &str) -> Result<JwkSet, String> {
+        check_jwks_uri(uri)?;
+        let mut resp = self
+            .http
+            .get(uri)
+            .header("accept", "application/jwk-set+json, application/json")
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("status {}", resp.status()));
+        }
+        if resp
+            .content_length()
+            .is_some_and(|l| l > MAX_JWKS_BYTES as u64)
+        {
+            return Err("document too large".into());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| format!("read: {e}"))? {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err("document too large".into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| "not JSON".to_owned())?;
+        parse_public_jwks(&v).map_err(str::to_owned)
+    }
+}
+
+impl AssertionVerifier for KeyVerifier {
+    async fn verify(
+        &self,
+        keys: &KeySource,
+        assertion: &str,
+        rules: &AssertionRules,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedAssertion, AssertionRejected> {
+        let check = AssertionCheck {
+            audiences: &rules.audiences,
+            now: now.timestamp(),
+            max_lifetime: rules.max_lifetime,
+            skew: rules.skew,
+        };
+        let reject = |e: AssertionError| AssertionRejected(e.to_string());
+        let claims = match keys {
+            KeySource::Jwks(v) => {
+                let set = parse_public_jwks(v)
+                    .map_err(|_| AssertionRejected("the registered keys are unusable".into()))?;
+                verify_assertion(assertion, &set, &check).map_err(reject)?
+            }
+            KeySource::Uri(uri) => {
+                let set = self.keys_at(uri, false).await?;
+                match verify_assertion(assertion, &set, &check) {
+                    Err(AssertionError::UnknownKid) => {
+                        // Key rotation: refetch (rate-limited) and try once more.
+                        let set = self.keys_at(uri, true).await?;
+                        verify_assertion(assertion, &set, &check).map_err(reject)?
+                    }
+                    other => other.map_err(reject)?,
+                }
+            }
+        };
+        Ok(VerifiedAssertion {
+            exp: DateTime::from_timestamp(claims.exp, 0)
+                .ok_or_else(|| AssertionRejected("the assertion's exp is out of range".into()))?,
+            iss: claims.iss,
+            sub: claims.sub,
+            jti: claims.jti,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_jwks_uri;
+
+    #[test]
+    fn jwks_uri_must_be_https_or_loopback_http() {
+        assert!(check_jwks_uri("https://client.example/jwks.json").is_ok());
+        assert!(check_jwks_uri("http://127.0.0.1:8081/jwks").is_ok());
+        assert!(check_jwks_uri("http://[::1]/jwks").is_ok());
+        assert!(check_jwks_uri("http://localhost/jwks").is_ok());
+        assert!(check_jwks_uri("http://client.example/jwks").is_err());
+        assert!(check_jwks_uri("http://10.0.0.1/jwks").is_err());
+        assert!(check_jwks_uri("ftp://client.example/jwks").is_err());
+        assert!(check_jwks_uri("https://u:p@client.example/jwks").is_err());
+        assert!(check_jwks_uri("not a url").is_err());
+    }
+}
