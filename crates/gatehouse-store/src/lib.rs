@@ -16,6 +16,7 @@ pub mod admin;
 pub mod entities;
 pub mod migration;
 pub mod ports;
+pub mod signing_keys;
 pub mod test_support;
 
 use std::str::FromStr;
@@ -30,6 +31,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use admin::{Purged, StoredKey};
+pub use signing_keys::KeyStatus;
 pub use migration::Migrator;
 
 /// The key of the PostgreSQL advisory lock that serialises migrations across nodes
