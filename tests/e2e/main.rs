@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod code_flow;
 mod discovery;
+mod keys;
 mod refresh;
 mod token_endpoint;
 mod userinfo;

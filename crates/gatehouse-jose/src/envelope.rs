@@ -186,7 +186,13 @@ mod tests {
         assert_eq!(from_b64.open("k", &sealed).unwrap(), b"x");
         assert!(MasterKey::parse(&b64url).is_ok());
         assert!(MasterKey::parse(&HEX.to_uppercase()).is_ok());
-        for bad in ["", "abcd", &HEX[..62], "not base64 at all!!", &"A".repeat(60)] {
+        for bad in [
+            "",
+            "abcd",
+            &HEX[..62],
+            "not base64 at all!!",
+            &"A".repeat(60),
+        ] {
             assert!(MasterKey::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(format!("{from_hex:?}"), "MasterKey(<redacted>)");

@@ -10,10 +10,7 @@ use gatehouse_core::SigningAlg;
 use gatehouse_core::client::Client;
 use gatehouse_core::user::User;
 use gatehouse_core::values::TenantId;
-use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    SqlErr,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, SqlErr};
 
 use crate::entities::{
     authorization_code, client, refresh_token, session, signing_key, tenant, user,

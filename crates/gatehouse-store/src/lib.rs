@@ -31,8 +31,8 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use admin::{Purged, StoredKey};
-pub use signing_keys::KeyStatus;
 pub use migration::Migrator;
+pub use signing_keys::KeyStatus;
 
 /// The key of the PostgreSQL advisory lock that serialises migrations across nodes
 /// (ASCII "gatehous" as a big-endian integer).

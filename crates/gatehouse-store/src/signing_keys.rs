@@ -92,9 +92,7 @@ impl Store {
             .filter(signing_key::Column::Alg.eq(k.alg.as_str()))
             .all(&txn)
             .await?;
-        let active_ok = of_alg
-            .iter()
-            .any(|m| m.active && m.kid == expected_active);
+        let active_ok = of_alg.iter().any(|m| m.active && m.kid == expected_active);
         let next_exists = of_alg
             .iter()
             .any(|m| KeyStatus::of_row(m.active, &m.status) == KeyStatus::Next);

@@ -523,10 +523,7 @@ async fn key_rotation_retires_the_old_key() {
     assert_eq!(by("rs-1").retired_at, Some(t1));
     assert!(by("rs-2").active && by("rs-2").retired_at.is_none());
     assert!(by("es-1").active);
-    assert_eq!(
-        by("rs-2").private_key,
-        vec![0x30, 0x82, 0x01, 0x00, 0xff]
-    );
+    assert_eq!(by("rs-2").private_key, vec![0x30, 0x82, 0x01, 0x00, 0xff]);
     assert_eq!(by("rs-2").public_jwk["kid"], "rs-2");
     assert!(!format!("{:?}", by("rs-2")).contains("48, 130"));
     for alg in SigningAlg::ALL {

@@ -30,12 +30,7 @@ impl MigrationTrait for Migration {
                 .alter_table(
                     Table::alter()
                         .table(TABLE)
-                        .add_column(
-                            ColumnDef::new("status")
-                                .text()
-                                .not_null()
-                                .default("active"),
-                        )
+                        .add_column(ColumnDef::new("status").text().not_null().default("active"))
                         .take(),
                 )
                 .await?;
@@ -51,7 +46,11 @@ impl MigrationTrait for Migration {
                 .alter_table(
                     Table::alter()
                         .table(TABLE)
-                        .add_column(ColumnDef::new("activates_at").timestamp_with_time_zone().null())
+                        .add_column(
+                            ColumnDef::new("activates_at")
+                                .timestamp_with_time_zone()
+                                .null(),
+                        )
                         .take(),
                 )
                 .await?;
