@@ -212,9 +212,9 @@ async fn the_server_refuses_to_start_with_a_wrong_or_missing_master_key() {
         assert!(k.encrypted);
         assert!(gatehouse_jose::envelope::is_envelope(&k.private_key));
     }
-    let err = another_node(&s, mk(MK2)).await.err().expect("wrong key");
+    let err = another_node(&s, mk(MK2)).await.expect_err("wrong key");
     assert!(err.contains("GATEHOUSE_MASTER_KEY"), "{err}");
-    let err = another_node(&s, None).await.err().expect("missing key");
+    let err = another_node(&s, None).await.expect_err("missing key");
     assert!(err.contains("GATEHOUSE_MASTER_KEY"), "{err}");
     assert!(another_node(&s, mk(MK1)).await.is_ok());
     assert_eq!(s.store.list_signing_keys().await.unwrap().len(), 2);
