@@ -122,3 +122,57 @@ async fn a_plaintext_key_is_encrypted_once() {
     assert_eq!(k.private_key, vec![b'G', 9]);
     assert!(!format!("{k:?}").contains("71, 9"));
 }
+
+#[tokio::test]
+async fn keys_of_a_database_from_before_the_life_cycle_migration_keep_their_state() {
+    use gatehouse_store::Migrator;
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    use sea_orm_migration::MigratorTrait;
+
+    let db = TestDb::new().await;
+    let conn = Database::connect(db.url.as_str()).await.unwrap();
+    Migrator::up(&conn, Some(1)).await.unwrap();
+    let backend = conn.get_database_backend();
+    for (kid, active, retired) in [("old", false, Some(t0())), ("cur", true, None)] {
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => {
+                    "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, \
+                     active, retired_at) VALUES ($1, 'RS256', $2, $3, $4, $5, $6)"
+                }
+                _ => {
+                    "INSERT INTO signing_keys (kid, alg, private_key, public_jwk, created_at, \
+                     active, retired_at) VALUES (?, 'RS256', ?, ?, ?, ?, ?)"
+                }
+            },
+            [
+                kid.into(),
+                vec![0x30u8, 1].into(),
+                serde_json::json!({ "kid": kid }).into(),
+                t0().into(),
+                active.into(),
+                retired.into(),
+            ],
+        ))
+        .await
+        .unwrap();
+    }
+    Migrator::up(&conn, None).await.unwrap();
+    let store = Store::from_connection(conn);
+    let keys = store.list_signing_keys().await.unwrap();
+    let by = |kid: &str| keys.iter().find(|k| k.kid == kid).unwrap();
+    assert_eq!(by("old").status, KeyStatus::Retired);
+    assert_eq!(by("cur").status, KeyStatus::Active);
+    assert_eq!(by("cur").activated_at(), t0());
+    assert_eq!(by("cur").activates_at, Some(t0()));
+    assert!(keys.iter().all(|k| !k.encrypted));
+    // The scheduler can pre-publish against the migrated active key.
+    let due = t0() + TimeDelta::days(90);
+    assert!(
+        store
+            .insert_next_key(&key("n", SigningAlg::RS256), due, "cur")
+            .await
+            .unwrap()
+    );
+}
