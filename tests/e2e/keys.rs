@@ -313,3 +313,44 @@ async fn cli_rotate_and_list_use_the_master_key() {
     let c = machine_client(&s).await;
     let _ = signing_kid(&s, &s.base, &c).await;
 }
+
+#[tokio::test]
+async fn the_master_key_file_and_the_schedule_settings_are_checked() {
+    let dir = std::env::temp_dir().join(format!("gh-mk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("master.key");
+    std::fs::write(&file, format!("{MK1}\n")).unwrap();
+    let mut settings = Settings::default();
+    settings.keys.master_key_file = file.display().to_string();
+    let loaded = settings.clone().validated().unwrap();
+    let sealed = loaded.master_key.as_ref().unwrap().seal("k", b"x").unwrap();
+    assert_eq!(mk(MK1).unwrap().open("k", &sealed).unwrap(), b"x");
+    assert!(!format!("{loaded:?}").contains(MK1));
+
+    std::fs::write(&file, "not a key").unwrap();
+    let err = settings.clone().validated().unwrap_err();
+    assert!(
+        err.contains("keys.master_key_file") && !err.contains("not a key"),
+        "{err}"
+    );
+    settings.keys.master_key_file = dir.join("missing").display().to_string();
+    assert!(
+        settings
+            .validated()
+            .unwrap_err()
+            .contains("keys.master_key_file")
+    );
+
+    let mut s = Settings::default();
+    s.keys.rotation_interval = 3600;
+    s.keys.prepublish = 7200;
+    assert!(
+        s.validated()
+            .unwrap_err()
+            .contains("keys.rotation_interval")
+    );
+    let mut s = Settings::default();
+    s.keys.prepublish = -1;
+    assert!(s.validated().unwrap_err().contains("keys.prepublish"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
