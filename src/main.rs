@@ -167,7 +167,8 @@ struct UserCreate {
 
 #[derive(Subcommand)]
 enum KeyCmd {
-    /// Create a new active signing key; the old one stays published.
+    /// Create a new active signing key at once; the old one stays published.
+    /// Needs GATEHOUSE_MASTER_KEY when the stored keys are encrypted.
     Rotate {
         /// RS256 or ES256.
         #[arg(long)]
@@ -286,7 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(KeyCmd::Rotate { alg, json }) => {
             gatehouse_core::SigningAlg::parse(&alg).map_err(|e| anyhow::anyhow!("--alg: {e}"))?;
             let store = open_store(&settings).await?;
-            let out = admin::rotate_key(&store, &alg, now).await?;
+            let out = admin::rotate_key(&store, &alg, settings.master_key.as_ref(), now).await?;
             print(&out, json, &["kid", "alg"])
         }
         Command::Trust(TrustCmd::Create(t)) => {
@@ -306,19 +307,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Key(KeyCmd::List { json }) => {
             let store = open_store(&settings).await?;
+            if settings.master_key.is_some() {
+                // Say so now if the configured master key would stop the server.
+                gatehouse_server::keys::check_master_key(&store, settings.master_key.as_ref())
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            }
             let out = admin::list_keys(&store).await?;
             if json {
                 println!("{out}");
             } else if let Some(keys) = out["keys"].as_array() {
                 for k in keys {
                     println!(
-                        "{}  {}  {}",
+                        "{}  {}  {}{}",
                         k["kid"].as_str().unwrap_or_default(),
                         k["alg"].as_str().unwrap_or_default(),
-                        if k["active"].as_bool() == Some(true) {
-                            "active"
+                        k["status"].as_str().unwrap_or_default(),
+                        if k["encrypted"].as_bool() == Some(true) {
+                            ""
                         } else {
-                            "retired"
+                            "  (unencrypted)"
                         }
                     );
                 }

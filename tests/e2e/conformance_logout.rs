@@ -183,7 +183,7 @@ async fn expired_id_token_hint_is_accepted() {
         .iter()
         .find(|k| k.active && k.alg == gatehouse_core::SigningAlg::RS256)
         .unwrap();
-    let key = gatehouse_jose::SigningKey::from_pkcs8(k.alg, &k.private_pkcs8_der).unwrap();
+    let key = gatehouse_jose::SigningKey::from_pkcs8(k.alg, &k.private_key).unwrap();
     let now = chrono::Utc::now().timestamp();
     let hint = key
         .sign_jws(

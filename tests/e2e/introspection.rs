@@ -118,7 +118,7 @@ async fn malformed_and_foreign_tokens_are_inactive() {
         .into_iter()
         .find(|k| k.active && k.alg == SigningAlg::RS256)
         .unwrap();
-    let ours = SigningKey::from_pkcs8(SigningAlg::RS256, &ours.private_pkcs8_der).unwrap();
+    let ours = SigningKey::from_pkcs8(SigningAlg::RS256, &ours.private_key).unwrap();
     let other_issuer = ours
         .sign_jws(ACCESS_TOKEN_TYP, &claims("https://elsewhere.example"))
         .unwrap();

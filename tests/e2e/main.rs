@@ -14,6 +14,7 @@ mod conformance_support;
 mod discovery;
 mod introspection;
 mod jwt_bearer;
+mod keys;
 mod private_key_jwt;
 mod refresh;
 mod refresh_policy;

@@ -481,3 +481,42 @@ pub fn str_of<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
         .as_str()
         .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
+
+impl TestServer {
+    /// Like [`TestServer::start_with`], also returning the server's shared state, through which
+    /// tests run the key scheduler (`state.run_key_scheduler()`) after moving `clock`.
+    pub async fn start_with_state(
+        tweak: impl FnOnce(&mut Settings),
+    ) -> (Self, actix_web::web::Data<gatehouse_server::AppState>) {
+        let db = TestDb::new().await;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut settings = Settings {
+            issuer: base.clone(),
+            database_url: db.url.clone(),
+            workers: 2,
+            ..Settings::default()
+        };
+        tweak(&mut settings);
+        let clock = Arc::new(TestClock::default());
+        let app = Application::build_with_listener(settings, listener, clock.clone())
+            .await
+            .expect("build app");
+        let state = app.state();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run(async move {
+            let _ = rx.await;
+        }));
+        let store = Store::connect(&db.url).await.expect("store");
+        let server = Self {
+            base,
+            store,
+            clock,
+            db_url: db.url.clone(),
+            shutdown: Some(tx),
+            _db: db,
+        };
+        (server, state)
+    }
+}

@@ -7,14 +7,18 @@
 //! - [`ring`]: the server's [`KeyRing`]: active and published keys, the JWKS document and the
 //!   verification of our own tokens (e.g. RFC 9068 access tokens, `typ: at+jwt`).
 //!
+//! - [`envelope`]: AES-256-GCM encryption at rest of private keys under the master key.
+//!
 //! Signing never goes through `jsonwebtoken::encode`, which re-parses the private key on every
 //! call; verification uses `jsonwebtoken` with one pinned algorithm per key.
 
 pub mod client_assertion;
+pub mod envelope;
 pub mod jws;
 pub mod keys;
 pub mod ring;
 
+pub use envelope::MasterKey;
 pub use keys::{GeneratedKey, SigningKey, generate_key, jwk_thumbprint};
 pub use ring::{KeyEntry, KeyRing};
 
@@ -33,6 +37,8 @@ pub enum JoseError {
     Claims,
     #[error("no active signing key for {0}")]
     NoActiveKey(SigningAlg),
+    #[error("the key envelope cannot be decrypted (wrong master key or altered data)")]
+    Envelope,
     #[error("invalid token: {0}")]
     InvalidToken(&'static str),
 }

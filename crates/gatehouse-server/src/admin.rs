@@ -272,31 +272,42 @@ pub async fn create_user_with_profile(
     }))
 }
 
-/// Generates a new active key for `alg`; the previous one stays published.
-pub async fn rotate_key(store: &Store, alg: &str, now: DateTime<Utc>) -> Result<Value, AdminError> {
+/// Generates a new active key for `alg` at once (encrypted with `master` when given); the
+/// previous one is retired and stays published. Refuses, writing nothing, when `master` cannot
+/// decrypt the stored keys (a key sealed with another master key would stop the server).
+pub async fn rotate_key(
+    store: &Store,
+    alg: &str,
+    master: Option<&gatehouse_jose::MasterKey>,
+    now: DateTime<Utc>,
+) -> Result<Value, AdminError> {
     let alg = SigningAlg::parse(alg).map_err(|e| AdminError::Invalid(format!("--alg: {e}")))?;
-    let k = crate::keys::rotate(store, alg, now)
+    crate::keys::check_master_key(store, master)
+        .await
+        .map_err(AdminError::Invalid)?;
+    let k = crate::keys::rotate(store, alg, master, now)
         .await
         .map_err(AdminError::Store)?;
-    Ok(
-        json!({ "kid": k.kid, "alg": k.alg.as_str(), "active": true, "created_at": k.created_at.to_rfc3339() }),
-    )
+    Ok(key_json(&k))
 }
 
-/// Lists signing keys (public information only).
+fn key_json(k: &gatehouse_store::StoredKey) -> Value {
+    json!({
+        "kid": k.kid,
+        "alg": k.alg.as_str(),
+        "active": k.active,
+        "status": k.status.as_str(),
+        "created_at": k.created_at.to_rfc3339(),
+        "activates_at": k.activates_at.map(|t| t.to_rfc3339()),
+        "retired_at": k.retired_at.map(|t| t.to_rfc3339()),
+        "encrypted": k.encrypted,
+    })
+}
+
+/// Lists signing keys (public information only): `kid`, `alg`, `active`, `status`
+/// (`next`/`active`/`retired`), `created_at`, `activates_at`, `retired_at`, `encrypted`.
 pub async fn list_keys(store: &Store) -> Result<Value, AdminError> {
     let keys = store.list_signing_keys().await?;
-    let keys: Vec<Value> = keys
-        .iter()
-        .map(|k| {
-            json!({
-                "kid": k.kid,
-                "alg": k.alg.as_str(),
-                "active": k.active,
-                "created_at": k.created_at.to_rfc3339(),
-                "retired_at": k.retired_at.map(|t| t.to_rfc3339()),
-            })
-        })
-        .collect();
+    let keys: Vec<Value> = keys.iter().map(key_json).collect();
     Ok(json!({ "keys": keys }))
 }

@@ -1,50 +1,242 @@
 //! Signing keys at run time: created on first start, parsed once into an in-memory
-//! [`KeyRing`], and reloaded from the database every few seconds so that a key rotated by
-//! `gatehouse key rotate` (or by another node) is used without a restart.
+//! [`KeyRing`], reloaded from the database every few seconds so that a key rotated by
+//! `gatehouse key rotate`, by the scheduler, or by another node is used without a restart.
+//!
+//! Scheduled rotation ([`scheduler_tick`]): when the active key of an algorithm has signed for
+//! `keys.rotation_interval` minus `keys.prepublish`, a `next` key is generated and published in
+//! the JWKS (RFC 7517 §5) without signing; at its `activates_at` it becomes the signing key and
+//! the old one is retired. A retired key stays published until every token it signed has
+//! expired ([`Schedule::retired_window`]), then it is deleted. Each transition is decided in a
+//! locked transaction (see `gatehouse_store::signing_keys`), so several nodes may all run the
+//! scheduler.
+//!
+//! Private keys are encrypted at rest with the master key ([`MasterKey`],
+//! `GATEHOUSE_MASTER_KEY`) when one is configured; without one they are stored in plaintext,
+//! marked as such, and every start logs a warning. Key material is never logged.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::SigningAlg;
-use gatehouse_jose::{KeyEntry, KeyRing, SigningKey};
-use gatehouse_store::{Store, StoredKey};
+use gatehouse_jose::{KeyEntry, KeyRing, MasterKey, SigningKey};
+use gatehouse_store::{KeyStatus, Store, StoredKey};
 
-/// How often a running server looks for rotated keys (the contract promises 10 s).
+use crate::settings::{MASTER_KEY_ENV, Settings};
+
+/// How often a running server looks for rotated keys and runs the scheduler (the contract
+/// promises that a rotated key is used within 10 s).
 pub const RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Generates a key of `alg` and makes it the active signing key for that algorithm; the
-/// previous active key is retired but stays published.
+/// The rotation schedule, from `[keys]` and the token lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// `None`: no scheduled rotation.
+    pub rotation_interval: Option<Duration>,
+    pub prepublish: Duration,
+    /// How long a retired key stays published: the longest lifetime of a token it can have
+    /// signed (access tokens, which a client may extend to a day, and ID tokens) plus 5 minutes.
+    pub retired_window: Duration,
+}
+
+impl Schedule {
+    pub fn from_settings(s: &Settings) -> Schedule {
+        let longest_token = s
+            .tokens
+            .access_token_ttl
+            .max(s.tokens.id_token_ttl)
+            .max(86_400);
+        Schedule {
+            rotation_interval: (s.keys.rotation_interval > 0)
+                .then(|| Duration::seconds(s.keys.rotation_interval)),
+            prepublish: Duration::seconds(s.keys.prepublish),
+            retired_window: Duration::seconds(longest_token + 300),
+        }
+    }
+}
+
+fn no_master_key_message() -> String {
+    format!(
+        "the stored signing keys are encrypted but no master key is configured: set \
+         {MASTER_KEY_ENV} (or [keys] master_key_file) to the key they were encrypted with"
+    )
+}
+
+/// The PKCS#8 private key of `k`, decrypted if needed.
+fn private_pkcs8(k: &StoredKey, master: Option<&MasterKey>) -> Result<Vec<u8>, String> {
+    if !k.encrypted {
+        return Ok(k.private_key.clone());
+    }
+    let master = master.ok_or_else(no_master_key_message)?;
+    master.open(&k.kid, &k.private_key).map_err(|e| {
+        format!(
+            "signing key {} cannot be decrypted with the configured master key ({e}): \
+             {MASTER_KEY_ENV} (or [keys] master_key_file) is not the key it was encrypted with",
+            k.kid
+        )
+    })
+}
+
+/// A freshly generated key, encrypted when a master key is given. Key generation (RSA takes
+/// a noticeable fraction of a second) runs on the blocking pool.
+async fn generate(
+    alg: SigningAlg,
+    master: Option<&MasterKey>,
+    now: DateTime<Utc>,
+) -> Result<StoredKey, String> {
+    let generated = tokio::task::spawn_blocking(move || gatehouse_jose::generate_key(alg))
+        .await
+        .map_err(|e| format!("key generation: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let (private_key, encrypted) = match master {
+        Some(m) => (
+            m.seal(&generated.kid, &generated.private_pkcs8_der)
+                .map_err(|e| e.to_string())?,
+            true,
+        ),
+        None => (generated.private_pkcs8_der.clone(), false),
+    };
+    Ok(StoredKey::new(
+        generated.kid.clone(),
+        alg,
+        private_key,
+        encrypted,
+        generated.public_jwk.clone(),
+        now,
+    ))
+}
+
+/// Checks that the stored keys can be used with `master` before anything is written:
+/// every encrypted key must decrypt. This is what makes a wrong master key a start-up error
+/// (and keeps `key rotate` from adding a key the server could not read).
+pub async fn check_master_key(store: &Store, master: Option<&MasterKey>) -> Result<(), String> {
+    let keys = store.list_signing_keys().await.map_err(|e| e.to_string())?;
+    for k in keys.iter().filter(|k| k.encrypted) {
+        private_pkcs8(k, master)?;
+    }
+    Ok(())
+}
+
+/// Start-up: checks the master key against the stored keys, encrypts keys still stored in
+/// plaintext when a master key is configured, or warns loudly when none is.
+pub async fn prepare(store: &Store, master: Option<&MasterKey>) -> Result<(), String> {
+    check_master_key(store, master).await?;
+    let Some(master) = master else {
+        tracing::warn!(
+            "NO MASTER KEY CONFIGURED: private signing keys are stored UNENCRYPTED in the \
+             database. Fine for development; in production set {MASTER_KEY_ENV} (32 bytes, \
+             hex or base64) or [keys] master_key_file."
+        );
+        return Ok(());
+    };
+    let keys = store.list_signing_keys().await.map_err(|e| e.to_string())?;
+    for k in keys.iter().filter(|k| !k.encrypted) {
+        let sealed = master
+            .seal(&k.kid, &k.private_key)
+            .map_err(|e| e.to_string())?;
+        if store
+            .store_encrypted_private_key(&k.kid, sealed)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            tracing::info!(kid = %k.kid, "encrypted a stored signing key with the master key");
+        }
+    }
+    Ok(())
+}
+
+/// Generates a key of `alg` and makes it the active signing key for that algorithm at once;
+/// the previous active key is retired but stays published.
 pub async fn rotate(
     store: &Store,
     alg: SigningAlg,
+    master: Option<&MasterKey>,
     now: DateTime<Utc>,
 ) -> Result<StoredKey, String> {
-    let generated = gatehouse_jose::generate_key(alg).map_err(|e| e.to_string())?;
-    let key = StoredKey {
-        kid: generated.kid.clone(),
-        alg,
-        private_pkcs8_der: generated.private_pkcs8_der.clone(),
-        public_jwk: generated.public_jwk.clone(),
-        created_at: now,
-        active: true,
-        retired_at: None,
-    };
+    let mut key = generate(alg, master, now).await?;
     store
         .insert_active_key(&key, now)
         .await
         .map_err(|e| e.to_string())?;
+    key.active = true;
+    key.status = KeyStatus::Active;
+    key.activates_at = Some(now);
     Ok(key)
 }
 
 /// Creates an RS256 and an ES256 key when none is active (first start).
-pub async fn ensure_signing_keys(store: &Store, now: DateTime<Utc>) -> Result<(), String> {
+pub async fn ensure_signing_keys(
+    store: &Store,
+    master: Option<&MasterKey>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
     let keys = store.list_signing_keys().await.map_err(|e| e.to_string())?;
     for alg in SigningAlg::ALL {
         if !keys.iter().any(|k| k.alg == alg && k.active) {
-            let k = rotate(store, alg, now).await?;
+            let k = rotate(store, alg, master, now).await?;
             tracing::info!(kid = %k.kid, alg = %alg, "created signing key");
         }
+    }
+    Ok(())
+}
+
+/// One run of the rotation scheduler at `now`: activates due `next` keys, pre-publishes a
+/// `next` key for every algorithm whose active key is due for rotation within
+/// `schedule.prepublish`, and deletes retired keys past their window. Safe to run on every node
+/// at once: the store decides each transition under a lock, and a losing node's freshly
+/// generated key is simply dropped.
+pub async fn scheduler_tick(
+    store: &Store,
+    schedule: &Schedule,
+    master: Option<&MasterKey>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let keys = store.list_signing_keys().await.map_err(|e| e.to_string())?;
+    for alg in SigningAlg::ALL {
+        let of_alg = || keys.iter().filter(move |k| k.alg == alg);
+        let next = of_alg().find(|k| k.status == KeyStatus::Next);
+        if next.is_some_and(|n| n.activated_at() <= now) {
+            if let Some(kid) = store
+                .activate_next_key(alg, now)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                tracing::info!(kid = %kid, alg = %alg, "scheduled key rotation: new signing key");
+            }
+            continue;
+        }
+        let (Some(interval), None) = (schedule.rotation_interval, next) else {
+            continue;
+        };
+        let Some(active) = of_alg().find(|k| k.status == KeyStatus::Active) else {
+            continue;
+        };
+        let due = active.activated_at() + interval;
+        if now < due - schedule.prepublish {
+            continue;
+        }
+        // Overdue (e.g. the servers were down): still publish for the whole window first.
+        let activates_at = due.max(now + schedule.prepublish);
+        let key = generate(alg, master, now).await?;
+        if store
+            .insert_next_key(&key, activates_at, &active.kid)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            tracing::info!(kid = %key.kid, alg = %alg, activates_at = %activates_at,
+                "published the next signing key");
+        }
+    }
+    let cutoff = now - schedule.retired_window;
+    if keys
+        .iter()
+        .any(|k| k.status == KeyStatus::Retired && k.retired_at.is_some_and(|r| r < cutoff))
+    {
+        let n = store
+            .delete_keys_retired_before(cutoff)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(count = n, "deleted retired signing keys past their window");
     }
     Ok(())
 }
@@ -52,22 +244,24 @@ pub async fn ensure_signing_keys(store: &Store, now: DateTime<Utc>) -> Result<()
 /// The current key ring, swapped atomically on reload.
 pub struct KeyCache {
     ring: RwLock<Arc<KeyRing>>,
-    /// Parsed keys by kid, so a reload never parses a key twice.
+    /// Parsed keys by kid, so a reload never parses (or decrypts) a key twice.
     parsed: RwLock<HashMap<String, Arc<SigningKey>>>,
     /// Retired keys stay published this long (longer than any token they signed lives).
-    retired_window: chrono::Duration,
+    retired_window: Duration,
+    master: Option<MasterKey>,
 }
 
 impl KeyCache {
-    pub fn new(retired_window: chrono::Duration) -> Self {
+    pub fn new(retired_window: Duration, master: Option<MasterKey>) -> Self {
         Self {
             ring: RwLock::new(Arc::new(KeyRing::new(Vec::new()))),
             parsed: RwLock::new(HashMap::new()),
             retired_window,
+            master,
         }
     }
 
-    pub fn retired_window(&self) -> chrono::Duration {
+    pub fn retired_window(&self) -> Duration {
         self.retired_window
     }
 
@@ -78,7 +272,8 @@ impl KeyCache {
         }
     }
 
-    /// Loads the published keys from storage and swaps in a new ring.
+    /// Loads the published keys (active, next, and retired within the window) from storage and
+    /// swaps in a new ring. On error the previous ring stays in use.
     pub async fn reload(&self, store: &Store, now: DateTime<Utc>) -> Result<(), String> {
         let stored = store.list_signing_keys().await.map_err(|e| e.to_string())?;
         let mut entries = Vec::new();
@@ -87,15 +282,19 @@ impl KeyCache {
             Err(p) => p.into_inner(),
         };
         for k in stored {
-            let published = k.active || k.retired_at.is_some_and(|r| r + self.retired_window > now);
+            let published = match k.status {
+                KeyStatus::Active | KeyStatus::Next => true,
+                KeyStatus::Retired => k.retired_at.is_some_and(|r| r + self.retired_window > now),
+            };
             if !published {
                 continue;
             }
             let key = match parsed.get(&k.kid) {
                 Some(key) => key.clone(),
                 None => {
+                    let der = private_pkcs8(&k, self.master.as_ref())?;
                     let key = Arc::new(
-                        SigningKey::from_pkcs8(k.alg, &k.private_pkcs8_der)
+                        SigningKey::from_pkcs8(k.alg, &der)
                             .map_err(|e| format!("key {}: {e}", k.kid))?,
                     );
                     parsed.insert(k.kid.clone(), key.clone());
@@ -104,7 +303,7 @@ impl KeyCache {
             };
             entries.push(KeyEntry {
                 key,
-                active: k.active,
+                active: k.status == KeyStatus::Active,
             });
         }
         let ring = Arc::new(KeyRing::new(entries));

@@ -53,15 +53,11 @@ impl Application {
         let store = Store::connect(&settings.database_url)
             .await
             .map_err(|e| format!("database: {e}"))?;
-        keys::ensure_signing_keys(&store, clock.now()).await?;
-        let longest_token = settings
-            .tokens
-            .access_token_ttl
-            .max(settings.tokens.id_token_ttl)
-            .max(86_400);
-        let keys = Arc::new(keys::KeyCache::new(chrono::Duration::seconds(
-            longest_token + 300,
-        )));
+        let master = settings.master_key.clone();
+        keys::prepare(&store, master.as_ref()).await?;
+        keys::ensure_signing_keys(&store, master.as_ref(), clock.now()).await?;
+        let schedule = keys::Schedule::from_settings(&settings);
+        let keys = Arc::new(keys::KeyCache::new(schedule.retired_window, master));
         keys.reload(&store, clock.now()).await?;
         let state = web::Data::new(AppState {
             assertion_rules: settings.assertion_rules(),
@@ -129,8 +125,8 @@ async fn background_tasks(state: web::Data<AppState>) {
     let mut n: u64 = 0;
     loop {
         tick.tick().await;
-        if let Err(e) = state.keys.reload(&state.store, state.now()).await {
-            tracing::warn!(error = %e, "reloading signing keys failed");
+        if let Err(e) = state.run_key_scheduler().await {
+            tracing::warn!(error = %e, "signing key maintenance failed");
         }
         n += 1;
         if n.is_multiple_of(120) {

@@ -23,6 +23,11 @@ pub struct Settings {
     pub scopes: BTreeMap<String, String>,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
+    pub keys: KeySettings,
+    /// The key-encryption key of private signing keys: `GATEHOUSE_MASTER_KEY`, else the file
+    /// `keys.master_key_file`. Never serialized; its `Debug` is redacted.
+    #[serde(skip)]
+    pub master_key: Option<gatehouse_jose::MasterKey>,
     /// Signed client authentication and JWT bearer assertions (RFC 7523).
     pub client_auth: ClientAuthSettings,
 }
@@ -44,6 +49,31 @@ impl Default for ClientAuthSettings {
         }
     }
 }
+
+/// `[keys]`: scheduled rotation of signing keys and their encryption at rest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeySettings {
+    /// Seconds a key signs before the scheduler replaces it; 0 disables scheduled rotation.
+    pub rotation_interval: i64,
+    /// Seconds a new key is published in the JWKS before it signs.
+    pub prepublish: i64,
+    /// A file holding the 32-byte master key (hex or base64); `GATEHOUSE_MASTER_KEY` wins.
+    pub master_key_file: String,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            rotation_interval: 90 * 86_400,
+            prepublish: 86_400,
+            master_key_file: String::new(),
+        }
+    }
+}
+
+/// The environment variable holding the master key (operator contract).
+pub const MASTER_KEY_ENV: &str = "GATEHOUSE_MASTER_KEY";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -81,6 +111,8 @@ impl Default for Settings {
             session: SessionSettings::default(),
             scopes: default_scope_descriptions(),
             workers: 0,
+            keys: KeySettings::default(),
+            master_key: None,
             client_auth: ClientAuthSettings::default(),
         }
     }
@@ -151,7 +183,12 @@ impl Settings {
                 .only(&["issuer", "listen", "database_url"])
                 .map(|k| k.as_str().to_ascii_lowercase().into()),
         );
-        let s: Settings = fig.extract().map_err(|e| format!("configuration: {e}"))?;
+        let mut s: Settings = fig.extract().map_err(|e| format!("configuration: {e}"))?;
+        if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
+            s.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
+                format!("{MASTER_KEY_ENV}: {e} (expected 32 bytes as 64 hex digits or base64)")
+            })?);
+        }
         s.validated()
     }
 
@@ -200,6 +237,25 @@ impl Settings {
             if v < min {
                 return Err(format!("{name} must be at least {min} seconds"));
             }
+        }
+        let k = &self.keys;
+        if k.prepublish < 0 {
+            return Err("keys.prepublish must not be negative".into());
+        }
+        if k.rotation_interval < 0
+            || (k.rotation_interval > 0 && k.rotation_interval <= k.prepublish)
+        {
+            return Err(
+                "keys.rotation_interval must be 0 (off) or longer than keys.prepublish".into(),
+            );
+        }
+        if self.master_key.is_none() && !k.master_key_file.is_empty() {
+            let path = &k.master_key_file;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("keys.master_key_file: cannot read {path}: {e}"))?;
+            self.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
+                format!("keys.master_key_file: {e} (expected 32 bytes as 64 hex digits or base64)")
+            })?);
         }
         if t.refresh_token_idle_ttl() > t.refresh_token_absolute_ttl {
             return Err(

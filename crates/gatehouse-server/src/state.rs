@@ -42,4 +42,20 @@ impl AppState {
         };
         gatehouse_core::token::authenticate_client(&self.store, creds, &ctx).await
     }
+
+    /// One key-maintenance step at `self.now()`: the rotation scheduler, then a reload of the
+    /// key ring. Run every few seconds by the server; tests call it after moving the clock.
+    pub async fn run_key_scheduler(&self) -> Result<(), String> {
+        let schedule = crate::keys::Schedule::from_settings(&self.settings);
+        let scheduled = crate::keys::scheduler_tick(
+            &self.store,
+            &schedule,
+            self.settings.master_key.as_ref(),
+            self.now(),
+        )
+        .await;
+        // Reload even when the scheduler failed, so keys rotated elsewhere are still picked up.
+        let reloaded = self.keys.reload(&self.store, self.now()).await;
+        scheduled.and(reloaded)
+    }
 }

@@ -10,16 +10,13 @@ use gatehouse_core::SigningAlg;
 use gatehouse_core::client::Client;
 use gatehouse_core::user::User;
 use gatehouse_core::values::TenantId;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    SqlErr,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, SqlErr};
 
 use crate::entities::{
     authorization_code, client, refresh_token, session, signing_key, tenant, user,
 };
 use crate::ports::{client_to_row, user_to_row};
+use crate::signing_keys::{KeyStatus, new_row, retire_active};
 use crate::{Error, Store, db_time};
 
 /// How long redeemed or expired authorization codes are kept, so that a replay within this window
@@ -31,15 +28,52 @@ const CODE_RETENTION: TimeDelta = TimeDelta::hours(1);
 pub struct StoredKey {
     pub kid: String,
     pub alg: SigningAlg,
-    /// The private key, PKCS#8 DER. Omitted from `Debug`.
-    pub private_pkcs8_der: Vec<u8>,
+    /// The private key: PKCS#8 DER, or an envelope of it (`gatehouse_jose::envelope`) when
+    /// `encrypted`. Omitted from `Debug`.
+    pub private_key: Vec<u8>,
+    /// Whether `private_key` is encrypted with the master key.
+    pub encrypted: bool,
     /// The public key as a JWK (RFC 7517).
     pub public_jwk: serde_json::Value,
     pub created_at: DateTime<Utc>,
-    /// Whether this is the key new tokens of `alg` are signed with.
+    /// Whether this is the key new tokens of `alg` are signed with (`status == Active`).
     pub active: bool,
+    /// Where the key is in its life cycle.
+    pub status: KeyStatus,
+    /// When the key became (or, if `Next`, becomes) the signing key.
+    pub activates_at: Option<DateTime<Utc>>,
     /// When a newer key replaced it.
     pub retired_at: Option<DateTime<Utc>>,
+}
+
+impl StoredKey {
+    /// A new key record (state fields are set by the store operation that inserts it).
+    pub fn new(
+        kid: String,
+        alg: SigningAlg,
+        private_key: Vec<u8>,
+        encrypted: bool,
+        public_jwk: serde_json::Value,
+        created_at: DateTime<Utc>,
+    ) -> StoredKey {
+        StoredKey {
+            kid,
+            alg,
+            private_key,
+            encrypted,
+            public_jwk,
+            created_at,
+            active: false,
+            status: KeyStatus::Next,
+            activates_at: None,
+            retired_at: None,
+        }
+    }
+
+    /// When the key started (or starts) signing: `activates_at`, else its creation.
+    pub fn activated_at(&self) -> DateTime<Utc> {
+        self.activates_at.unwrap_or(self.created_at)
+    }
 }
 
 impl fmt::Debug for StoredKey {
@@ -47,10 +81,12 @@ impl fmt::Debug for StoredKey {
         f.debug_struct("StoredKey")
             .field("kid", &self.kid)
             .field("alg", &self.alg)
-            .field("private_pkcs8_der", &"<redacted>")
+            .field("private_key", &"<redacted>")
+            .field("encrypted", &self.encrypted)
             .field("public_jwk", &self.public_jwk)
             .field("created_at", &self.created_at)
-            .field("active", &self.active)
+            .field("status", &self.status)
+            .field("activates_at", &self.activates_at)
             .field("retired_at", &self.retired_at)
             .finish()
     }
@@ -64,7 +100,7 @@ pub struct Purged {
     pub sessions: u64,
 }
 
-fn is_unique_violation(e: &DbErr) -> bool {
+pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
@@ -138,39 +174,36 @@ impl Store {
                     alg: SigningAlg::parse(&m.alg).map_err(|e| {
                         Error::Db(format!("invalid signing_keys.alg of {}: {e}", m.kid))
                     })?,
+                    status: KeyStatus::of_row(m.active, &m.status),
                     kid: m.kid,
-                    private_pkcs8_der: m.private_key,
+                    private_key: m.private_key,
+                    encrypted: m.encrypted,
                     public_jwk: m.public_jwk,
                     created_at: m.created_at,
                     active: m.active,
+                    activates_at: m.activates_at,
                     retired_at: m.retired_at,
                 })
             })
             .collect()
     }
 
-    /// Makes `k` the active key of its algorithm: in one transaction, retires the active key(s) of
-    /// that algorithm (`active = false`, `retired_at = now`) and inserts `k` as active (its own
-    /// `active` and `retired_at` fields are ignored). Retired keys are kept for verification.
+    /// Makes `k` the active key of its algorithm at once (an operator's immediate rotation):
+    /// in one transaction holding the key-transition lock, retires the active key(s) of that
+    /// algorithm (`retired_at = now`), discards a pre-published `next` key of it (it never
+    /// signed anything, and the new key restarts the rotation schedule), and inserts `k` as
+    /// active from `now` (its own state fields are ignored). Retired keys are kept for
+    /// verification.
     pub async fn insert_active_key(&self, k: &StoredKey, now: DateTime<Utc>) -> Result<(), Error> {
-        let txn = self.begin_write().await?;
-        signing_key::Entity::update_many()
-            .col_expr(signing_key::Column::Active, Expr::value(false))
-            .col_expr(signing_key::Column::RetiredAt, Expr::value(db_time(now)))
+        let txn = self.begin_key_transition().await?;
+        signing_key::Entity::delete_many()
             .filter(signing_key::Column::Alg.eq(k.alg.as_str()))
-            .filter(signing_key::Column::Active.eq(true))
+            .filter(signing_key::Column::Active.eq(false))
+            .filter(signing_key::Column::Status.eq(KeyStatus::Next.as_str()))
             .exec(&txn)
             .await?;
-        let row = signing_key::ActiveModel {
-            kid: Set(k.kid.clone()),
-            alg: Set(k.alg.as_str().to_owned()),
-            private_key: Set(k.private_pkcs8_der.clone()),
-            public_jwk: Set(k.public_jwk.clone()),
-            created_at: Set(db_time(k.created_at)),
-            active: Set(true),
-            retired_at: Set(None),
-        };
-        match signing_key::Entity::insert(row)
+        retire_active(&txn, k.alg, now).await?;
+        match signing_key::Entity::insert(new_row(k, KeyStatus::Active, now))
             .exec_without_returning(&txn)
             .await
         {
@@ -189,10 +222,11 @@ impl Store {
     }
 
     /// Deletes retired keys whose `retired_at` is before `cutoff`; returns how many.
-    /// Active keys are never deleted.
+    /// Active and `next` keys are never deleted.
     pub async fn delete_keys_retired_before(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
         let res = signing_key::Entity::delete_many()
             .filter(signing_key::Column::Active.eq(false))
+            .filter(signing_key::Column::Status.ne(KeyStatus::Next.as_str()))
             .filter(signing_key::Column::RetiredAt.lt(db_time(cutoff)))
             .exec(self.db())
             .await?;

@@ -20,6 +20,7 @@ pub mod migration;
 pub mod ports;
 pub mod revocation;
 pub mod session_activity;
+pub mod signing_keys;
 pub mod test_support;
 
 use std::str::FromStr;
@@ -35,6 +36,7 @@ use sea_orm_migration::MigratorTrait;
 
 pub use admin::{Purged, StoredKey};
 pub use migration::Migrator;
+pub use signing_keys::KeyStatus;
 
 /// The key of the PostgreSQL advisory lock that serialises migrations across nodes
 /// (ASCII "gatehous" as a big-endian integer).

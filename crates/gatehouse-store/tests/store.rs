@@ -494,15 +494,14 @@ async fn sessions_are_stored_found_and_deleted() {
 }
 
 fn key(kid: &str, alg: SigningAlg, created_at: DateTime<Utc>) -> StoredKey {
-    StoredKey {
-        kid: kid.into(),
+    StoredKey::new(
+        kid.into(),
         alg,
-        private_pkcs8_der: vec![0x30, 0x82, 0x01, 0x00, 0xff],
-        public_jwk: serde_json::json!({ "kty": "EC", "kid": kid }),
+        vec![0x30, 0x82, 0x01, 0x00, 0xff],
+        false,
+        serde_json::json!({ "kty": "EC", "kid": kid }),
         created_at,
-        active: false,
-        retired_at: None,
-    }
+    )
 }
 
 #[tokio::test]
@@ -531,10 +530,7 @@ async fn key_rotation_retires_the_old_key() {
     assert_eq!(by("rs-1").retired_at, Some(t1));
     assert!(by("rs-2").active && by("rs-2").retired_at.is_none());
     assert!(by("es-1").active);
-    assert_eq!(
-        by("rs-2").private_pkcs8_der,
-        vec![0x30, 0x82, 0x01, 0x00, 0xff]
-    );
+    assert_eq!(by("rs-2").private_key, vec![0x30, 0x82, 0x01, 0x00, 0xff]);
     assert_eq!(by("rs-2").public_jwk["kid"], "rs-2");
     assert!(!format!("{:?}", by("rs-2")).contains("48, 130"));
     for alg in SigningAlg::ALL {

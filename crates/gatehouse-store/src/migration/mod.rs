@@ -11,6 +11,7 @@ mod m20261123_000001_initial;
 mod m20261123_000002_token_lifecycle;
 mod m20261123_000003_signed_client_auth;
 mod m20261123_000004_sessions_profiles_claims;
+mod m20261123_000005_key_lifecycle;
 
 /// The ordered list of Gatehouse migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_token_lifecycle::Migration),
             Box::new(m20261123_000003_signed_client_auth::Migration),
             Box::new(m20261123_000004_sessions_profiles_claims::Migration),
+            Box::new(m20261123_000005_key_lifecycle::Migration),
         ]
     }
 }
