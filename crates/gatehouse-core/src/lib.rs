@@ -10,6 +10,9 @@
 //! - no clock reads and no key material: time comes from a [`ports::Clock`], signatures from a
 //!   [`ports::TokenSigner`].
 
+pub mod apikey;
+pub mod apikey_auth;
+pub mod audit;
 pub mod authorize;
 pub mod claims;
 pub mod client;
@@ -19,6 +22,7 @@ pub mod password;
 pub mod policy;
 pub mod ports;
 pub mod secret;
+pub mod tenant;
 pub mod token;
 pub mod user;
 pub mod userinfo;
