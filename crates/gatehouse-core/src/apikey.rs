@@ -389,13 +389,14 @@ impl ApiKey {
     pub fn masked(&self) -> String {
         format!("{}...", self.prefix)
     }
-    /// Whole days until expiry (negative once expired, counting days since).
+    /// Days until expiry (negative once expired: whole days since).
     pub fn days_left(&self, now: DateTime<Utc>) -> i64 {
+        // Rounded up while valid ("1 day left" on the last day), down once expired.
         let secs = (self.expires_at - now).num_seconds();
         if secs >= 0 {
-            secs / 86_400
+            (secs + 86_399) / 86_400
         } else {
-            -((-secs + 86_399) / 86_400)
+            -((-secs) / 86_400)
         }
     }
     /// "N days left" / "expired N days ago".
@@ -580,6 +581,12 @@ mod tests {
             .unwrap();
         assert_eq!(k.key.expires_at - now, TimeDelta::days(90));
         assert_eq!(k.key.days_left(now), 90);
+        assert_eq!(k.key.days_left(now + TimeDelta::hours(1)), 90);
+        assert_eq!(
+            k.key
+                .days_left(now + TimeDelta::days(90) - TimeDelta::hours(1)),
+            1
+        );
     }
 
     #[test]

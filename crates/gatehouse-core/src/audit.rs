@@ -70,6 +70,7 @@ impl Outcome {
 /// An event to append (the store assigns the id).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewAuditEvent {
+    #[serde(rename = "time")]
     pub at: DateTime<Utc>,
     pub tenant_id: Option<String>,
     pub actor_kind: ActorKind,

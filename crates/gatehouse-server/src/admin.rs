@@ -51,6 +51,15 @@ pub async fn create_client(
     let NewClient { client, secret } =
         NewClient::validate(reg, now).map_err(AdminError::Invalid)?;
     store.insert_client(&client).await?;
+    crate::admin_apikeys::audit_operator(
+        store,
+        now,
+        Some(client.tenant_id.as_str()),
+        "client.create",
+        client.id.as_str(),
+        json!({ "name": client.name }),
+    )
+    .await?;
     Ok(json!({
         "client_id": client.id,
         "client_secret": secret.as_ref().map(Secret::expose),
@@ -94,6 +103,15 @@ pub async fn create_user(
         created_at: now,
     };
     store.insert_user(&u).await?;
+    crate::admin_apikeys::audit_operator(
+        store,
+        now,
+        Some(u.tenant_id.as_str()),
+        "user.create",
+        u.id.as_str(),
+        json!({ "username": u.username }),
+    )
+    .await?;
     Ok(json!({
         "id": u.id,
         "username": u.username,
@@ -109,6 +127,15 @@ pub async fn rotate_key(store: &Store, alg: &str, now: DateTime<Utc>) -> Result<
     let k = crate::keys::rotate(store, alg, now)
         .await
         .map_err(AdminError::Store)?;
+    crate::admin_apikeys::audit_operator(
+        store,
+        now,
+        None,
+        "signing_key.rotate",
+        &k.kid,
+        json!({ "alg": k.alg.as_str() }),
+    )
+    .await?;
     Ok(
         json!({ "kid": k.kid, "alg": k.alg.as_str(), "active": true, "created_at": k.created_at.to_rfc3339() }),
     )

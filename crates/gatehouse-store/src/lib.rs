@@ -13,9 +13,12 @@
 //!   so what is read back equals what was written.
 
 pub mod admin;
+pub mod apikeys;
+pub mod audit;
 pub mod entities;
 pub mod migration;
 pub mod ports;
+pub mod tenants;
 pub mod test_support;
 
 use std::str::FromStr;
@@ -30,6 +33,8 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use admin::{Purged, StoredKey};
+pub use apikeys::CreateApiKeyError;
+pub use audit::AuditLog;
 pub use migration::Migrator;
 
 /// The key of the PostgreSQL advisory lock that serialises migrations across nodes
