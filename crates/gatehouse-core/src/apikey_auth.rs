@@ -284,7 +284,7 @@ mod tests {
             authenticate_api_key(&store, &bad, None, now).await,
             Err(ApiKeyDenied::Malformed)
         );
-        let other = GeneratedKeyForTest::new();
+        let other = other_key();
         assert_eq!(
             authenticate_api_key(&store, &other, None, now).await,
             Err(ApiKeyDenied::Unknown)
@@ -332,12 +332,9 @@ mod tests {
         );
     }
 
-    struct GeneratedKeyForTest;
-    impl GeneratedKeyForTest {
-        fn new() -> String {
-            crate::apikey::GeneratedKey::generate(&ApiKeyPrefixes::default(), Environment::Live)
-                .expose()
-                .to_owned()
-        }
+    fn other_key() -> String {
+        crate::apikey::GeneratedKey::generate(&ApiKeyPrefixes::default(), Environment::Live)
+            .expose()
+            .to_owned()
     }
 }
