@@ -270,3 +270,33 @@ async fn audit_trail_is_read_with_a_cursor() {
     assert_eq!(other.len(), 2);
     assert_eq!(store.audit().last_id().await.unwrap(), ids[4]);
 }
+
+#[tokio::test]
+async fn upgrading_a_database_gives_existing_tenants_the_default_policy() {
+    use sea_orm::{ConnectionTrait, Database};
+    use sea_orm_migration::MigratorTrait;
+
+    let db = TestDb::new().await;
+    let conn = Database::connect(db.url.as_str()).await.unwrap();
+    // The schema before this migration, with a tenant of its own.
+    gatehouse_store::Migrator::up(&conn, Some(1)).await.unwrap();
+    conn.execute_unprepared(
+        "INSERT INTO tenants (id, name, created_at) VALUES ('old', 'Old', '2026-01-01T00:00:00Z')",
+    )
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let store = Store::connect(&db.url).await.unwrap();
+    let old = store
+        .get_tenant(&TenantId::parse("old").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(old.api_access_enabled && !old.disabled);
+    assert_eq!(old.max_api_keys, 4);
+    assert_eq!(old.allowed_scopes, None);
+    create(&store, &old.id, req("after upgrade"), t0())
+        .await
+        .unwrap();
+}
