@@ -19,10 +19,7 @@ fn ring() -> KeyRing {
         .map(|alg| {
             let g = generate_key(*alg).expect("keygen");
             let key = SigningKey::from_pkcs8(*alg, &g.private_pkcs8_der).expect("parse");
-            KeyEntry {
-                key: Arc::new(key),
-                active: true,
-            }
+            KeyEntry { key: Arc::new(key), active: true }
         })
         .collect();
     KeyRing::new(entries)
@@ -46,15 +43,7 @@ fn jwt(c: &mut Criterion) {
         });
         let token = ring.sign(alg, "at+jwt", &claims).expect("sign");
         c.bench_function(&format!("verify {alg}"), |b| {
-            b.iter(|| {
-                ring.verify(
-                    &token,
-                    "at+jwt",
-                    "http://127.0.0.1:8080",
-                    Some("http://127.0.0.1:8080"),
-                )
-                .expect("verify")
-            });
+            b.iter(|| ring.verify(&token, "at+jwt", "http://127.0.0.1:8080", Some("http://127.0.0.1:8080")).expect("verify"));
         });
     }
 }
@@ -68,10 +57,7 @@ fn token_endpoint(c: &mut Criterion) {
     };
     let (app, client_id, secret) = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let application =
-            Application::build_with_listener(settings, listener, Arc::new(SystemClock))
-                .await
-                .expect("build");
+        let application = Application::build_with_listener(settings, listener, Arc::new(SystemClock)).await.expect("build");
         let state = application.state();
         let reg = ClientRegistration {
             name: "bench".into(),
@@ -85,38 +71,28 @@ fn token_endpoint(c: &mut Criterion) {
             access_token_ttl: None,
             pkce_optional: false,
         };
-        let out = admin::create_client(&state.store, reg, "default", chrono::Utc::now())
-            .await
-            .expect("client");
-        let app =
-            test::init_service(App::new().app_data(state.clone()).configure(routes_config)).await;
-        (
-            app,
-            out["client_id"].as_str().unwrap_or_default().to_owned(),
-            out["client_secret"].as_str().unwrap_or_default().to_owned(),
-        )
+        let out = admin::create_client(&state.store, reg, "default", chrono::Utc::now()).await.expect("client");
+        let app = test::init_service(App::new().app_data(state.clone()).configure(routes_config)).await;
+        (app, out["client_id"].as_str().unwrap_or_default().to_owned(), out["client_secret"].as_str().unwrap_or_default().to_owned())
     });
     let basic = {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
     };
-    c.bench_function(
-        "client_credentials token request (in process, SQLite)",
-        |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let req = test::TestRequest::post()
-                        .uri("/oauth/token")
-                        .insert_header(("authorization", format!("Basic {basic}")))
-                        .insert_header(("content-type", "application/x-www-form-urlencoded"))
-                        .set_payload("grant_type=client_credentials")
-                        .to_request();
-                    let resp = test::call_service(&app, req).await;
-                    assert!(resp.status().is_success());
-                })
-            });
-        },
-    );
+    c.bench_function("client_credentials token request (in process, SQLite)", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let req = test::TestRequest::post()
+                    .uri("/oauth/token")
+                    .insert_header(("authorization", format!("Basic {basic}")))
+                    .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                    .set_payload("grant_type=client_credentials")
+                    .to_request();
+                let resp = test::call_service(&app, req).await;
+                assert!(resp.status().is_success());
+            })
+        });
+    });
     let _ = std::fs::remove_dir_all(&dir);
 }
 
