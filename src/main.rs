@@ -45,6 +45,142 @@ enum Command {
     /// Manage JWT bearer grant trusts (service accounts, RFC 7523).
     #[command(subcommand)]
     Trust(TrustCmd),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage tenants' API keys.
+    #[command(subcommand)]
+    Apikey(ApikeyCmd),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a tenant.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// enabled (default) or disabled.
+        #[arg(long = "api-access")]
+        api_access: Option<String>,
+        /// The scopes the tenant's API keys may carry, space separated (default: unrestricted).
+        #[arg(long)]
+        scope: Option<String>,
+        /// The maximum number of active API keys (default 4).
+        #[arg(long = "max-api-keys")]
+        max_api_keys: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename a tenant.
+    Rename {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a tenant: its API keys stop working at once.
+    Disable {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-enable a disabled tenant.
+    Enable {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn a tenant's API access on or off.
+    ApiAccess {
+        id: String,
+        /// enabled or disabled.
+        #[arg(value_name = "API_ACCESS")]
+        value: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCmd {
+    /// Create an API key; its secret is printed once.
+    Create(ApikeyCreate),
+    /// List a tenant's API keys (never the secrets).
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API key, effective at once.
+    Revoke {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct ApikeyCreate {
+    #[arg(long)]
+    tenant: String,
+    /// What the key is for (it appears in the audit trail).
+    #[arg(long)]
+    name: String,
+    /// Scopes, space separated (a subset of the tenant's allowed scopes).
+    #[arg(long)]
+    scope: Option<String>,
+    /// Validity in days, 10 to 365 (default 90).
+    #[arg(
+        long = "validity-days",
+        value_name = "D",
+        allow_negative_numbers = true
+    )]
+    validity_days: Option<i64>,
+    /// live (default) or test.
+    #[arg(long = "env")]
+    env: Option<String>,
+    /// An IP address or CIDR block allowed to use the key (repeatable; default: any).
+    #[arg(long = "allow-ip", value_name = "CIDR")]
+    allow_ip: Vec<String>,
+    /// A rate-limit class name.
+    #[arg(long = "rate-limit-class")]
+    rate_limit_class: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Print the events after an id, oldest first.
+    List {
+        /// Only events with an id greater than this.
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+        after: i64,
+        /// At most this many events (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow the trail: print new events as JSON lines until interrupted.
+    Tail {
+        /// Start after this id (default: the newest event, so only new ones are printed).
+        #[arg(long)]
+        after: Option<i64>,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -305,6 +441,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             print(&out, t.json, &["id", "issuer", "subject"])
         }
+        Command::Tenant(cmd) => tenant_cmd(&settings, cmd, now).await,
+        Command::Apikey(cmd) => apikey_cmd(&settings, cmd, now).await,
+        Command::Audit(cmd) => audit_cmd(&settings, cmd).await,
         Command::Key(KeyCmd::List { json }) => {
             let store = open_store(&settings).await?;
             if settings.master_key.is_some() {
@@ -350,6 +489,201 @@ fn read_jwks_file(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     } else {
         v
     })
+}
+
+async fn tenant_cmd(
+    settings: &Settings,
+    cmd: TenantCmd,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use gatehouse_server::admin_apikeys as a;
+    let fields = &["id", "name", "api_access", "disabled"];
+    match cmd {
+        TenantCmd::Create {
+            name,
+            api_access,
+            scope,
+            max_api_keys,
+            json,
+        } => {
+            let reg = gatehouse_core::tenant::TenantRegistration {
+                name,
+                api_access,
+                scope,
+                max_api_keys,
+            };
+            // Validate before opening the database, so a typo writes nothing.
+            reg.clone().validate(now).map_err(anyhow::Error::msg)?;
+            let store = open_store(settings).await?;
+            print(&a::create_tenant(&store, reg, now).await?, json, fields)
+        }
+        TenantCmd::List { json } => {
+            let store = open_store(settings).await?;
+            let out = a::list_tenants(&store).await?;
+            if json {
+                println!("{out}");
+            } else {
+                for t in out["tenants"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}  {}  api access {}{}",
+                        t["id"].as_str().unwrap_or_default(),
+                        t["name"].as_str().unwrap_or_default(),
+                        t["api_access"].as_str().unwrap_or_default(),
+                        if t["disabled"].as_bool() == Some(true) {
+                            "  DISABLED"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            Ok(())
+        }
+        TenantCmd::Rename { id, name, json } => {
+            let store = open_store(settings).await?;
+            print(
+                &a::rename_tenant(&store, &id, &name, now).await?,
+                json,
+                fields,
+            )
+        }
+        TenantCmd::Disable { id, json } => {
+            let store = open_store(settings).await?;
+            print(
+                &a::set_tenant_disabled(&store, &id, true, now).await?,
+                json,
+                fields,
+            )
+        }
+        TenantCmd::Enable { id, json } => {
+            let store = open_store(settings).await?;
+            print(
+                &a::set_tenant_disabled(&store, &id, false, now).await?,
+                json,
+                fields,
+            )
+        }
+        TenantCmd::ApiAccess { id, value, json } => {
+            let store = open_store(settings).await?;
+            print(
+                &a::set_tenant_api_access(&store, &id, &value, now).await?,
+                json,
+                fields,
+            )
+        }
+    }
+}
+
+async fn apikey_cmd(
+    settings: &Settings,
+    cmd: ApikeyCmd,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use gatehouse_server::admin_apikeys as a;
+    match cmd {
+        ApikeyCmd::Create(c) => {
+            let req = gatehouse_core::apikey::ApiKeyRequest {
+                name: c.name,
+                scope: c.scope,
+                validity_days: c.validity_days,
+                environment: c.env,
+                allow_ips: c.allow_ip,
+                rate_limit_class: c.rate_limit_class,
+            };
+            let store = open_store(settings).await?;
+            let out = a::create_api_key(&store, &settings.api_keys, &c.tenant, req, now).await?;
+            print(
+                &out,
+                c.json,
+                &["id", "name", "secret", "prefix", "expires_at"],
+            )
+        }
+        ApikeyCmd::List { tenant, json } => {
+            let store = open_store(settings).await?;
+            let out = a::list_api_keys(&store, &settings.api_keys, &tenant, now).await?;
+            if json {
+                println!("{out}");
+            } else {
+                for k in out["api_keys"].as_array().into_iter().flatten() {
+                    let warn = k["expiry_warning"].as_bool() == Some(true)
+                        && k["revoked"].as_bool() != Some(true);
+                    println!(
+                        "{}{}  {}  {}  {}  {}  {}{}",
+                        if warn { "! " } else { "  " },
+                        k["name"].as_str().unwrap_or_default(),
+                        k["masked"].as_str().unwrap_or_default(),
+                        k["environment"].as_str().unwrap_or_default(),
+                        k["created_at"].as_str().unwrap_or_default(),
+                        k["expires"].as_str().unwrap_or_default(),
+                        k["id"].as_str().unwrap_or_default(),
+                        if k["revoked"].as_bool() == Some(true) {
+                            "  revoked"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            Ok(())
+        }
+        ApikeyCmd::Revoke { id, json } => {
+            let store = open_store(settings).await?;
+            print(
+                &a::revoke_api_key(&store, &id, now).await?,
+                json,
+                &["id", "revoked_at"],
+            )
+        }
+    }
+}
+
+async fn audit_cmd(settings: &Settings, cmd: AuditCmd) -> anyhow::Result<()> {
+    use gatehouse_server::admin_apikeys as a;
+    match cmd {
+        AuditCmd::List { after, limit, json } => {
+            if after < 0 {
+                anyhow::bail!("--after: must be 0 or more");
+            }
+            if !(1..=1000).contains(&limit) {
+                anyhow::bail!("--limit: must be between 1 and 1000");
+            }
+            let store = open_store(settings).await?;
+            let out = a::list_audit(&store, after, limit).await?;
+            if json {
+                println!("{out}");
+            } else {
+                for e in out["events"].as_array().into_iter().flatten() {
+                    println!("{e}");
+                }
+            }
+            Ok(())
+        }
+        AuditCmd::Tail { after, interval } => {
+            if !(1..=3600).contains(&interval) {
+                anyhow::bail!("--interval: must be between 1 and 3600 seconds");
+            }
+            let store = open_store(settings).await?;
+            let mut cursor = match after {
+                Some(n) if n < 0 => anyhow::bail!("--after: must be 0 or more"),
+                Some(n) => n,
+                None => store.audit().last_id().await?,
+            };
+            loop {
+                let out = a::list_audit(&store, cursor, 1000).await?;
+                for e in out["events"].as_array().into_iter().flatten() {
+                    println!("{e}");
+                }
+                cursor = out["next_after"].as_i64().unwrap_or(cursor);
+                let full = out["events"].as_array().is_some_and(|v| v.len() == 1000);
+                if !full {
+                    tokio::select! {
+                        _ = shutdown_signal() => return Ok(()),
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(interval)) => {}
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod apikeys_cli;
 mod cli;
 mod code_flow;
 mod conformance_code_flow;

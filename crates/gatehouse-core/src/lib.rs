@@ -10,6 +10,9 @@
 //! - no clock reads and no key material: time comes from a [`ports::Clock`], signatures from a
 //!   [`ports::TokenSigner`].
 
+pub mod apikey;
+pub mod apikey_auth;
+pub mod audit;
 pub mod authorize;
 pub mod claims;
 pub mod claims_request;
@@ -29,6 +32,7 @@ pub mod revocation;
 pub mod rotation;
 pub mod secret;
 pub mod session;
+pub mod tenant;
 pub mod token;
 pub mod user;
 pub mod userinfo;

@@ -99,6 +99,15 @@ pub async fn create_client_with_keys(
         Some(KeySource::Uri(u)) => Some(u.as_str()),
         _ => None,
     };
+    crate::admin_apikeys::audit_operator(
+        store,
+        now,
+        Some(client.tenant_id.as_str()),
+        "client.create",
+        client.id.as_str(),
+        json!({ "name": client.name }),
+    )
+    .await?;
     Ok(json!({
         "jwks_uri": jwks_uri,
         "client_id": client.id,
@@ -258,6 +267,15 @@ pub async fn create_user_with_profile(
         profile,
     };
     store.insert_user(&u).await?;
+    crate::admin_apikeys::audit_operator(
+        store,
+        now,
+        Some(u.tenant_id.as_str()),
+        "user.create",
+        u.id.as_str(),
+        json!({ "username": u.username }),
+    )
+    .await?;
     Ok(json!({
         "id": u.id,
         "username": u.username,
@@ -288,6 +306,15 @@ pub async fn rotate_key(
     let k = crate::keys::rotate(store, alg, master, now)
         .await
         .map_err(AdminError::Store)?;
+    crate::admin_apikeys::audit_operator(
+        store,
+        now,
+        None,
+        "signing_key.rotate",
+        &k.kid,
+        json!({ "alg": k.alg.as_str() }),
+    )
+    .await?;
     Ok(key_json(&k))
 }
 

@@ -6,6 +6,7 @@
 //! errors to HTTP is [`error`]; pages are in [`views`].
 
 pub mod admin;
+pub mod admin_apikeys;
 pub mod client_keys;
 pub mod error;
 pub mod keys;

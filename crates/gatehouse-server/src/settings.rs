@@ -30,6 +30,38 @@ pub struct Settings {
     pub master_key: Option<gatehouse_jose::MasterKey>,
     /// Signed client authentication and JWT bearer assertions (RFC 7523).
     pub client_auth: ClientAuthSettings,
+    /// API keys: secret prefixes and the listing's expiry warning.
+    pub api_keys: ApiKeySettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiKeySettings {
+    /// Prefix of `live` secrets (1–32 of a-z, 0-9, _).
+    pub live_prefix: String,
+    /// Prefix of `test` secrets.
+    pub test_prefix: String,
+    /// Listings warn about keys expiring within this many days.
+    pub expiry_warning_days: i64,
+}
+
+impl Default for ApiKeySettings {
+    fn default() -> Self {
+        let p = gatehouse_core::apikey::ApiKeyPrefixes::default();
+        Self {
+            live_prefix: p.live,
+            test_prefix: p.test,
+            expiry_warning_days: gatehouse_core::apikey::DEFAULT_EXPIRY_WARNING_DAYS,
+        }
+    }
+}
+
+impl ApiKeySettings {
+    /// The configured prefixes (checked by [`Settings::validated`]).
+    pub fn prefixes(&self) -> Result<gatehouse_core::apikey::ApiKeyPrefixes, String> {
+        gatehouse_core::apikey::ApiKeyPrefixes::new(&self.live_prefix, &self.test_prefix)
+            .map_err(|e| format!("api_keys: {e}"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,6 +146,7 @@ impl Default for Settings {
             keys: KeySettings::default(),
             master_key: None,
             client_auth: ClientAuthSettings::default(),
+            api_keys: ApiKeySettings::default(),
         }
     }
 }
@@ -262,6 +295,10 @@ impl Settings {
                 "tokens.refresh_token_idle_ttl must not exceed tokens.refresh_token_absolute_ttl"
                     .into(),
             );
+        }
+        self.api_keys.prefixes()?;
+        if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
+            return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
         }
         Ok(self)
     }

@@ -13,6 +13,8 @@
 //!   so what is read back equals what was written.
 
 pub mod admin;
+pub mod apikeys;
+pub mod audit;
 pub mod client_keys;
 pub mod entities;
 pub mod grant_claims;
@@ -21,6 +23,7 @@ pub mod ports;
 pub mod revocation;
 pub mod session_activity;
 pub mod signing_keys;
+pub mod tenants;
 pub mod test_support;
 
 use std::str::FromStr;
@@ -35,6 +38,8 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use admin::{Purged, StoredKey};
+pub use apikeys::CreateApiKeyError;
+pub use audit::AuditLog;
 pub use migration::Migrator;
 pub use signing_keys::KeyStatus;
 

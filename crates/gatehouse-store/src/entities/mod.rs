@@ -2,7 +2,9 @@
 //! [`crate::migration`]. Rows are plain data; conversion to the typed values of
 //! `gatehouse-core` happens in [`crate::ports`] and [`crate::admin`].
 
+pub mod api_key;
 pub mod assertion_replay;
+pub mod audit_event;
 pub mod authorization_code;
 pub mod client;
 pub mod consent;

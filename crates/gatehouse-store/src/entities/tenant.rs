@@ -10,6 +10,12 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub name: String,
     pub created_at: DateTimeUtc,
+    pub disabled: bool,
+    pub api_access_enabled: bool,
+    pub max_api_keys: i32,
+    /// Space-separated scopes; `None` = unrestricted.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub allowed_scopes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

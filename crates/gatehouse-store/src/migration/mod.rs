@@ -12,6 +12,7 @@ mod m20261123_000002_token_lifecycle;
 mod m20261123_000003_signed_client_auth;
 mod m20261123_000004_sessions_profiles_claims;
 mod m20261123_000005_key_lifecycle;
+mod m20261123_000006_api_keys;
 
 /// The ordered list of Gatehouse migrations.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_signed_client_auth::Migration),
             Box::new(m20261123_000004_sessions_profiles_claims::Migration),
             Box::new(m20261123_000005_key_lifecycle::Migration),
+            Box::new(m20261123_000006_api_keys::Migration),
         ]
     }
 }

@@ -1,0 +1,121 @@
+//! The audit trail's records: an append-only list of security-relevant events (issue 4), read
+//! with a cursor ("entries after id N"). Details never hold secrets: ids and names only.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Who did it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// An operator at the CLI.
+    Operator,
+    User,
+    Client,
+    /// An API key, named by its name.
+    ApiKey,
+    /// Nobody identified (e.g. an unknown API key was presented).
+    Anonymous,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operator => "operator",
+            Self::User => "user",
+            Self::Client => "client",
+            Self::ApiKey => "api_key",
+            Self::Anonymous => "anonymous",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "operator" => Self::Operator,
+            "user" => Self::User,
+            "client" => Self::Client,
+            "api_key" => Self::ApiKey,
+            "anonymous" => Self::Anonymous,
+            _ => return None,
+        })
+    }
+}
+
+/// The result of the audited action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Denied => "denied",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "success" => Self::Success,
+            "failure" => Self::Failure,
+            "denied" => Self::Denied,
+            _ => return None,
+        })
+    }
+}
+
+/// An event to append (the store assigns the id).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewAuditEvent {
+    #[serde(rename = "time")]
+    pub at: DateTime<Utc>,
+    pub tenant_id: Option<String>,
+    pub actor_kind: ActorKind,
+    /// A user or client id, or the API key's name.
+    pub actor: Option<String>,
+    /// Dotted verb, e.g. `tenant.create`, `api_key.revoke`, `api_key.use`.
+    pub action: String,
+    /// The id of the object acted upon.
+    pub target: Option<String>,
+    pub source_ip: Option<String>,
+    pub request_id: Option<String>,
+    pub outcome: Outcome,
+    /// Extra facts (a JSON object). Never secrets.
+    pub details: serde_json::Value,
+}
+
+impl NewAuditEvent {
+    /// A successful operator action (the caller may set `actor`).
+    pub fn operator(
+        at: DateTime<Utc>,
+        tenant_id: Option<&str>,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            at,
+            tenant_id: tenant_id.map(str::to_owned),
+            actor_kind: ActorKind::Operator,
+            actor: None,
+            action: action.to_owned(),
+            target: Some(target.to_owned()),
+            source_ip: None,
+            request_id: None,
+            outcome: Outcome::Success,
+            details,
+        }
+    }
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    /// Monotonic: later events have larger ids.
+    pub id: i64,
+    #[serde(flatten)]
+    pub event: NewAuditEvent,
+}

@@ -1,0 +1,169 @@
+//! Tenants (organizations): the partition that owns users, clients and API keys, and the API-key
+//! policy each one carries (issue 4: `api_access_enabled`, the maximum of active keys, the
+//! allowed scopes). Pure types and validation; storage is in `gatehouse-store`.
+
+use chrono::{DateTime, Utc};
+
+use crate::values::{ScopeSet, TenantId};
+
+/// The default maximum number of active (non-expired, non-revoked) API keys per tenant.
+pub const DEFAULT_MAX_API_KEYS: u32 = 4;
+/// The largest maximum an operator may configure.
+pub const MAX_MAX_API_KEYS: u32 = 1000;
+/// Longest tenant name.
+pub const MAX_TENANT_NAME_LEN: usize = 256;
+
+/// A tenant as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// A disabled tenant's tokens and API keys stop working at once.
+    pub disabled: bool,
+    /// API keys can be created and used only while this is on.
+    pub api_access_enabled: bool,
+    /// The maximum number of active API keys.
+    pub max_api_keys: u32,
+    /// The scopes this tenant's API keys may carry; `None` = unrestricted.
+    pub allowed_scopes: Option<ScopeSet>,
+}
+
+impl Tenant {
+    /// Whether `requested` is allowed by the tenant's scope restriction; returns the scopes
+    /// that are not allowed (empty when all are).
+    pub fn disallowed_scopes(&self, requested: &ScopeSet) -> Vec<String> {
+        match &self.allowed_scopes {
+            None => Vec::new(),
+            Some(allowed) => requested.difference(allowed),
+        }
+    }
+}
+
+/// What an operator asks for when creating a tenant (raw CLI/API input).
+#[derive(Debug, Clone, Default)]
+pub struct TenantRegistration {
+    pub name: String,
+    /// `enabled` (default) or `disabled`.
+    pub api_access: Option<String>,
+    /// Space-separated scopes; `None` = unrestricted.
+    pub scope: Option<String>,
+    /// Default [`DEFAULT_MAX_API_KEYS`].
+    pub max_api_keys: Option<u32>,
+}
+
+/// Checks a tenant's display name: 1 to 256 characters, no control characters.
+pub fn validate_tenant_name(name: &str) -> Result<(), String> {
+    let n = name.chars().count();
+    if name.trim().is_empty() || n > MAX_TENANT_NAME_LEN {
+        return Err(format!(
+            "--name: a tenant name has 1 to {MAX_TENANT_NAME_LEN} characters"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("--name: control characters are not allowed".into());
+    }
+    Ok(())
+}
+
+/// Parses `enabled` / `disabled`.
+pub fn parse_api_access(s: &str) -> Result<bool, String> {
+    match s {
+        "enabled" => Ok(true),
+        "disabled" => Ok(false),
+        other => Err(format!(
+            "--api-access: expected enabled or disabled, got {other:?}"
+        )),
+    }
+}
+
+impl TenantRegistration {
+    /// Validates the input into a new tenant with a fresh id. Operator-created tenants have
+    /// API access enabled unless asked otherwise.
+    pub fn validate(self, now: DateTime<Utc>) -> Result<Tenant, String> {
+        validate_tenant_name(&self.name)?;
+        let api_access_enabled = match self.api_access.as_deref() {
+            None => true,
+            Some(s) => parse_api_access(s)?,
+        };
+        let allowed_scopes = match self.scope.as_deref() {
+            None => None,
+            Some(s) => {
+                let set = ScopeSet::parse(s).map_err(|e| format!("--scope: {e}"))?;
+                if set.is_empty() {
+                    return Err(
+                        "--scope: give at least one scope, or omit --scope for no restriction"
+                            .into(),
+                    );
+                }
+                Some(set)
+            }
+        };
+        let max_api_keys = self.max_api_keys.unwrap_or(DEFAULT_MAX_API_KEYS);
+        if max_api_keys == 0 || max_api_keys > MAX_MAX_API_KEYS {
+            return Err(format!(
+                "--max-api-keys: must be between 1 and {MAX_MAX_API_KEYS}"
+            ));
+        }
+        Ok(Tenant {
+            id: TenantId::generate(),
+            name: self.name,
+            created_at: now,
+            disabled: false,
+            api_access_enabled,
+            max_api_keys,
+            allowed_scopes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(name: &str) -> TenantRegistration {
+        TenantRegistration {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn operator_created_tenants_default_to_api_access_and_four_keys() {
+        let t = reg("Acme").validate(Utc::now()).unwrap();
+        assert!(t.api_access_enabled);
+        assert!(!t.disabled);
+        assert_eq!(t.max_api_keys, 4);
+        assert_eq!(t.allowed_scopes, None);
+    }
+
+    #[test]
+    fn bad_flags_are_named_in_the_error() {
+        let mut r = reg("Acme");
+        r.api_access = Some("on".into());
+        assert!(
+            r.validate(Utc::now())
+                .unwrap_err()
+                .starts_with("--api-access")
+        );
+        let mut r = reg("Acme");
+        r.scope = Some("bad\"scope".into());
+        assert!(r.validate(Utc::now()).unwrap_err().starts_with("--scope"));
+        assert!(
+            reg("")
+                .validate(Utc::now())
+                .unwrap_err()
+                .starts_with("--name")
+        );
+        assert!(reg(&"x".repeat(257)).validate(Utc::now()).is_err());
+    }
+
+    #[test]
+    fn scope_restriction_reports_the_disallowed_scopes() {
+        let mut r = reg("Acme");
+        r.scope = Some("files:read files:write".into());
+        let t = r.validate(Utc::now()).unwrap();
+        let asked = ScopeSet::parse("files:read admin:all").unwrap();
+        assert_eq!(t.disallowed_scopes(&asked), vec!["admin:all".to_owned()]);
+    }
+}
