@@ -10,31 +10,15 @@ use gatehouse_store::test_support::TestDb;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 
+use crate::support::{cli_json, run_cli};
+
 fn gatehouse(db_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(args)
-        .env("GATEHOUSE_DATABASE_URL", db_url)
-        .env_remove("GATEHOUSE_ISSUER")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run gatehouse")
+    run_cli(db_url, args, None)
 }
 
 /// The one JSON object a successful `--json` command prints.
 fn ok_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
-    assert_eq!(
-        text.trim().lines().count(),
-        1,
-        "exactly one JSON object: {text}"
-    );
-    serde_json::from_str(text.trim()).unwrap()
+    cli_json(out)
 }
 
 /// A failed command: non-zero exit, nothing on stdout; returns stderr.

@@ -2,7 +2,7 @@
 //! `gatehouse trust create`, and the CLI of `private_key_jwt` clients (`--jwks-file`,
 //! `--jwks-uri`): JSON output, errors naming the flag, nothing written on error.
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use gatehouse_core::SigningAlg;
 use gatehouse_jose::SigningKey;
@@ -15,25 +15,11 @@ use crate::support::*;
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 fn gatehouse(db_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(args)
-        .env("GATEHOUSE_DATABASE_URL", db_url)
-        .env_remove("GATEHOUSE_ISSUER")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run gatehouse")
+    run_cli(db_url, args, None)
 }
 
 fn one_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout.clone()).unwrap();
-    assert_eq!(text.trim().lines().count(), 1, "one JSON object: {text}");
-    serde_json::from_str(text.trim()).unwrap()
+    cli_json(out)
 }
 
 fn fails_naming(out: &Output, flag: &str) {

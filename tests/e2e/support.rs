@@ -520,3 +520,48 @@ impl TestServer {
         (server, state)
     }
 }
+
+// ---- The `gatehouse` binary, as operators' scripts run it ----
+
+/// Runs the built `gatehouse` binary against `db_url` (from a neutral directory, with no
+/// issuer override), feeding `stdin` if given; standard input is closed otherwise.
+pub fn run_cli(db_url: &str, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env("GATEHOUSE_DATABASE_URL", db_url)
+        .env_remove("GATEHOUSE_ISSUER")
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gatehouse");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// The one JSON object a successful `--json` command prints (asserts success and one line).
+pub fn cli_json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(
+        text.trim().lines().count(),
+        1,
+        "exactly one JSON object: {text}"
+    );
+    serde_json::from_str(text.trim()).unwrap()
+}

@@ -2,8 +2,7 @@
 //! `--phone`, `--address`): stored, released by scope (OIDC Core §5.4), and checked before
 //! anything is written.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use gatehouse_core::ports::UserStore;
 
@@ -11,23 +10,7 @@ use crate::conformance_support::*;
 use crate::support::*;
 
 fn gatehouse(db_url: &str, args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(args)
-        .env("GATEHOUSE_DATABASE_URL", db_url)
-        .env_remove("GATEHOUSE_ISSUER")
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run gatehouse");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    run_cli(db_url, args, Some(PASSWORD))
 }
 
 #[tokio::test]
