@@ -385,7 +385,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             // Validate flags before touching the database, so a typo writes nothing.
             let store = open_store(&settings).await?;
-            let out = admin::create_client_with_keys(&store, reg, &c.tenant, keys, now).await?;
+            let out = admin::create_client_with_keys(
+                &store,
+                &admin::Actor::operator(),
+                reg,
+                &c.tenant,
+                keys,
+                now,
+            )
+            .await?;
             print(&out, c.json, &["client_id", "client_secret"])
         }
         Command::User(UserCmd::Create(u)) => {
@@ -410,6 +418,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let out = admin::create_user_with_profile(
                 &store,
+                &admin::Actor::operator(),
                 &u.username,
                 u.email.as_deref(),
                 &password,
@@ -423,7 +432,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(KeyCmd::Rotate { alg, json }) => {
             gatehouse_core::SigningAlg::parse(&alg).map_err(|e| anyhow::anyhow!("--alg: {e}"))?;
             let store = open_store(&settings).await?;
-            let out = admin::rotate_key(&store, &alg, settings.master_key.as_ref(), now).await?;
+            let out = admin::rotate_key(
+                &store,
+                &admin::Actor::operator(),
+                &alg,
+                settings.master_key.as_ref(),
+                now,
+            )
+            .await?;
             print(&out, json, &["kid", "alg"])
         }
         Command::Trust(TrustCmd::Create(t)) => {
@@ -515,7 +531,11 @@ async fn tenant_cmd(
             // Validate before opening the database, so a typo writes nothing.
             reg.clone().validate(now).map_err(anyhow::Error::msg)?;
             let store = open_store(settings).await?;
-            print(&a::create_tenant(&store, reg, now).await?, json, fields)
+            print(
+                &a::create_tenant(&store, &a::Actor::operator(), reg, now).await?,
+                json,
+                fields,
+            )
         }
         TenantCmd::List { json } => {
             let store = open_store(settings).await?;
@@ -542,7 +562,7 @@ async fn tenant_cmd(
         TenantCmd::Rename { id, name, json } => {
             let store = open_store(settings).await?;
             print(
-                &a::rename_tenant(&store, &id, &name, now).await?,
+                &a::rename_tenant(&store, &a::Actor::operator(), &id, &name, now).await?,
                 json,
                 fields,
             )
@@ -550,7 +570,7 @@ async fn tenant_cmd(
         TenantCmd::Disable { id, json } => {
             let store = open_store(settings).await?;
             print(
-                &a::set_tenant_disabled(&store, &id, true, now).await?,
+                &a::set_tenant_disabled(&store, &a::Actor::operator(), &id, true, now).await?,
                 json,
                 fields,
             )
@@ -558,7 +578,7 @@ async fn tenant_cmd(
         TenantCmd::Enable { id, json } => {
             let store = open_store(settings).await?;
             print(
-                &a::set_tenant_disabled(&store, &id, false, now).await?,
+                &a::set_tenant_disabled(&store, &a::Actor::operator(), &id, false, now).await?,
                 json,
                 fields,
             )
@@ -566,7 +586,7 @@ async fn tenant_cmd(
         TenantCmd::ApiAccess { id, value, json } => {
             let store = open_store(settings).await?;
             print(
-                &a::set_tenant_api_access(&store, &id, &value, now).await?,
+                &a::set_tenant_api_access(&store, &a::Actor::operator(), &id, &value, now).await?,
                 json,
                 fields,
             )
@@ -591,7 +611,15 @@ async fn apikey_cmd(
                 rate_limit_class: c.rate_limit_class,
             };
             let store = open_store(settings).await?;
-            let out = a::create_api_key(&store, &settings.api_keys, &c.tenant, req, now).await?;
+            let out = a::create_api_key(
+                &store,
+                &a::Actor::operator(),
+                &settings.api_keys,
+                &c.tenant,
+                req,
+                now,
+            )
+            .await?;
             print(
                 &out,
                 c.json,
@@ -629,7 +657,7 @@ async fn apikey_cmd(
         ApikeyCmd::Revoke { id, json } => {
             let store = open_store(settings).await?;
             print(
-                &a::revoke_api_key(&store, &id, now).await?,
+                &a::revoke_api_key(&store, &a::Actor::operator(), &id, now).await?,
                 json,
                 &["id", "revoked_at"],
             )

@@ -84,6 +84,7 @@ pub async fn userinfo(s: &TestServer, access_token: &str) -> Value {
 pub async fn user_with_profile(s: &TestServer) -> String {
     let out = gatehouse_server::admin::create_user_with_profile(
         &s.store,
+        &gatehouse_server::admin::Actor::operator(),
         "alice",
         Some("alice@example.com"),
         PASSWORD,

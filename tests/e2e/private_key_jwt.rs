@@ -66,9 +66,16 @@ async fn pkjwt_client(s: &TestServer, keys: KeySource) -> String {
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
     };
-    let out = admin::create_client_with_keys(&s.store, reg, "default", Some(keys), Utc::now())
-        .await
-        .unwrap();
+    let out = admin::create_client_with_keys(
+        &s.store,
+        &admin::Actor::operator(),
+        reg,
+        "default",
+        Some(keys),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(
         out["client_secret"].is_null(),
         "no secret for private_key_jwt"

@@ -10,6 +10,7 @@
 //! - no clock reads and no key material: time comes from a [`ports::Clock`], signatures from a
 //!   [`ports::TokenSigner`].
 
+pub mod admin;
 pub mod apikey;
 pub mod apikey_auth;
 pub mod audit;

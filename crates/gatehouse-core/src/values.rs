@@ -72,6 +72,16 @@ id_type!(
     /// A tenant's identifier.
     TenantId, "tenant id");
 
+impl TenantId {
+    /// The tenant that exists from the first start and owns everything not given a tenant.
+    pub const DEFAULT: &'static str = "default";
+
+    /// The `default` tenant.
+    pub fn default_tenant() -> Self {
+        Self(Self::DEFAULT.to_owned())
+    }
+}
+
 /// A redirect URI: absolute, no fragment (RFC 6749 §3.1.2). Compared by exact string match,
 /// except that the port of a loopback `http` URI may vary (RFC 8252 §7.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

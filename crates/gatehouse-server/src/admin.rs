@@ -12,6 +12,8 @@ use gatehouse_jose::client_assertion::parse_public_jwks;
 use gatehouse_store::Store;
 use serde_json::{Value, json};
 
+pub use crate::admin_apikeys::Actor;
+
 /// An operator error: the message names the field at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -50,13 +52,14 @@ pub async fn create_client(
     tenant: &str,
     now: DateTime<Utc>,
 ) -> Result<Value, AdminError> {
-    create_client_with_keys(store, reg, tenant, None, now).await
+    create_client_with_keys(store, &Actor::operator(), reg, tenant, None, now).await
 }
 
 /// Registers a client with the public keys of `private_key_jwt` (`--jwks-file` contents or
 /// `--jwks-uri`). A `private_key_jwt` client needs exactly one; other clients none.
 pub async fn create_client_with_keys(
     store: &Store,
+    actor: &Actor,
     mut reg: ClientRegistration,
     tenant: &str,
     keys: Option<KeySource>,
@@ -99,8 +102,9 @@ pub async fn create_client_with_keys(
         Some(KeySource::Uri(u)) => Some(u.as_str()),
         _ => None,
     };
-    crate::admin_apikeys::audit_operator(
+    crate::admin_apikeys::audit_action(
         store,
+        actor,
         now,
         Some(client.tenant_id.as_str()),
         "client.create",
@@ -228,6 +232,7 @@ pub async fn create_user(
 ) -> Result<Value, AdminError> {
     create_user_with_profile(
         store,
+        &Actor::operator(),
         username,
         email,
         password,
@@ -239,8 +244,10 @@ pub async fn create_user(
 }
 
 /// Creates a user with an Argon2id-hashed password and optional profile claims.
+#[allow(clippy::too_many_arguments)] // the CLI's flags, one by one; each is validated here
 pub async fn create_user_with_profile(
     store: &Store,
+    actor: &Actor,
     username: &str,
     email: Option<&str>,
     password: &str,
@@ -267,8 +274,9 @@ pub async fn create_user_with_profile(
         profile,
     };
     store.insert_user(&u).await?;
-    crate::admin_apikeys::audit_operator(
+    crate::admin_apikeys::audit_action(
         store,
+        actor,
         now,
         Some(u.tenant_id.as_str()),
         "user.create",
@@ -295,6 +303,7 @@ pub async fn create_user_with_profile(
 /// decrypt the stored keys (a key sealed with another master key would stop the server).
 pub async fn rotate_key(
     store: &Store,
+    actor: &Actor,
     alg: &str,
     master: Option<&gatehouse_jose::MasterKey>,
     now: DateTime<Utc>,
@@ -306,8 +315,9 @@ pub async fn rotate_key(
     let k = crate::keys::rotate(store, alg, master, now)
         .await
         .map_err(AdminError::Store)?;
-    crate::admin_apikeys::audit_operator(
+    crate::admin_apikeys::audit_action(
         store,
+        actor,
         now,
         None,
         "signing_key.rotate",

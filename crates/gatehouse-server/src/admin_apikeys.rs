@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use gatehouse_core::TenantId;
 use gatehouse_core::apikey::{ApiKey, ApiKeyRequest};
-use gatehouse_core::audit::NewAuditEvent;
+use gatehouse_core::audit::{ActorKind, NewAuditEvent};
 use gatehouse_core::tenant::{Tenant, TenantRegistration, validate_tenant_name};
 use gatehouse_store::{CreateApiKeyError, Store};
 use serde_json::{Value, json};
@@ -13,22 +13,41 @@ use serde_json::{Value, json};
 use crate::admin::AdminError;
 use crate::settings::ApiKeySettings;
 
-/// The operator's login name, as the actor of CLI actions.
-fn operator() -> Option<String> {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(|| Some("cli".to_owned()))
-}
-
 fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Appends an operator event to the audit trail.
-pub async fn audit_operator(
+/// Who performs an admin action, as the audit trail records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub kind: ActorKind,
+    /// A user or client id, the API key's name, or the operator's login name.
+    pub name: Option<String>,
+    pub source_ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// The operator at the CLI, named by their login name.
+    pub fn operator() -> Self {
+        let name = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "cli".to_owned());
+        Self {
+            kind: ActorKind::Operator,
+            name: Some(name),
+            source_ip: None,
+            request_id: None,
+        }
+    }
+}
+
+/// Appends a successful admin action by `actor` to the audit trail.
+pub async fn audit_action(
     store: &Store,
+    actor: &Actor,
     now: DateTime<Utc>,
     tenant: Option<&str>,
     action: &str,
@@ -36,7 +55,10 @@ pub async fn audit_operator(
     details: Value,
 ) -> Result<(), AdminError> {
     let mut e = NewAuditEvent::operator(now, tenant, action, target, details);
-    e.actor = operator();
+    e.actor_kind = actor.kind;
+    e.actor = actor.name.clone();
+    e.source_ip = actor.source_ip.clone();
+    e.request_id = actor.request_id.clone();
     store.audit().append(&e).await?;
     Ok(())
 }
@@ -61,14 +83,16 @@ fn parse_tenant_id(id: &str, flag: &str) -> Result<TenantId, AdminError> {
 /// `tenant create`.
 pub async fn create_tenant(
     store: &Store,
+    actor: &Actor,
     reg: TenantRegistration,
     now: DateTime<Utc>,
 ) -> Result<Value, AdminError> {
     let t = reg.validate(now).map_err(AdminError::Invalid)?;
     store.insert_tenant(&t).await?;
     let out = tenant_json(&t);
-    audit_operator(
+    audit_action(
         store,
+        actor,
         now,
         Some(t.id.as_str()),
         "tenant.create",
@@ -97,6 +121,7 @@ fn not_found(e: gatehouse_store::Error, id: &str) -> AdminError {
 /// `tenant rename ID --name N`.
 pub async fn rename_tenant(
     store: &Store,
+    actor: &Actor,
     id: &str,
     name: &str,
     now: DateTime<Utc>,
@@ -107,8 +132,9 @@ pub async fn rename_tenant(
         .rename_tenant(&tid, name)
         .await
         .map_err(|e| not_found(e, id))?;
-    audit_operator(
+    audit_action(
         store,
+        actor,
         now,
         Some(id),
         "tenant.rename",
@@ -122,6 +148,7 @@ pub async fn rename_tenant(
 /// `tenant disable ID` / `tenant enable ID`.
 pub async fn set_tenant_disabled(
     store: &Store,
+    actor: &Actor,
     id: &str,
     disabled: bool,
     now: DateTime<Utc>,
@@ -136,13 +163,14 @@ pub async fn set_tenant_disabled(
     } else {
         "tenant.enable"
     };
-    audit_operator(store, now, Some(id), action, id, json!({})).await?;
+    audit_action(store, actor, now, Some(id), action, id, json!({})).await?;
     Ok(tenant_json(&t))
 }
 
 /// `tenant api-access ID enabled|disabled`.
 pub async fn set_tenant_api_access(
     store: &Store,
+    actor: &Actor,
     id: &str,
     value: &str,
     now: DateTime<Utc>,
@@ -154,8 +182,9 @@ pub async fn set_tenant_api_access(
         .set_tenant_api_access(&tid, enabled)
         .await
         .map_err(|e| not_found(e, id))?;
-    audit_operator(
+    audit_action(
         store,
+        actor,
         now,
         Some(id),
         "tenant.api_access",
@@ -194,6 +223,7 @@ pub fn api_key_json(k: &ApiKey, now: DateTime<Utc>, warning_days: i64) -> Value 
 /// `apikey create`: the JSON holds the secret, shown this once.
 pub async fn create_api_key(
     store: &Store,
+    actor: &Actor,
     settings: &ApiKeySettings,
     tenant: &str,
     req: ApiKeyRequest,
@@ -213,8 +243,9 @@ pub async fn create_api_key(
         })?;
     let k = &new.key;
     let mut out = api_key_json(k, now, settings.expiry_warning_days);
-    audit_operator(
+    audit_action(
         store,
+        actor,
         now,
         Some(tenant),
         "api_key.create",
@@ -262,6 +293,7 @@ pub async fn list_api_keys(
 /// `apikey revoke ID`.
 pub async fn revoke_api_key(
     store: &Store,
+    actor: &Actor,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Value, AdminError> {
@@ -271,8 +303,9 @@ pub async fn revoke_api_key(
         }
         e => e.into(),
     })?;
-    audit_operator(
+    audit_action(
         store,
+        actor,
         now,
         Some(k.tenant_id.as_str()),
         "api_key.revoke",

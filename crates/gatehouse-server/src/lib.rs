@@ -10,6 +10,7 @@ pub mod admin_apikeys;
 pub mod client_keys;
 pub mod error;
 pub mod keys;
+pub mod request_meta;
 pub mod routes;
 pub mod session;
 pub mod settings;
@@ -62,6 +63,7 @@ impl Application {
         keys.reload(&store, clock.now()).await?;
         let state = web::Data::new(AppState {
             assertion_rules: settings.assertion_rules(),
+            trusted_proxies: settings.network.proxies()?,
             key_verifier: Arc::new(client_keys::KeyVerifier::new()),
             policy: settings.policy(),
             store,

@@ -32,6 +32,32 @@ pub struct Settings {
     pub client_auth: ClientAuthSettings,
     /// API keys: secret prefixes and the listing's expiry warning.
     pub api_keys: ApiKeySettings,
+    /// Where requests come from: the proxies whose `X-Forwarded-For` is believed.
+    pub network: NetworkSettings,
+}
+
+/// `[network]`: the client address seen by IP allowlists and the audit trail.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// IP addresses or CIDR blocks of reverse proxies in front of Gatehouse. Only when the
+    /// connection comes from one of them is `X-Forwarded-For` read (the right-most address not
+    /// itself a trusted proxy is the client). Empty (default): the peer address is the client.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl NetworkSettings {
+    /// The parsed proxy blocks (checked by [`Settings::validated`]).
+    pub fn proxies(&self) -> Result<Vec<gatehouse_core::apikey::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                gatehouse_core::apikey::IpNet::parse(p).map_err(|_| {
+                    format!("network.trusted_proxies: {p:?} is not an IP address or CIDR block")
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +173,7 @@ impl Default for Settings {
             master_key: None,
             client_auth: ClientAuthSettings::default(),
             api_keys: ApiKeySettings::default(),
+            network: NetworkSettings::default(),
         }
     }
 }
@@ -297,6 +324,7 @@ impl Settings {
             );
         }
         self.api_keys.prefixes()?;
+        self.network.proxies()?;
         if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
             return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
         }

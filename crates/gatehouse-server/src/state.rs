@@ -25,6 +25,8 @@ pub struct AppState {
     pub key_verifier: Arc<KeyVerifier>,
     /// `aud`, lifetime and skew rules for assertions (RFC 7523 §3).
     pub assertion_rules: AssertionRules,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`[network] trusted_proxies`).
+    pub trusted_proxies: Vec<gatehouse_core::apikey::IpNet>,
 }
 
 impl AppState {
