@@ -391,6 +391,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 reg,
                 &c.tenant,
                 keys,
+                settings.master_key.as_ref(),
                 now,
             )
             .await?;

@@ -6,6 +6,7 @@ mod support;
 
 mod apikeys_cli;
 mod cli;
+mod client_secret_jwt;
 mod code_flow;
 mod conformance_code_flow;
 mod conformance_discovery;

@@ -72,6 +72,7 @@ async fn pkjwt_client(s: &TestServer, keys: KeySource) -> String {
         reg,
         "default",
         Some(keys),
+        None,
         Utc::now(),
     )
     .await

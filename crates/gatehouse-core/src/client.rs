@@ -13,6 +13,9 @@ use crate::values::{ClientId, RedirectUri, ScopeSet, SigningAlg, TenantId};
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// An HS256 assertion keyed with the client secret (OIDC Core §9); opt-in, needs the
+    /// master key, which keeps the secret sealed at rest.
+    ClientSecretJwt,
     PrivateKeyJwt,
     /// A public client (RFC 6749 §2.1): no secret, PKCE is mandatory.
     None,
@@ -23,6 +26,7 @@ impl AuthMethod {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
             AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::None => "none",
         }
@@ -31,10 +35,11 @@ impl AuthMethod {
         match s {
             "client_secret_basic" => Ok(Self::ClientSecretBasic),
             "client_secret_post" => Ok(Self::ClientSecretPost),
+            "client_secret_jwt" => Ok(Self::ClientSecretJwt),
             "private_key_jwt" => Ok(Self::PrivateKeyJwt),
             "none" => Ok(Self::None),
             o => Err(format!(
-                "unknown auth method {o:?} (client_secret_basic, client_secret_post, private_key_jwt, none)"
+                "unknown auth method {o:?} (client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none)"
             )),
         }
     }
@@ -175,11 +180,6 @@ impl NewClient {
         }
         let auth_method = match reg.auth_method.as_deref() {
             None => AuthMethod::ClientSecretBasic,
-            // We keep only SHA-256 digests of client secrets, so HS256 cannot be verified
-            // without weakening that storage (docs/security.md, "client_secret_jwt").
-            Some("client_secret_jwt") => {
-                return Err("--auth-method: client_secret_jwt is not supported (client secrets are stored only as hashes); use private_key_jwt".into());
-            }
             Some(s) => AuthMethod::parse(s).map_err(|e| format!("--auth-method: {e}"))?,
         };
         let redirect_uris = reg
@@ -267,7 +267,9 @@ impl NewClient {
         // A private_key_jwt client authenticates with its keys only: no secret exists to leak.
         let secret = matches!(
             auth_method,
-            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+            AuthMethod::ClientSecretBasic
+                | AuthMethod::ClientSecretPost
+                | AuthMethod::ClientSecretJwt
         )
         .then(Secret::generate);
         let client = Client {

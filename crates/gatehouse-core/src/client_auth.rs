@@ -23,13 +23,30 @@ use crate::values::ClientId;
 pub const CLIENT_ASSERTION_TYPE_JWT: &str =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// Where the public keys that verify an assertion live.
+/// Where the keys that verify an assertion live.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeySource {
     /// A JWKS registered inline (RFC 7517 §5).
     Jwks(serde_json::Value),
     /// A `jwks_uri` (RFC 7591 §2) the server fetches, caches and refreshes.
     Uri(String),
+    /// The client secret of a `client_secret_jwt` client, sealed under the master key.
+    SealedSecret(SealedSecret),
+}
+
+/// An AES-256-GCM envelope holding a client secret (the HS256 key of `client_secret_jwt`),
+/// bound to its client. Opaque here: only the server, which holds the master key, opens it.
+/// Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    pub client_id: ClientId,
+    pub envelope: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedSecret(..)")
+    }
 }
 
 /// The rules every assertion must meet besides its signature.
@@ -108,8 +125,9 @@ pub(crate) fn replay_issuer(kind: &str, iss: &str) -> String {
     format!("{kind}:{iss}")
 }
 
-/// Checks a `private_key_jwt` assertion for `client` (OIDC Core §9): signature with the
-/// client's keys, `iss` = `sub` = client_id, then single use of `jti`.
+/// Checks a `private_key_jwt` or `client_secret_jwt` assertion for `client` (OIDC Core §9):
+/// signature with the client's keys (or its sealed secret), `iss` = `sub` = client_id, then
+/// single use of `jti`.
 pub(crate) async fn authenticate_assertion<S, V>(
     store: &S,
     ctx: &AssertionContext<'_, V>,
@@ -121,13 +139,21 @@ where
     V: AssertionVerifier,
 {
     let bad = |d: String| Error::OAuth(OAuthError::invalid_client(d));
-    if client.auth_method != AuthMethod::PrivateKeyJwt {
-        return Err(bad("client authentication failed".into()));
-    }
     let keys = store
         .client_key_source(&client.id)
         .await?
         .ok_or_else(|| bad("the client has no registered keys".into()))?;
+    // The method registered decides which kind of key may verify (RFC 8725 §3.1).
+    let matches = matches!(
+        (&client.auth_method, &keys),
+        (
+            AuthMethod::PrivateKeyJwt,
+            KeySource::Jwks(_) | KeySource::Uri(_)
+        ) | (AuthMethod::ClientSecretJwt, KeySource::SealedSecret(_))
+    );
+    if !matches {
+        return Err(bad("client authentication failed".into()));
+    }
     let claims = ctx
         .verifier
         .verify(&keys, assertion, ctx.rules, ctx.now)
@@ -358,18 +384,25 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
-        // A secret-based client cannot switch to an assertion.
-        let (store, id) = setup("client_secret_basic");
-        let v = FakeVerifier(claims(&id, now));
-        let ctx = AssertionContext {
-            verifier: &v,
-            rules: &r,
-            now,
-        };
-        let e = authenticate_client(&store, &creds(&id, "good"), &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
+        // A secret-based client cannot switch to an assertion, and a client_secret_jwt client
+        // is never verified with public keys (the fake store only has a jwks_uri).
+        for method in ["client_secret_basic", "client_secret_jwt"] {
+            let (store, id) = setup(method);
+            let v = FakeVerifier(claims(&id, now));
+            let ctx = AssertionContext {
+                verifier: &v,
+                rules: &r,
+                now,
+            };
+            let e = authenticate_client(&store, &creds(&id, "good"), &ctx)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                e.to_oauth().code,
+                crate::ErrorCode::InvalidClient,
+                "{method}"
+            );
+        }
     }
 
     #[test]

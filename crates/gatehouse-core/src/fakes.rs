@@ -62,6 +62,7 @@ pub fn refresh_record(client: &str, grant: &str, now: DateTime<Utc>) -> RefreshR
         revoked: false,
         family_expires_at: Some(now + Duration::days(30)),
         replaced_by: None,
+        rotation_salt: None,
     }
 }
 
@@ -139,6 +140,7 @@ impl FakeStore {
         let token = Secret::generate();
         let mut r = refresh_record(client, grant, now);
         r.token_hash = token.hash();
+        r.rotation_salt = Some(crate::secret::RotationSalt::generate());
         self.refresh.lock().unwrap().insert(key(&r.token_hash), r);
         token.expose().to_owned()
     }
@@ -257,30 +259,6 @@ impl RotationStore for FakeStore {
             }
             _ => Ok(Rotation::AlreadyUsed),
         }
-    }
-    async fn supersede_successor(
-        &self,
-        old: &SecretHash,
-        current: &SecretHash,
-        new: &SecretHash,
-    ) -> Result<bool, StoreError> {
-        let mut m = self.refresh.lock().unwrap();
-        let current_live = m
-            .get(&key(current))
-            .is_some_and(|r| r.used_at.is_none() && !r.revoked);
-        let linked = m
-            .get(&key(old))
-            .is_some_and(|r| r.replaced_by.as_ref() == Some(current));
-        if !(current_live && linked) {
-            return Ok(false);
-        }
-        if let Some(r) = m.get_mut(&key(current)) {
-            r.revoked = true;
-        }
-        if let Some(r) = m.get_mut(&key(old)) {
-            r.replaced_by = Some(new.clone());
-        }
-        Ok(true)
     }
 }
 

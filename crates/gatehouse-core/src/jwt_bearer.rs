@@ -154,6 +154,7 @@ where
         &scope,
         None,
         None,
+        crate::token::new_jti(),
         now,
     )?;
     Ok(TokenResponse {

@@ -90,6 +90,9 @@ pub struct RefreshRecord {
     pub family_expires_at: Option<DateTime<Utc>>,
     /// The hash of the token this one was exchanged for (its current successor).
     pub replaced_by: Option<SecretHash>,
+    /// Set for clients with a grace period: with the token's plaintext it determines the
+    /// successor (see [`crate::rotation`]).
+    pub rotation_salt: Option<crate::secret::RotationSalt>,
 }
 
 /// The result of rotating a refresh token.

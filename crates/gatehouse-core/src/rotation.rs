@@ -11,12 +11,16 @@
 //! - **Grace period** (opt-in per client, at most
 //!   [`MAX_REFRESH_GRACE_SECONDS`](crate::client::MAX_REFRESH_GRACE_SECONDS)): for `grace`
 //!   seconds after a token was exchanged, the *immediately previous* token (the one whose
-//!   successor has not been used yet) may be presented again, so a client that lost the
-//!   response recovers. The retry receives a **new** pair and the successor issued before is
-//!   revoked. We never keep a refresh token in a recoverable form (only SHA-256 digests), so
-//!   the earlier value cannot be returned again, and revoking it keeps a single live branch:
-//!   whoever presents the superseded successor afterwards revokes the family. Presenting the
-//!   old token once its successor was used, or after the grace period, is reuse as above.
+//!   successor has not been used yet) may be presented again and receives **the same new pair**,
+//!   so a client that lost the response on the network recovers without forking the family.
+//!   We never keep a refresh token in a usable form (only SHA-256 digests), so the successor is
+//!   not stored but *derived*: each refresh token of a grace-period client is stored with a
+//!   random [`RotationSalt`], and its successor is SHA-256 over the salt and the presented
+//!   token ([`successor_token`]); the access token's `jti` and `iat` are derived and fixed the
+//!   same way, so the retry's access token carries the same claims (with RS256 it is
+//!   byte-identical; ES256 signatures are randomised). A database copy alone cannot compute a
+//!   successor, nor can a stolen old token alone. Presenting the old token once its successor
+//!   was used, or after the grace period, is reuse as above.
 
 // Used only by our own generic code on actix workers; see `ports`.
 #![allow(async_fn_in_trait)]
@@ -27,7 +31,7 @@ use crate::client::Client;
 use crate::error::StoreError;
 use crate::policy::Policy;
 use crate::ports::{RefreshRecord, Rotation};
-use crate::secret::SecretHash;
+use crate::secret::{RotationSalt, Secret, SecretHash};
 
 /// The atomic transitions of rotation. Each is a single conditional write in storage, so of two
 /// concurrent requests at most one wins.
@@ -40,16 +44,6 @@ pub trait RotationStore {
         successor: &SecretHash,
         now: DateTime<Utc>,
     ) -> Result<Rotation, StoreError>;
-
-    /// A grace-period retry of `old`: revokes `current` (only if it is neither used nor
-    /// revoked) and makes `new` the successor of `old` (only if its successor is still
-    /// `current`), both or neither. `false` when a condition does not hold.
-    async fn supersede_successor(
-        &self,
-        old: &SecretHash,
-        current: &SecretHash,
-        new: &SecretHash,
-    ) -> Result<bool, StoreError>;
 }
 
 /// The refresh-token lifetimes that apply to one client, in seconds.
@@ -92,17 +86,33 @@ impl RefreshLifetimes {
     }
 }
 
+/// The successor of `presented`, a refresh token stored with `salt`.
+pub fn successor_token(presented: &Secret, salt: &RotationSalt) -> Secret {
+    use base64::Engine;
+    Secret::from_presented(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(salt.derive(presented, "refresh_token")),
+    )
+}
+
+/// The `jti` of the access token issued with the successor of `presented` (128 bits).
+pub fn successor_jti(presented: &Secret, salt: &RotationSalt) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(&salt.derive(presented, "access_token_jti")[..16])
+}
+
 /// What a presented, already exchanged refresh token means.
 #[derive(Debug, PartialEq, Eq)]
 pub enum UsedToken {
-    /// A retry within the grace period; `current` is the successor to supersede.
+    /// A retry within the grace period; `current` is the successor to hand out again.
     GraceRetry { current: SecretHash },
     /// Reuse: the grant must be revoked.
     Replay,
 }
 
-/// Classifies a token whose `used_at` is set. Whether its successor is still unused is decided
-/// atomically by [`RotationStore::supersede_successor`].
+/// Classifies a token whose `used_at` is set. A grace retry is answered only while the
+/// successor `current` is still unused (checked by the caller).
 pub fn classify_used(
     record: &RefreshRecord,
     life: &RefreshLifetimes,
@@ -249,18 +259,22 @@ mod tests {
         }
 
         #[tokio::test]
-        async fn a_retry_within_grace_gets_a_new_pair_and_kills_the_lost_one() {
+        async fn a_retry_within_grace_gets_the_same_pair() {
             let (store, c) = setup(30);
             let t0 = Utc::now();
             let first = store.add_refresh("c1", "g1", t0);
-            let lost = rt(refresh(&store, &c, &first, t0).await);
-            let retried = rt(refresh(&store, &c, &first, t0 + Duration::seconds(5)).await);
-            assert_ne!(lost, retried);
-            assert!(store.refresh_record(&lost).unwrap().revoked);
+            let lost = refresh(&store, &c, &first, t0).await.unwrap();
+            let retried = refresh(&store, &c, &first, t0 + Duration::seconds(5))
+                .await
+                .unwrap();
+            assert_eq!(lost.refresh_token, retried.refresh_token);
+            assert_eq!(lost.access_token, retried.access_token);
+            assert_eq!(retried.expires_in, lost.expires_in - 5);
             assert!(!grant_revoked(&store).await);
+            let second = rt(Ok(retried));
             // The recovered token works; afterwards the first one is no longer the immediate
             // predecessor of a live token, so presenting it is reuse.
-            let third = rt(refresh(&store, &c, &retried, t0 + Duration::seconds(6)).await);
+            let third = rt(refresh(&store, &c, &second, t0 + Duration::seconds(6)).await);
             assert!(
                 refresh(&store, &c, &first, t0 + Duration::seconds(7))
                     .await
@@ -268,6 +282,25 @@ mod tests {
             );
             assert!(grant_revoked(&store).await);
             assert!(refresh(&store, &c, &third, t0).await.is_err());
+        }
+
+        #[tokio::test]
+        async fn a_token_without_rotation_salt_gets_no_grace() {
+            // Issued before grace retries were derivable (or while the client had none).
+            let (store, c) = setup(30);
+            let t0 = Utc::now();
+            let token = Secret::generate();
+            let mut rec = fakes::refresh_record("c1", "g1", t0);
+            rec.token_hash = token.hash();
+            store.insert_refresh(&rec).await.unwrap();
+            let second = rt(refresh(&store, &c, token.expose(), t0).await);
+            assert!(
+                refresh(&store, &c, token.expose(), t0 + Duration::seconds(1))
+                    .await
+                    .is_err()
+            );
+            assert!(grant_revoked(&store).await);
+            assert!(refresh(&store, &c, &second, t0).await.is_err());
         }
 
         #[tokio::test]

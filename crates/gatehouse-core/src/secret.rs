@@ -86,6 +86,43 @@ impl fmt::Debug for SecretHash {
     }
 }
 
+/// A random value stored beside a refresh token of a client with a grace period (see
+/// [`crate::rotation`]). Together with the token's plaintext, which only its holder has, it
+/// determines the token's successor; neither the salt (in the database) nor the token (with
+/// the client) alone does. So a grace-period retry is answered with the same new pair while no
+/// token is ever stored in a usable form.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RotationSalt([u8; 32]);
+
+impl RotationSalt {
+    pub fn generate() -> Self {
+        Self(random_bytes::<32>())
+    }
+    pub fn to_hex(&self) -> String {
+        SecretHash(self.0).to_hex()
+    }
+    pub fn from_hex(s: &str) -> Option<Self> {
+        SecretHash::from_hex(s).map(|h| Self(h.0))
+    }
+    /// SHA-256 over a fixed domain tag, `label`, the salt and the token: 256 bits that only the
+    /// holder of both can compute.
+    pub fn derive(&self, token: &Secret, label: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"gatehouse/refresh-rotation/v1\0");
+        h.update((label.len() as u32).to_be_bytes());
+        h.update(label.as_bytes());
+        h.update(self.0);
+        h.update(token.0.as_bytes());
+        h.finalize().into()
+    }
+}
+
+impl fmt::Debug for RotationSalt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RotationSalt(..)")
+    }
+}
+
 /// Constant-time equality of two strings (CSRF tokens and the like).
 pub fn ct_eq_str(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
@@ -117,6 +154,22 @@ mod tests {
         assert!(h.verify(&Secret::from_presented(s.expose())));
         assert!(!h.verify(&Secret::from_presented("other")));
         assert_eq!(SecretHash::from_hex(&h.to_hex()).unwrap(), h);
+    }
+
+    #[test]
+    fn rotation_derivation_needs_both_salt_and_token() {
+        let salt = RotationSalt::generate();
+        let token = Secret::generate();
+        let a = salt.derive(&token, "refresh");
+        assert_eq!(
+            a,
+            salt.derive(&Secret::from_presented(token.expose()), "refresh")
+        );
+        assert_ne!(a, salt.derive(&token, "jti"));
+        assert_ne!(a, RotationSalt::generate().derive(&token, "refresh"));
+        assert_ne!(a, salt.derive(&Secret::generate(), "refresh"));
+        assert_eq!(RotationSalt::from_hex(&salt.to_hex()).unwrap(), salt);
+        assert_eq!(format!("{salt:?}"), "RotationSalt(..)");
     }
 
     #[test]

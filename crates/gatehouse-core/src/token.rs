@@ -22,8 +22,10 @@ use crate::error::{Error, OAuthError};
 use crate::params::Params;
 use crate::policy::Policy;
 use crate::ports::{ClientStore, Redemption, RefreshRecord, Rotation, Storage, TokenSigner};
-use crate::rotation::{RefreshLifetimes, RotationStore, UsedToken, classify_used};
-use crate::secret::{Secret, left_half_hash, random_bytes};
+use crate::rotation::{
+    RefreshLifetimes, RotationStore, UsedToken, classify_used, successor_jti, successor_token,
+};
+use crate::secret::{RotationSalt, Secret, left_half_hash, random_bytes};
 use crate::user::User;
 use crate::values::{ClientId, GrantId, PkceVerifier, RedirectUri, ScopeSet, UserId};
 
@@ -353,6 +355,7 @@ async fn exchange_code<S: Storage + ClaimsRequestStore + RotationStore, K: Token
         &record.scope,
         Some(record.auth_time),
         Some(&record.grant_id),
+        new_jti(),
         now,
     )?;
     let id_token = if record.scope.contains("openid") {
@@ -444,6 +447,7 @@ fn client_credentials<K: TokenSigner>(
         &scope,
         None,
         None,
+        new_jti(),
         now,
     )?;
     Ok(TokenResponse {
@@ -493,8 +497,8 @@ async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner
     let life = RefreshLifetimes::for_client(policy, client);
     let retry_of = match record.used_at {
         None => None,
-        Some(_) => match classify_used(&record, &life, now) {
-            UsedToken::GraceRetry { current } => Some(current),
+        Some(used_at) => match classify_used(&record, &life, now) {
+            UsedToken::GraceRetry { current } => Some((used_at, current)),
             UsedToken::Replay => {
                 // RFC 9700 §4.14.2: a rotated token came back, so one of two parties holds a
                 // stolen copy. Revoke the whole family.
@@ -506,6 +510,42 @@ async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner
     if record.expires_at <= now {
         return Err(invalid("the refresh token has expired"));
     }
+    let user = store
+        .find_user(&record.user_id)
+        .await?
+        .ok_or_else(|| invalid("the user no longer exists"))?;
+    if let Some((used_at, current)) = retry_of {
+        // A grace-period retry: hand out the same pair again, if its refresh token is still
+        // the unused successor. Anything else means a second party holds this token.
+        let successor = record
+            .rotation_salt
+            .as_ref()
+            .map(|salt| (successor_token(&token, salt), successor_jti(&token, salt)));
+        let live = match &successor {
+            Some((s, _)) if s.hash() == current => store
+                .find_refresh(&current)
+                .await?
+                .filter(|r| r.used_at.is_none() && !r.revoked),
+            _ => None,
+        };
+        let (Some((successor, jti)), Some(successor_record)) = (successor, live) else {
+            store.revoke_grant(&record.grant_id, now).await?;
+            return Err(reused());
+        };
+        return respond_to_refresh(
+            store,
+            signer,
+            policy,
+            client,
+            &user,
+            &successor_record,
+            successor,
+            jti,
+            used_at,
+            now,
+        )
+        .await;
+    }
     let scope = match scope {
         Some(s) if !s.is_subset(&record.granted_scope) => {
             return Err(
@@ -516,78 +556,103 @@ async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner
         Some(s) => s,
         None => record.scope.clone(),
     };
-    let user = store
-        .find_user(&record.user_id)
-        .await?
-        .ok_or_else(|| invalid("the user no longer exists"))?;
+    // With a rotation salt the successor and its access token's `jti` are derived (so a
+    // grace-period retry gets the same pair); without one they are random.
+    let (successor, jti) = match &record.rotation_salt {
+        Some(salt) => (successor_token(&token, salt), successor_jti(&token, salt)),
+        None => (Secret::generate(), new_jti()),
+    };
     // The successor is stored before the old token is marked, so that its hash can be linked
     // in the same atomic step; if that step loses, revoking the grant kills the successor too.
-    let successor = Secret::generate();
-    store
-        .insert_refresh(&new_refresh(
-            &successor,
-            &life,
-            client,
-            &user.id,
-            &record.grant_id,
-            &scope,
-            &record.granted_scope,
-            record.auth_time,
-            life.family_deadline(Some(&record), now),
-            now,
-        ))
-        .await?;
-    let won = match &retry_of {
-        None => matches!(
-            store.rotate_refresh(&hash, &successor.hash(), now).await?,
-            Rotation::Rotated
-        ),
-        Some(current) => {
-            store
-                .supersede_successor(&hash, current, &successor.hash())
-                .await?
-        }
-    };
+    let successor_record = new_refresh(
+        &successor,
+        &life,
+        client,
+        &user.id,
+        &record.grant_id,
+        &scope,
+        &record.granted_scope,
+        record.auth_time,
+        life.family_deadline(Some(&record), now),
+        now,
+    );
+    store.insert_refresh(&successor_record).await?;
+    let won = matches!(
+        store.rotate_refresh(&hash, &successor.hash(), now).await?,
+        Rotation::Rotated
+    );
     if !won {
-        // Lost a race with another use of the same token, or the successor was used already
-        // (so this was not the immediately previous token): reuse.
+        // Lost a race with another use of the same token: reuse.
         store.revoke_grant(&record.grant_id, now).await?;
         return Err(reused());
     }
+    respond_to_refresh(
+        store,
+        signer,
+        policy,
+        client,
+        &user,
+        &successor_record,
+        successor,
+        jti,
+        now,
+        now,
+    )
+    .await
+}
+
+/// The token response of a rotation that happened at `rotated_at`: the access token (and ID
+/// token) are issued at that instant with the given `jti`, so a grace-period retry answered
+/// later carries the same claims; `expires_in` counts from `now`.
+#[allow(clippy::too_many_arguments)]
+async fn respond_to_refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
+    store: &S,
+    signer: &K,
+    policy: &Policy,
+    client: &Client,
+    user: &User,
+    successor: &RefreshRecord,
+    successor_token: Secret,
+    jti: String,
+    rotated_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<TokenResponse, Error> {
+    let scope = &successor.scope;
     let access_token = mint_access_token(
         signer,
         policy,
         client,
         user.id.as_str(),
-        &scope,
-        Some(record.auth_time),
-        Some(&record.grant_id),
-        now,
+        scope,
+        Some(successor.auth_time),
+        Some(&successor.grant_id),
+        jti,
+        rotated_at,
     )?;
     let id_token = if scope.contains("openid") {
-        let requested = store.find_claims_request(&record.grant_id).await?;
+        let requested = store.find_claims_request(&successor.grant_id).await?;
         Some(mint_id_token(
             signer,
             policy,
             client,
-            &user,
-            &scope,
+            user,
+            scope,
             requested.as_ref().map(|r| &r.id_token),
             None,
-            record.auth_time,
+            successor.auth_time,
             &access_token,
-            now,
+            rotated_at,
         )?)
     } else {
         None
     };
-    let refresh_token = successor.expose().to_owned();
+    let ttl = access_ttl(policy, client);
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: access_ttl(policy, client),
+        expires_in: (ttl - (now - rotated_at).num_seconds()).max(0),
         scope: scope.to_string(),
-        refresh_token: Some(refresh_token),
+        refresh_token: Some(successor_token.expose().to_owned()),
         id_token,
     })
 }
@@ -620,6 +685,7 @@ fn new_refresh(
         revoked: false,
         family_expires_at: Some(family_expires_at),
         replaced_by: None,
+        rotation_salt: (life.grace > 0).then(RotationSalt::generate),
     }
 }
 
@@ -642,6 +708,7 @@ pub(crate) fn mint_access_token<K: TokenSigner>(
     scope: &ScopeSet,
     auth_time: Option<DateTime<Utc>>,
     grant_id: Option<&GrantId>,
+    jti: String,
     now: DateTime<Utc>,
 ) -> Result<String, Error> {
     let claims = AccessTokenClaims {
@@ -650,7 +717,7 @@ pub(crate) fn mint_access_token<K: TokenSigner>(
         aud: policy.access_token_audience.clone(),
         client_id: client.id.to_string(),
         scope: scope.to_string(),
-        jti: new_jti(),
+        jti,
         iat: now.timestamp(),
         exp: now.timestamp() + access_ttl(policy, client),
         auth_time: auth_time.map(|t| t.timestamp()),

@@ -224,6 +224,50 @@ pub fn verify_assertion(
     let claims = verified.ok_or(Invalid(
         "the assertion's signature does not verify with the registered keys",
     ))?;
+    check_claims(claims, check)
+}
+
+/// Verifies a `client_secret_jwt` assertion (OIDC Core §9): HS256 keyed with the client
+/// secret, and no other algorithm; then the same claim checks as [`verify_assertion`].
+pub fn verify_hmac_assertion(
+    token: &str,
+    secret: &[u8],
+    check: &AssertionCheck<'_>,
+) -> Result<AssertionClaims, AssertionError> {
+    use AssertionError::Invalid;
+    if token.len() > MAX_ASSERTION_LEN {
+        return Err(Invalid("the assertion is too large"));
+    }
+    let raw_header =
+        crate::jws::decode_header(token).map_err(|_| Invalid("the assertion is not a JWS"))?;
+    if raw_header.get("crit").is_some() {
+        return Err(Invalid("the assertion uses critical header extensions"));
+    }
+    if raw_header.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(Invalid("the assertion's alg is not accepted"));
+    }
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    let claims =
+        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_secret(secret), &validation)
+            .map_err(|_| {
+                Invalid("the assertion's signature does not verify with the client secret")
+            })?
+            .claims;
+    check_claims(claims, check)
+}
+
+/// The claim checks shared by every assertion: `iss`, `sub`, `jti` present; `aud` one of ours;
+/// `exp` present, not past and not too far ahead; `iat` and `nbf` not in the future.
+fn check_claims(
+    claims: Value,
+    check: &AssertionCheck<'_>,
+) -> Result<AssertionClaims, AssertionError> {
+    use AssertionError::Invalid;
     let raw: RawClaims = serde_json::from_value(claims)
         .map_err(|_| Invalid("the assertion's claims are malformed"))?;
     let string = |v: Option<Value>, missing: &'static str| -> Result<String, AssertionError> {
@@ -566,5 +610,39 @@ mod tests {
         assert!(parse_public_jwks(&json!([rsa])).is_err());
         let ed = json!({"kty": "OKP", "crv": "Ed25519", "x": B64.encode([7u8; 32])});
         assert!(parse_public_jwks(&json!({"keys": [ed]})).is_ok());
+    }
+
+    fn hs256(secret: &[u8], c: &Value) -> String {
+        let header = jsonwebtoken::Header::new(Algorithm::HS256);
+        jsonwebtoken::encode(&header, c, &jsonwebtoken::EncodingKey::from_secret(secret)).unwrap()
+    }
+
+    #[test]
+    fn client_secret_jwt_accepts_hs256_with_the_secret_only() {
+        let a = auds();
+        let secret = b"a client secret of 43 characters, base64url";
+        let got = verify_hmac_assertion(&hs256(secret, &claims()), secret, &check(&a)).unwrap();
+        assert_eq!((got.iss.as_str(), got.jti.as_str()), ("c1", "j1"));
+        // Another secret, another algorithm, `none`, expired, wrong audience: refused.
+        assert!(verify_hmac_assertion(&hs256(b"other", &claims()), secret, &check(&a)).is_err());
+        let rs = sign(SigningAlg::RS256, &claims());
+        assert!(verify_hmac_assertion(&rs, secret, &check(&a)).is_err());
+        let none = unsigned(json!({"alg": "none"}), &claims(), b"");
+        assert!(verify_hmac_assertion(&none, secret, &check(&a)).is_err());
+        let mut expired = claims();
+        expired["exp"] = json!(NOW - 120);
+        assert!(verify_hmac_assertion(&hs256(secret, &expired), secret, &check(&a)).is_err());
+        let mut foreign = claims();
+        foreign["aud"] = json!("https://elsewhere.example");
+        assert!(verify_hmac_assertion(&hs256(secret, &foreign), secret, &check(&a)).is_err());
+        let mut hs384 = jsonwebtoken::Header::new(Algorithm::HS384);
+        hs384.typ = Some("JWT".into());
+        let t = jsonwebtoken::encode(
+            &hs384,
+            &claims(),
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )
+        .unwrap();
+        assert!(verify_hmac_assertion(&t, secret, &check(&a)).is_err());
     }
 }

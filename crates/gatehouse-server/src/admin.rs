@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use gatehouse_core::client::{AuthMethod, ClientRegistration, NewClient};
-use gatehouse_core::client_auth::KeySource;
+use gatehouse_core::client_auth::{KeySource, SealedSecret};
 use gatehouse_core::jwt_bearer::Trust;
 use gatehouse_core::secret::Secret;
 use gatehouse_core::user::{self, User};
@@ -52,17 +52,19 @@ pub async fn create_client(
     tenant: &str,
     now: DateTime<Utc>,
 ) -> Result<Value, AdminError> {
-    create_client_with_keys(store, &Actor::operator(), reg, tenant, None, now).await
+    create_client_with_keys(store, &Actor::operator(), reg, tenant, None, None, now).await
 }
 
 /// Registers a client with the public keys of `private_key_jwt` (`--jwks-file` contents or
 /// `--jwks-uri`). A `private_key_jwt` client needs exactly one; other clients none.
+#[allow(clippy::too_many_arguments)] // the CLI's flags; each is validated here
 pub async fn create_client_with_keys(
     store: &Store,
     actor: &Actor,
     mut reg: ClientRegistration,
     tenant: &str,
     keys: Option<KeySource>,
+    master: Option<&gatehouse_jose::MasterKey>,
     now: DateTime<Utc>,
 ) -> Result<Value, AdminError> {
     let invalid = |m: &str| AdminError::Invalid(m.to_owned());
@@ -74,8 +76,28 @@ pub async fn create_client_with_keys(
             crate::client_keys::check_jwks_uri(u)
                 .map_err(|e| AdminError::Invalid(format!("--jwks-uri: {e}")))?;
         }
+        Some(KeySource::SealedSecret(_)) => {
+            return Err(invalid("a sealed secret is generated, not supplied"));
+        }
         None => {}
     }
+    // HS256 needs the secret itself, so a client_secret_jwt secret is kept sealed under the
+    // master key; without one it could only be stored in plaintext, which we refuse.
+    let secret_jwt = reg.auth_method.as_deref() == Some("client_secret_jwt");
+    let master = match (secret_jwt, master) {
+        (true, None) => {
+            return Err(invalid(
+                "--auth-method: client_secret_jwt needs a master key (GATEHOUSE_MASTER_KEY or keys.master_key_file) to keep the secret sealed; or use private_key_jwt",
+            ));
+        }
+        (true, Some(m)) => {
+            crate::keys::check_master_key(store, Some(m))
+                .await
+                .map_err(AdminError::Invalid)?;
+            Some(m)
+        }
+        (false, _) => None,
+    };
     reg.tenant_id = check_tenant(store, tenant).await?;
     let NewClient { client, secret } =
         NewClient::validate(reg, now).map_err(AdminError::Invalid)?;
@@ -95,6 +117,18 @@ pub async fn create_client_with_keys(
         }
         _ => {}
     }
+    let keys = match (master, &secret) {
+        (Some(m), Some(plain)) => Some(KeySource::SealedSecret(SealedSecret {
+            client_id: client.id.clone(),
+            envelope: m
+                .seal(
+                    &crate::client_keys::hmac_secret_label(client.id.as_str()),
+                    plain.expose().as_bytes(),
+                )
+                .map_err(|e| AdminError::Store(format!("sealing the client secret: {e}")))?,
+        })),
+        _ => keys,
+    };
     store
         .insert_client_with_keys(&client, keys.as_ref())
         .await?;

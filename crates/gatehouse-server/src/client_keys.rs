@@ -21,7 +21,7 @@ use gatehouse_core::client_auth::{
     AssertionRejected, AssertionRules, AssertionVerifier, KeySource, VerifiedAssertion,
 };
 use gatehouse_jose::client_assertion::{
-    AssertionCheck, AssertionError, parse_public_jwks, verify_assertion,
+    AssertionCheck, AssertionError, parse_public_jwks, verify_assertion, verify_hmac_assertion,
 };
 use jsonwebtoken::jwk::JwkSet;
 
@@ -48,12 +48,21 @@ struct Entry {
 pub struct KeyVerifier {
     http: reqwest::Client,
     cache: Mutex<HashMap<String, Entry>>,
+    /// Opens the sealed secrets of `client_secret_jwt` clients; without it they cannot
+    /// authenticate.
+    master: Option<gatehouse_jose::MasterKey>,
 }
 
 impl Default for KeyVerifier {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The additional authenticated data that binds a sealed client secret to its client, so an
+/// envelope copied to another client's row does not open.
+pub fn hmac_secret_label(client_id: &str) -> String {
+    format!("client_secret_jwt:{client_id}")
 }
 
 /// Checks a `jwks_uri` as registered: `https`, or `http` to a loopback host.
@@ -92,6 +101,15 @@ impl KeyVerifier {
         Self {
             http,
             cache: Mutex::new(HashMap::new()),
+            master: None,
+        }
+    }
+
+    /// A verifier that can also open `client_secret_jwt` secrets sealed under `master`.
+    pub fn with_master_key(master: Option<gatehouse_jose::MasterKey>) -> Self {
+        Self {
+            master,
+            ..Self::new()
         }
     }
 
@@ -208,6 +226,22 @@ impl AssertionVerifier for KeyVerifier {
                     }
                     other => other.map_err(reject)?,
                 }
+            }
+            KeySource::SealedSecret(sealed) => {
+                let unusable = || AssertionRejected("the client secret cannot be used".into());
+                let master = self.master.as_ref().ok_or_else(unusable)?;
+                let secret = master
+                    .open(
+                        &hmac_secret_label(sealed.client_id.as_str()),
+                        &sealed.envelope,
+                    )
+                    .map_err(|_| {
+                        tracing::error!(
+                            "a client_secret_jwt secret does not open with the master key"
+                        );
+                        unusable()
+                    })?;
+                verify_hmac_assertion(assertion, &secret, &check).map_err(reject)?
             }
         };
         Ok(VerifiedAssertion {

@@ -64,7 +64,9 @@ impl Application {
         let state = web::Data::new(AppState {
             assertion_rules: settings.assertion_rules(),
             trusted_proxies: settings.network.proxies()?,
-            key_verifier: Arc::new(client_keys::KeyVerifier::new()),
+            key_verifier: Arc::new(client_keys::KeyVerifier::with_master_key(
+                settings.master_key.clone(),
+            )),
             policy: settings.policy(),
             store,
             keys,

@@ -7,9 +7,10 @@
 //! the replay. A leftover record of an expired assertion is taken over by a conditional
 //! `UPDATE ... WHERE expires_at <= now`, which is atomic as well.
 
+use base64::Engine;
 use chrono::{DateTime, Utc};
 use gatehouse_core::client::Client;
-use gatehouse_core::client_auth::{ClientKeyStore, JtiUse, KeySource, ReplayStore};
+use gatehouse_core::client_auth::{ClientKeyStore, JtiUse, KeySource, ReplayStore, SealedSecret};
 use gatehouse_core::jwt_bearer::{Trust, TrustStore};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::values::TenantId;
@@ -47,6 +48,11 @@ impl Store {
         match keys {
             Some(KeySource::Jwks(v)) => row.jwks = Set(Some(v.clone())),
             Some(KeySource::Uri(u)) => row.jwks_uri = Set(Some(u.clone())),
+            Some(KeySource::SealedSecret(s)) => {
+                row.hmac_secret = Set(Some(
+                    base64::engine::general_purpose::STANDARD.encode(&s.envelope),
+                ))
+            }
             None => {}
         }
         match client::Entity::insert(row)
@@ -104,18 +110,25 @@ impl Store {
 
 impl ClientKeyStore for Store {
     async fn client_key_source(&self, id: &ClientId) -> Result<Option<KeySource>, StoreError> {
-        let row: Option<(Option<serde_json::Value>, Option<String>)> =
-            client::Entity::find_by_id(id.as_str())
-                .select_only()
-                .column(client::Column::Jwks)
-                .column(client::Column::JwksUri)
-                .into_tuple()
-                .one(self.db())
-                .await
-                .map_err(db_err)?;
+        type Row = (Option<serde_json::Value>, Option<String>, Option<String>);
+        let row: Option<Row> = client::Entity::find_by_id(id.as_str())
+            .select_only()
+            .column(client::Column::Jwks)
+            .column(client::Column::JwksUri)
+            .column(client::Column::HmacSecret)
+            .into_tuple()
+            .one(self.db())
+            .await
+            .map_err(db_err)?;
         Ok(match row {
-            Some((Some(jwks), _)) => Some(KeySource::Jwks(jwks)),
-            Some((None, Some(uri))) => Some(KeySource::Uri(uri)),
+            Some((Some(jwks), _, _)) => Some(KeySource::Jwks(jwks)),
+            Some((None, Some(uri), _)) => Some(KeySource::Uri(uri)),
+            Some((None, None, Some(sealed))) => Some(KeySource::SealedSecret(SealedSecret {
+                client_id: id.clone(),
+                envelope: base64::engine::general_purpose::STANDARD
+                    .decode(sealed)
+                    .map_err(|e| StoreError(format!("clients.hmac_secret: {e}")))?,
+            })),
             _ => None,
         })
     }

@@ -10,7 +10,7 @@ use gatehouse_core::ports::{
     ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, Redemption, RefreshRecord,
     Rotation, Session, SessionStore, UserStore,
 };
-use gatehouse_core::secret::SecretHash;
+use gatehouse_core::secret::{RotationSalt, SecretHash};
 use gatehouse_core::user::{User, UserProfile};
 use gatehouse_core::values::{PkceChallenge, TenantId};
 use gatehouse_core::{ClientId, GrantId, RedirectUri, ScopeSet, SigningAlg, StoreError, UserId};
@@ -190,6 +190,14 @@ fn refresh_from_row(m: refresh_token::Model) -> Result<RefreshRecord, StoreError
             .as_deref()
             .map(|h| hash(T, "replaced_by", h))
             .transpose()?,
+        rotation_salt: m
+            .rotation_salt
+            .as_deref()
+            .map(|h| {
+                RotationSalt::from_hex(h)
+                    .ok_or_else(|| bad(T, "rotation_salt", "not 64 hex digits"))
+            })
+            .transpose()?,
     })
 }
 
@@ -305,6 +313,7 @@ impl GrantStore for Store {
             revoked: Set(t.revoked),
             family_expires_at: Set(t.family_expires_at.map(db_time)),
             replaced_by: Set(t.replaced_by.as_ref().map(SecretHash::to_hex)),
+            rotation_salt: Set(t.rotation_salt.as_ref().map(RotationSalt::to_hex)),
         };
         refresh_token::Entity::insert(row)
             .exec_without_returning(self.db())

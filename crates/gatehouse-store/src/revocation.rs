@@ -75,41 +75,6 @@ impl RotationStore for Store {
             Rotation::AlreadyUsed
         })
     }
-
-    async fn supersede_successor(
-        &self,
-        old: &SecretHash,
-        current: &SecretHash,
-        new: &SecretHash,
-    ) -> Result<bool, StoreError> {
-        let txn = self.begin_write().await.map_err(db_err)?;
-        let killed = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::Revoked, Expr::value(true))
-            .filter(refresh_token::Column::TokenHash.eq(current.to_hex()))
-            .filter(refresh_token::Column::UsedAt.is_null())
-            .filter(refresh_token::Column::Revoked.eq(false))
-            .exec(&txn)
-            .await
-            .map_err(db_err)?
-            .rows_affected
-            == 1;
-        let relinked = killed
-            && refresh_token::Entity::update_many()
-                .col_expr(refresh_token::Column::ReplacedBy, Expr::value(new.to_hex()))
-                .filter(refresh_token::Column::TokenHash.eq(old.to_hex()))
-                .filter(refresh_token::Column::ReplacedBy.eq(current.to_hex()))
-                .exec(&txn)
-                .await
-                .map_err(db_err)?
-                .rows_affected
-                == 1;
-        if relinked {
-            txn.commit().await.map_err(db_err)?;
-        } else {
-            txn.rollback().await.map_err(db_err)?;
-        }
-        Ok(relinked)
-    }
 }
 
 impl Store {

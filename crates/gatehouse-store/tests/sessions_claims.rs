@@ -133,6 +133,7 @@ async fn claims_requests_are_kept_per_grant_while_it_lives() {
             revoked: false,
             family_expires_at: None,
             replaced_by: None,
+            rotation_salt: None,
         })
         .await
         .unwrap();

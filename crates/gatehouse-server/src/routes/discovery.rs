@@ -11,6 +11,23 @@ use crate::state::AppState;
 pub fn metadata(state: &AppState) -> Value {
     let iss = &state.policy.issuer;
     let scopes: Vec<&String> = state.settings.scopes.keys().collect();
+    // client_secret_jwt works only where secrets can be kept sealed, i.e. with a master key.
+    let secret_jwt = state.settings.master_key.is_some();
+    let mut auth_methods = vec![
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ];
+    let mut assertion_algs = vec!["RS256", "PS256", "ES256", "EdDSA"];
+    if secret_jwt {
+        auth_methods.push("client_secret_jwt");
+        assertion_algs.push("HS256");
+    }
+    let with_none = |m: &[&'static str]| {
+        let mut v = m.to_vec();
+        v.push("none");
+        v
+    };
     json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
@@ -18,17 +35,19 @@ pub fn metadata(state: &AppState) -> Value {
         "userinfo_endpoint": format!("{iss}/userinfo"),
         "end_session_endpoint": format!("{iss}/oauth/logout"),
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_methods_supported": with_none(&auth_methods),
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint": format!("{iss}/oauth/introspect"),
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "jwks_uri": format!("{iss}/jwks.json"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token",
                                   gatehouse_core::jwt_bearer::GRANT_TYPE_JWT_BEARER],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
+        "token_endpoint_auth_methods_supported": with_none(&auth_methods),
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "userinfo_signing_alg_values_supported": ["none"],
         "scopes_supported": scopes,

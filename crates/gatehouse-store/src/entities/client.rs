@@ -43,6 +43,10 @@ pub struct Model {
     /// The `jwks_uri` of a `private_key_jwt` client (migration 000003).
     #[sea_orm(column_type = "Text", nullable)]
     pub jwks_uri: Option<String>,
+    /// The secret of a `client_secret_jwt` client as an AES-256-GCM envelope under the master
+    /// key, base64 (migration 000010). Never plaintext.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub hmac_secret: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

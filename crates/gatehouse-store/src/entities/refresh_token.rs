@@ -1,6 +1,6 @@
 //! `refresh_tokens`: refresh tokens of grants, keyed by the hex SHA-256 of the token.
 //! `used_at` is set exactly once on rotation (with `replaced_by`, the successor's hash); `revoked`
-//! is set for the whole grant on revocation, or for one token superseded by a grace-period retry.
+//! is set for the whole grant on revocation.
 
 use sea_orm::entity::prelude::*;
 
@@ -29,6 +29,9 @@ pub struct Model {
     pub family_expires_at: Option<DateTimeUtc>,
     #[sea_orm(column_type = "Text", nullable)]
     pub replaced_by: Option<String>,
+    /// Hex; set for clients with a grace period (see `gatehouse_core::rotation`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub rotation_salt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

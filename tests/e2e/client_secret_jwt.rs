@@ -1,0 +1,233 @@
+//! `client_secret_jwt` client authentication (OIDC Core §9, RFC 7523 §2.2): an opt-in per client,
+//! available only with a master key, which keeps the secret sealed at rest. HS256 assertions
+//! keyed with the secret authenticate at the token, introspection and revocation endpoints;
+//! replays, other secrets, other algorithms and the bare secret are `invalid_client`.
+
+use chrono::Utc;
+use gatehouse_core::client::ClientRegistration;
+use gatehouse_jose::MasterKey;
+use gatehouse_server::admin;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::Value;
+
+use crate::private_key_jwt::{ASSERTION_TYPE, assertion_claims};
+use crate::support::*;
+
+const MK: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+fn registration() -> ClientRegistration {
+    ClientRegistration {
+        name: "HMAC service".into(),
+        tenant_id: gatehouse_core::TenantId::default_tenant(),
+        grant_types: vec!["client_credentials".into()],
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        scope: Some("api:read".into()),
+        auth_method: Some("client_secret_jwt".into()),
+        id_token_alg: None,
+        access_token_ttl: None,
+        pkce_optional: false,
+        refresh_grace_seconds: None,
+        refresh_idle_ttl: None,
+        refresh_absolute_ttl: None,
+    }
+}
+
+async fn server() -> (TestServer, String, String) {
+    let s = TestServer::start_with(|st| st.master_key = Some(MasterKey::parse(MK).unwrap())).await;
+    let master = MasterKey::parse(MK).unwrap();
+    let out = admin::create_client_with_keys(
+        &s.store,
+        &admin::Actor::operator(),
+        registration(),
+        "default",
+        None,
+        Some(&master),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let id = out["client_id"].as_str().unwrap().to_owned();
+    let secret = out["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(out["auth_method"], "client_secret_jwt");
+    (s, id, secret)
+}
+
+fn hs(alg: Algorithm, secret: &str, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(alg),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+async fn post(s: &TestServer, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let resp = http().post(s.url(path)).form(form).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn cc(s: &TestServer, assertion: &str) -> (u16, Value) {
+    post(
+        s,
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", assertion),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn hs256_assertions_keyed_with_the_secret_authenticate_once() {
+    let (s, id, secret) = server().await;
+    let meta: Value = http()
+        .get(s.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let has = |f: &str, v: &str| meta[f].as_array().unwrap().iter().any(|x| x == v);
+    assert!(has(
+        "token_endpoint_auth_methods_supported",
+        "client_secret_jwt"
+    ));
+    assert!(has(
+        "token_endpoint_auth_signing_alg_values_supported",
+        "HS256"
+    ));
+
+    let assertion = hs(Algorithm::HS256, &secret, &assertion_claims(&s, &id, &id));
+    let (status, body) = cc(&s, &assertion).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(body["scope"], "api:read");
+
+    // The same assertion again is a replay.
+    let (status, body) = cc(&s, &assertion).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+
+    // Introspection and revocation accept the same method.
+    let a2 = hs(Algorithm::HS256, &secret, &assertion_claims(&s, &id, &id));
+    let (status, body) = post(
+        &s,
+        "/oauth/introspect",
+        &[
+            ("token", &token),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &a2),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["active"], true, "{body}");
+    let a3 = hs(Algorithm::HS256, &secret, &assertion_claims(&s, &id, &id));
+    let (status, _) = post(
+        &s,
+        "/oauth/revoke",
+        &[
+            ("token", &token),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &a3),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn other_secrets_algorithms_and_the_bare_secret_are_refused() {
+    let (s, id, secret) = server().await;
+    let claims = assertion_claims(&s, &id, &id);
+    for (what, assertion) in [
+        (
+            "another secret",
+            hs(Algorithm::HS256, "not-the-secret", &claims),
+        ),
+        ("HS512", hs(Algorithm::HS512, &secret, &claims)),
+        (
+            "mangled",
+            format!("{}x", hs(Algorithm::HS256, &secret, &claims)),
+        ),
+    ] {
+        let (status, body) = cc(&s, &assertion).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{what}: {body}"
+        );
+    }
+    // iss/sub naming another client, with this client's secret.
+    let mut other = assertion_claims(&s, &id, &id);
+    other["sub"] = "someone-else".into();
+    let (status, _) = cc(&s, &hs(Algorithm::HS256, &secret, &other)).await;
+    assert_eq!(status, 401);
+    // The secret itself is not a password for Basic or post authentication.
+    let resp = http()
+        .post(s.url("/oauth/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let (status, _) = post(
+        &s,
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn without_a_master_key_the_method_is_neither_offered_nor_registrable() {
+    let s = TestServer::start().await;
+    let meta: Value = http()
+        .get(s.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !meta["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "client_secret_jwt")
+    );
+    let err = admin::create_client_with_keys(
+        &s.store,
+        &admin::Actor::operator(),
+        registration(),
+        "default",
+        None,
+        None,
+        Utc::now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("--auth-method"), "{err}");
+    assert!(err.to_string().contains("master key"), "{err}");
+    // Nothing was written.
+    let out = run_cli(&s.db_url, &["audit", "list", "--json"], None);
+    let audit = cli_json(&out);
+    assert!(
+        !audit.to_string().contains("HMAC service"),
+        "a refused client must not be recorded: {audit}"
+    );
+}
