@@ -5,6 +5,12 @@
 //! Fetching is defensive, since the URL is supplied by a client registration and the fetch is
 //! triggered by unauthenticated requests:
 //! - only `https`, or `http` to a loopback address (for local tests);
+//! - no internal networks (SSRF): a URI naming a private, link-local (cloud metadata), shared
+//!   (CGNAT), unique-local, multicast or unspecified address is refused at registration, and
+//!   host names are resolved by our own resolver, which drops such addresses, and loopback
+//!   ones unless the name is `localhost`, so a name cannot be pointed inward later (DNS
+//!   rebinding). `client_auth.allow_internal_jwks_uri = true` lifts this for deployments that
+//!   host JWKS documents internally;
 //! - 5 s timeout, no redirects, at most 64 KiB read;
 //! - fetched sets are cached for [`CACHE_TTL`]; an assertion naming an unknown `kid` triggers a
 //!   refresh (the client rotated its keys), but at most one such forced refresh per URI per
@@ -51,6 +57,8 @@ pub struct KeyVerifier {
     /// Opens the sealed secrets of `client_secret_jwt` clients; without it they cannot
     /// authenticate.
     master: Option<gatehouse_jose::MasterKey>,
+    /// `client_auth.allow_internal_jwks_uri`.
+    allow_internal: bool,
 }
 
 impl Default for KeyVerifier {
@@ -65,16 +73,83 @@ pub fn hmac_secret_label(client_id: &str) -> String {
     format!("client_secret_jwt:{client_id}")
 }
 
-/// Checks a `jwks_uri` as registered: `https`, or `http` to a loopback host.
+/// Checks a `jwks_uri` as registered: `https`, or `http` to a loopback host; never an
+/// internal address literal (see the module docs).
 pub fn check_jwks_uri(uri: &str) -> Result<(), String> {
+    check_jwks_uri_with(uri, false)
+}
+
+/// [`check_jwks_uri`], optionally allowing internal addresses.
+pub fn check_jwks_uri_with(uri: &str, allow_internal: bool) -> Result<(), String> {
     let u = url::Url::parse(uri).map_err(|e| format!("not a URL: {e}"))?;
     if u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
         return Err("must not carry a fragment or credentials".into());
+    }
+    let literal = match u.host() {
+        Some(url::Host::Ipv4(a)) => Some(IpAddr::V4(a)),
+        Some(url::Host::Ipv6(a)) => Some(IpAddr::V6(a)),
+        _ => None,
+    };
+    if !allow_internal && literal.is_some_and(is_internal) {
+        return Err("must not point to a private, link-local or otherwise internal address".into());
     }
     match u.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(&u) => Ok(()),
         _ => Err("must be https (http only for a loopback address)".into()),
+    }
+}
+
+/// Addresses a fetch triggered from outside must never reach: private (RFC 1918, RFC 4193),
+/// link-local (cloud metadata lives there), shared CGNAT space, unspecified, multicast and
+/// broadcast. Loopback is handled separately (allowed only when named explicitly).
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            a.is_private()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || a.is_broadcast()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] == 0
+        }
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => is_internal(IpAddr::V4(v4)) || v4.is_loopback(),
+            None => {
+                let s = a.segments();
+                a.is_unspecified()
+                    || a.is_multicast()
+                    || (s[0] & 0xfe00) == 0xfc00
+                    || (s[0] & 0xffc0) == 0xfe80
+            }
+        },
+    }
+}
+
+/// Resolves host names for `jwks_uri` fetches, dropping addresses a client must not make us
+/// reach (see [`is_internal`]); loopback survives only for `localhost`.
+struct OutwardResolver;
+
+impl reqwest::dns::Resolve for OutwardResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let localhost = host.eq_ignore_ascii_case("localhost");
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| {
+                    let ip = a.ip();
+                    !is_internal(ip) && (localhost || !ip.is_loopback())
+                })
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves to no address we may fetch from").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
     }
 }
 
@@ -92,24 +167,29 @@ fn is_loopback(u: &url::Url) -> bool {
 
 impl KeyVerifier {
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
+        Self::with_options(None, false)
+    }
+
+    /// A verifier that can open `client_secret_jwt` secrets sealed under `master`, and that
+    /// fetches from internal addresses only when `allow_internal`.
+    pub fn with_options(master: Option<gatehouse_jose::MasterKey>, allow_internal: bool) -> Self {
+        let mut builder = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .connect_timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Self {
-            http,
-            cache: Mutex::new(HashMap::new()),
-            master: None,
+            .no_proxy();
+        if !allow_internal {
+            builder = builder.dns_resolver(std::sync::Arc::new(OutwardResolver));
         }
-    }
-
-    /// A verifier that can also open `client_secret_jwt` secrets sealed under `master`.
-    pub fn with_master_key(master: Option<gatehouse_jose::MasterKey>) -> Self {
         Self {
+            // Building fails only without a TLS backend, which is compiled in; never fall back
+            // to a client without our resolver.
+            http: builder
+                .build()
+                .expect("the jwks_uri HTTP client cannot be built"),
+            cache: Mutex::new(HashMap::new()),
             master,
-            ..Self::new()
+            allow_internal,
         }
     }
 
@@ -165,7 +245,7 @@ impl KeyVerifier {
     }
 
     async fn fetch(&self, uri: &str) -> Result<JwkSet, String> {
-        check_jwks_uri(uri)?;
+        check_jwks_uri_with(uri, self.allow_internal)?;
         let mut resp = self
             .http
             .get(uri)
@@ -256,7 +336,64 @@ impl AssertionVerifier for KeyVerifier {
 
 #[cfg(test)]
 mod tests {
-    use super::check_jwks_uri;
+    use super::*;
+    use reqwest::dns::Resolve;
+    use std::str::FromStr;
+
+    #[test]
+    fn internal_addresses_are_recognised() {
+        for ip in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "::",
+            "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "127.0.0.1",
+            "::1",
+            "100.128.0.1",
+        ] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn internal_literals_are_refused_at_registration() {
+        for uri in [
+            "https://169.254.169.254/latest/meta-data",
+            "https://10.0.0.5/jwks",
+            "https://[fd00::1]/jwks",
+            "https://[::ffff:192.168.0.1]/jwks",
+        ] {
+            let e = check_jwks_uri(uri).unwrap_err();
+            assert!(e.contains("internal"), "{uri}: {e}");
+            assert!(check_jwks_uri_with(uri, true).is_ok(), "{uri}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_resolver_keeps_loopback_only_for_localhost() {
+        let name = reqwest::dns::Name::from_str("localhost").unwrap();
+        let addrs: Vec<_> = OutwardResolver.resolve(name).await.unwrap().collect();
+        assert!(!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()));
+        // A name that resolves only to internal or loopback addresses yields nothing to fetch.
+        let name = reqwest::dns::Name::from_str("127.0.0.1.").unwrap();
+        assert!(OutwardResolver.resolve(name).await.is_err());
+    }
 
     #[test]
     fn jwks_uri_must_be_https_or_loopback_http() {

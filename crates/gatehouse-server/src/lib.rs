@@ -64,8 +64,9 @@ impl Application {
         let state = web::Data::new(AppState {
             assertion_rules: settings.assertion_rules(),
             trusted_proxies: settings.network.proxies()?,
-            key_verifier: Arc::new(client_keys::KeyVerifier::with_master_key(
+            key_verifier: Arc::new(client_keys::KeyVerifier::with_options(
                 settings.master_key.clone(),
+                settings.client_auth.allow_internal_jwks_uri,
             )),
             policy: settings.policy(),
             store,

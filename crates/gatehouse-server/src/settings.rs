@@ -97,6 +97,9 @@ pub struct ClientAuthSettings {
     pub max_assertion_lifetime: i64,
     /// Tolerated clock skew for `exp`, `iat` and `nbf`, seconds.
     pub clock_skew: i64,
+    /// Whether clients' `jwks_uri` may point to private, link-local or other internal
+    /// addresses (off: such fetches are refused, against SSRF).
+    pub allow_internal_jwks_uri: bool,
 }
 
 impl Default for ClientAuthSettings {
@@ -104,6 +107,7 @@ impl Default for ClientAuthSettings {
         Self {
             max_assertion_lifetime: 300,
             clock_skew: 60,
+            allow_internal_jwks_uri: false,
         }
     }
 }
