@@ -17,6 +17,7 @@ mod discovery;
 mod introspection;
 mod jwt_bearer;
 mod keys;
+mod login_limits;
 mod private_key_jwt;
 mod refresh;
 mod refresh_policy;

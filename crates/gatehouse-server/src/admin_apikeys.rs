@@ -231,6 +231,19 @@ pub async fn create_api_key(
 ) -> Result<Value, AdminError> {
     let prefixes = settings.prefixes().map_err(AdminError::Invalid)?;
     let tid = parse_tenant_id(tenant, "--tenant")?;
+    if let Some(class) = &req.rate_limit_class
+        && !settings.rate_limit_classes.contains_key(class)
+    {
+        let known: Vec<&str> = settings
+            .rate_limit_classes
+            .keys()
+            .map(String::as_str)
+            .collect();
+        return Err(AdminError::Invalid(format!(
+            "--rate-limit-class: no class {class:?} is configured (configured: {})",
+            known.join(", ")
+        )));
+    }
     let new = store
         .create_api_key(&tid, req, &prefixes, now)
         .await

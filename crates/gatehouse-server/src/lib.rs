@@ -10,6 +10,7 @@ pub mod admin_apikeys;
 pub mod client_keys;
 pub mod error;
 pub mod keys;
+pub mod rate_limit;
 pub mod request_meta;
 pub mod routes;
 pub mod session;
@@ -64,6 +65,7 @@ impl Application {
         let state = web::Data::new(AppState {
             assertion_rules: settings.assertion_rules(),
             trusted_proxies: settings.network.proxies()?,
+            rate_limits: Arc::new(rate_limit::RateLimits::from_settings(&settings)),
             key_verifier: Arc::new(client_keys::KeyVerifier::with_options(
                 settings.master_key.clone(),
                 settings.client_auth.allow_internal_jwks_uri,
@@ -144,6 +146,7 @@ async fn background_tasks(state: web::Data<AppState>) {
 /// Deletes expired codes, sessions and refresh tokens, and keys retired longer ago than any
 /// token they signed can live.
 async fn housekeeping(state: &AppState) {
+    state.rate_limits.prune();
     let now = state.now();
     if let Err(e) = state.store.delete_expired(now).await {
         tracing::warn!(error = %e, "housekeeping failed");

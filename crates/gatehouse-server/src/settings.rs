@@ -34,6 +34,8 @@ pub struct Settings {
     pub api_keys: ApiKeySettings,
     /// Where requests come from: the proxies whose `X-Forwarded-For` is believed.
     pub network: NetworkSettings,
+    /// Login attempt limits.
+    pub rate_limits: RateLimitSettings,
 }
 
 /// `[network]`: the client address seen by IP allowlists and the audit trail.
@@ -69,6 +71,17 @@ pub struct ApiKeySettings {
     pub test_prefix: String,
     /// Listings warn about keys expiring within this many days.
     pub expiry_warning_days: i64,
+    /// Admin-API rate limits per key, by class; keys without a class (or of a class no longer
+    /// configured) use `default`.
+    pub rate_limit_classes: BTreeMap<String, RateLimitClass>,
+}
+
+/// The limits of one API-key class, per key; 0 = unlimited.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitClass {
+    pub reads_per_minute: u32,
+    pub writes_per_minute: u32,
 }
 
 impl Default for ApiKeySettings {
@@ -78,6 +91,32 @@ impl Default for ApiKeySettings {
             live_prefix: p.live,
             test_prefix: p.test,
             expiry_warning_days: gatehouse_core::apikey::DEFAULT_EXPIRY_WARNING_DAYS,
+            rate_limit_classes: BTreeMap::from([(
+                crate::rate_limit::DEFAULT_CLASS.to_owned(),
+                RateLimitClass {
+                    reads_per_minute: 1200,
+                    writes_per_minute: 120,
+                },
+            )]),
+        }
+    }
+}
+
+/// `[rate_limits]`: per-node limits on login attempts (0 = unlimited).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Login attempts (successful or not) from one client address per minute.
+    pub login_attempts_per_ip_per_minute: u32,
+    /// Login attempts for one username per minute, from anywhere.
+    pub login_attempts_per_user_per_minute: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            login_attempts_per_ip_per_minute: 60,
+            login_attempts_per_user_per_minute: 10,
         }
     }
 }
@@ -178,6 +217,7 @@ impl Default for Settings {
             client_auth: ClientAuthSettings::default(),
             api_keys: ApiKeySettings::default(),
             network: NetworkSettings::default(),
+            rate_limits: RateLimitSettings::default(),
         }
     }
 }
@@ -329,6 +369,11 @@ impl Settings {
         }
         self.api_keys.prefixes()?;
         self.network.proxies()?;
+        for name in self.api_keys.rate_limit_classes.keys() {
+            gatehouse_core::apikey::validate_rate_limit_class(name).map_err(|_| {
+                format!("api_keys.rate_limit_classes: {name:?} is not a valid class name (1 to 64 of A-Z, a-z, 0-9, _, - and .)")
+            })?;
+        }
         if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
             return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
         }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub assertion_rules: AssertionRules,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`[network] trusted_proxies`).
     pub trusted_proxies: Vec<gatehouse_core::apikey::IpNet>,
+    /// Login attempts and admin-API calls per key (in memory, per node).
+    pub rate_limits: Arc<crate::rate_limit::RateLimits>,
 }
 
 impl AppState {

@@ -17,6 +17,7 @@ use gatehouse_core::ports::{ConsentStore, Session, UserStore};
 use gatehouse_core::{Error, OAuthError};
 
 use crate::error::{authorization_response, authorize_error, error_page};
+use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 use crate::{session, views};
 
@@ -242,6 +243,29 @@ pub async fn login_post(
     };
     let username = form.fields.get("username").unwrap_or_default();
     let password = form.fields.get("password").unwrap_or_default();
+    // Before any password check: guessing is slowed per address and per account.
+    let client_ip = RequestMeta::from_parts(&req, &state.trusted_proxies).ip_string();
+    if let Err(limited) = state
+        .rate_limits
+        .check_login(client_ip.as_deref(), username)
+    {
+        tracing::warn!(client_id = %areq.client.id, "login attempts rate-limited");
+        let mut resp = proceed(
+            &state,
+            areq,
+            None,
+            Interaction::default(),
+            Vec::new(),
+            Some("Too many sign-in attempts. Wait a minute, then try again."),
+        )
+        .await;
+        *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        if let Ok(v) = limited.retry_after.to_string().parse() {
+            resp.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
     let user = match state.store.find_user_by_username(username).await {
         Ok(u) => u,
         Err(e) => return authorize_error(&state.policy.issuer, AuthorizeError::Internal(e.into())),

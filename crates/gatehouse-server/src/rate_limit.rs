@@ -1,0 +1,219 @@
+//! Rate limits (GCRA, with `governor`): login attempts per client address and per username,
+//! and admin-API calls per API key by the key's rate-limit class (reads and writes counted
+//! apart, as platforms publish them: "N reads / M writes per minute, per key").
+//!
+//! State is in memory, per node: with several nodes behind a load balancer the effective limit
+//! is at most the configured one times the number of nodes. Idle keys are pruned by the
+//! housekeeping task, so the maps do not grow without bound.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// One keyed limit of `per_minute` events, bursting up to the same number.
+pub struct Limit {
+    limiter: DefaultKeyedRateLimiter<String>,
+    per_minute: u32,
+}
+
+/// A refusal: how long to wait, in whole seconds (for `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    pub retry_after: u64,
+}
+
+impl Limit {
+    /// `None` when `per_minute` is 0 (unlimited).
+    pub fn per_minute(per_minute: u32) -> Option<Self> {
+        let n = NonZeroU32::new(per_minute)?;
+        Some(Self {
+            limiter: RateLimiter::keyed(Quota::per_minute(n)),
+            per_minute,
+        })
+    }
+
+    /// Counts one event for `key`.
+    pub fn check(&self, key: &str) -> Result<(), Limited> {
+        self.limiter
+            .check_key(&key.to_owned())
+            .map_err(|not_until| {
+                use governor::clock::{Clock, DefaultClock};
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Limited {
+                    retry_after: wait.as_secs().max(1),
+                }
+            })
+    }
+
+    pub fn per_minute_value(&self) -> u32 {
+        self.per_minute
+    }
+
+    fn prune(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+/// Reads and writes of one API-key class.
+pub struct ClassLimits {
+    pub read: Option<Limit>,
+    pub write: Option<Limit>,
+}
+
+/// Every limit of the server.
+pub struct RateLimits {
+    pub login_per_ip: Option<Limit>,
+    pub login_per_user: Option<Limit>,
+    /// By class name; keys without a class use `default`.
+    pub api_key_classes: BTreeMap<String, ClassLimits>,
+}
+
+/// The class of keys created without one.
+pub const DEFAULT_CLASS: &str = "default";
+
+impl RateLimits {
+    pub fn from_settings(s: &crate::settings::Settings) -> Self {
+        Self {
+            login_per_ip: Limit::per_minute(s.rate_limits.login_attempts_per_ip_per_minute),
+            login_per_user: Limit::per_minute(s.rate_limits.login_attempts_per_user_per_minute),
+            api_key_classes: s
+                .api_keys
+                .rate_limit_classes
+                .iter()
+                .map(|(name, c)| {
+                    (
+                        name.clone(),
+                        ClassLimits {
+                            read: Limit::per_minute(c.reads_per_minute),
+                            write: Limit::per_minute(c.writes_per_minute),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Counts a login attempt from `ip` for `username`; either limit may refuse.
+    pub fn check_login(&self, ip: Option<&str>, username: &str) -> Result<(), Limited> {
+        if let (Some(l), Some(ip)) = (&self.login_per_ip, ip) {
+            l.check(ip)?;
+        }
+        if let Some(l) = &self.login_per_user {
+            l.check(&username.to_lowercase())?;
+        }
+        Ok(())
+    }
+
+    /// Counts an admin-API call by the key `key_id` of class `class` (`None` = default).
+    pub fn check_api_key(
+        &self,
+        key_id: &str,
+        class: Option<&str>,
+        write: bool,
+    ) -> Result<(), Limited> {
+        let class = class.unwrap_or(DEFAULT_CLASS);
+        let Some(limits) = self
+            .api_key_classes
+            .get(class)
+            .or_else(|| self.api_key_classes.get(DEFAULT_CLASS))
+        else {
+            return Ok(());
+        };
+        let limit = if write { &limits.write } else { &limits.read };
+        match limit {
+            Some(l) => l.check(key_id),
+            None => Ok(()),
+        }
+    }
+
+    /// Forgets keys that have not been limited lately (housekeeping).
+    pub fn prune(&self) {
+        for l in [&self.login_per_ip, &self.login_per_user]
+            .into_iter()
+            .flatten()
+        {
+            l.prune();
+        }
+        for c in self.api_key_classes.values() {
+            for l in [&c.read, &c.write].into_iter().flatten() {
+                l.prune();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_beyond_the_limit_is_refused_per_key() {
+        let l = Limit::per_minute(3).unwrap();
+        for _ in 0..3 {
+            assert!(l.check("a").is_ok());
+        }
+        let refused = l.check("a").unwrap_err();
+        assert!((1..=60).contains(&refused.retry_after), "{refused:?}");
+        // Another key has its own budget.
+        assert!(l.check("b").is_ok());
+        assert!(Limit::per_minute(0).is_none());
+    }
+
+    #[test]
+    fn login_limits_count_per_address_and_per_username() {
+        let limits = RateLimits {
+            login_per_ip: Limit::per_minute(5),
+            login_per_user: Limit::per_minute(2),
+            api_key_classes: BTreeMap::new(),
+        };
+        assert!(limits.check_login(Some("10.0.0.1"), "Alice").is_ok());
+        assert!(limits.check_login(Some("10.0.0.2"), "alice").is_ok());
+        // A third guess at the same account from anywhere is refused.
+        assert!(limits.check_login(Some("10.0.0.3"), "ALICE").is_err());
+        // Spraying many accounts from one address hits the address limit.
+        let mut refused = false;
+        for i in 0..6 {
+            refused |= limits
+                .check_login(Some("10.0.0.9"), &format!("u{i}"))
+                .is_err();
+        }
+        assert!(refused);
+    }
+
+    #[test]
+    fn api_key_classes_count_reads_and_writes_apart() {
+        let mut classes = BTreeMap::new();
+        classes.insert(
+            DEFAULT_CLASS.to_owned(),
+            ClassLimits {
+                read: Limit::per_minute(2),
+                write: Limit::per_minute(1),
+            },
+        );
+        classes.insert(
+            "bulk".to_owned(),
+            ClassLimits {
+                read: Limit::per_minute(10),
+                write: None,
+            },
+        );
+        let limits = RateLimits {
+            login_per_ip: None,
+            login_per_user: None,
+            api_key_classes: classes,
+        };
+        assert!(limits.check_api_key("k1", None, true).is_ok());
+        assert!(limits.check_api_key("k1", None, true).is_err());
+        assert!(limits.check_api_key("k1", None, false).is_ok());
+        assert!(limits.check_api_key("k1", None, false).is_ok());
+        assert!(limits.check_api_key("k1", None, false).is_err());
+        // An unknown class falls back to the default; a class without a write limit has none.
+        assert!(limits.check_api_key("k2", Some("gone"), true).is_ok());
+        assert!(limits.check_api_key("k2", Some("gone"), true).is_err());
+        for _ in 0..5 {
+            assert!(limits.check_api_key("k3", Some("bulk"), true).is_ok());
+        }
+    }
+}
