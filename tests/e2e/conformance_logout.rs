@@ -1,22 +1,13 @@
 //! OpenID Foundation conformance, RP-Initiated Logout OP plan (`oidcc-rp-initiated-logout*`):
 //! OpenID Connect RP-Initiated Logout 1.0 §2–§3 at the `end_session_endpoint`.
 
-use serde_json::Value;
-
 use crate::conformance_support::*;
 use crate::support::*;
 
 const BYE: &str = "http://127.0.0.1:9/logged-out";
 
 async fn end_session_endpoint(s: &TestServer) -> String {
-    let m: Value = http()
-        .get(s.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let m = openid_configuration(s).await;
     m["end_session_endpoint"].as_str().unwrap().to_owned()
 }
 

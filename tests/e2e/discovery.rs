@@ -3,7 +3,7 @@
 use openidconnect::IssuerUrl;
 use openidconnect::core::CoreProviderMetadata;
 
-use crate::support::{TestServer, http};
+use crate::support::{TestServer, http, openid_configuration};
 
 #[tokio::test]
 async fn openidconnect_rp_discovers_the_provider() {
@@ -27,14 +27,7 @@ async fn openidconnect_rp_discovers_the_provider() {
 #[tokio::test]
 async fn rfc8414_metadata_advertises_every_endpoint_and_capability() {
     let s = TestServer::start().await;
-    let oidc: serde_json::Value = http()
-        .get(s.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let oidc = openid_configuration(&s).await;
     let oauth: serde_json::Value = http()
         .get(s.url("/.well-known/oauth-authorization-server"))
         .send()

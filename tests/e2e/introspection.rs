@@ -188,14 +188,7 @@ async fn a_code_redeemed_twice_revokes_the_first_redemptions_tokens() {
 #[tokio::test]
 async fn discovery_advertises_revocation_and_introspection() {
     let s = TestServer::start().await;
-    let meta: serde_json::Value = http()
-        .get(s.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta = openid_configuration(&s).await;
     assert_eq!(meta["revocation_endpoint"], s.url("/oauth/revoke"));
     assert_eq!(meta["introspection_endpoint"], s.url("/oauth/introspect"));
     let methods = |k: &str| -> Vec<String> { serde_json::from_value(meta[k].clone()).unwrap() };

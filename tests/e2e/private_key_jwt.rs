@@ -426,15 +426,8 @@ async fn an_unreachable_or_bad_jwks_uri_is_invalid_client_not_a_server_error() {
 #[tokio::test]
 async fn discovery_advertises_private_key_jwt_and_the_jwt_bearer_grant() {
     let s = TestServer::start().await;
-    let m: Value = http()
-        .get(s.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let has = |field: &str, v: &str| m[field].as_array().unwrap().iter().any(|x| x == v);
+    let m = openid_configuration(&s).await;
+    let has = |field: &str, v: &str| lists(&m, field, v);
     assert!(has(
         "token_endpoint_auth_methods_supported",
         "private_key_jwt"

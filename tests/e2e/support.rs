@@ -565,3 +565,22 @@ pub fn cli_json(out: &std::process::Output) -> serde_json::Value {
     );
     serde_json::from_str(text.trim()).unwrap()
 }
+
+/// The server's OpenID configuration document (`/.well-known/openid-configuration`).
+pub async fn openid_configuration(s: &TestServer) -> serde_json::Value {
+    http()
+        .get(s.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Whether the array member `field` of a metadata document lists `value`.
+pub fn lists(meta: &serde_json::Value, field: &str, value: &str) -> bool {
+    meta[field]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x == value))
+}

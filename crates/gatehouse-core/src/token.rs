@@ -514,91 +514,89 @@ async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner
         .find_user(&record.user_id)
         .await?
         .ok_or_else(|| invalid("the user no longer exists"))?;
-    if let Some((used_at, current)) = retry_of {
-        // A grace-period retry: hand out the same pair again, if its refresh token is still
-        // the unused successor. Anything else means a second party holds this token.
-        let successor = record
-            .rotation_salt
-            .as_ref()
-            .map(|salt| (successor_token(&token, salt), successor_jti(&token, salt)));
-        let live = match &successor {
-            Some((s, _)) if s.hash() == current => store
-                .find_refresh(&current)
-                .await?
-                .filter(|r| r.used_at.is_none() && !r.revoked),
-            _ => None,
-        };
-        let (Some((successor, jti)), Some(successor_record)) = (successor, live) else {
-            store.revoke_grant(&record.grant_id, now).await?;
-            return Err(reused());
-        };
-        return respond_to_refresh(
-            store,
-            signer,
-            policy,
-            client,
-            &user,
-            &successor_record,
-            successor,
-            jti,
-            used_at,
-            now,
-        )
-        .await;
-    }
-    let scope = match scope {
-        Some(s) if !s.is_subset(&record.granted_scope) => {
-            return Err(
-                OAuthError::invalid_scope("a refresh cannot widen the granted scope").into(),
-            );
+    let (successor, rotated_at) = match retry_of {
+        Some((used_at, current)) => {
+            // A grace-period retry: hand out the same pair again, if its refresh token is
+            // still the unused successor. Anything else means a second party holds this token.
+            let derived = record
+                .rotation_salt
+                .as_ref()
+                .map(|salt| (successor_token(&token, salt), successor_jti(&token, salt)));
+            let live = match &derived {
+                Some((s, _)) if s.hash() == current => store
+                    .find_refresh(&current)
+                    .await?
+                    .filter(|r| r.used_at.is_none() && !r.revoked),
+                _ => None,
+            };
+            let (Some((token, jti)), Some(record)) = (derived, live) else {
+                store.revoke_grant(&record.grant_id, now).await?;
+                return Err(reused());
+            };
+            (Successor { record, token, jti }, used_at)
         }
-        Some(s) if s.is_empty() => record.scope.clone(),
-        Some(s) => s,
-        None => record.scope.clone(),
+        None => {
+            let scope = match scope {
+                Some(s) if !s.is_subset(&record.granted_scope) => {
+                    return Err(OAuthError::invalid_scope(
+                        "a refresh cannot widen the granted scope",
+                    )
+                    .into());
+                }
+                Some(s) if s.is_empty() => record.scope.clone(),
+                Some(s) => s,
+                None => record.scope.clone(),
+            };
+            // With a rotation salt the successor and its access token's `jti` are derived (so
+            // a grace-period retry gets the same pair); without one they are random.
+            let (successor, jti) = match &record.rotation_salt {
+                Some(salt) => (successor_token(&token, salt), successor_jti(&token, salt)),
+                None => (Secret::generate(), new_jti()),
+            };
+            // The successor is stored before the old token is marked, so that its hash can be
+            // linked in the same atomic step; if that step loses, revoking the grant kills the
+            // successor too.
+            let successor_record = new_refresh(
+                &successor,
+                &life,
+                client,
+                &user.id,
+                &record.grant_id,
+                &scope,
+                &record.granted_scope,
+                record.auth_time,
+                life.family_deadline(Some(&record), now),
+                now,
+            );
+            store.insert_refresh(&successor_record).await?;
+            let won = matches!(
+                store.rotate_refresh(&hash, &successor.hash(), now).await?,
+                Rotation::Rotated
+            );
+            if !won {
+                // Lost a race with another use of the same token: reuse.
+                store.revoke_grant(&record.grant_id, now).await?;
+                return Err(reused());
+            }
+            let rotated = Successor {
+                record: successor_record,
+                token: successor,
+                jti,
+            };
+            (rotated, now)
+        }
     };
-    // With a rotation salt the successor and its access token's `jti` are derived (so a
-    // grace-period retry gets the same pair); without one they are random.
-    let (successor, jti) = match &record.rotation_salt {
-        Some(salt) => (successor_token(&token, salt), successor_jti(&token, salt)),
-        None => (Secret::generate(), new_jti()),
-    };
-    // The successor is stored before the old token is marked, so that its hash can be linked
-    // in the same atomic step; if that step loses, revoking the grant kills the successor too.
-    let successor_record = new_refresh(
-        &successor,
-        &life,
-        client,
-        &user.id,
-        &record.grant_id,
-        &scope,
-        &record.granted_scope,
-        record.auth_time,
-        life.family_deadline(Some(&record), now),
-        now,
-    );
-    store.insert_refresh(&successor_record).await?;
-    let won = matches!(
-        store.rotate_refresh(&hash, &successor.hash(), now).await?,
-        Rotation::Rotated
-    );
-    if !won {
-        // Lost a race with another use of the same token: reuse.
-        store.revoke_grant(&record.grant_id, now).await?;
-        return Err(reused());
-    }
     respond_to_refresh(
-        store,
-        signer,
-        policy,
-        client,
-        &user,
-        &successor_record,
-        successor,
-        jti,
-        now,
-        now,
+        store, signer, policy, client, &user, successor, rotated_at, now,
     )
     .await
+}
+
+/// The refresh token a rotation issued, with the `jti` of its access token.
+struct Successor {
+    record: RefreshRecord,
+    token: Secret,
+    jti: String,
 }
 
 /// The token response of a rotation that happened at `rotated_at`: the access token (and ID
@@ -611,9 +609,11 @@ async fn respond_to_refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
     policy: &Policy,
     client: &Client,
     user: &User,
-    successor: &RefreshRecord,
-    successor_token: Secret,
-    jti: String,
+    Successor {
+        record: successor,
+        token: successor_token,
+        jti,
+    }: Successor,
     rotated_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, Error> {
