@@ -17,19 +17,10 @@ const MK: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddee
 
 fn registration() -> ClientRegistration {
     ClientRegistration {
-        name: "HMAC service".into(),
-        tenant_id: gatehouse_core::TenantId::default_tenant(),
         grant_types: vec!["client_credentials".into()],
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
         scope: Some("api:read".into()),
         auth_method: Some("client_secret_jwt".into()),
-        id_token_alg: None,
-        access_token_ttl: None,
-        pkce_optional: false,
-        refresh_grace_seconds: None,
-        refresh_idle_ttl: None,
-        refresh_absolute_ttl: None,
+        ..ClientRegistration::named("HMAC service", gatehouse_core::TenantId::default_tenant())
     }
 }
 

@@ -52,19 +52,13 @@ pub fn assertion_claims(s: &TestServer, iss: &str, sub: &str) -> Value {
 /// Registers a `private_key_jwt` client for client_credentials with these keys.
 async fn pkjwt_client(s: &TestServer, keys: KeySource) -> String {
     let reg = gatehouse_core::client::ClientRegistration {
-        name: "Service".into(),
-        tenant_id: gatehouse_core::TenantId::parse("default").unwrap(),
         grant_types: vec!["client_credentials".into()],
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
         scope: Some("api:read api:write".into()),
         auth_method: Some("private_key_jwt".into()),
-        id_token_alg: None,
-        access_token_ttl: None,
-        pkce_optional: false,
-        refresh_grace_seconds: None,
-        refresh_idle_ttl: None,
-        refresh_absolute_ttl: None,
+        ..gatehouse_core::client::ClientRegistration::named(
+            "Service",
+            gatehouse_core::TenantId::default_tenant(),
+        )
     };
     let out = admin::create_client_with_keys(
         &s.store,

@@ -152,6 +152,27 @@ pub struct ClientRegistration {
     pub refresh_absolute_ttl: Option<i64>,
 }
 
+impl ClientRegistration {
+    /// A registration named `name` in `tenant` with every other field left to its default.
+    pub fn named(name: &str, tenant: TenantId) -> Self {
+        Self {
+            name: name.to_owned(),
+            tenant_id: tenant,
+            grant_types: Vec::new(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            scope: None,
+            auth_method: None,
+            id_token_alg: None,
+            access_token_ttl: None,
+            pkce_optional: false,
+            refresh_grace_seconds: None,
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
+        }
+    }
+}
+
 /// The longest refresh-rotation grace period a client may have: a retry after a lost response
 /// comes within seconds, and every second of grace is a second a stolen token may be replayed.
 pub const MAX_REFRESH_GRACE_SECONDS: i64 = 300;

@@ -177,15 +177,7 @@ pub fn verify_assertion(
     check: &AssertionCheck<'_>,
 ) -> Result<AssertionClaims, AssertionError> {
     use AssertionError::Invalid;
-    if token.len() > MAX_ASSERTION_LEN {
-        return Err(Invalid("the assertion is too large"));
-    }
-    // Our own strict header parse first: exactly three parts, a JSON object, no `crit`.
-    let raw_header =
-        crate::jws::decode_header(token).map_err(|_| Invalid("the assertion is not a JWS"))?;
-    if raw_header.get("crit").is_some() {
-        return Err(Invalid("the assertion uses critical header extensions"));
-    }
+    let raw_header = checked_header(token)?;
     let alg = match raw_header.get("alg").and_then(Value::as_str) {
         Some("RS256") => Algorithm::RS256,
         Some("PS256") => Algorithm::PS256,
@@ -202,12 +194,7 @@ pub fn verify_assertion(
         Some(k) => vec![keys.find(k).ok_or(AssertionError::UnknownKid)?],
         None => keys.keys.iter().collect(),
     };
-    let mut validation = Validation::new(alg);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.leeway = 0;
+    let validation = signature_only(alg);
     let mut verified: Option<Value> = None;
     for jwk in candidates {
         if !allowed_algs(jwk).contains(&alg) {
@@ -235,30 +222,45 @@ pub fn verify_hmac_assertion(
     check: &AssertionCheck<'_>,
 ) -> Result<AssertionClaims, AssertionError> {
     use AssertionError::Invalid;
-    if token.len() > MAX_ASSERTION_LEN {
-        return Err(Invalid("the assertion is too large"));
-    }
-    let raw_header =
-        crate::jws::decode_header(token).map_err(|_| Invalid("the assertion is not a JWS"))?;
-    if raw_header.get("crit").is_some() {
-        return Err(Invalid("the assertion uses critical header extensions"));
-    }
+    let raw_header = checked_header(token)?;
     if raw_header.get("alg").and_then(Value::as_str) != Some("HS256") {
         return Err(Invalid("the assertion's alg is not accepted"));
     }
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.leeway = 0;
-    let claims =
-        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_secret(secret), &validation)
-            .map_err(|_| {
-                Invalid("the assertion's signature does not verify with the client secret")
-            })?
-            .claims;
+    let claims = jsonwebtoken::decode::<Value>(
+        token,
+        &DecodingKey::from_secret(secret),
+        &signature_only(Algorithm::HS256),
+    )
+    .map_err(|_| Invalid("the assertion's signature does not verify with the client secret"))?
+    .claims;
     check_claims(claims, check)
+}
+
+/// Our own strict header parse before any signature check: a bounded size, exactly three
+/// parts, a JSON object, no `crit`.
+fn checked_header(token: &str) -> Result<Value, AssertionError> {
+    use AssertionError::Invalid;
+    if token.len() > MAX_ASSERTION_LEN {
+        return Err(Invalid("the assertion is too large"));
+    }
+    let header =
+        crate::jws::decode_header(token).map_err(|_| Invalid("the assertion is not a JWS"))?;
+    if header.get("crit").is_some() {
+        return Err(Invalid("the assertion uses critical header extensions"));
+    }
+    Ok(header)
+}
+
+/// jsonwebtoken checks the signature and `alg` only; [`check_claims`] does the rest against
+/// the injected clock.
+fn signature_only(alg: Algorithm) -> Validation {
+    let mut v = Validation::new(alg);
+    v.required_spec_claims.clear();
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.leeway = 0;
+    v
 }
 
 /// The claim checks shared by every assertion: `iss`, `sub`, `jti` present; `aud` one of ours;
