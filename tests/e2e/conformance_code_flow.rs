@@ -3,7 +3,7 @@
 //! (`oidcc-userinfo-*`, §5.3), request parameters that must not break the flow
 //! (`oidcc-ui-locales`, `oidcc-display-*`, `oidcc-ensure-other-scope-order-succeeds`),
 //! unsupported request objects (`oidcc-ensure-request-object-with-redirect-uri`, §6) and the
-//! form post response mode (`oidcc-response-mode-form-post`).
+//! form post response mode (run by the suite as the separate Form Post OP plan).
 
 use serde_json::Value;
 
@@ -20,6 +20,9 @@ async fn oidcc_server_id_token_is_valid() {
     let t = tokens(&s, &browser(), &client, "openid", &[]).await;
     let id_token = t["id_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(id_token).unwrap();
+    // oidcc-idtoken-signature: with no algorithm registered, RS256 and a `kid`.
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    assert!(header.kid.is_some());
     let jwks: jsonwebtoken::jwk::JwkSet = http()
         .get(s.url("/jwks.json"))
         .send()
@@ -231,6 +234,57 @@ async fn optional_request_parameters_do_not_break_the_flow() {
         let t = tokens(&s, &b, &client, "email openid", &[extra]).await;
         assert!(t["id_token"].is_string(), "{extra:?}");
     }
+}
+
+/// oidcc-ensure-request-without-nonce-succeeds-for-code-flow,
+/// oidcc-ensure-request-with-unknown-parameter-succeeds (RFC 6749 §3.1: unknown parameters are
+/// ignored), oidcc-ensure-request-with-valid-pkce-succeeds (every flow here uses S256) and
+/// oidcc-ensure-post-request-succeeds (Core §3.1.2.1: the request may be a form POST).
+#[tokio::test]
+async fn requests_the_basic_plan_expects_to_succeed() {
+    let s = TestServer::start().await;
+    let client = oidc_client(&s).await;
+    s.user("alice").await;
+    let b = browser();
+
+    // No nonce: the code flow does not need one; the ID token then carries none.
+    let (url, verifier) = authorize_url(&s, &client, "openid", &[]);
+    let mut u = url::Url::parse(&url).unwrap();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| k != "nonce")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs.clone());
+    let loc = expect_redirect(run_flow(&b, &s, u.as_str(), "alice", PASSWORD, "allow").await);
+    let code = query_param(&loc, "code").expect("a code without nonce");
+    let (status, t) = redeem(&s, &client, &code, &verifier).await;
+    assert_eq!(status, 200, "{t}");
+    assert!(jwt_claims(t["id_token"].as_str().unwrap())["nonce"].is_null());
+
+    // An unknown parameter is ignored.
+    let t = tokens(&s, &b, &client, "openid", &[("extra", "foobar")]).await;
+    assert!(t["id_token"].is_string());
+
+    // The same request as a form POST to the authorization endpoint.
+    let (url, verifier) = authorize_url(&s, &client, "openid", &[]);
+    let form: Vec<(String, String)> = url::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let resp = b
+        .post(s.url("/oauth/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    // The browser already has a session and consent from above: straight back to the client.
+    assert_eq!(resp.status(), 303);
+    let loc = location(&resp);
+    assert!(loc.starts_with(REDIRECT), "{loc}");
+    let code = query_param(&loc, "code").unwrap();
+    assert_eq!(redeem(&s, &client, &code, &verifier).await.0, 200);
 }
 
 /// oidcc-login-hint: the login page is pre-filled with `login_hint`.

@@ -160,6 +160,39 @@ async fn modified_id_token_hint_is_refused() {
     assert!(has_session(&s, &b, &client).await);
 }
 
+/// oidcc-rp-initiated-logout-bad-id-token-hint: a well-formed ID token signed by a key that is
+/// not ours (the suite signs its own) gets an error page, never a redirect; the session stays.
+#[tokio::test]
+async fn id_token_hint_signed_by_another_key_is_refused() {
+    let s = TestServer::start().await;
+    let client = oidc_client(&s).await;
+    s.user("alice").await;
+    let b = browser();
+    let genuine = logged_in(&s, &b, &client).await;
+    let claims = jwt_claims(&genuine);
+    let foreign = gatehouse_jose::generate_key(gatehouse_core::SigningAlg::RS256).unwrap();
+    let foreign = gatehouse_jose::SigningKey::from_pkcs8(
+        gatehouse_core::SigningAlg::RS256,
+        &foreign.private_pkcs8_der,
+    )
+    .unwrap();
+    let forged = foreign.sign_jws("JWT", &claims).unwrap();
+    let resp = get(
+        &b,
+        &logout_url(
+            &end_session_endpoint(&s).await,
+            &[
+                ("id_token_hint", &forged),
+                ("post_logout_redirect_uri", BYE),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().get("location").is_none());
+    assert!(has_session(&s, &b, &client).await);
+}
+
 /// An expired hint is still a valid hint (RP-Initiated Logout §2): an ID token of ours that
 /// expired an hour ago (signed here with the server's active key) ends the session.
 #[tokio::test]
@@ -332,6 +365,54 @@ async fn logout_without_redirect_shows_the_signed_out_page() {
     let resp = get(&browser(), &endpoint).await;
     assert_eq!(resp.status(), 200);
     assert!(resp.text().await.unwrap().contains("signed out"));
+}
+
+/// oidcc-rp-initiated-logout-no-state: without `state` the redirect carries none.
+/// oidcc-rp-initiated-logout-only-state: `state` alone (no hint, no URI) asks the user to
+/// confirm and then shows the signed-out page.
+#[tokio::test]
+async fn no_state_and_only_state() {
+    let s = TestServer::start().await;
+    let client = oidc_client(&s).await;
+    s.user("alice").await;
+    let b = browser();
+    let hint = logged_in(&s, &b, &client).await;
+    let endpoint = end_session_endpoint(&s).await;
+    let resp = get(
+        &b,
+        &logout_url(
+            &endpoint,
+            &[("id_token_hint", &hint), ("post_logout_redirect_uri", BYE)],
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let loc = location(&resp);
+    assert_eq!(loc, BYE, "nothing appended without state");
+    assert!(!has_session(&s, &b, &client).await);
+
+    let b = browser();
+    logged_in(&s, &b, &client).await;
+    let resp = get(&b, &logout_url(&endpoint, &[("state", "only-1")])).await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("action=\"/logout\""), "a confirmation form");
+    let csrf = hidden(&page, "csrf_token").unwrap();
+    let request = hidden(&page, "request").unwrap();
+    let resp = b
+        .post(s.url("/logout"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("request", request.as_str()),
+            ("decision", "logout"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // No redirect URI: the signed-out page, whatever `state` said.
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("signed out"));
+    assert!(!has_session(&s, &b, &client).await, "confirmed: signed out");
 }
 
 /// A `post_logout_redirect_uri` needs the client to be identified.
