@@ -12,6 +12,7 @@ mod conformance_discovery;
 mod conformance_logout;
 mod conformance_prompt;
 mod conformance_support;
+mod console;
 mod discovery;
 mod introspection;
 mod jwt_bearer;

@@ -150,8 +150,8 @@ pub struct ProfileInput {
 /// Parses `--admin-scope` values: only admin scopes (`gatehouse_core::admin`) are accepted.
 pub fn parse_admin_scopes(values: &[String]) -> Result<ScopeSet, AdminError> {
     let joined = values.join(" ");
-    let set = ScopeSet::parse(&joined)
-        .map_err(|e| AdminError::Invalid(format!("--admin-scope: {e}")))?;
+    let set =
+        ScopeSet::parse(&joined).map_err(|e| AdminError::Invalid(format!("--admin-scope: {e}")))?;
     let bad: Vec<&str> = set
         .iter()
         .filter(|s| !gatehouse_core::admin::is_admin_scope(s))

@@ -118,7 +118,10 @@ async fn render(
     let sort_pair = |extra: Option<(&'static str, String)>| {
         let mut v: Vec<(&str, String)> = vec![
             ("sort", sort.column.to_owned()),
-            ("dir", if sort.ascending { "asc" } else { "desc" }.to_owned()),
+            (
+                "dir",
+                if sort.ascending { "asc" } else { "desc" }.to_owned(),
+            ),
         ];
         if let Some(e) = extra {
             v.push(e);
@@ -189,7 +192,11 @@ async fn render(
         "This tenant has its maximum of {max} active API keys. Delete a key or wait for one to expire before creating another."
     );
     let offer_create = can_write && tenant.api_access_enabled;
-    let create = extras.create.filter(|_| offer_create && !at_limit);
+    // An empty dialog is offered only when a key can be created; one carrying errors (the
+    // limit was reached meanwhile, say) is shown so the reason is seen.
+    let create = extras
+        .create
+        .filter(|f| (offer_create && !at_limit) || f.has_errors());
     let tenants = match tenant_choices(state, admin).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -408,9 +415,13 @@ pub async fn delete_post(
         }
         Err(e) => return internal(e),
     };
-    if let Err(e) =
-        crate::admin_apikeys::revoke_api_key(&state.store, &admin.actor(&meta), &key.id, state.now())
-            .await
+    if let Err(e) = crate::admin_apikeys::revoke_api_key(
+        &state.store,
+        &admin.actor(&meta),
+        &key.id,
+        state.now(),
+    )
+    .await
     {
         return internal(e);
     }

@@ -63,7 +63,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &format!("{BASE}/api-keys/delete"),
             web::post().to(apikeys::delete_post),
         )
-        .route(&format!("{BASE}/clients"), web::get().to(pages::clients_get))
+        .route(
+            &format!("{BASE}/clients"),
+            web::get().to(pages::clients_get),
+        )
         .route(&format!("{BASE}/audit"), web::get().to(pages::audit_get));
 }
 
@@ -159,11 +162,7 @@ pub(crate) async fn current_admin(
     else {
         return Ok(None);
     };
-    let user = state
-        .store
-        .find_user(&s.user_id)
-        .await
-        .map_err(internal)?;
+    let user = state.store.find_user(&s.user_id).await.map_err(internal)?;
     let Some(user) = user else {
         session::delete(&state.store, req).await.map_err(internal)?;
         return Ok(None);
@@ -307,7 +306,12 @@ async fn script() -> HttpResponse {
 
 const BAD_LOGIN: &str = "Invalid username or password.";
 
-fn sign_in_page(state: &AppState, status: StatusCode, username: &str, error: Option<&str>) -> HttpResponse {
+fn sign_in_page(
+    state: &AppState,
+    status: StatusCode,
+    username: &str,
+    error: Option<&str>,
+) -> HttpResponse {
     let (token, cookie) = session::sign_in_csrf(state.settings.is_https());
     let mut resp = page(
         status,
@@ -364,8 +368,16 @@ async fn sign_in_post(
         .await
         .unwrap_or(false);
     let now = state.now();
+    let known = user
+        .as_ref()
+        .map(|u| (u.id.as_str().to_owned(), u.tenant_id.as_str().to_owned()));
     let admin = match user {
-        Some(u) if verified && u.admin_scopes.iter().any(gatehouse_core::admin::is_admin_scope) => {
+        Some(u)
+            if verified
+                && u.admin_scopes
+                    .iter()
+                    .any(gatehouse_core::admin::is_admin_scope) =>
+        {
             // A disabled tenant's admins are refused like anyone else.
             match state.store.get_tenant(&u.tenant_id).await {
                 Ok(Some(t)) if !t.disabled => Some(u),
@@ -376,9 +388,16 @@ async fn sign_in_post(
         _ => None,
     };
     let Some(user) = admin else {
-        let mut e = NewAuditEvent::operator(now, None, "console.sign_in", "", serde_json::json!({}));
+        // Recorded in the tenant of the named user, when there is one (no password, ever).
+        let mut e = NewAuditEvent::operator(
+            now,
+            known.as_ref().map(|(_, t)| t.as_str()),
+            "console.sign_in",
+            "",
+            serde_json::json!({}),
+        );
         e.actor_kind = ActorKind::Anonymous;
-        e.target = None;
+        e.target = known.map(|(id, _)| id);
         e.outcome = Outcome::Failure;
         e.source_ip = meta.ip_string();
         e.request_id = Some(meta.request_id.clone());

@@ -150,10 +150,7 @@ pub async fn audit_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
             tenants,
             rows,
             older,
-            newest: format!(
-                "{BASE}/audit?{}",
-                super::tenant_query(&tenant.id)
-            ),
+            newest: format!("{BASE}/audit?{}", super::tenant_query(&tenant.id)),
             paged: before != i64::MAX,
         },
     )

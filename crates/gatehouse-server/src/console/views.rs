@@ -71,6 +71,16 @@ pub struct CreateForm {
     pub error: Option<String>,
 }
 
+impl CreateForm {
+    pub fn has_errors(&self) -> bool {
+        self.name_error.is_some()
+            || self.validity_error.is_some()
+            || self.scope_error.is_some()
+            || self.environment_error.is_some()
+            || self.error.is_some()
+    }
+}
+
 impl Default for CreateForm {
     fn default() -> Self {
         Self {
