@@ -14,6 +14,10 @@
 //! The pages carry the security headers of the login pages ([`crate::views::secure`]) with a
 //! CSP that also allows the one same-origin script (the copy button).
 
+// Helpers return the finished refusal page as their error, which handlers send as is; the
+// response's size does not matter on that path.
+#![allow(clippy::result_large_err)]
+
 pub mod apikeys;
 pub mod pages;
 pub mod session;
