@@ -757,3 +757,56 @@ async fn clients_and_audit_pages_show_the_tenants_data() {
     assert!(second.contains("target-05"));
     assert!(!second.contains("target-59"));
 }
+
+#[tokio::test]
+async fn expiry_warnings_and_last_use_are_shown() {
+    use gatehouse_core::ports::Clock;
+    let server = TestServer::start().await;
+    admin_user(&server, "root", "default", "admin:all").await;
+    let b = signed_in(&server, "root").await;
+    let (_, p) = keys_page(&b, &server, "default").await;
+    let csrf = hidden(&p, "csrf_token").unwrap();
+    let resp = post(
+        &b,
+        &server,
+        &format!("{CONSOLE}/api-keys/create"),
+        &[
+            ("csrf_token", &csrf),
+            ("tenant", "default"),
+            ("name", "short-lived"),
+            ("validity_days", "10"),
+            ("environment", "live"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let created = resp.text().await.unwrap();
+    let secret = href_after(&created, "id=\"new-secret\" readonly value=\"").unwrap();
+
+    // Within the 20-day warning threshold: marked.
+    let (_, page) = keys_page(&b, &server, "default").await;
+    assert!(page.contains("⚠ Expires within 20 days"), "{page}");
+    assert!(page.contains("10 days left"));
+    assert!(page.contains("never"));
+
+    // A use of the key shows its time and address.
+    let ip: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+    gatehouse_core::apikey_auth::authenticate_api_key(
+        &server.store,
+        &secret,
+        Some(ip),
+        server.clock.now(),
+    )
+    .await
+    .expect("the key works");
+    let (_, page) = keys_page(&b, &server, "default").await;
+    assert!(page.contains("203.0.113.7"));
+    assert!(!page.contains(">never<"));
+
+    // After expiry: "expired N days ago" with the warning.
+    server.clock.advance(11 * 86_400);
+    let b = signed_in(&server, "root").await;
+    let (_, page) = keys_page(&b, &server, "default").await;
+    assert!(page.contains("expired 1 day ago"), "{page}");
+    assert!(page.contains("⚠ Expired"));
+}
