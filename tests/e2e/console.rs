@@ -810,3 +810,31 @@ async fn expiry_warnings_and_last_use_are_shown() {
     assert!(page.contains("expired 1 day ago"), "{page}");
     assert!(page.contains("⚠ Expired"));
 }
+
+#[tokio::test]
+async fn disabling_the_tenant_or_removing_admin_rights_ends_console_access() {
+    let server = TestServer::start().await;
+    let t = tenant(&server, "Fading Co", 4, "enabled").await;
+    admin_user(&server, "fading-admin", &t, "admin:all").await;
+    let b = signed_in(&server, "fading-admin").await;
+    assert_eq!(
+        get(&b, &server, &format!("{CONSOLE}/api-keys")).await.0,
+        200
+    );
+    admin_apikeys::set_tenant_disabled(&server.store, &Actor::operator(), &t, true, Utc::now())
+        .await
+        .unwrap();
+    // The open session ends, and signing in again is refused like a wrong password.
+    assert_eq!(
+        get(&b, &server, &format!("{CONSOLE}/api-keys")).await.0,
+        303
+    );
+    let resp = try_sign_in(&browser(), &server, "fading-admin", PASSWORD).await;
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Invalid username or password.")
+    );
+}

@@ -19,8 +19,14 @@ use gatehouse_server::admin_apikeys::Actor;
 
 use crate::support::{PASSWORD, TestServer};
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
+/// Where Debian installs them; `GATEHOUSE_CHROMEDRIVER` / `GATEHOUSE_CHROMIUM` override.
+fn chromedriver() -> String {
+    std::env::var("GATEHOUSE_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
+
+fn chromium() -> String {
+    std::env::var("GATEHOUSE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
 
 /// chromedriver, killed when the test ends (also on panic).
 struct Driver(Child);
@@ -49,7 +55,7 @@ fn screenshot_path() -> PathBuf {
 /// Starts chromedriver on a free port and waits until it answers.
 async fn start_driver() -> (Driver, String) {
     let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
+    let child = Command::new(chromedriver())
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -77,7 +83,7 @@ async fn browser(driver_url: &str) -> Client {
     caps.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
-            "binary": CHROMIUM,
+            "binary": chromium(),
             "args": [
                 "--headless=new",
                 "--no-sandbox",
@@ -140,14 +146,15 @@ async fn create_in_dialog(c: &Client, name: &str, env: &str) -> String {
 
 #[tokio::test]
 async fn console_api_keys_in_headless_chromium() {
-    let present = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
+    let (driver_bin, chromium_bin) = (chromedriver(), chromium());
+    let present = Path::new(&driver_bin).exists() && Path::new(&chromium_bin).exists();
     if !present {
         if std::env::var("GATEHOUSE_REQUIRE_BROWSER").as_deref() == Ok("1") {
             panic!(
-                "GATEHOUSE_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+                "GATEHOUSE_REQUIRE_BROWSER=1 but {chromium_bin} or {driver_bin} is missing (apt-get install chromium chromium-driver)"
             );
         }
-        println!("skipped: no chromium/chromedriver ({CHROMIUM}, {CHROMEDRIVER})");
+        println!("skipped: no chromium/chromedriver ({chromium_bin}, {driver_bin})");
         return;
     }
     let server = TestServer::start().await;

@@ -177,7 +177,12 @@ pub(crate) async fn current_admin(
         actor: user.id.as_str().to_owned(),
         scopes: user.admin_scopes.clone(),
     };
-    if !principal.is_admin() {
+    // No admin scope any more, or a disabled tenant: the session ends at once.
+    let tenant_live = match state.store.get_tenant(&user.tenant_id).await {
+        Ok(t) => t.is_some_and(|t| !t.disabled),
+        Err(e) => return Err(internal(e)),
+    };
+    if !principal.is_admin() || !tenant_live {
         session::delete(&state.store, req).await.map_err(internal)?;
         return Ok(None);
     }
