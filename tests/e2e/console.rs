@@ -838,3 +838,25 @@ async fn disabling_the_tenant_or_removing_admin_rights_ends_console_access() {
             .contains("Invalid username or password.")
     );
 }
+
+#[tokio::test]
+async fn cookies_are_secure_under_an_https_issuer() {
+    let server = TestServer::start_with(|s| s.issuer = "https://id.example.com".into()).await;
+    let resp = browser()
+        .get(server.url(&format!("{CONSOLE}/sign-in")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("gatehouse_console_csrf="))
+        .expect("sign-in CSRF cookie")
+        .to_owned();
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(cookie.contains(attr), "{attr}: {cookie}");
+    }
+}
