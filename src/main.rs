@@ -292,6 +292,10 @@ struct UserCreate {
     /// Postal address as one formatted string (OIDC `address`, released by the `address` scope).
     #[arg(long)]
     address: Option<String>,
+    /// An admin scope the user holds (admin:all, read:/write: + organizations, users, clients,
+    /// api_keys, keys, audit); repeatable. Admin users may sign in to the admin console.
+    #[arg(long = "admin-scope")]
+    admin_scope: Vec<String>,
     /// Read the password from standard input (one trailing newline is stripped).
     #[arg(long = "password-stdin", required = true)]
     password_stdin: bool,
@@ -416,6 +420,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 family_name: u.family_name,
                 phone: u.phone,
                 address: u.address,
+                admin_scopes: u.admin_scope,
             };
             let out = admin::create_user_with_profile(
                 &store,

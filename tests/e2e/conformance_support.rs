@@ -95,6 +95,7 @@ pub async fn user_with_profile(s: &TestServer) -> String {
             family_name: Some("Liddell".into()),
             phone: Some("+44 1865 270000".into()),
             address: Some("Christ Church, Oxford OX1 1DP, UK".into()),
+            ..Default::default()
         },
         chrono::Utc::now(),
     )

@@ -13,6 +13,8 @@ mod conformance_discovery;
 mod conformance_logout;
 mod conformance_prompt;
 mod conformance_support;
+mod console;
+mod console_browser;
 mod discovery;
 mod introspection;
 mod jwt_bearer;

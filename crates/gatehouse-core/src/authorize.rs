@@ -18,6 +18,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::admin::{ADMIN_ALL, is_admin_scope};
 use crate::claims_request::{ClaimsRequest, ClaimsRequestStore};
 use crate::client::{Client, GrantType};
 use crate::error::{Error, ErrorCode, OAuthError};
@@ -25,6 +26,7 @@ use crate::params::Params;
 use crate::policy::Policy;
 use crate::ports::{ClientStore, CodeRecord, CodeStore, Session};
 use crate::secret::Secret;
+use crate::user::User;
 use crate::values::{
     ClientId, GrantId, MAX_PARAM_LEN, PkceChallenge, RedirectUri, ScopeSet, UserId,
 };
@@ -224,6 +226,24 @@ pub struct AuthorizationRequest {
 }
 
 impl AuthorizationRequest {
+    /// The request as granted to `user` (`None`: a user that no longer exists, who holds
+    /// nothing): admin scopes the user does not hold are dropped (RFC 6749 §3.3: the server
+    /// may grant less than requested; the token response's `scope` then says what was
+    /// granted). An error when nothing would be left.
+    pub fn for_user(mut self, user: Option<&User>) -> Result<Self, AuthorizeError> {
+        let none = ScopeSet::default();
+        let held = user.map_or(&none, |u| &u.admin_scopes);
+        let granted = granted_scope(&self.scope, held);
+        if granted.is_empty() {
+            return Err(AuthorizeError::Redirect {
+                target: self.target.clone(),
+                error: OAuthError::invalid_scope("the user does not hold the requested scopes"),
+            });
+        }
+        self.scope = granted;
+        Ok(self)
+    }
+
     /// The request as it continues after the user has just authenticated: `prompt=login` and
     /// `max_age` are satisfied, so they are dropped from what the consent form carries.
     pub fn after_login(mut self) -> Self {
@@ -233,6 +253,23 @@ impl AuthorizationRequest {
         self.params = self.params.with("prompt", prompt).with("max_age", None);
         self
     }
+}
+
+/// The part of `requested` that may be granted to a user holding the admin scopes `held`:
+/// every non-admin scope, and each admin scope whose rights the user has (`admin:all` covers
+/// all of them, `write:X` covers `read:X`).
+pub fn granted_scope(requested: &ScopeSet, held: &ScopeSet) -> ScopeSet {
+    let covered = |s: &str| {
+        held.contains(s)
+            || held.contains(ADMIN_ALL)
+            || s.strip_prefix("read:")
+                .is_some_and(|r| held.contains(&format!("write:{r}")))
+    };
+    let dropped: Vec<&str> = requested
+        .iter()
+        .filter(|s| is_admin_scope(s) && !covered(s))
+        .collect();
+    requested.without(&dropped)
 }
 
 /// Step 2: validate everything else; failures are redirected to the client.
@@ -504,4 +541,39 @@ pub fn denied_response(policy: &Policy, req: &AuthorizationRequest) -> Authoriza
         &policy.issuer,
         &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes(s: &str) -> ScopeSet {
+        ScopeSet::parse(s).unwrap()
+    }
+
+    #[test]
+    fn admin_scopes_are_granted_only_when_held() {
+        let requested = scopes("openid profile admin:all read:users write:clients");
+        // An ordinary user gets the non-admin scopes only.
+        assert_eq!(
+            granted_scope(&requested, &ScopeSet::default()),
+            scopes("openid profile")
+        );
+        // A user holding some admin scopes gets those (and what they imply).
+        assert_eq!(
+            granted_scope(&requested, &scopes("write:users")),
+            scopes("openid profile read:users")
+        );
+        assert_eq!(
+            granted_scope(&requested, &scopes("write:clients")),
+            scopes("openid profile write:clients")
+        );
+        // admin:all covers every admin scope.
+        assert_eq!(granted_scope(&requested, &scopes("admin:all")), requested);
+        // Scopes that only look like admin scopes are not touched.
+        assert_eq!(
+            granted_scope(&scopes("read:files"), &ScopeSet::default()),
+            scopes("read:files")
+        );
+    }
 }

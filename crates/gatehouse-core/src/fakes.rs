@@ -154,6 +154,7 @@ impl FakeStore {
             password_hash: String::new(),
             created_at: Utc::now(),
             profile: Default::default(),
+            admin_scopes: Default::default(),
         });
     }
 

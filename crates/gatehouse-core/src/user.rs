@@ -15,6 +15,10 @@ pub struct User {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Optional profile claims (OIDC Core §5.1).
     pub profile: UserProfile,
+    /// The admin scopes this user holds (`crate::admin`): they make the user an admin of the
+    /// console, and only these admin scopes can be granted to the user's tokens. Empty for
+    /// ordinary users.
+    pub admin_scopes: ScopeSet,
 }
 
 /// The optional standard claims of a user (OIDC Core §5.1). `None` fields are never released.
@@ -200,6 +204,7 @@ mod tests {
                 phone_number: Some("+1 555 0100".into()),
                 ..UserProfile::default()
             },
+            admin_scopes: ScopeSet::default(),
         }
     }
 

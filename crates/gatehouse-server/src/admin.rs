@@ -177,6 +177,26 @@ pub struct ProfileInput {
     /// A postal address on one line (or with `\n`), released as the `formatted` member of
     /// the OIDC address claim (Core §5.1.1).
     pub address: Option<String>,
+    /// Admin scopes (`--admin-scope`, repeatable; each value may hold several, space-separated).
+    pub admin_scopes: Vec<String>,
+}
+
+/// Parses `--admin-scope` values: only admin scopes (`gatehouse_core::admin`) are accepted.
+pub fn parse_admin_scopes(values: &[String]) -> Result<ScopeSet, AdminError> {
+    let joined = values.join(" ");
+    let set =
+        ScopeSet::parse(&joined).map_err(|e| AdminError::Invalid(format!("--admin-scope: {e}")))?;
+    let bad: Vec<&str> = set
+        .iter()
+        .filter(|s| !gatehouse_core::admin::is_admin_scope(s))
+        .collect();
+    if !bad.is_empty() {
+        return Err(AdminError::Invalid(format!(
+            "--admin-scope: not an admin scope: {} (admin scopes are admin:all, read:<resource> and write:<resource> for organizations, users, clients, api_keys, keys, audit)",
+            bad.join(" ")
+        )));
+    }
+    Ok(set)
 }
 
 impl ProfileInput {
@@ -293,6 +313,7 @@ pub async fn create_user_with_profile(
     if let Some(e) = email {
         user::validate_email(e).map_err(AdminError::Invalid)?;
     }
+    let admin_scopes = parse_admin_scopes(&profile.admin_scopes)?;
     let profile = profile.validate()?;
     user::validate_password(password).map_err(AdminError::Invalid)?;
     let tenant_id = check_tenant(store, tenant).await?;
@@ -306,6 +327,7 @@ pub async fn create_user_with_profile(
         password_hash,
         created_at: now,
         profile,
+        admin_scopes,
     };
     store.insert_user(&u).await?;
     crate::admin_apikeys::audit_action(
@@ -315,7 +337,7 @@ pub async fn create_user_with_profile(
         Some(u.tenant_id.as_str()),
         "user.create",
         u.id.as_str(),
-        json!({ "username": u.username }),
+        json!({ "username": u.username, "admin_scopes": u.admin_scopes.to_string() }),
     )
     .await?;
     Ok(json!({
@@ -328,6 +350,7 @@ pub async fn create_user_with_profile(
         "phone_number": u.profile.phone_number,
         "address": u.profile.address,
         "tenant": u.tenant_id,
+        "admin_scopes": u.admin_scopes.iter().collect::<Vec<_>>(),
         "created_at": u.created_at.to_rfc3339(),
     }))
 }

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod admin_apikeys;
 pub mod client_keys;
+pub mod console;
 pub mod error;
 pub mod keys;
 pub mod rate_limit;
@@ -208,5 +209,6 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/oauth/introspect", web::post().to(introspect::introspect))
     .route("/userinfo", web::get().to(userinfo::userinfo_get))
     .route("/userinfo", web::post().to(userinfo::userinfo_post))
-    .route("/health", web::get().to(|| async { "ok" }));
+    .route("/health", web::get().to(|| async { "ok" }))
+    .configure(console::routes);
 }

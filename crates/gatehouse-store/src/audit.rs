@@ -96,4 +96,25 @@ impl AuditLog<'_> {
             .map(from_row)
             .collect()
     }
+
+    /// Up to `limit` (1..=1000) events with an id smaller than `before_id`, newest first
+    /// (the console's "older" paging); `tenant` restricts them to one tenant's events.
+    pub async fn list_before(
+        &self,
+        before_id: i64,
+        limit: u64,
+        tenant: Option<&str>,
+    ) -> Result<Vec<AuditEvent>, Error> {
+        let mut q = audit_event::Entity::find().filter(audit_event::Column::Id.lt(before_id));
+        if let Some(t) = tenant {
+            q = q.filter(audit_event::Column::TenantId.eq(t));
+        }
+        q.order_by_desc(audit_event::Column::Id)
+            .limit(limit.clamp(1, MAX_AUDIT_PAGE))
+            .all(self.store.db())
+            .await?
+            .into_iter()
+            .map(from_row)
+            .collect()
+    }
 }

@@ -16,6 +16,7 @@ pub mod admin;
 pub mod apikeys;
 pub mod audit;
 pub mod client_keys;
+pub mod console;
 pub mod entities;
 pub mod grant_claims;
 pub mod migration;

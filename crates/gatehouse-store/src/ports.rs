@@ -134,6 +134,8 @@ pub(crate) fn user_from_row(m: user::Model) -> Result<User, StoreError> {
                 .transpose()
                 .map_err(|e| bad(T, "address", e))?,
         },
+        admin_scopes: ScopeSet::parse(m.admin_scopes.as_deref().unwrap_or_default())
+            .map_err(|e| bad(T, "admin_scopes", e))?,
     })
 }
 
@@ -150,6 +152,7 @@ pub(crate) fn user_to_row(u: &User) -> user::ActiveModel {
         family_name: Set(u.profile.family_name.clone()),
         phone_number: Set(u.profile.phone_number.clone()),
         address: Set(u.profile.address.as_ref().map(|a| a.to_string())),
+        admin_scopes: Set((!u.admin_scopes.is_empty()).then(|| u.admin_scopes.to_string())),
     }
 }
 

@@ -30,6 +30,7 @@ async fn user(store: &Store) -> User {
             phone_number: Some("+1 555 0100".into()),
             address: Some(serde_json::json!({"formatted": "1 Main St", "country": "US"})),
         },
+        admin_scopes: ScopeSet::parse("read:audit write:api_keys").unwrap(),
     };
     store.insert_user(&u).await.unwrap();
     u
@@ -42,6 +43,7 @@ async fn user_profiles_round_trip() {
     let u = user(&store).await;
     let got = store.find_user(&u.id).await.unwrap().unwrap();
     assert!(got.profile == u.profile);
+    assert_eq!(got.admin_scopes, u.admin_scopes);
 }
 
 #[tokio::test]

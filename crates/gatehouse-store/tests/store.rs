@@ -58,6 +58,7 @@ fn user(username: &str) -> User {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: t0(),
         profile: Default::default(),
+        admin_scopes: Default::default(),
     }
 }
 

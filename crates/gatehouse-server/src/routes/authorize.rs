@@ -101,6 +101,18 @@ async fn proceed(
 ) -> HttpResponse {
     let issuer = &state.policy.issuer;
     let now = state.now();
+    // Admin scopes are granted only to users who hold them (RFC 6749 §3.3): narrow the request
+    // to what this user may get before consent and code issuance see it.
+    let areq = match &session {
+        Some(s) => match state.store.find_user(&s.user_id).await {
+            Ok(u) => match areq.for_user(u.as_ref()) {
+                Ok(a) => a,
+                Err(e) => return authorize_error(issuer, e),
+            },
+            Err(e) => return authorize_error(issuer, AuthorizeError::Internal(e.into())),
+        },
+        None => areq,
+    };
     let consent = match &session {
         Some(s) => match state.store.find_consent(&s.user_id, &areq.client.id).await {
             Ok(c) => c,

@@ -28,6 +28,9 @@ pub struct Model {
     /// The OIDC address claim (Core §5.1.1), a JSON object as text.
     #[sea_orm(column_type = "Text", nullable)]
     pub address: Option<String>,
+    /// The admin scopes the user holds, space-separated; NULL for ordinary users.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub admin_scopes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

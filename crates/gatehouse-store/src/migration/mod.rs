@@ -13,6 +13,7 @@ mod m20261123_000003_signed_client_auth;
 mod m20261123_000004_sessions_profiles_claims;
 mod m20261123_000005_key_lifecycle;
 mod m20261123_000006_api_keys;
+mod m20261201_000007_admin_users;
 mod m20261201_000010_rotation_salts_hmac_secrets;
 
 /// The ordered list of Gatehouse migrations.
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_sessions_profiles_claims::Migration),
             Box::new(m20261123_000005_key_lifecycle::Migration),
             Box::new(m20261123_000006_api_keys::Migration),
+            Box::new(m20261201_000007_admin_users::Migration),
             Box::new(m20261201_000010_rotation_salts_hmac_secrets::Migration),
         ]
     }

@@ -1,0 +1,477 @@
+//! The admin console under `/admin/console` (issue 4): server-rendered askama pages for admin
+//! users (users holding admin scopes, `gatehouse_core::admin`).
+//!
+//! - Sign-in with username and password; a user without admin scopes is refused with the same
+//!   message as a wrong password. The console has its own server-side session (cookie
+//!   `gatehouse_console`: HttpOnly, SameSite=Strict, Path=/admin, Secure under an https
+//!   issuer) with the idle and absolute lifetimes of the login session ([`session`]).
+//! - Every form carries a CSRF token compared in constant time: a double-submit cookie on the
+//!   sign-in form, the session's synchronizer token afterwards.
+//! - Pages: API keys per tenant ([`apikeys`]), clients and the audit trail ([`pages`]).
+//!   Rights come from the user's admin scopes at every request (`AdminPrincipal::can`), and a
+//!   user sees only their own tenant unless they are a platform administrator.
+//!
+//! The pages carry the security headers of the login pages ([`crate::views::secure`]) with a
+//! CSP that also allows the one same-origin script (the copy button).
+
+// Helpers return the finished refusal page as their error, which handlers send as is; the
+// response's size does not matter on that path.
+#![allow(clippy::result_large_err)]
+
+pub mod apikeys;
+pub mod pages;
+pub mod session;
+pub mod views;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use gatehouse_core::admin::{Access, AdminPrincipal, Resource};
+use gatehouse_core::audit::{ActorKind, NewAuditEvent, Outcome};
+use gatehouse_core::password;
+use gatehouse_core::ports::{Session, UserStore};
+use gatehouse_core::tenant::Tenant;
+use gatehouse_core::user::User;
+use gatehouse_core::{TenantId, params::Params};
+
+use crate::admin_apikeys::Actor;
+use crate::request_meta::RequestMeta;
+use crate::state::AppState;
+
+/// Where the console lives.
+pub const BASE: &str = "/admin/console";
+
+/// The console's CSP: the login pages' policy plus same-origin scripts and form posts.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's only script: the copy button of the one-time secret.
+const CONSOLE_JS: &str = include_str!("console.js");
+
+/// Registers the console routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(BASE, web::get().to(home))
+        .route(&format!("{BASE}/"), web::get().to(home))
+        .route(&format!("{BASE}/sign-in"), web::get().to(sign_in_get))
+        .route(&format!("{BASE}/sign-in"), web::post().to(sign_in_post))
+        .route(&format!("{BASE}/sign-out"), web::post().to(sign_out_post))
+        .route(&format!("{BASE}/console.js"), web::get().to(script))
+        .route(
+            &format!("{BASE}/api-keys"),
+            web::get().to(apikeys::list_get),
+        )
+        .route(
+            &format!("{BASE}/api-keys/create"),
+            web::post().to(apikeys::create_post),
+        )
+        .route(
+            &format!("{BASE}/api-keys/delete"),
+            web::post().to(apikeys::delete_post),
+        )
+        .route(
+            &format!("{BASE}/clients"),
+            web::get().to(pages::clients_get),
+        )
+        .route(&format!("{BASE}/audit"), web::get().to(pages::audit_get));
+}
+
+/// Renders a console page with the security headers.
+pub(crate) fn page(status: StatusCode, t: &impl Template) -> HttpResponse {
+    match t.render() {
+        Ok(body) => crate::views::secure(HttpResponse::build(status))
+            .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "console template rendering failed");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// A message page (refusals, errors).
+pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> HttpResponse {
+    page(status, &views::MessagePage { title, text })
+}
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> HttpResponse {
+    tracing::error!(error = %e, "console request failed");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The server could not complete this request. Try again later.",
+    )
+}
+
+pub(crate) fn forbidden(text: &str) -> HttpResponse {
+    message(StatusCode::FORBIDDEN, "Not allowed", text)
+}
+
+/// A 303 redirect.
+pub(crate) fn see_other(location: &str) -> HttpResponse {
+    crate::views::secure(HttpResponse::SeeOther())
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A signed-in admin user.
+pub(crate) struct Admin {
+    pub session: Session,
+    pub user: User,
+    pub principal: AdminPrincipal,
+}
+
+impl Admin {
+    /// The audit actor for changes made through the console.
+    pub fn actor(&self, meta: &RequestMeta) -> Actor {
+        Actor {
+            kind: ActorKind::User,
+            name: Some(self.user.id.as_str().to_owned()),
+            source_ip: meta.ip_string(),
+            request_id: Some(meta.request_id.clone()),
+        }
+    }
+
+    /// The navigation bar's facts.
+    pub fn nav(&self, current: &'static str, tenant: &TenantId) -> views::Nav {
+        let q = tenant_query(tenant);
+        views::Nav {
+            current,
+            username: self.user.username.clone(),
+            csrf_token: self.session.csrf_token.clone(),
+            api_keys: self.principal.can(Resource::ApiKeys, Access::Read),
+            clients: self.principal.can(Resource::Clients, Access::Read),
+            audit: self.principal.can(Resource::Audit, Access::Read),
+            tenant_query: q,
+        }
+    }
+}
+
+/// `?tenant=ID` for links.
+pub(crate) fn tenant_query(t: &TenantId) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("tenant", t.as_str())
+        .finish()
+}
+
+/// The signed-in admin of this request: `Ok(None)` when there is no live console session or
+/// its user no longer holds an admin scope (the session is then ended).
+pub(crate) async fn current_admin(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<Admin>, HttpResponse> {
+    let now = state.now();
+    let Some(s) = session::current(&state.store, req, state.settings.session_policy(), now)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(None);
+    };
+    let user = state.store.find_user(&s.user_id).await.map_err(internal)?;
+    let Some(user) = user else {
+        session::delete(&state.store, req).await.map_err(internal)?;
+        return Ok(None);
+    };
+    let principal = AdminPrincipal {
+        tenant: user.tenant_id.clone(),
+        actor_kind: ActorKind::User,
+        actor: user.id.as_str().to_owned(),
+        scopes: user.admin_scopes.clone(),
+    };
+    // No admin scope any more, or a disabled tenant: the session ends at once.
+    let tenant_live = match state.store.get_tenant(&user.tenant_id).await {
+        Ok(t) => t.is_some_and(|t| !t.disabled),
+        Err(e) => return Err(internal(e)),
+    };
+    if !principal.is_admin() || !tenant_live {
+        session::delete(&state.store, req).await.map_err(internal)?;
+        return Ok(None);
+    }
+    Ok(Some(Admin {
+        session: s,
+        user,
+        principal,
+    }))
+}
+
+/// For GET pages: the admin, or the redirect to the sign-in page.
+pub(crate) async fn require_admin(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Admin, HttpResponse> {
+    match current_admin(state, req).await? {
+        Some(a) => Ok(a),
+        None => Err(see_other(&format!("{BASE}/sign-in"))),
+    }
+}
+
+/// For POSTed forms: the admin whose session's CSRF token the form carries, else a refusal.
+pub(crate) async fn require_admin_form(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &Params,
+) -> Result<Admin, HttpResponse> {
+    let Some(admin) = current_admin(state, req).await? else {
+        return Err(forbidden(
+            "Your console session has ended. Sign in again and repeat the action.",
+        ));
+    };
+    if !crate::session::check_session_csrf(
+        &admin.session,
+        form.get("csrf_token").unwrap_or_default(),
+    ) {
+        return Err(forbidden(
+            "This form has expired or did not come from this console. Reload the page and try again.",
+        ));
+    }
+    Ok(admin)
+}
+
+/// Reads a URL-encoded form body, refusing anything else.
+pub(crate) fn read_form(req: &HttpRequest, body: &[u8]) -> Result<Params, HttpResponse> {
+    crate::routes::form_params(req, body)
+        .map_err(|e| message(StatusCode::BAD_REQUEST, "Bad request", &e.description))
+}
+
+/// Reads the query string.
+pub(crate) fn read_query(req: &HttpRequest) -> Result<Params, HttpResponse> {
+    Params::from_query(req.query_string())
+        .map_err(|e| message(StatusCode::BAD_REQUEST, "Bad request", &e.description))
+}
+
+/// The tenant a page is about: `?tenant=` (or the form's `tenant`) when given, else the
+/// admin's own. Refused when the admin may not access it or it does not exist.
+pub(crate) async fn pick_tenant(
+    state: &AppState,
+    admin: &Admin,
+    requested: Option<&str>,
+) -> Result<Tenant, HttpResponse> {
+    let id = match requested {
+        None => admin.principal.tenant.clone(),
+        Some(t) => TenantId::parse(t).map_err(|e| {
+            message(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                &format!("tenant: {e}"),
+            )
+        })?,
+    };
+    if !admin.principal.may_access_tenant(&id) {
+        return Err(forbidden(
+            "You may only see your own tenant. Ask a platform administrator for access to others.",
+        ));
+    }
+    match state.store.get_tenant(&id).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(message(
+            StatusCode::NOT_FOUND,
+            "No such tenant",
+            &format!("There is no tenant with id {id}."),
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// The tenants a platform admin can pick from (empty for tenant admins: no picker).
+pub(crate) async fn tenant_choices(
+    state: &AppState,
+    admin: &Admin,
+) -> Result<Vec<String>, HttpResponse> {
+    if !admin.principal.is_platform_admin() {
+        return Ok(Vec::new());
+    }
+    let ts = state.store.list_tenants().await.map_err(internal)?;
+    Ok(ts.into_iter().map(|t| t.id.as_str().to_owned()).collect())
+}
+
+/// A time as the console shows it.
+pub(crate) fn show_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match current_admin(&state, &req).await {
+        Ok(Some(a)) => {
+            let target = if a.principal.can(Resource::ApiKeys, Access::Read) {
+                "api-keys"
+            } else if a.principal.can(Resource::Clients, Access::Read) {
+                "clients"
+            } else {
+                "audit"
+            };
+            see_other(&format!("{BASE}/{target}"))
+        }
+        Ok(None) => see_other(&format!("{BASE}/sign-in")),
+        Err(r) => r,
+    }
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .content_type("text/javascript; charset=utf-8")
+        .body(CONSOLE_JS)
+}
+
+const BAD_LOGIN: &str = "Invalid username or password.";
+
+fn sign_in_page(
+    state: &AppState,
+    status: StatusCode,
+    username: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let (token, cookie) = session::sign_in_csrf(state.settings.is_https());
+    let mut resp = page(
+        status,
+        &views::SignInPage {
+            csrf_token: &token,
+            username,
+            error,
+        },
+    );
+    let _ = resp.add_cookie(&cookie);
+    resp
+}
+
+async fn sign_in_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match current_admin(&state, &req).await {
+        Ok(Some(_)) => see_other(BASE),
+        Ok(None) => sign_in_page(&state, StatusCode::OK, "", None),
+        Err(r) => r,
+    }
+}
+
+async fn sign_in_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form = match read_form(&req, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let username = form.get("username").unwrap_or_default();
+    if !session::check_sign_in_csrf(&req, form.get("csrf_token").unwrap_or_default()) {
+        return sign_in_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            username,
+            Some("This form has expired. Please sign in again."),
+        );
+    }
+    let password = form.get("password").unwrap_or_default();
+    let user = match state.store.find_user_by_username(username).await {
+        Ok(u) => u,
+        Err(e) => return internal(e),
+    };
+    // Argon2 off the async workers; an unknown user is checked against a dummy hash so the
+    // timing does not tell which usernames exist.
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| password::dummy_hash().to_owned());
+    let pw = password.to_owned();
+    let verified = web::block(move || password::verify_password(&pw, &hash))
+        .await
+        .unwrap_or(false);
+    let now = state.now();
+    let known = user
+        .as_ref()
+        .map(|u| (u.id.as_str().to_owned(), u.tenant_id.as_str().to_owned()));
+    let admin = match user {
+        Some(u)
+            if verified
+                && u.admin_scopes
+                    .iter()
+                    .any(gatehouse_core::admin::is_admin_scope) =>
+        {
+            // A disabled tenant's admins are refused like anyone else.
+            match state.store.get_tenant(&u.tenant_id).await {
+                Ok(Some(t)) if !t.disabled => Some(u),
+                Ok(_) => None,
+                Err(e) => return internal(e),
+            }
+        }
+        _ => None,
+    };
+    let Some(user) = admin else {
+        // Recorded in the tenant of the named user, when there is one (no password, ever).
+        let mut e = NewAuditEvent::operator(
+            now,
+            known.as_ref().map(|(_, t)| t.as_str()),
+            "console.sign_in",
+            "",
+            serde_json::json!({}),
+        );
+        e.actor_kind = ActorKind::Anonymous;
+        e.target = known.map(|(id, _)| id);
+        e.outcome = Outcome::Failure;
+        e.source_ip = meta.ip_string();
+        e.request_id = Some(meta.request_id.clone());
+        if let Err(err) = state.store.audit().append(&e).await {
+            return internal(err);
+        }
+        tracing::info!("console sign-in refused");
+        return sign_in_page(&state, StatusCode::UNAUTHORIZED, username, Some(BAD_LOGIN));
+    };
+    let cookie = match session::start(
+        &state.store,
+        &req,
+        user.id.clone(),
+        now,
+        state.settings.session.ttl,
+        state.settings.is_https(),
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    let actor = Actor {
+        kind: ActorKind::User,
+        name: Some(user.id.as_str().to_owned()),
+        source_ip: meta.ip_string(),
+        request_id: Some(meta.request_id.clone()),
+    };
+    if let Err(e) = crate::admin_apikeys::audit_action(
+        &state.store,
+        &actor,
+        now,
+        Some(user.tenant_id.as_str()),
+        "console.sign_in",
+        user.id.as_str(),
+        serde_json::json!({ "username": user.username }),
+    )
+    .await
+    {
+        return internal(e);
+    }
+    tracing::info!(user_id = %user.id, "console sign-in");
+    let mut resp = see_other(BASE);
+    let _ = resp.add_cookie(&cookie);
+    let _ = resp.add_cookie(&session::sign_in_csrf_removal(state.settings.is_https()));
+    resp
+}
+
+async fn sign_out_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form = match read_form(&req, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = require_admin_form(&state, &req, &form).await {
+        return r;
+    }
+    let removal = match session::end(&state.store, &req, state.settings.is_https()).await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    let mut resp = see_other(&format!("{BASE}/sign-in"));
+    let _ = resp.add_cookie(&removal);
+    resp
+}

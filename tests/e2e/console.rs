@@ -1,0 +1,862 @@
+//! The admin console and admin users (issue 4): sign-in only for users holding admin scopes,
+//! CSRF on every form, the API keys page (secret shown once, masked afterwards, sorting, the
+//! limit, API access off, delete with confirmation), tenant isolation, the clients and audit
+//! pages, and admin scopes in the authorization-code flow granted only to their holders.
+
+use chrono::Utc;
+use gatehouse_core::ports::UserStore;
+use gatehouse_core::tenant::TenantRegistration;
+use gatehouse_server::admin::{self, ProfileInput};
+use gatehouse_server::admin_apikeys::{self, Actor};
+
+use crate::support::{
+    PASSWORD, TestServer, authorize_url, browser, cli_json, hidden, location, query_param, redeem,
+    run_cli, run_flow,
+};
+
+const CONSOLE: &str = "/admin/console";
+
+/// Creates a user of `tenant` holding `scopes` (space-separated admin scopes; "" for none).
+async fn admin_user(server: &TestServer, username: &str, tenant: &str, scopes: &str) -> String {
+    let out = admin::create_user_with_profile(
+        &server.store,
+        &Actor::operator(),
+        username,
+        None,
+        PASSWORD,
+        tenant,
+        ProfileInput {
+            admin_scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            ..ProfileInput::default()
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("create user");
+    out["id"].as_str().unwrap().to_owned()
+}
+
+async fn tenant(server: &TestServer, name: &str, max_keys: u32, api_access: &str) -> String {
+    let out = admin_apikeys::create_tenant(
+        &server.store,
+        &Actor::operator(),
+        TenantRegistration {
+            name: name.into(),
+            api_access: Some(api_access.into()),
+            scope: None,
+            max_api_keys: Some(max_keys),
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("create tenant");
+    out["id"].as_str().unwrap().to_owned()
+}
+
+/// Posts the sign-in form (after fetching it for its CSRF token); returns the response.
+async fn try_sign_in(
+    b: &reqwest::Client,
+    server: &TestServer,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let form = b
+        .get(server.url(&format!("{CONSOLE}/sign-in")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&form, "csrf_token").expect("csrf token on the sign-in form");
+    b.post(server.url(&format!("{CONSOLE}/sign-in")))
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A browser signed in to the console as `username`.
+async fn signed_in(server: &TestServer, username: &str) -> reqwest::Client {
+    let b = browser();
+    let resp = try_sign_in(&b, server, username, PASSWORD).await;
+    assert_eq!(resp.status().as_u16(), 303, "sign-in of {username}");
+    b
+}
+
+async fn get(b: &reqwest::Client, server: &TestServer, path: &str) -> (u16, String) {
+    let resp = b.get(server.url(path)).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap())
+}
+
+async fn post(
+    b: &reqwest::Client,
+    server: &TestServer,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    b.post(server.url(path)).form(form).send().await.unwrap()
+}
+
+/// The API keys page of `tenant` and its CSRF token.
+async fn keys_page(b: &reqwest::Client, server: &TestServer, tenant: &str) -> (u16, String) {
+    get(b, server, &format!("{CONSOLE}/api-keys?tenant={tenant}")).await
+}
+
+/// Creates a key through the console; returns (status, page).
+async fn create_key(
+    b: &reqwest::Client,
+    server: &TestServer,
+    tenant: &str,
+    name: &str,
+) -> (u16, String) {
+    let (_, page) = keys_page(b, server, tenant).await;
+    let csrf = hidden(&page, "csrf_token").unwrap();
+    let resp = post(
+        b,
+        server,
+        &format!("{CONSOLE}/api-keys/create"),
+        &[
+            ("csrf_token", &csrf),
+            ("tenant", tenant),
+            ("name", name),
+            ("validity_days", "90"),
+            ("scope", "read:audit"),
+            ("environment", "test"),
+        ],
+    )
+    .await;
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap())
+}
+
+/// HTML attribute text unescaped (the entities askama writes in URLs).
+fn unescape(s: &str) -> String {
+    s.replace("&#38;", "&").replace("&amp;", "&")
+}
+
+/// The attribute value that starts right after `marker`.
+fn href_after(page: &str, marker: &str) -> Option<String> {
+    let start = page.find(marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(unescape(&page[start..end]))
+}
+
+/// The `href` of the element whose attributes end with `marker` (`<a href="…" id=…>`).
+fn href_before(page: &str, marker: &str) -> Option<String> {
+    let at = page.find(marker)?;
+    let tag = &page[page[..at].rfind('<')?..at];
+    href_after(tag, "href=\"")
+}
+
+async fn key_names(server: &TestServer, tenant: &str) -> Vec<(String, bool)> {
+    let t = gatehouse_core::TenantId::parse(tenant).unwrap();
+    server
+        .store
+        .list_api_keys(&t)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.name.clone(), k.is_revoked()))
+        .collect()
+}
+
+#[tokio::test]
+async fn user_create_admin_scope_flag_is_validated_and_stored() {
+    let server = TestServer::start().await;
+    let out = run_cli(
+        &server.db_url,
+        &[
+            "user",
+            "create",
+            "--username",
+            "root",
+            "--password-stdin",
+            "--admin-scope",
+            "admin:all",
+            "--admin-scope",
+            "read:audit",
+            "--json",
+        ],
+        Some(PASSWORD),
+    );
+    let v = cli_json(&out);
+    assert_eq!(
+        v["admin_scopes"],
+        serde_json::json!(["admin:all", "read:audit"])
+    );
+    let bad = run_cli(
+        &server.db_url,
+        &[
+            "user",
+            "create",
+            "--username",
+            "mallory",
+            "--password-stdin",
+            "--admin-scope",
+            "openid",
+            "--json",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("--admin-scope"), "{stderr}");
+    assert!(stderr.contains("openid"), "{stderr}");
+    // Nothing was written: the name is still free.
+    assert!(
+        server
+            .store
+            .find_user_by_username("mallory")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The CLI-made admin can sign in to the console.
+    signed_in(&server, "root").await;
+}
+
+#[tokio::test]
+async fn code_flow_grants_admin_scopes_only_to_users_holding_them() {
+    let server = TestServer::start().await;
+    let client = server
+        .client(|r| r.scope = Some("openid profile admin:all read:audit write:users".into()))
+        .await;
+    server.user("alice").await;
+    admin_user(&server, "auditor", "default", "read:audit").await;
+    let scope = "openid admin:all read:audit write:users";
+
+    for (user, granted) in [("alice", "openid"), ("auditor", "openid read:audit")] {
+        let (url, verifier) = authorize_url(&server, &client, scope, &[]);
+        let loc = match run_flow(&browser(), &server, &url, user, PASSWORD, "allow").await {
+            crate::support::Outcome::Redirect(l) => l,
+            crate::support::Outcome::Page(s, b) => panic!("{user}: page {s}: {b}"),
+        };
+        let code = query_param(&loc, "code").expect("code");
+        let (status, body) = redeem(&server, &client, &code, &verifier).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scope"], granted, "{user}");
+    }
+
+    // Only admin scopes the user does not hold: nothing is left to grant.
+    let (url, _) = authorize_url(&server, &client, "admin:all", &[]);
+    match run_flow(&browser(), &server, &url, "alice", PASSWORD, "allow").await {
+        crate::support::Outcome::Redirect(l) => {
+            assert_eq!(query_param(&l, "error").as_deref(), Some("invalid_scope"));
+            assert!(query_param(&l, "code").is_none());
+        }
+        crate::support::Outcome::Page(s, b) => panic!("page {s}: {b}"),
+    }
+}
+
+#[tokio::test]
+async fn sign_in_is_refused_for_users_without_admin_scopes_like_a_wrong_password() {
+    let server = TestServer::start().await;
+    server.user("alice").await;
+    admin_user(&server, "root", "default", "admin:all").await;
+
+    // Not signed in: every page sends the browser to the sign-in page.
+    let b = browser();
+    let resp = b
+        .get(server.url(&format!("{CONSOLE}/api-keys")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(location(&resp), format!("{CONSOLE}/sign-in"));
+
+    let non_admin = try_sign_in(&b, &server, "alice", PASSWORD).await;
+    assert_eq!(non_admin.status().as_u16(), 401);
+    let non_admin_body = non_admin.text().await.unwrap();
+    assert!(non_admin_body.contains("Invalid username or password."));
+    let wrong = try_sign_in(&b, &server, "root", "not the password").await;
+    assert_eq!(wrong.status().as_u16(), 401);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Invalid username or password.")
+    );
+    // Still not signed in.
+    let (status, _) = get(&b, &server, &format!("{CONSOLE}/api-keys")).await;
+    assert_eq!(status, 303);
+
+    // The admin signs in; the session cookie is HttpOnly, SameSite=Strict, Path=/admin.
+    let resp = try_sign_in(&b, &server, "root", PASSWORD).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("gatehouse_console="))
+        .expect("console session cookie")
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(cookie.contains("Path=/admin"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "http issuer: {cookie}");
+    let (status, page) = get(&b, &server, &format!("{CONSOLE}/api-keys")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("API keys of"));
+
+    // The sign-in attempts are in the audit trail (failures without the password).
+    let (status, audit) = get(&b, &server, &format!("{CONSOLE}/audit")).await;
+    assert_eq!(status, 200);
+    assert!(audit.contains("console.sign_in"));
+    assert!(audit.contains("failure"));
+    assert!(!audit.contains("not the password"));
+
+    // Signing out ends the session.
+    let csrf = hidden(&page, "csrf_token").unwrap();
+    let resp = post(
+        &b,
+        &server,
+        &format!("{CONSOLE}/sign-out"),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let (status, _) = get(&b, &server, &format!("{CONSOLE}/api-keys")).await;
+    assert_eq!(status, 303);
+}
+
+#[tokio::test]
+async fn session_ends_after_the_idle_lifetime() {
+    let server = TestServer::start().await;
+    admin_user(&server, "root", "default", "admin:all").await;
+    let b = signed_in(&server, "root").await;
+    assert_eq!(
+        get(&b, &server, &format!("{CONSOLE}/api-keys")).await.0,
+        200
+    );
+    server.clock.advance(3601);
+    assert_eq!(
+        get(&b, &server, &format!("{CONSOLE}/api-keys")).await.0,
+        303
+    );
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused() {
+    let server = TestServer::start().await;
+    admin_user(&server, "root", "default", "admin:all").await;
+    let b = signed_in(&server, "root").await;
+    let base = [
+        ("tenant", "default"),
+        ("name", "sneaky"),
+        ("validity_days", "90"),
+        ("environment", "live"),
+    ];
+    let missing = post(&b, &server, &format!("{CONSOLE}/api-keys/create"), &base).await;
+    assert_eq!(missing.status().as_u16(), 403);
+    let mut wrong = base.to_vec();
+    wrong.push(("csrf_token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    let wrong = post(&b, &server, &format!("{CONSOLE}/api-keys/create"), &wrong).await;
+    assert_eq!(wrong.status().as_u16(), 403);
+    assert!(key_names(&server, "default").await.is_empty());
+
+    // The sign-in form: a token that does not match its cookie is refused.
+    let other = browser();
+    let _ = other
+        .get(server.url(&format!("{CONSOLE}/sign-in")))
+        .send()
+        .await
+        .unwrap();
+    let resp = post(
+        &other,
+        &server,
+        &format!("{CONSOLE}/sign-in"),
+        &[
+            ("username", "root"),
+            ("password", PASSWORD),
+            ("csrf_token", "forged"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(
+        get(&other, &server, &format!("{CONSOLE}/api-keys")).await.0,
+        303
+    );
+}
+
+#[tokio::test]
+async fn created_key_secret_is_shown_once_then_masked() {
+    let server = TestServer::start().await;
+    admin_user(&server, "root", "default", "admin:all").await;
+    let b = signed_in(&server, "root").await;
+
+    let (status, page) = keys_page(&b, &server, "default").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("This tenant has no API keys."));
+    // The page carries the login pages' security headers.
+    let resp = b
+        .get(server.url(&format!("{CONSOLE}/api-keys")))
+        .send()
+        .await
+        .unwrap();
+    let h = resp.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+
+    // The create dialog: default validity 90.
+    let (_, dialog) = get(
+        &b,
+        &server,
+        &format!("{CONSOLE}/api-keys?tenant=default&create=1"),
+    )
+    .await;
+    assert!(dialog.contains("id=\"create-dialog\""));
+    assert_eq!(hidden(&dialog, "validity_days").as_deref(), Some("90"));
+
+    let (status, created) = create_key(&b, &server, "default", "ci-deploy").await;
+    assert_eq!(status, 200, "{created}");
+    let secret = hidden(&created, "new-secret")
+        .or_else(|| {
+            let marker = "id=\"new-secret\" readonly value=\"";
+            let start = created.find(marker)? + marker.len();
+            let end = created[start..].find('"')? + start;
+            Some(created[start..end].to_owned())
+        })
+        .expect("secret in the page");
+    assert!(secret.starts_with("gh_test_"), "{secret}");
+    assert!(created.contains("id=\"copy-secret\""));
+    assert!(created.contains("shown only this once"));
+
+    // The key exists, with the chosen fields, and the secret is never shown again.
+    let (_, page) = keys_page(&b, &server, "default").await;
+    assert!(!page.contains(&secret));
+    let key = &server
+        .store
+        .list_api_keys(&gatehouse_core::TenantId::parse("default").unwrap())
+        .await
+        .unwrap()[0];
+    assert_eq!(key.name, "ci-deploy");
+    assert_eq!(key.environment.as_str(), "test");
+    assert!(secret.starts_with(&key.prefix));
+    assert!(page.contains(&format!("{}...", key.prefix)));
+    assert!(page.contains("90 days left"));
+    assert!(page.contains("never"));
+    assert!(page.contains("read:audit"));
+
+    // Creation is audited with the console user as actor, without the secret.
+    let (_, audit) = get(&b, &server, &format!("{CONSOLE}/audit")).await;
+    assert!(audit.contains("api_key.create"));
+    assert!(!audit.contains(&secret));
+}
+
+#[tokio::test]
+async fn validation_errors_are_shown_next_to_the_field() {
+    let server = TestServer::start().await;
+    admin_user(&server, "root", "default", "admin:all").await;
+    let b = signed_in(&server, "root").await;
+    let (status, page) = create_key(&b, &server, "default", "bad!name").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("id=\"name-error\""), "{page}");
+    assert!(page.contains("these characters are not allowed"));
+    // The dialog keeps what was typed.
+    assert!(page.contains("value=\"bad!name\""));
+
+    let (_, p) = keys_page(&b, &server, "default").await;
+    let csrf = hidden(&p, "csrf_token").unwrap();
+    let resp = post(
+        &b,
+        &server,
+        &format!("{CONSOLE}/api-keys/create"),
+        &[
+            ("csrf_token", &csrf),
+            ("tenant", "default"),
+            ("name", "ok-name"),
+            ("validity_days", "5"),
+            ("environment", "live"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 400);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("id=\"validity-error\""), "{body}");
+    assert!(body.contains("between 10 and 365"));
+    assert!(key_names(&server, "default").await.is_empty());
+}
+
+#[tokio::test]
+async fn keys_sort_by_every_column() {
+    let server = TestServer::start().await;
+    admin_user(&server, "root", "default", "admin:all").await;
+    let b = signed_in(&server, "root").await;
+    for name in ["bravo", "alpha", "charlie"] {
+        assert_eq!(create_key(&b, &server, "default", name).await.0, 200);
+    }
+    let order = |page: &str| -> Vec<usize> {
+        ["alpha", "bravo", "charlie"]
+            .iter()
+            .map(|n| page.find(&format!("{n}</td>")).expect(n))
+            .collect()
+    };
+    let (_, asc) = get(
+        &b,
+        &server,
+        &format!("{CONSOLE}/api-keys?sort=name&dir=asc"),
+    )
+    .await;
+    let o = order(&asc);
+    assert!(o[0] < o[1] && o[1] < o[2], "ascending by name");
+    let (_, desc) = get(
+        &b,
+        &server,
+        &format!("{CONSOLE}/api-keys?sort=name&dir=desc"),
+    )
+    .await;
+    let o = order(&desc);
+    assert!(o[0] > o[1] && o[1] > o[2], "descending by name");
+    // The heading of the sorted column links to the other direction.
+    let name_link = href_before(&asc, "id=\"sort-name\"").expect("name heading link");
+    assert!(name_link.ends_with("sort=name&dir=desc"), "{name_link}");
+    for col in [
+        "secret",
+        "created",
+        "expires",
+        "last_used",
+        "scopes",
+        "environment",
+    ] {
+        let (status, page) = get(
+            &b,
+            &server,
+            &format!("{CONSOLE}/api-keys?sort={col}&dir=desc"),
+        )
+        .await;
+        assert_eq!(status, 200, "{col}");
+        assert!(page.contains("aria-sort=\"descending\""), "{col}");
+    }
+}
+
+#[tokio::test]
+async fn at_the_limit_the_create_button_is_disabled_with_a_tooltip() {
+    let server = TestServer::start().await;
+    let t = tenant(&server, "Small Co", 1, "enabled").await;
+    admin_user(&server, "small-admin", &t, "write:api_keys").await;
+    let b = signed_in(&server, "small-admin").await;
+    let (_, page) = keys_page(&b, &server, &t).await;
+    assert!(page.contains("<a class=\"button\" id=\"create-key\""));
+    assert_eq!(create_key(&b, &server, &t, "only-one").await.0, 200);
+
+    let (_, page) = keys_page(&b, &server, &t).await;
+    let at = page.find("id=\"create-key\"").expect("create button");
+    let button = &page[page[..at].rfind('<').unwrap()..at + page[at..].find('>').unwrap()];
+    assert!(button.contains("disabled"), "{button}");
+    assert!(
+        button.contains("title=\"This tenant has its maximum of 1 active API keys."),
+        "{button}"
+    );
+    // Posting anyway is refused with the limit explained, and nothing is created.
+    let (status, body) = create_key(&b, &server, &t, "second").await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("already has its maximum of 1 active API keys"),
+        "{body}"
+    );
+    assert_eq!(key_names(&server, &t).await.len(), 1);
+}
+
+#[tokio::test]
+async fn api_access_disabled_shows_how_to_enable_it_and_offers_no_creation() {
+    let server = TestServer::start().await;
+    let t = tenant(&server, "Closed Co", 4, "disabled").await;
+    admin_user(&server, "closed-admin", &t, "admin:all").await;
+    let b = signed_in(&server, "closed-admin").await;
+    let (status, page) = keys_page(&b, &server, &t).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"api-access-notice\""));
+    assert!(page.contains(&format!("gatehouse tenant api-access {t} enabled")));
+    assert!(!page.contains("id=\"create-key\""));
+    let (_, dialog) = get(&b, &server, &format!("{CONSOLE}/api-keys?create=1")).await;
+    assert!(!dialog.contains("id=\"create-dialog\""));
+    let (status, _) = create_key(&b, &server, &t, "nope").await;
+    assert_eq!(status, 400);
+    assert!(key_names(&server, &t).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_tenant_admin_cannot_see_or_touch_another_tenants_keys() {
+    let server = TestServer::start().await;
+    let acme = tenant(&server, "Acme", 4, "enabled").await;
+    let globex = tenant(&server, "Globex", 4, "enabled").await;
+    admin_user(&server, "acme-admin", &acme, "admin:all").await;
+    admin_user(&server, "root", "default", "admin:all").await;
+    let root = signed_in(&server, "root").await;
+    assert_eq!(
+        create_key(&root, &server, &globex, "globex-secret-key")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(create_key(&root, &server, &acme, "acme-key").await.0, 200);
+
+    let b = signed_in(&server, "acme-admin").await;
+    // Own tenant by default, no tenant picker.
+    let (status, page) = get(&b, &server, &format!("{CONSOLE}/api-keys")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("acme-key"));
+    assert!(!page.contains("globex-secret-key"));
+    assert!(!page.contains("tenant-picker"));
+    for path in ["api-keys", "clients", "audit"] {
+        let (status, page) = get(&b, &server, &format!("{CONSOLE}/{path}?tenant={globex}")).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(!page.contains("globex-secret-key"));
+    }
+    // Deleting the other tenant's key by id is refused and changes nothing.
+    let gid = server
+        .store
+        .list_api_keys(&gatehouse_core::TenantId::parse(&globex).unwrap())
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let csrf = hidden(&page, "csrf_token").unwrap();
+    let resp = post(
+        &b,
+        &server,
+        &format!("{CONSOLE}/api-keys/delete"),
+        &[("csrf_token", &csrf), ("id", &gid)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 404);
+    assert_eq!(
+        key_names(&server, &globex).await,
+        vec![("globex-secret-key".into(), false)]
+    );
+    // Creating in the other tenant is refused too.
+    let resp = post(
+        &b,
+        &server,
+        &format!("{CONSOLE}/api-keys/create"),
+        &[
+            ("csrf_token", &csrf),
+            ("tenant", &globex),
+            ("name", "intruder"),
+            ("validity_days", "90"),
+            ("environment", "live"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(key_names(&server, &globex).await.len(), 1);
+
+    // The platform admin picks any tenant.
+    let (status, page) = get(
+        &root,
+        &server,
+        &format!("{CONSOLE}/api-keys?tenant={globex}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("tenant-picker"));
+    assert!(page.contains("globex-secret-key"));
+}
+
+#[tokio::test]
+async fn delete_asks_for_confirmation_then_revokes_at_once() {
+    let server = TestServer::start().await;
+    admin_user(&server, "root", "default", "admin:all").await;
+    let b = signed_in(&server, "root").await;
+    assert_eq!(create_key(&b, &server, "default", "doomed").await.0, 200);
+    let id = server
+        .store
+        .list_api_keys(&gatehouse_core::TenantId::parse("default").unwrap())
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let (_, list) = keys_page(&b, &server, "default").await;
+    assert!(!list.contains("id=\"confirm-delete\""));
+    let (status, confirm) = get(&b, &server, &format!("{CONSOLE}/api-keys?delete={id}")).await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("id=\"confirm-delete\""));
+    assert!(confirm.contains("stops working immediately"));
+    assert_eq!(
+        key_names(&server, "default").await,
+        vec![("doomed".into(), false)]
+    );
+
+    let csrf = hidden(&confirm, "csrf_token").unwrap();
+    let resp = post(
+        &b,
+        &server,
+        &format!("{CONSOLE}/api-keys/delete"),
+        &[("csrf_token", &csrf), ("id", &id)],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(
+        key_names(&server, "default").await,
+        vec![("doomed".into(), true)]
+    );
+    let (_, after) = get(&b, &server, &location(&resp)).await;
+    assert!(after.contains("The API key was deleted."));
+    assert!(!after.contains("doomed</td>"));
+    let (_, audit) = get(&b, &server, &format!("{CONSOLE}/audit")).await;
+    assert!(audit.contains("api_key.revoke"));
+}
+
+#[tokio::test]
+async fn clients_and_audit_pages_show_the_tenants_data() {
+    let server = TestServer::start().await;
+    let client = server.client(|r| r.name = "Billing Portal".into()).await;
+    admin_user(&server, "root", "default", "read:clients read:audit").await;
+    let b = signed_in(&server, "root").await;
+    let (status, page) = get(&b, &server, &format!("{CONSOLE}/clients")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Billing Portal"));
+    assert!(page.contains(&client.id));
+    assert!(page.contains(crate::support::REDIRECT));
+    assert!(page.contains("authorization_code"));
+    // Without API-key rights the API keys page is not offered.
+    assert!(!page.contains(">API keys</a>"));
+    assert_eq!(
+        get(&b, &server, &format!("{CONSOLE}/api-keys")).await.0,
+        403
+    );
+
+    // Audit paging: more than a page of entries, newest first, "older" continues below.
+    for i in 0..60 {
+        admin_apikeys::audit_action(
+            &server.store,
+            &Actor::operator(),
+            Utc::now(),
+            Some("default"),
+            "test.event",
+            &format!("target-{i:02}"),
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    }
+    let (status, first) = get(&b, &server, &format!("{CONSOLE}/audit")).await;
+    assert_eq!(status, 200);
+    let newest = first.find("target-59").expect("newest entry");
+    let older_entry = first.find("target-20").expect("entry 20");
+    assert!(newest < older_entry, "newest first");
+    assert!(!first.contains("target-05"));
+    let href = href_after(&first, "id=\"older\" href=\"").expect("older link");
+    let (status, second) = get(&b, &server, &href).await;
+    assert_eq!(status, 200);
+    assert!(second.contains("target-05"));
+    assert!(!second.contains("target-59"));
+}
+
+#[tokio::test]
+async fn expiry_warnings_and_last_use_are_shown() {
+    use gatehouse_core::ports::Clock;
+    let server = TestServer::start().await;
+    admin_user(&server, "root", "default", "admin:all").await;
+    let b = signed_in(&server, "root").await;
+    let (_, p) = keys_page(&b, &server, "default").await;
+    let csrf = hidden(&p, "csrf_token").unwrap();
+    let resp = post(
+        &b,
+        &server,
+        &format!("{CONSOLE}/api-keys/create"),
+        &[
+            ("csrf_token", &csrf),
+            ("tenant", "default"),
+            ("name", "short-lived"),
+            ("validity_days", "10"),
+            ("environment", "live"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let created = resp.text().await.unwrap();
+    let secret = href_after(&created, "id=\"new-secret\" readonly value=\"").unwrap();
+
+    // Within the 20-day warning threshold: marked.
+    let (_, page) = keys_page(&b, &server, "default").await;
+    assert!(page.contains("⚠ Expires within 20 days"), "{page}");
+    assert!(page.contains("10 days left"));
+    assert!(page.contains("never"));
+
+    // A use of the key shows its time and address.
+    let ip: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+    gatehouse_core::apikey_auth::authenticate_api_key(
+        &server.store,
+        &secret,
+        Some(ip),
+        server.clock.now(),
+    )
+    .await
+    .expect("the key works");
+    let (_, page) = keys_page(&b, &server, "default").await;
+    assert!(page.contains("203.0.113.7"));
+    assert!(!page.contains(">never<"));
+
+    // After expiry: "expired N days ago" with the warning.
+    server.clock.advance(11 * 86_400);
+    let b = signed_in(&server, "root").await;
+    let (_, page) = keys_page(&b, &server, "default").await;
+    assert!(page.contains("expired 1 day ago"), "{page}");
+    assert!(page.contains("⚠ Expired"));
+}
+
+#[tokio::test]
+async fn disabling_the_tenant_or_removing_admin_rights_ends_console_access() {
+    let server = TestServer::start().await;
+    let t = tenant(&server, "Fading Co", 4, "enabled").await;
+    admin_user(&server, "fading-admin", &t, "admin:all").await;
+    let b = signed_in(&server, "fading-admin").await;
+    assert_eq!(
+        get(&b, &server, &format!("{CONSOLE}/api-keys")).await.0,
+        200
+    );
+    admin_apikeys::set_tenant_disabled(&server.store, &Actor::operator(), &t, true, Utc::now())
+        .await
+        .unwrap();
+    // The open session ends, and signing in again is refused like a wrong password.
+    assert_eq!(
+        get(&b, &server, &format!("{CONSOLE}/api-keys")).await.0,
+        303
+    );
+    let resp = try_sign_in(&browser(), &server, "fading-admin", PASSWORD).await;
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Invalid username or password.")
+    );
+}
+
+#[tokio::test]
+async fn cookies_are_secure_under_an_https_issuer() {
+    let server = TestServer::start_with(|s| s.issuer = "https://id.example.com".into()).await;
+    let resp = browser()
+        .get(server.url(&format!("{CONSOLE}/sign-in")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("gatehouse_console_csrf="))
+        .expect("sign-in CSRF cookie")
+        .to_owned();
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/admin"] {
+        assert!(cookie.contains(attr), "{attr}: {cookie}");
+    }
+}
