@@ -6,6 +6,7 @@
 //! errors to HTTP is [`error`]; pages are in [`views`].
 
 pub mod admin;
+pub mod admin_api;
 pub mod admin_apikeys;
 pub mod client_keys;
 pub mod error;
@@ -203,4 +204,5 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/userinfo", web::get().to(userinfo::userinfo_get))
     .route("/userinfo", web::post().to(userinfo::userinfo_post))
     .route("/health", web::get().to(|| async { "ok" }));
+    admin_api::configure(cfg);
 }
