@@ -728,3 +728,48 @@ async fn openapi_document_and_swagger_ui_are_served_locally() {
         .unwrap();
     assert!(init.contains("/admin/openapi.json"), "{init}");
 }
+
+#[tokio::test]
+async fn user_tokens_carry_their_tenant_and_disabled_tenants_are_refused() {
+    let server = TestServer::start().await;
+    let client = server
+        .client(|r| r.scope = Some("openid read:users read:organizations".into()))
+        .await;
+    server.user("operator-alice").await;
+    let tokens = crate::support::issue_tokens(
+        &server,
+        &client,
+        "operator-alice",
+        "openid read:users read:organizations",
+    )
+    .await;
+    let at = str_of(&tokens, "access_token").to_owned();
+    let r = get(&server, "/admin/v1/users", &at).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(ids(&r.body, "username"), vec!["operator-alice"]);
+    assert_eq!(
+        get(&server, "/admin/v1/tenant", &at).await.body["id"],
+        "default"
+    );
+    assert_eq!(get(&server, "/admin/v1/clients", &at).await.status, 403);
+
+    // Disabling a tenant (platform administrator) locks its callers out at once.
+    let t = tenant(&server, "Soon disabled", 5).await;
+    let tk = key(&server, &t, "t-admin", "admin:all").await;
+    assert_eq!(get(&server, "/admin/v1/users", &tk).await.status, 200);
+    let platform = key(&server, "default", "platform", "admin:all").await;
+    let r = call(
+        &server,
+        reqwest::Method::PATCH,
+        &format!("/admin/v1/tenants/{t}"),
+        Some(&platform),
+        Some(json!({"disabled": true})),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["disabled"], true);
+    let r = get(&server, "/admin/v1/users", &tk).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body["error"], "invalid_token");
+}

@@ -175,7 +175,7 @@ impl From<AdminError> for ApiError {
                     .split_once(':')
                     .map(|(f, _)| f.trim())
                     .filter(|f| f.starts_with("--"))
-                    .map(|f| f.trim_start_matches('-').replace('-', "_"));
+                    .map(|f| api_field(f.trim_start_matches('-')));
                 ApiError::invalid(field.as_deref(), m)
             }
             AdminError::Conflict(m) => ApiError::conflict("conflict", m),
@@ -187,6 +187,18 @@ impl From<AdminError> for ApiError {
 impl From<gatehouse_store::Error> for ApiError {
     fn from(e: gatehouse_store::Error) -> Self {
         AdminError::from(e).into()
+    }
+}
+
+/// The JSON field of a CLI flag named in an operator action's message.
+fn api_field(flag: &str) -> String {
+    match flag {
+        "env" => "environment".into(),
+        "allow-ip" => "allowed_ips".into(),
+        "grant-type" => "grant_types".into(),
+        "redirect-uri" => "redirect_uris".into(),
+        "post-logout-redirect-uri" => "post_logout_redirect_uris".into(),
+        other => other.replace('-', "_"),
     }
 }
 
@@ -422,4 +434,67 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             SwaggerUi::new("/admin/docs/{_:.*}").url("/admin/openapi.json", openapi().clone()),
         );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn operator_errors_name_the_json_field() {
+        let e = ApiError::from(AdminError::Invalid("--env: expected live or test".into()));
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.field.as_deref(), Some("environment"));
+        let e = ApiError::from(AdminError::Invalid("--refresh-idle-ttl: too long".into()));
+        assert_eq!(e.field.as_deref(), Some("refresh_idle_ttl"));
+        let e = ApiError::from(AdminError::Invalid("no colon here".into()));
+        assert_eq!(e.field, None);
+        let e = ApiError::from(AdminError::Conflict("username taken".into()));
+        assert_eq!(e.status, StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn if_match_accepts_the_current_tag_or_star_only() {
+        let v = json!({"id": "t1", "name": "A"});
+        let tag = etag_of(&v);
+        let with = |h: &str| {
+            TestRequest::default()
+                .insert_header(("If-Match", h))
+                .to_http_request()
+        };
+        assert!(check_if_match(&TestRequest::default().to_http_request(), &v).is_ok());
+        assert!(check_if_match(&with("*"), &v).is_ok());
+        assert!(check_if_match(&with(&tag), &v).is_ok());
+        assert!(check_if_match(&with(&format!("\"x\", {tag}")), &v).is_ok());
+        let e = check_if_match(&with("\"stale\""), &v).unwrap_err();
+        assert_eq!(e.status, StatusCode::PRECONDITION_FAILED);
+        assert_ne!(etag_of(&json!({"id": "t1", "name": "B"})), tag);
+    }
+
+    #[test]
+    fn page_limits_are_checked_and_next_is_given_only_when_more_exist() {
+        let q = |s: &str| -> HashMap<String, String> { serde_urlencoded::from_str(s).unwrap() };
+        for bad in ["limit=0", "limit=201", "limit=x", "limit=-1"] {
+            let e = PageRequest::from_query(&q(bad)).err().unwrap();
+            assert_eq!(e.field.as_deref(), Some("limit"), "{bad}");
+        }
+        let p = PageRequest::from_query(&q("limit=2")).unwrap();
+        let items = |n: usize| (0..n).map(|i| (format!("id{i}"), json!(i))).collect();
+        let body = |r: HttpResponse| {
+            let b = actix_web::body::to_bytes(r.into_body());
+            let b = block_on(b).unwrap();
+            serde_json::from_slice::<Value>(&b).unwrap()
+        };
+        let full = body(p.respond(items(3), "/x", None));
+        assert_eq!(full["items"].as_array().unwrap().len(), 2);
+        assert_eq!(full["next_after"], "id1");
+        assert_eq!(full["next"], "/x?after=id1&limit=2");
+        let last = body(p.respond(items(2), "/x", None));
+        assert!(last["next"].is_null() && last["next_after"].is_null());
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        actix_web::rt::System::new().block_on(f)
+    }
 }
