@@ -6,35 +6,14 @@
 use chrono::Utc;
 use gatehouse_core::ports::UserStore;
 use gatehouse_core::tenant::TenantRegistration;
-use gatehouse_server::admin::{self, ProfileInput};
 use gatehouse_server::admin_apikeys::{self, Actor};
 
 use crate::support::{
-    PASSWORD, TestServer, authorize_url, browser, cli_json, hidden, location, query_param, redeem,
-    run_cli, run_flow,
+    PASSWORD, TestServer, admin_user, authorize_url, browser, cli_json, hidden, location,
+    query_param, redeem, run_cli, run_flow,
 };
 
 const CONSOLE: &str = "/admin/console";
-
-/// Creates a user of `tenant` holding `scopes` (space-separated admin scopes; "" for none).
-async fn admin_user(server: &TestServer, username: &str, tenant: &str, scopes: &str) -> String {
-    let out = admin::create_user_with_profile(
-        &server.store,
-        &Actor::operator(),
-        username,
-        None,
-        PASSWORD,
-        tenant,
-        ProfileInput {
-            admin_scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-            ..ProfileInput::default()
-        },
-        Utc::now(),
-    )
-    .await
-    .expect("create user");
-    out["id"].as_str().unwrap().to_owned()
-}
 
 async fn tenant(server: &TestServer, name: &str, max_keys: u32, api_access: &str) -> String {
     let out = admin_apikeys::create_tenant(

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod admin_api;
 mod apikeys_cli;
 mod cli;
 mod client_secret_jwt;

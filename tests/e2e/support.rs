@@ -584,3 +584,23 @@ pub fn lists(meta: &serde_json::Value, field: &str, value: &str) -> bool {
         .as_array()
         .is_some_and(|a| a.iter().any(|x| x == value))
 }
+
+/// Creates a user of `tenant` holding `scopes` (space-separated admin scopes; "" for none).
+pub async fn admin_user(server: &TestServer, username: &str, tenant: &str, scopes: &str) -> String {
+    let out = gatehouse_server::admin::create_user_with_profile(
+        &server.store,
+        &gatehouse_server::admin::Actor::operator(),
+        username,
+        None,
+        PASSWORD,
+        tenant,
+        gatehouse_server::admin::ProfileInput {
+            admin_scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            ..Default::default()
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("create user");
+    out["id"].as_str().unwrap().to_owned()
+}

@@ -63,7 +63,8 @@ pub async fn audit_action(
     Ok(())
 }
 
-fn tenant_json(t: &Tenant) -> Value {
+/// A tenant as the CLI and the admin API show it.
+pub fn tenant_json(t: &Tenant) -> Value {
     json!({
         "id": t.id,
         "name": t.name,

@@ -6,6 +6,7 @@
 //! errors to HTTP is [`error`]; pages are in [`views`].
 
 pub mod admin;
+pub mod admin_api;
 pub mod admin_apikeys;
 pub mod client_keys;
 pub mod console;
@@ -211,4 +212,5 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/userinfo", web::post().to(userinfo::userinfo_post))
     .route("/health", web::get().to(|| async { "ok" }))
     .configure(console::routes);
+    admin_api::configure(cfg);
 }

@@ -13,6 +13,7 @@
 //!   so what is read back equals what was written.
 
 pub mod admin;
+pub mod admin_queries;
 pub mod apikeys;
 pub mod audit;
 pub mod client_keys;

@@ -1,0 +1,209 @@
+//! Request and response bodies of the admin API, for deserialization and for the OpenAPI
+//! document. Response bodies are built by the operator actions as JSON; the structs here
+//! describe those shapes.
+
+#![allow(dead_code)] // response shapes exist for the OpenAPI document only
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// An error answer.
+#[derive(ToSchema)]
+pub struct ErrorBody {
+    /// `invalid_token`, `insufficient_scope`, `invalid_request`, `not_found`, `conflict`,
+    /// `api_key_limit_reached`, `precondition_failed` or `server_error`.
+    pub error: String,
+    pub error_description: String,
+    /// The request field at fault, when one is.
+    pub field: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct VersionDoc {
+    pub api: String,
+    pub version: String,
+}
+
+/// A page of a list: `next_after` is the cursor for the next page (`null` on the last).
+#[derive(ToSchema)]
+pub struct Page {
+    pub items: Vec<serde_json::Value>,
+    pub next_after: Option<String>,
+    /// The URL of the next page.
+    pub next: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct TenantBody {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub disabled: bool,
+    /// `enabled` or `disabled`.
+    pub api_access: String,
+    pub api_access_enabled: bool,
+    pub max_api_keys: u32,
+    /// Space-separated scopes API keys of the tenant may carry; `null` = unrestricted.
+    pub allowed_scopes: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    pub name: String,
+    /// `enabled` (default) or `disabled`.
+    pub api_access: Option<String>,
+    /// Space-separated scopes allowed to the tenant's API keys.
+    pub allowed_scopes: Option<String>,
+    pub max_api_keys: Option<u32>,
+}
+
+/// Changes to a tenant; absent fields stay. Only a platform administrator may change
+/// `disabled`, `api_access`, `max_api_keys` and `allowed_scopes`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTenant {
+    pub name: Option<String>,
+    pub disabled: Option<bool>,
+    /// `enabled` or `disabled`.
+    pub api_access: Option<String>,
+    pub max_api_keys: Option<u32>,
+    /// Space-separated scopes; `""` lifts the restriction.
+    pub allowed_scopes: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct UserBody {
+    pub id: String,
+    pub tenant: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub phone_number: Option<String>,
+    pub address: Option<serde_json::Value>,
+    pub created_at: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// Defaults to the caller's tenant.
+    pub tenant: Option<String>,
+    pub username: String,
+    pub email: Option<String>,
+    pub password: String,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    /// Admin scopes of a console/admin user (`admin:all`, `read:users`, …); only scopes the
+    /// caller holds may be given.
+    pub admin_scopes: Option<Vec<String>>,
+}
+
+#[derive(ToSchema)]
+pub struct ClientBody {
+    pub client_id: String,
+    pub tenant: String,
+    pub name: String,
+    pub auth_method: String,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scope: String,
+    pub id_token_alg: String,
+    pub access_token_ttl: Option<i64>,
+    pub require_pkce: bool,
+    pub created_at: String,
+    /// Only in the answers of creation and secret rotation: shown this once.
+    pub client_secret: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    pub tenant: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scope: Option<String>,
+    /// `client_secret_basic` (default), `client_secret_post` or `none`.
+    pub auth_method: Option<String>,
+    pub id_token_alg: Option<String>,
+    pub access_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub pkce_optional: bool,
+    pub refresh_grace_seconds: Option<i64>,
+    pub refresh_idle_ttl: Option<i64>,
+    pub refresh_absolute_ttl: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub struct ApiKeyBody {
+    pub id: String,
+    pub tenant: String,
+    pub name: String,
+    pub prefix: String,
+    /// The prefix followed by dots; the secret itself is never listed.
+    pub masked: String,
+    pub scopes: Vec<String>,
+    pub environment: String,
+    pub allowed_ips: Vec<String>,
+    pub rate_limit_class: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+    pub revoked_at: Option<String>,
+    /// Only in the answer of creation: shown this once.
+    pub secret: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub tenant: Option<String>,
+    pub name: String,
+    /// Space-separated scopes. Admin scopes beyond the caller's own are refused.
+    pub scope: Option<String>,
+    pub validity_days: Option<i64>,
+    /// `live` (default) or `test`.
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+    pub rate_limit_class: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct SigningKeyBody {
+    pub kid: String,
+    pub alg: String,
+    pub active: bool,
+    /// `next`, `active` or `retired`.
+    pub status: String,
+    pub created_at: String,
+    pub activates_at: Option<String>,
+    pub retired_at: Option<String>,
+    pub encrypted: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// `RS256` or `ES256`.
+    pub alg: String,
+}
+
+#[derive(ToSchema)]
+pub struct AuditPage {
+    pub events: Vec<serde_json::Value>,
+    /// The cursor for the next call: the last id returned, or `after` when none.
+    pub next_after: i64,
+}

@@ -1,0 +1,148 @@
+//! Queries of the admin HTTP API (issue 4): keyset-paginated listings of a tenant's users and
+//! clients, deletion, client secret rotation and the tenant settings the CLI does not change.
+//! Pages are ordered by id, and the cursor is the last id of the previous page, so a page is
+//! stable while rows are added or removed elsewhere.
+
+use gatehouse_core::ScopeSet;
+use gatehouse_core::client::Client;
+use gatehouse_core::secret::SecretHash;
+use gatehouse_core::tenant::Tenant;
+use gatehouse_core::user::User;
+use gatehouse_core::values::TenantId;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::entities::{client, tenant, user};
+use crate::ports::{client_from_row, user_from_row};
+use crate::tenants::tenant_from_row;
+use crate::{Error, Store};
+
+fn db(e: gatehouse_core::StoreError) -> Error {
+    Error::Db(e.0)
+}
+
+impl Store {
+    /// Up to `limit` users of `tenant` with an id greater than `after`, by id.
+    pub async fn list_users_page(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<User>, Error> {
+        let mut q = user::Entity::find().filter(user::Column::TenantId.eq(tenant.as_str()));
+        if let Some(a) = after {
+            q = q.filter(user::Column::Id.gt(a));
+        }
+        q.order_by_asc(user::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|m| user_from_row(m).map_err(db))
+            .collect()
+    }
+
+    /// One user by id, whatever its tenant.
+    pub async fn get_user_by_id(&self, id: &str) -> Result<Option<User>, Error> {
+        user::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .map(|m| user_from_row(m).map_err(db))
+            .transpose()
+    }
+
+    /// Deletes a user; its sessions, consents, codes and refresh tokens go with it (the
+    /// foreign keys cascade). Returns whether it existed.
+    pub async fn delete_user(&self, id: &str) -> Result<bool, Error> {
+        let res = user::Entity::delete_by_id(id).exec(self.db()).await?;
+        Ok(res.rows_affected > 0)
+    }
+
+    /// Up to `limit` clients of `tenant` with an id greater than `after`, by id.
+    pub async fn list_clients_page(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Client>, Error> {
+        let mut q = client::Entity::find().filter(client::Column::TenantId.eq(tenant.as_str()));
+        if let Some(a) = after {
+            q = q.filter(client::Column::Id.gt(a));
+        }
+        q.order_by_asc(client::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|m| client_from_row(m).map_err(db))
+            .collect()
+    }
+
+    /// One client by id, whatever its tenant.
+    pub async fn get_client_by_id(&self, id: &str) -> Result<Option<Client>, Error> {
+        client::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .map(|m| client_from_row(m).map_err(db))
+            .transpose()
+    }
+
+    /// Deletes a client with its codes, refresh tokens and consents (cascade). Returns whether
+    /// it existed.
+    pub async fn delete_client(&self, id: &str) -> Result<bool, Error> {
+        let res = client::Entity::delete_by_id(id).exec(self.db()).await?;
+        Ok(res.rows_affected > 0)
+    }
+
+    /// Replaces the secret hash of a confidential client (rotation: the old secret stops
+    /// working at once). Returns whether such a client existed.
+    pub async fn set_client_secret_hash(&self, id: &str, hash: &SecretHash) -> Result<bool, Error> {
+        let res = client::Entity::update_many()
+            .col_expr(client::Column::SecretHash, Expr::value(hash.to_hex()))
+            .filter(client::Column::Id.eq(id))
+            .filter(client::Column::SecretHash.is_not_null())
+            .exec(self.db())
+            .await?;
+        Ok(res.rows_affected > 0)
+    }
+
+    /// Sets a tenant's limit of active API keys (validated by the caller).
+    pub async fn set_tenant_max_api_keys(&self, id: &TenantId, max: u32) -> Result<Tenant, Error> {
+        let n = i32::try_from(max).map_err(|_| Error::Db("max_api_keys out of range".into()))?;
+        self.update_tenant_column(id, tenant::Column::MaxApiKeys, Expr::value(n))
+            .await
+    }
+
+    /// Sets (or, with `None`, lifts) the scopes a tenant's API keys may carry.
+    pub async fn set_tenant_allowed_scopes(
+        &self,
+        id: &TenantId,
+        scopes: Option<&ScopeSet>,
+    ) -> Result<Tenant, Error> {
+        let v: Option<String> = scopes.map(ToString::to_string);
+        self.update_tenant_column(id, tenant::Column::AllowedScopes, Expr::value(v))
+            .await
+    }
+
+    async fn update_tenant_column(
+        &self,
+        id: &TenantId,
+        col: tenant::Column,
+        value: Expr,
+    ) -> Result<Tenant, Error> {
+        let res = tenant::Entity::update_many()
+            .col_expr(col, value)
+            .filter(tenant::Column::Id.eq(id.as_str()))
+            .exec(self.db())
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(Error::NotFound(format!("tenant {id}")));
+        }
+        tenant::Entity::find_by_id(id.as_str())
+            .one(self.db())
+            .await?
+            .map(tenant_from_row)
+            .transpose()?
+            .ok_or_else(|| Error::NotFound(format!("tenant {id}")))
+    }
+}
