@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod admin_apikeys;
+pub mod audit_sink;
 pub mod client_keys;
 pub mod error;
 pub mod keys;

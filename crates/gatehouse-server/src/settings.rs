@@ -69,6 +69,9 @@ pub struct ApiKeySettings {
     pub test_prefix: String,
     /// Listings warn about keys expiring within this many days.
     pub expiry_warning_days: i64,
+    /// Lifetime in seconds of access tokens exchanged for an API key (RFC 8693), capped by
+    /// the key's own expiry. 1 to 86400, default 300.
+    pub exchange_token_ttl: i64,
 }
 
 impl Default for ApiKeySettings {
@@ -78,6 +81,7 @@ impl Default for ApiKeySettings {
             live_prefix: p.live,
             test_prefix: p.test,
             expiry_warning_days: gatehouse_core::apikey::DEFAULT_EXPIRY_WARNING_DAYS,
+            exchange_token_ttl: gatehouse_core::token_exchange::DEFAULT_EXCHANGE_TTL,
         }
     }
 }
@@ -327,6 +331,9 @@ impl Settings {
         self.network.proxies()?;
         if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
             return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
+        }
+        if !(1..=86_400).contains(&self.api_keys.exchange_token_ttl) {
+            return Err("api_keys.exchange_token_ttl must be between 1 and 86400".into());
         }
         Ok(self)
     }
