@@ -4,7 +4,9 @@
 
 mod support;
 
+mod apikey_use;
 mod apikeys_cli;
+mod audit_events;
 mod cli;
 mod code_flow;
 mod conformance_code_flow;
@@ -20,6 +22,7 @@ mod private_key_jwt;
 mod refresh;
 mod refresh_policy;
 mod revocation;
+mod tenant_tokens;
 mod token_endpoint;
 mod user_profile_cli;
 mod userinfo;
