@@ -130,7 +130,7 @@ pub async fn authenticate_api_key<S: ApiKeyAuthStore>(
         ip: IpCheck::Address(client_ip),
         tenant: None,
         request_id: None,
-        via: "api",
+        via: "admin_api",
     };
     let (key, _) = authenticate_api_key_for(store, presented, &using, now).await?;
     Ok(ApiKeyPrincipal {
