@@ -414,6 +414,39 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn other_tenants_see_no_key_and_a_deferred_allowlist_passes() {
+        let (store, secret, now) = setup(&["10.0.0.0/8"]);
+        let other = TenantId::parse("other").unwrap();
+        let using = KeyUse {
+            ip: IpCheck::Deferred,
+            tenant: Some(&other),
+            request_id: Some("req-1"),
+            via: "introspection",
+        };
+        assert_eq!(
+            authenticate_api_key_for(&store, &secret, &using, now)
+                .await
+                .map(|_| ()),
+            Err(ApiKeyDenied::Unknown)
+        );
+        assert!(store.keys.lock().unwrap()[0].0.last_used_at.is_none());
+        {
+            let audit = store.audit.lock().unwrap();
+            assert_eq!(audit[0].details["reason"], "other_tenant");
+            assert_eq!(audit[0].request_id.as_deref(), Some("req-1"));
+        }
+        let own = store.keys.lock().unwrap()[0].0.tenant_id.clone();
+        let using = KeyUse {
+            tenant: Some(&own),
+            ..using
+        };
+        let (key, _) = authenticate_api_key_for(&store, &secret, &using, now)
+            .await
+            .unwrap();
+        assert_eq!(key.name, "billing sync");
+    }
+
     fn other_key() -> String {
         crate::apikey::GeneratedKey::generate(&ApiKeyPrefixes::default(), Environment::Live)
             .expose()
