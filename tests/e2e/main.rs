@@ -5,7 +5,9 @@
 mod support;
 
 mod admin_api;
+mod apikey_use;
 mod apikeys_cli;
+mod audit_events;
 mod cli;
 mod client_secret_jwt;
 mod code_flow;
@@ -25,6 +27,7 @@ mod private_key_jwt;
 mod refresh;
 mod refresh_policy;
 mod revocation;
+mod tenant_tokens;
 mod token_endpoint;
 mod user_profile_cli;
 mod userinfo;

@@ -87,6 +87,36 @@ impl ApiKeyDenied {
     }
 }
 
+/// Reading a key by its id (to check that a token exchanged from it is still backed by a
+/// live key, RFC 8693 tokens at introspection).
+pub trait ApiKeyLookup {
+    async fn find_api_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError>;
+}
+
+/// How the IP allowlist is checked for one use of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpCheck {
+    /// The key holder's address is known (the request's source, after trusted proxies):
+    /// check it. `None` (no address known) passes only keys without an allowlist.
+    Address(Option<IpAddr>),
+    /// The caller is a resource server asking on the holder's behalf without naming the
+    /// holder's address (introspection without `client_ip`): the allowlist is left to the
+    /// resource server, which receives it in the answer.
+    Deferred,
+}
+
+/// The circumstances of one use of a key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyUse<'a> {
+    pub ip: IpCheck,
+    /// Only keys of this tenant are accepted (a client of another tenant sees no key).
+    pub tenant: Option<&'a TenantId>,
+    /// The request id, for the audit trail.
+    pub request_id: Option<&'a str>,
+    /// Where the key was used (`admin_api`, `introspection`, `token_exchange`), audited.
+    pub via: &'a str,
+}
+
 /// Authenticates `presented` from `client_ip` at `now`. Malformed keys are refused before any
 /// lookup and are not audited (they cost nothing and name nobody); every other denial is
 /// audited with the key's name as actor.
@@ -96,44 +126,13 @@ pub async fn authenticate_api_key<S: ApiKeyAuthStore>(
     client_ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<ApiKeyPrincipal, ApiKeyDenied> {
-    let parsed = parse_api_key(presented).map_err(|_| ApiKeyDenied::Malformed)?;
-    let Some((key, tenant)) = store
-        .find_api_key_by_hash(&parsed.hash())
-        .await
-        .map_err(|_| ApiKeyDenied::Store)?
-    else {
-        audit_denial(
-            store,
-            None,
-            parsed.prefix(),
-            client_ip,
-            now,
-            ApiKeyDenied::Unknown,
-        )
-        .await;
-        return Err(ApiKeyDenied::Unknown);
+    let using = KeyUse {
+        ip: IpCheck::Address(client_ip),
+        tenant: None,
+        request_id: None,
+        via: "admin_api",
     };
-    let denial = if key.is_revoked() {
-        Some(ApiKeyDenied::Revoked)
-    } else if key.is_expired(now) {
-        Some(ApiKeyDenied::Expired)
-    } else if tenant.disabled {
-        Some(ApiKeyDenied::TenantDisabled)
-    } else if !tenant.api_access_enabled {
-        Some(ApiKeyDenied::ApiAccessDisabled)
-    } else if !key.ip_allowed(client_ip) {
-        Some(ApiKeyDenied::IpNotAllowed)
-    } else {
-        None
-    };
-    if let Some(reason) = denial {
-        audit_denial(store, Some(&key), &key.prefix, client_ip, now, reason).await;
-        return Err(reason);
-    }
-    store
-        .record_api_key_use(&key.id, now, client_ip)
-        .await
-        .map_err(|_| ApiKeyDenied::Store)?;
+    let (key, _) = authenticate_api_key_for(store, presented, &using, now).await?;
     Ok(ApiKeyPrincipal {
         key_id: key.id,
         name: key.name,
@@ -145,14 +144,97 @@ pub async fn authenticate_api_key<S: ApiKeyAuthStore>(
     })
 }
 
+/// [`authenticate_api_key`] with the full circumstances of the use; returns the stored key and
+/// its tenant. A key of another tenant than `using.tenant` is answered as
+/// [`ApiKeyDenied::Unknown`] (audited as `other_tenant`, without recording a use).
+pub async fn authenticate_api_key_for<S: ApiKeyAuthStore>(
+    store: &S,
+    presented: &str,
+    using: &KeyUse<'_>,
+    now: DateTime<Utc>,
+) -> Result<(ApiKey, Tenant), ApiKeyDenied> {
+    let client_ip = match using.ip {
+        IpCheck::Address(ip) => ip,
+        IpCheck::Deferred => None,
+    };
+    let parsed = parse_api_key(presented).map_err(|_| ApiKeyDenied::Malformed)?;
+    let Some((key, tenant)) = store
+        .find_api_key_by_hash(&parsed.hash())
+        .await
+        .map_err(|_| ApiKeyDenied::Store)?
+    else {
+        audit_denial(
+            store,
+            None,
+            parsed.prefix(),
+            using,
+            now,
+            ApiKeyDenied::Unknown.as_str(),
+        )
+        .await;
+        return Err(ApiKeyDenied::Unknown);
+    };
+    if using.tenant.is_some_and(|t| *t != key.tenant_id) {
+        audit_denial(store, Some(&key), &key.prefix, using, now, "other_tenant").await;
+        return Err(ApiKeyDenied::Unknown);
+    }
+    let ip_ok = match using.ip {
+        IpCheck::Address(ip) => key.ip_allowed(ip),
+        IpCheck::Deferred => true,
+    };
+    let denial = if key.is_revoked() {
+        Some(ApiKeyDenied::Revoked)
+    } else if key.is_expired(now) {
+        Some(ApiKeyDenied::Expired)
+    } else if tenant.disabled {
+        Some(ApiKeyDenied::TenantDisabled)
+    } else if !tenant.api_access_enabled {
+        Some(ApiKeyDenied::ApiAccessDisabled)
+    } else if !ip_ok {
+        Some(ApiKeyDenied::IpNotAllowed)
+    } else {
+        None
+    };
+    if let Some(reason) = denial {
+        audit_denial(store, Some(&key), &key.prefix, using, now, reason.as_str()).await;
+        return Err(reason);
+    }
+    store
+        .record_api_key_use(&key.id, now, client_ip)
+        .await
+        .map_err(|_| ApiKeyDenied::Store)?;
+    Ok((key, tenant))
+}
+
+/// Whether a token exchanged from the key `key_id` of `tenant` is still backed: the key
+/// exists, belongs to the tenant, is neither revoked nor expired, and API access is on.
+pub async fn exchanged_key_live<S: ApiKeyLookup>(
+    store: &S,
+    key_id: &str,
+    tenant: &Tenant,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if !tenant.api_access_enabled || tenant.disabled {
+        return Ok(false);
+    }
+    Ok(store
+        .find_api_key(key_id)
+        .await?
+        .is_some_and(|k| k.tenant_id == tenant.id && k.is_active(now)))
+}
+
 async fn audit_denial<S: ApiKeyAuthStore>(
     store: &S,
     key: Option<&ApiKey>,
     shown: &str,
-    ip: Option<IpAddr>,
+    using: &KeyUse<'_>,
     now: DateTime<Utc>,
-    reason: ApiKeyDenied,
+    reason: &str,
 ) {
+    let ip = match using.ip {
+        IpCheck::Address(ip) => ip,
+        IpCheck::Deferred => None,
+    };
     let event = NewAuditEvent {
         at: now,
         tenant_id: key.map(|k| k.tenant_id.to_string()),
@@ -165,11 +247,11 @@ async fn audit_denial<S: ApiKeyAuthStore>(
         action: "api_key.use".into(),
         target: key.map(|k| k.id.clone()),
         source_ip: ip.map(|i| i.to_string()),
-        request_id: None,
+        request_id: using.request_id.map(str::to_owned),
         outcome: Outcome::Denied,
-        details: serde_json::json!({ "reason": reason.as_str(), "prefix": shown }),
+        details: serde_json::json!({ "reason": reason, "prefix": shown, "via": using.via }),
     };
-    // Failing to audit must not turn a denial into an acceptance; it is logged by the store.
+    // Failing to audit must not turn a denial into an acceptance; the store logs the failure.
     let _ = store.append_audit(event).await;
 }
 
@@ -330,6 +412,39 @@ mod tests {
                 "revoked"
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn other_tenants_see_no_key_and_a_deferred_allowlist_passes() {
+        let (store, secret, now) = setup(&["10.0.0.0/8"]);
+        let other = TenantId::parse("other").unwrap();
+        let using = KeyUse {
+            ip: IpCheck::Deferred,
+            tenant: Some(&other),
+            request_id: Some("req-1"),
+            via: "introspection",
+        };
+        assert_eq!(
+            authenticate_api_key_for(&store, &secret, &using, now)
+                .await
+                .map(|_| ()),
+            Err(ApiKeyDenied::Unknown)
+        );
+        assert!(store.keys.lock().unwrap()[0].0.last_used_at.is_none());
+        {
+            let audit = store.audit.lock().unwrap();
+            assert_eq!(audit[0].details["reason"], "other_tenant");
+            assert_eq!(audit[0].request_id.as_deref(), Some("req-1"));
+        }
+        let own = store.keys.lock().unwrap()[0].0.tenant_id.clone();
+        let using = KeyUse {
+            tenant: Some(&own),
+            ..using
+        };
+        let (key, _) = authenticate_api_key_for(&store, &secret, &using, now)
+            .await
+            .unwrap();
+        assert_eq!(key.name, "billing sync");
     }
 
     fn other_key() -> String {

@@ -1,8 +1,26 @@
 //! The audit trail's records: an append-only list of security-relevant events (issue 4), read
 //! with a cursor ("entries after id N"). Details never hold secrets: ids and names only.
 
+// Used only by our own generic code on actix workers; see `ports`.
+#![allow(async_fn_in_trait)]
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+/// Where protocol code sends the events it detects (refresh-token reuse, code replay). The
+/// implementation stamps the request's source IP and request id, and must not fail the
+/// request when the write fails: it logs a warning instead (never silently drops the event).
+pub trait AuditSink {
+    async fn record(&self, event: NewAuditEvent);
+}
+
+/// An [`AuditSink`] that records nothing (unit tests, benchmarks).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAudit;
+
+impl AuditSink for NoAudit {
+    async fn record(&self, _event: NewAuditEvent) {}
+}
 
 /// Who did it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,6 +124,35 @@ impl NewAuditEvent {
             source_ip: None,
             request_id: None,
             outcome: Outcome::Success,
+            details,
+        }
+    }
+}
+
+impl NewAuditEvent {
+    /// An event of the protocol (not an operator action); source IP and request id are left
+    /// for the [`AuditSink`] to fill in.
+    #[allow(clippy::too_many_arguments)]
+    pub fn protocol(
+        at: DateTime<Utc>,
+        tenant_id: Option<String>,
+        actor_kind: ActorKind,
+        actor: Option<String>,
+        action: &str,
+        target: Option<String>,
+        outcome: Outcome,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            at,
+            tenant_id,
+            actor_kind,
+            actor,
+            action: action.to_owned(),
+            target,
+            source_ip: None,
+            request_id: None,
+            outcome,
             details,
         }
     }

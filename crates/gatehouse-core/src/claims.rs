@@ -23,6 +23,17 @@ pub struct AccessTokenClaims {
     /// The grant this token belongs to; checked against revocations at userinfo.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gid: Option<String>,
+    /// The tenant the token belongs to: the user's for tokens issued for a user, the client's
+    /// for client-only tokens. A token of a disabled tenant is refused everywhere.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tenant: Option<String>,
+    /// For tokens exchanged from an API key (RFC 8693): the key's id (also `sub`). Such a
+    /// token is refused as soon as the key is revoked or expired.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub api_key: Option<String>,
+    /// For tokens exchanged from an API key: the key's name, for the resource server's logs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub api_key_name: Option<String>,
 }
 
 /// Claims of an ID token (OIDC Core §2, §3.1.3.6), plus the user's claims released by scope.

@@ -239,6 +239,15 @@ mod tests {
         }
     }
 
+    impl crate::tenant::TenantStore for FakeStore {
+        async fn find_tenant(
+            &self,
+            id: &crate::values::TenantId,
+        ) -> Result<Option<crate::tenant::Tenant>, StoreError> {
+            Ok(Some(crate::fakes::enabled_tenant(id)))
+        }
+    }
+
     impl ClientKeyStore for FakeStore {
         async fn client_key_source(&self, id: &ClientId) -> Result<Option<KeySource>, StoreError> {
             Ok((id == &self.client.id).then(|| KeySource::Uri("https://c.example/jwks".into())))

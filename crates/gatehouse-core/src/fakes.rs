@@ -79,6 +79,9 @@ pub fn access_token(client: &str, grant: Option<&str>, iat: DateTime<Utc>) -> St
         exp: iat.timestamp() + 3600,
         auth_time: None,
         gid: grant.map(str::to_owned),
+        tenant: Some("default".into()),
+        api_key: None,
+        api_key_name: None,
     };
     FakeSigner
         .sign(SigningAlg::RS256, ACCESS_TOKEN_TYP, &claims)
@@ -111,6 +114,7 @@ pub struct FakeStore {
     revoked_grants: Mutex<HashSet<String>>,
     revoked_jtis: Mutex<HashSet<String>>,
     pub users: Mutex<Vec<User>>,
+    pub disabled_tenants: Mutex<HashSet<String>>,
 }
 
 impl crate::claims_request::ClaimsRequestStore for FakeStore {
@@ -302,5 +306,37 @@ impl SessionStore for FakeStore {
     }
     async fn delete_session(&self, _: &SecretHash) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// An enabled tenant with API access.
+pub fn enabled_tenant(id: &TenantId) -> crate::tenant::Tenant {
+    crate::tenant::Tenant {
+        id: id.clone(),
+        name: id.to_string(),
+        created_at: Utc::now(),
+        disabled: false,
+        api_access_enabled: true,
+        max_api_keys: crate::tenant::DEFAULT_MAX_API_KEYS,
+        allowed_scopes: None,
+    }
+}
+
+/// Every tenant exists and is enabled, except those in `disabled_tenants`.
+impl crate::tenant::TenantStore for FakeStore {
+    async fn find_tenant(
+        &self,
+        id: &TenantId,
+    ) -> Result<Option<crate::tenant::Tenant>, StoreError> {
+        let mut t = enabled_tenant(id);
+        t.disabled = self.disabled_tenants.lock().unwrap().contains(id.as_str());
+        Ok(Some(t))
+    }
+}
+
+/// No API keys.
+impl crate::apikey_auth::ApiKeyLookup for FakeStore {
+    async fn find_api_key(&self, _id: &str) -> Result<Option<crate::apikey::ApiKey>, StoreError> {
+        Ok(None)
     }
 }

@@ -10,18 +10,32 @@
 //! - Refresh tokens are introspectable only by the client they were issued to; for any other
 //!   client they are inactive. They are active when neither rotated nor revoked, not expired,
 //!   and their grant is not revoked.
+//! - Every answer names the token's `tenant` (§2.2 allows extra members). A token of a disabled
+//!   tenant is inactive, and so is a token exchanged from an API key (RFC 8693, see
+//!   [`crate::token_exchange`]) once the key is revoked or expired or its tenant's API access
+//!   is off.
+//! - API keys themselves are introspectable ([`introspect_api_key`]) by a confidential client
+//!   of the key's tenant; for any other client they are inactive. The IP allowlist is checked
+//!   against the Gatehouse extension parameter `client_ip` (the key holder's address as the
+//!   resource server saw it) when given; without it the answer carries `allowed_ips` for the
+//!   resource server to enforce.
 //! - §2.2: an inactive token is answered with `{"active": false}` and nothing else.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::apikey_auth::{
+    ApiKeyAuthStore, ApiKeyDenied, ApiKeyLookup, IpCheck, KeyUse, authenticate_api_key_for,
+    exchanged_key_live,
+};
 use crate::claims::AccessTokenClaims;
 use crate::client::Client;
-use crate::error::{Error, OAuthError};
+use crate::error::{Error, OAuthError, StoreError};
 use crate::policy::Policy;
 use crate::ports::GrantStore;
 use crate::revocation::{AccessTokenVerifier, PresentedToken, RevokedTokenStore};
-use crate::values::GrantId;
+use crate::tenant::TenantStore;
+use crate::values::{GrantId, TenantId};
 
 /// The introspection response (RFC 7662 §2.2). Holds no token value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -46,6 +60,18 @@ pub struct Introspection {
     pub token_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The tenant the token belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// API keys: the key's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// API keys: `live` or `test`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<&'static str>,
+    /// API keys with an IP allowlist: the allowed addresses and CIDR blocks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 impl Introspection {
@@ -55,8 +81,12 @@ impl Introspection {
     }
 }
 
+/// What introspection and the token paths read from storage.
+pub trait IntrospectionStore: GrantStore + RevokedTokenStore + TenantStore + ApiKeyLookup {}
+impl<T: GrantStore + RevokedTokenStore + TenantStore + ApiKeyLookup> IntrospectionStore for T {}
+
 /// Introspects a token for an authenticated client.
-pub async fn introspect<S: GrantStore + RevokedTokenStore, V: AccessTokenVerifier>(
+pub async fn introspect<S: IntrospectionStore, V: AccessTokenVerifier>(
     store: &S,
     verifier: &V,
     policy: &Policy,
@@ -84,8 +114,8 @@ pub async fn introspect<S: GrantStore + RevokedTokenStore, V: AccessTokenVerifie
 }
 
 /// The claims of `token` if it is one of our access tokens and is active now: genuine, not
-/// expired, its `jti` not revoked, its grant not revoked.
-pub async fn active_access_token<S: GrantStore + RevokedTokenStore, V: AccessTokenVerifier>(
+/// expired, its `jti` not revoked, its grant not revoked, its tenant (and API key) live.
+pub async fn active_access_token<S: IntrospectionStore, V: AccessTokenVerifier>(
     store: &S,
     verifier: &V,
     token: &str,
@@ -94,10 +124,93 @@ pub async fn active_access_token<S: GrantStore + RevokedTokenStore, V: AccessTok
     let Some(claims) = verifier.verify_access_token(token) else {
         return Ok(None);
     };
-    if claims.exp <= now.timestamp() || is_revoked(store, &claims).await? {
+    if claims.exp <= now.timestamp()
+        || is_revoked(store, &claims).await?
+        || !backing_live(store, &claims, now).await?
+    {
         return Ok(None);
     }
     Ok(Some(claims))
+}
+
+/// Whether what a verified access token stands on is still there: its tenant exists and is
+/// enabled, and for a token exchanged from an API key, the key is live. Tokens without a
+/// `tenant` claim (issued before tenants were carried) are judged by revocation alone.
+pub async fn backing_live<S: TenantStore + ApiKeyLookup>(
+    store: &S,
+    claims: &AccessTokenClaims,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(t) = claims.tenant.as_deref() else {
+        return Ok(claims.api_key.is_none());
+    };
+    let Ok(id) = TenantId::parse(t) else {
+        return Ok(false);
+    };
+    let Some(tenant) = store.find_tenant(&id).await? else {
+        return Ok(false);
+    };
+    if tenant.disabled {
+        return Ok(false);
+    }
+    match claims.api_key.as_deref() {
+        None => Ok(true),
+        Some(key) => exchanged_key_live(store, key, &tenant, now).await,
+    }
+}
+
+/// Introspects an API key (`token=<key>`) for an authenticated confidential client. Active
+/// only for a client of the key's tenant, and only when the key authenticates (not expired,
+/// revoked, or of a disabled tenant or one without API access). `client_ip`, when given, is
+/// the key holder's address and is checked against the allowlist; denials are audited.
+pub async fn introspect_api_key<S: ApiKeyAuthStore>(
+    store: &S,
+    policy: &Policy,
+    client: &Client,
+    presented: &str,
+    client_ip: Option<std::net::IpAddr>,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Introspection, Error> {
+    if client.is_public() {
+        return Err(OAuthError::invalid_client("public clients cannot introspect tokens").into());
+    }
+    let using = KeyUse {
+        ip: match client_ip {
+            Some(ip) => IpCheck::Address(Some(ip)),
+            None => IpCheck::Deferred,
+        },
+        tenant: Some(&client.tenant_id),
+        request_id,
+        via: "introspection",
+    };
+    let (key, _) = match authenticate_api_key_for(store, presented, &using, now).await {
+        Ok(found) => found,
+        Err(ApiKeyDenied::Store) => {
+            return Err(StoreError("API key lookup failed".into()).into());
+        }
+        Err(_) => return Ok(Introspection::inactive()),
+    };
+    Ok(Introspection {
+        active: true,
+        scope: Some(key.scopes.to_string()),
+        client_id: None,
+        sub: Some(key.id),
+        exp: Some(key.expires_at.timestamp()),
+        iat: Some(key.created_at.timestamp()),
+        iss: Some(policy.issuer.clone()),
+        aud: None,
+        token_type: Some("api_key"),
+        jti: None,
+        tenant: Some(key.tenant_id.to_string()),
+        name: Some(key.name),
+        environment: Some(key.environment.as_str()),
+        allowed_ips: if key.allowed_ips.is_empty() {
+            None
+        } else {
+            Some(key.allowed_ips.iter().map(ToString::to_string).collect())
+        },
+    })
 }
 
 /// Whether a verified access token was revoked, by its `jti` or with its grant.
@@ -119,7 +232,7 @@ pub async fn is_revoked<S: GrantStore + RevokedTokenStore>(
 }
 
 /// `None` when the value is not one of our access tokens (so the other type is tried).
-async fn access<S: GrantStore + RevokedTokenStore, V: AccessTokenVerifier>(
+async fn access<S: IntrospectionStore, V: AccessTokenVerifier>(
     store: &S,
     verifier: &V,
     req: &PresentedToken,
@@ -128,9 +241,14 @@ async fn access<S: GrantStore + RevokedTokenStore, V: AccessTokenVerifier>(
     let Some(claims) = verifier.verify_access_token(req.token.expose()) else {
         return Ok(None);
     };
-    if claims.exp <= now.timestamp() || is_revoked(store, &claims).await? {
+    if claims.exp <= now.timestamp()
+        || is_revoked(store, &claims).await?
+        || !backing_live(store, &claims, now).await?
+    {
         return Ok(Some(Introspection::inactive()));
     }
+    // Tokens exchanged from an API key also name the key.
+    let name = claims.api_key_name.clone();
     Ok(Some(Introspection {
         active: true,
         scope: Some(claims.scope),
@@ -142,6 +260,10 @@ async fn access<S: GrantStore + RevokedTokenStore, V: AccessTokenVerifier>(
         aud: Some(claims.aud),
         token_type: Some("Bearer"),
         jti: Some(claims.jti),
+        tenant: claims.tenant,
+        name,
+        environment: None,
+        allowed_ips: None,
     }))
 }
 
@@ -175,6 +297,12 @@ async fn refresh<S: GrantStore>(
         aud: None,
         token_type: Some("refresh_token"),
         jti: None,
+        // Only the token's own client sees it, and a user signs in only at clients of their
+        // own tenant: the client's tenant is the user's.
+        tenant: Some(client.tenant_id.to_string()),
+        name: None,
+        environment: None,
+        allowed_ips: None,
     }))
 }
 
@@ -227,7 +355,7 @@ mod tests {
         let r = revoke(&store, &FakeVerifier, &owner, &presented(&at), now)
             .await
             .unwrap();
-        assert_eq!(r, Revoked::AccessToken);
+        assert!(matches!(r, Revoked::AccessToken(_)));
         let i = introspect(&store, &FakeVerifier, &policy(), &rs, &presented(&at), now)
             .await
             .unwrap();
@@ -283,6 +411,27 @@ mod tests {
         )
         .await
         .unwrap();
+        assert_eq!(i, Introspection::inactive());
+    }
+
+    #[tokio::test]
+    async fn tokens_name_their_tenant_and_die_with_it() {
+        let now = Utc::now();
+        let store = FakeStore::default();
+        let rs = fakes::client("rs");
+        let at = fakes::access_token("c1", None, now);
+        let i = introspect(&store, &FakeVerifier, &policy(), &rs, &presented(&at), now)
+            .await
+            .unwrap();
+        assert_eq!(i.tenant.as_deref(), Some("default"));
+        store
+            .disabled_tenants
+            .lock()
+            .unwrap()
+            .insert("default".into());
+        let i = introspect(&store, &FakeVerifier, &policy(), &rs, &presented(&at), now)
+            .await
+            .unwrap();
         assert_eq!(i, Introspection::inactive());
     }
 

@@ -23,7 +23,7 @@ use crate::error::{Error, OAuthError, StoreError};
 use crate::params::Params;
 use crate::policy::Policy;
 use crate::ports::TokenSigner;
-use crate::token::{TokenResponse, access_ttl, mint_access_token};
+use crate::token::{Issued, TokenResponse, access_ttl, mint_access_token};
 use crate::values::{ScopeSet, TenantId};
 
 /// `grant_type` of the JWT bearer grant (RFC 7523 §2.1).
@@ -146,11 +146,13 @@ where
         JtiUse::Fresh => {}
         JtiUse::Replayed => return Err(invalid("the assertion has already been used".into())),
     }
-    let access_token = mint_access_token(
+    // A client-only token: the client's tenant (the trust is of the same tenant).
+    let (access_token, jti) = mint_access_token(
         signer,
         policy,
         client,
         &trust.subject,
+        &client.tenant_id,
         &scope,
         None,
         None,
@@ -164,6 +166,14 @@ where
         scope: scope.to_string(),
         refresh_token: None,
         id_token: None,
+        issued: Issued {
+            grant_type: GRANT_TYPE_JWT_BEARER,
+            client_id: client.id.to_string(),
+            jti,
+            sub: trust.subject.clone(),
+            tenant: client.tenant_id.to_string(),
+            grant_id: None,
+        },
     })
 }
 

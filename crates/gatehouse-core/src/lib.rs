@@ -35,6 +35,7 @@ pub mod secret;
 pub mod session;
 pub mod tenant;
 pub mod token;
+pub mod token_exchange;
 pub mod user;
 pub mod userinfo;
 pub mod values;

@@ -93,12 +93,12 @@ impl PresentedToken {
 }
 
 /// What a revocation request did (the wire answer is 200 in every case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revoked {
-    /// A refresh token of the client: its grant is revoked.
-    Grant,
-    /// An access token of the client: its `jti` is revoked.
-    AccessToken,
+    /// A refresh token of the client: its grant (this id) is revoked.
+    Grant(String),
+    /// An access token of the client: its `jti` (this one) is revoked.
+    AccessToken(String),
     /// Unknown, malformed, expired, or another client's token.
     Nothing,
 }
@@ -143,7 +143,7 @@ async fn revoke_refresh<S: GrantStore>(
     // Even an already rotated or expired token of the family ends the grant: the client says
     // it is done with it.
     store.revoke_grant(&record.grant_id, now).await?;
-    Ok(Some(Revoked::Grant))
+    Ok(Some(Revoked::Grant(record.grant_id.to_string())))
 }
 
 /// `None` when the value is not one of our access tokens.
@@ -164,7 +164,7 @@ async fn revoke_access<S: RevokedTokenStore, V: AccessTokenVerifier>(
         return Ok(Some(Revoked::Nothing));
     };
     store.revoke_access_token(&claims.jti, exp, now).await?;
-    Ok(Some(Revoked::AccessToken))
+    Ok(Some(Revoked::AccessToken(claims.jti)))
 }
 
 #[cfg(test)]
@@ -208,7 +208,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(r, Revoked::Grant);
+        assert!(matches!(r, Revoked::Grant(_)));
         assert!(
             store
                 .is_grant_revoked(&GrantId::parse("g1").unwrap())
@@ -254,7 +254,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(r, Revoked::AccessToken);
+        assert!(matches!(r, Revoked::AccessToken(_)));
         assert_eq!(store.revoked_jtis().len(), 1);
         assert!(
             !store

@@ -223,7 +223,16 @@ mod tests {
                 scope: None,
             };
             let policy = Policy::new("https://issuer.example");
-            exchange(store, &FakeSigner, &policy, c, req, now).await
+            exchange(
+                store,
+                &FakeSigner,
+                &policy,
+                c,
+                req,
+                &crate::audit::NoAudit,
+                now,
+            )
+            .await
         }
 
         fn rt(r: Result<TokenResponse, crate::Error>) -> String {

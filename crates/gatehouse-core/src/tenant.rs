@@ -1,10 +1,27 @@
 //! Tenants (organizations): the partition that owns users, clients and API keys, and the API-key
 //! policy each one carries (issue 4: `api_access_enabled`, the maximum of active keys, the
 //! allowed scopes). Pure types and validation; storage is in `gatehouse-store`.
+//!
+//! [`TenantStore`] is the port the token paths use to refuse a disabled tenant's clients,
+//! users and tokens at once (one lookup by primary key per request).
+
+// Used only by our own generic code on actix workers; see `ports`.
+#![allow(async_fn_in_trait)]
 
 use chrono::{DateTime, Utc};
 
+use crate::error::StoreError;
 use crate::values::{ScopeSet, TenantId};
+
+/// Reading tenants by id.
+pub trait TenantStore {
+    async fn find_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+}
+
+/// Whether the tenant exists and is not disabled. An unknown tenant counts as disabled.
+pub async fn tenant_enabled<S: TenantStore>(store: &S, id: &TenantId) -> Result<bool, StoreError> {
+    Ok(store.find_tenant(id).await?.is_some_and(|t| !t.disabled))
+}
 
 /// The default maximum number of active (non-expired, non-revoked) API keys per tenant.
 pub const DEFAULT_MAX_API_KEYS: u32 = 4;

@@ -11,6 +11,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::audit::{ActorKind, AuditSink, NewAuditEvent, Outcome};
 use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, ID_TOKEN_TYP, IdTokenClaims};
 use crate::claims_request::ClaimsRequestStore;
 use crate::client::{AuthMethod, Client, GrantType};
@@ -26,8 +27,9 @@ use crate::rotation::{
     RefreshLifetimes, RotationStore, UsedToken, classify_used, successor_jti, successor_token,
 };
 use crate::secret::{RotationSalt, Secret, left_half_hash, random_bytes};
+use crate::tenant::{TenantStore, tenant_enabled};
 use crate::user::User;
-use crate::values::{ClientId, GrantId, PkceVerifier, RedirectUri, ScopeSet, UserId};
+use crate::values::{ClientId, GrantId, PkceVerifier, RedirectUri, ScopeSet, TenantId, UserId};
 
 /// How the client authenticated (RFC 6749 §2.3.1, OIDC Core §9). One method only: a request
 /// that uses two (Basic header and `client_secret` in the body) is refused when parsed.
@@ -140,8 +142,26 @@ impl ClientCredentials {
 
 /// Authenticates the client (RFC 6749 §2.3): the method used must be the one registered; a
 /// secret must match its stored SHA-256 (constant-time); an assertion must verify with the
-/// client's keys and be used once (OIDC Core §9, see [`crate::client_auth`]).
+/// client's keys and be used once (OIDC Core §9, see [`crate::client_auth`]). A client of a
+/// disabled tenant cannot authenticate (checked after its credentials, so the answer is the
+/// same `invalid_client` as for a wrong secret).
 pub async fn authenticate_client<S, V>(
+    store: &S,
+    creds: &ClientCredentials,
+    ctx: &AssertionContext<'_, V>,
+) -> Result<Client, Error>
+where
+    S: ClientStore + ClientKeyStore + ReplayStore + TenantStore,
+    V: AssertionVerifier,
+{
+    let client = authenticate_credentials(store, creds, ctx).await?;
+    if !tenant_enabled(store, &client.tenant_id).await? {
+        return Err(OAuthError::invalid_client("client authentication failed").into());
+    }
+    Ok(client)
+}
+
+async fn authenticate_credentials<S, V>(
     store: &S,
     creds: &ClientCredentials,
     ctx: &AssertionContext<'_, V>,
@@ -241,17 +261,38 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// What was issued, for the audit trail (not sent).
+    #[serde(skip)]
+    pub issued: Issued,
 }
 
-/// Runs a grant for an authenticated client.
-pub async fn exchange<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner>(
+/// The ids of an issued access token, for the audit trail: never a token value.
+#[derive(Debug, Clone, Default)]
+pub struct Issued {
+    pub grant_type: &'static str,
+    pub client_id: String,
+    pub jti: String,
+    pub sub: String,
+    pub tenant: String,
+    pub grant_id: Option<String>,
+}
+
+/// Runs a grant for an authenticated client. Refresh-token reuse and code replay are sent to
+/// `audit`.
+pub async fn exchange<S, K, A>(
     store: &S,
     signer: &K,
     policy: &Policy,
     client: &Client,
     req: TokenRequest,
+    audit: &A,
     now: DateTime<Utc>,
-) -> Result<TokenResponse, Error> {
+) -> Result<TokenResponse, Error>
+where
+    S: Storage + ClaimsRequestStore + RotationStore + TenantStore,
+    K: TokenSigner,
+    A: AuditSink,
+{
     if !client.allows_grant(req.grant_type()) {
         return Err(OAuthError::unauthorized_client(format!(
             "this client may not use the {} grant",
@@ -273,6 +314,7 @@ pub async fn exchange<S: Storage + ClaimsRequestStore + RotationStore, K: TokenS
                 code,
                 redirect_uri,
                 code_verifier,
+                audit,
                 now,
             )
             .await
@@ -283,12 +325,58 @@ pub async fn exchange<S: Storage + ClaimsRequestStore + RotationStore, K: TokenS
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh(store, signer, policy, client, refresh_token, scope, now).await,
+        } => {
+            refresh(
+                store,
+                signer,
+                policy,
+                client,
+                refresh_token,
+                scope,
+                audit,
+                now,
+            )
+            .await
+        }
     }
 }
 
+/// A protocol event about a grant of `client` (reuse, replay), for the audit trail.
+fn grant_event(
+    client: &Client,
+    action: &str,
+    grant: &GrantId,
+    user: &UserId,
+    now: DateTime<Utc>,
+) -> NewAuditEvent {
+    NewAuditEvent::protocol(
+        now,
+        Some(client.tenant_id.to_string()),
+        ActorKind::Client,
+        Some(client.id.to_string()),
+        action,
+        Some(grant.to_string()),
+        Outcome::Denied,
+        serde_json::json!({ "user_id": user.as_str(), "grant_revoked": true }),
+    )
+}
+
+/// The user of a grant, if they still exist and their tenant is enabled.
+async fn live_user<S: Storage + TenantStore>(
+    store: &S,
+    id: &UserId,
+) -> Result<Option<User>, Error> {
+    let Some(user) = store.find_user(id).await? else {
+        return Ok(None);
+    };
+    if !tenant_enabled(store, &user.tenant_id).await? {
+        return Ok(None);
+    }
+    Ok(Some(user))
+}
+
 #[allow(clippy::too_many_arguments)]
-async fn exchange_code<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner>(
+async fn exchange_code<S, K, A>(
     store: &S,
     signer: &K,
     policy: &Policy,
@@ -296,8 +384,14 @@ async fn exchange_code<S: Storage + ClaimsRequestStore + RotationStore, K: Token
     code: Secret,
     redirect_uri: Option<RedirectUri>,
     code_verifier: Option<PkceVerifier>,
+    audit: &A,
     now: DateTime<Utc>,
-) -> Result<TokenResponse, Error> {
+) -> Result<TokenResponse, Error>
+where
+    S: Storage + ClaimsRequestStore + RotationStore + TenantStore,
+    K: TokenSigner,
+    A: AuditSink,
+{
     let invalid = |d: &'static str| Error::OAuth(OAuthError::invalid_grant(d));
     // Redeem first, atomically: of two concurrent redemptions exactly one gets here with
     // `Redeemed`, and a failed check below still burns the code (RFC 6749 §4.1.2: single use).
@@ -306,6 +400,15 @@ async fn exchange_code<S: Storage + ClaimsRequestStore + RotationStore, K: Token
         Redemption::AlreadyRedeemed(r) => {
             // RFC 6749 §4.1.2: a replayed code revokes the tokens issued from it.
             store.revoke_grant(&r.grant_id, now).await?;
+            audit
+                .record(grant_event(
+                    client,
+                    "token.code_replay",
+                    &r.grant_id,
+                    &r.user_id,
+                    now,
+                ))
+                .await;
             return Err(invalid("the authorization code has already been used"));
         }
         Redemption::NotFound => return Err(invalid("the authorization code is invalid")),
@@ -343,15 +446,15 @@ async fn exchange_code<S: Storage + ClaimsRequestStore + RotationStore, K: Token
         }
         (None, None) => {}
     }
-    let user = store
-        .find_user(&record.user_id)
+    let user = live_user(store, &record.user_id)
         .await?
-        .ok_or_else(|| invalid("the user no longer exists"))?;
-    let access_token = mint_access_token(
+        .ok_or_else(|| invalid("the user no longer exists or is disabled"))?;
+    let (access_token, jti) = mint_access_token(
         signer,
         policy,
         client,
         user.id.as_str(),
+        &user.tenant_id,
         &record.scope,
         Some(record.auth_time),
         Some(&record.grant_id),
@@ -403,6 +506,14 @@ async fn exchange_code<S: Storage + ClaimsRequestStore + RotationStore, K: Token
         scope: record.scope.to_string(),
         refresh_token,
         id_token,
+        issued: Issued {
+            grant_type: GrantType::AuthorizationCode.as_str(),
+            client_id: client.id.to_string(),
+            jti,
+            sub: user.id.to_string(),
+            tenant: user.tenant_id.to_string(),
+            grant_id: Some(record.grant_id.to_string()),
+        },
     })
 }
 
@@ -439,11 +550,12 @@ fn client_credentials<K: TokenSigner>(
         Some(s) => s,
         None => allowed,
     };
-    let access_token = mint_access_token(
+    let (access_token, jti) = mint_access_token(
         signer,
         policy,
         client,
         client.id.as_str(),
+        &client.tenant_id,
         &scope,
         None,
         None,
@@ -457,18 +569,33 @@ fn client_credentials<K: TokenSigner>(
         scope: scope.to_string(),
         refresh_token: None,
         id_token: None,
+        issued: Issued {
+            grant_type: GrantType::ClientCredentials.as_str(),
+            client_id: client.id.to_string(),
+            jti,
+            sub: client.id.to_string(),
+            tenant: client.tenant_id.to_string(),
+            grant_id: None,
+        },
     })
 }
 
-async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner>(
+#[allow(clippy::too_many_arguments)]
+async fn refresh<S, K, A>(
     store: &S,
     signer: &K,
     policy: &Policy,
     client: &Client,
     token: Secret,
     scope: Option<ScopeSet>,
+    audit: &A,
     now: DateTime<Utc>,
-) -> Result<TokenResponse, Error> {
+) -> Result<TokenResponse, Error>
+where
+    S: Storage + ClaimsRequestStore + RotationStore + TenantStore,
+    K: TokenSigner,
+    A: AuditSink,
+{
     let invalid = |d: &'static str| Error::OAuth(OAuthError::invalid_grant(d));
     let hash = token.hash();
     let record = store
@@ -503,6 +630,15 @@ async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner
                 // RFC 9700 §4.14.2: a rotated token came back, so one of two parties holds a
                 // stolen copy. Revoke the whole family.
                 store.revoke_grant(&record.grant_id, now).await?;
+                audit
+                    .record(grant_event(
+                        client,
+                        "token.refresh_reuse",
+                        &record.grant_id,
+                        &record.user_id,
+                        now,
+                    ))
+                    .await;
                 return Err(reused());
             }
         },
@@ -510,10 +646,22 @@ async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner
     if record.expires_at <= now {
         return Err(invalid("the refresh token has expired"));
     }
-    let user = store
-        .find_user(&record.user_id)
+    let user = live_user(store, &record.user_id)
         .await?
-        .ok_or_else(|| invalid("the user no longer exists"))?;
+        .ok_or_else(|| invalid("the user no longer exists or is disabled"))?;
+    let reuse_detected = || async {
+        store.revoke_grant(&record.grant_id, now).await?;
+        audit
+            .record(grant_event(
+                client,
+                "token.refresh_reuse",
+                &record.grant_id,
+                &record.user_id,
+                now,
+            ))
+            .await;
+        Err::<TokenResponse, Error>(reused())
+    };
     let (successor, rotated_at) = match retry_of {
         Some((used_at, current)) => {
             // A grace-period retry: hand out the same pair again, if its refresh token is
@@ -530,8 +678,7 @@ async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner
                 _ => None,
             };
             let (Some((token, jti)), Some(record)) = (derived, live) else {
-                store.revoke_grant(&record.grant_id, now).await?;
-                return Err(reused());
+                return reuse_detected().await;
             };
             (Successor { record, token, jti }, used_at)
         }
@@ -575,8 +722,7 @@ async fn refresh<S: Storage + ClaimsRequestStore + RotationStore, K: TokenSigner
             );
             if !won {
                 // Lost a race with another use of the same token: reuse.
-                store.revoke_grant(&record.grant_id, now).await?;
-                return Err(reused());
+                return reuse_detected().await;
             }
             let rotated = Successor {
                 record: successor_record,
@@ -618,11 +764,12 @@ async fn respond_to_refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, Error> {
     let scope = &successor.scope;
-    let access_token = mint_access_token(
+    let (access_token, jti) = mint_access_token(
         signer,
         policy,
         client,
         user.id.as_str(),
+        &user.tenant_id,
         scope,
         Some(successor.auth_time),
         Some(&successor.grant_id),
@@ -654,6 +801,14 @@ async fn respond_to_refresh<S: Storage + ClaimsRequestStore, K: TokenSigner>(
         scope: scope.to_string(),
         refresh_token: Some(successor_token.expose().to_owned()),
         id_token,
+        issued: Issued {
+            grant_type: GrantType::RefreshToken.as_str(),
+            client_id: client.id.to_string(),
+            jti,
+            sub: user.id.to_string(),
+            tenant: user.tenant_id.to_string(),
+            grant_id: Some(successor.grant_id.to_string()),
+        },
     })
 }
 
@@ -699,33 +854,39 @@ pub fn new_jti() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<16>())
 }
 
+/// Signs an access token; returns it and its `jti`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn mint_access_token<K: TokenSigner>(
     signer: &K,
     policy: &Policy,
     client: &Client,
     sub: &str,
+    tenant: &TenantId,
     scope: &ScopeSet,
     auth_time: Option<DateTime<Utc>>,
     grant_id: Option<&GrantId>,
     jti: String,
     now: DateTime<Utc>,
-) -> Result<String, Error> {
+) -> Result<(String, String), Error> {
     let claims = AccessTokenClaims {
         iss: policy.issuer.clone(),
         sub: sub.to_owned(),
         aud: policy.access_token_audience.clone(),
         client_id: client.id.to_string(),
         scope: scope.to_string(),
-        jti,
+        jti: jti.clone(),
         iat: now.timestamp(),
         exp: now.timestamp() + access_ttl(policy, client),
         auth_time: auth_time.map(|t| t.timestamp()),
         gid: grant_id.map(|g| g.to_string()),
+        tenant: Some(tenant.to_string()),
+        api_key: None,
+        api_key_name: None,
     };
-    signer
+    let token = signer
         .sign(client.access_token_alg, ACCESS_TOKEN_TYP, &claims)
-        .map_err(Error::Signing)
+        .map_err(Error::Signing)?;
+    Ok((token, jti))
 }
 
 #[allow(clippy::too_many_arguments)]

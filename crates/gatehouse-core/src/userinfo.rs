@@ -1,24 +1,31 @@
 //! The UserInfo endpoint (OIDC Core §5.3, claims by scope §5.4 and by name §5.5) and
 //! bearer-token rules (RFC 6750). Access tokens
-//! revoked by `jti` (RFC 7009) or with their grant are refused.
+//! revoked by `jti` (RFC 7009) or with their grant are refused, and so are tokens of a
+//! disabled tenant.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::apikey_auth::ApiKeyLookup;
 use crate::claims::AccessTokenClaims;
 use crate::claims_request::ClaimsRequestStore;
 use crate::error::{Error, ErrorCode, OAuthError};
+use crate::introspection::backing_live;
 use crate::ports::{GrantStore, UserStore};
 use crate::revocation::RevokedTokenStore;
+use crate::tenant::TenantStore;
 use crate::values::{GrantId, ScopeSet, UserId};
 
 /// The claims for a verified access token: `sub` plus the claims its scope releases.
 /// The token's signature, issuer and expiry were checked by the caller.
-pub async fn userinfo<S: UserStore + GrantStore + ClaimsRequestStore + RevokedTokenStore>(
+pub async fn userinfo<S>(
     store: &S,
     claims: &AccessTokenClaims,
     now: DateTime<Utc>,
-) -> Result<Map<String, Value>, Error> {
+) -> Result<Map<String, Value>, Error>
+where
+    S: UserStore + GrantStore + ClaimsRequestStore + RevokedTokenStore + TenantStore + ApiKeyLookup,
+{
     let invalid = || Error::OAuth(OAuthError::invalid_token("the access token is not valid"));
     if claims.exp <= now.timestamp() {
         return Err(OAuthError::invalid_token("the access token has expired").into());
@@ -29,7 +36,10 @@ pub async fn userinfo<S: UserStore + GrantStore + ClaimsRequestStore + RevokedTo
         .as_deref()
         .and_then(|g| GrantId::parse(g).ok())
         .ok_or_else(invalid)?;
-    if store.is_grant_revoked(&grant).await? || store.is_access_token_revoked(&claims.jti).await? {
+    if store.is_grant_revoked(&grant).await?
+        || store.is_access_token_revoked(&claims.jti).await?
+        || !backing_live(store, claims, now).await?
+    {
         return Err(invalid());
     }
     let scope = ScopeSet::parse(&claims.scope).map_err(|_| invalid())?;

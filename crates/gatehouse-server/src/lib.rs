@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod admin_api;
 pub mod admin_apikeys;
+pub mod audit_sink;
 pub mod client_keys;
 pub mod console;
 pub mod error;

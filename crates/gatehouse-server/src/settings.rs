@@ -74,6 +74,9 @@ pub struct ApiKeySettings {
     /// Admin-API rate limits per key, by class; keys without a class (or of a class no longer
     /// configured) use `default`.
     pub rate_limit_classes: BTreeMap<String, RateLimitClass>,
+    /// Lifetime in seconds of access tokens exchanged for an API key (RFC 8693), capped by
+    /// the key's own expiry. 1 to 86400, default 300.
+    pub exchange_token_ttl: i64,
 }
 
 /// The limits of one API-key class, per key; 0 = unlimited.
@@ -91,6 +94,7 @@ impl Default for ApiKeySettings {
             live_prefix: p.live,
             test_prefix: p.test,
             expiry_warning_days: gatehouse_core::apikey::DEFAULT_EXPIRY_WARNING_DAYS,
+            exchange_token_ttl: gatehouse_core::token_exchange::DEFAULT_EXCHANGE_TTL,
             rate_limit_classes: BTreeMap::from([(
                 crate::rate_limit::DEFAULT_CLASS.to_owned(),
                 RateLimitClass {
@@ -376,6 +380,9 @@ impl Settings {
         }
         if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
             return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
+        }
+        if !(1..=86_400).contains(&self.api_keys.exchange_token_ttl) {
+            return Err("api_keys.exchange_token_ttl must be between 1 and 86400".into());
         }
         Ok(self)
     }

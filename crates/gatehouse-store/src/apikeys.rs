@@ -241,3 +241,9 @@ impl ApiKeyAuthStore for Store {
         })
     }
 }
+
+impl gatehouse_core::apikey_auth::ApiKeyLookup for Store {
+    async fn find_api_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.get_api_key(id).await?)
+    }
+}

@@ -123,3 +123,12 @@ impl Store {
         self.update_tenant(id, row).await
     }
 }
+
+impl gatehouse_core::tenant::TenantStore for Store {
+    async fn find_tenant(
+        &self,
+        id: &TenantId,
+    ) -> Result<Option<Tenant>, gatehouse_core::StoreError> {
+        Ok(self.get_tenant(id).await?)
+    }
+}

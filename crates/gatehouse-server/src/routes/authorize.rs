@@ -4,20 +4,30 @@
 //! page, the consent page, or redirects with a code. The pages post to `/login` and `/consent`
 //! with the original request in a hidden field; it is validated again from scratch on every
 //! post, so tampering with it gains nothing a direct request would not.
+//!
+//! A client of a disabled tenant is treated as unknown (an error page), so nobody signs in to
+//! a disabled tenant (users sign in only at clients of their own tenant). Logins (success and
+//! failure, with the username tried but never the password) and consent decisions are written
+//! to the audit trail with the source IP and request id of [`RequestMeta`].
 
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use gatehouse_core::audit::{ActorKind, Outcome};
 use gatehouse_core::authorize::{
     self, AuthorizationRequest, AuthorizeError, Interaction, NextStep,
 };
 use gatehouse_core::params::Params;
 use gatehouse_core::password;
 use gatehouse_core::ports::{ConsentStore, Session, UserStore};
+use gatehouse_core::tenant::tenant_enabled;
 use gatehouse_core::{Error, OAuthError};
+use serde_json::json;
+
+use crate::audit_sink::RequestAudit;
+use crate::request_meta::RequestMeta;
 
 use crate::error::{authorization_response, authorize_error, error_page};
-use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 use crate::{session, views};
 
@@ -87,6 +97,14 @@ async fn validate(
     params: &Params,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     let resolved = authorize::resolve_client(&state.store, params).await?;
+    let enabled = tenant_enabled(&state.store, &resolved.client.tenant_id)
+        .await
+        .map_err(|e| AuthorizeError::Internal(e.into()))?;
+    if !enabled {
+        return Err(AuthorizeError::Page(OAuthError::invalid_client(
+            "unknown client_id",
+        )));
+    }
     authorize::validate(resolved, params)
 }
 
@@ -240,6 +258,7 @@ fn expired_form() -> HttpResponse {
 pub async fn login_post(
     req: HttpRequest,
     state: web::Data<AppState>,
+    meta: RequestMeta,
     body: web::Bytes,
 ) -> HttpResponse {
     let form = match read_form(&req, &body) {
@@ -256,12 +275,24 @@ pub async fn login_post(
     let username = form.fields.get("username").unwrap_or_default();
     let password = form.fields.get("password").unwrap_or_default();
     // Before any password check: guessing is slowed per address and per account.
-    let client_ip = RequestMeta::from_parts(&req, &state.trusted_proxies).ip_string();
     if let Err(limited) = state
         .rate_limits
-        .check_login(client_ip.as_deref(), username)
+        .check_login(meta.ip_string().as_deref(), username)
     {
         tracing::warn!(client_id = %areq.client.id, "login attempts rate-limited");
+        let tried: String = username.chars().take(256).collect();
+        RequestAudit::new(&state.store, &meta)
+            .event(
+                state.now(),
+                Some(areq.client.tenant_id.to_string()),
+                ActorKind::User,
+                Some(tried),
+                "login",
+                None,
+                Outcome::Denied,
+                json!({ "client_id": areq.client.id.as_str(), "reason": "rate_limited" }),
+            )
+            .await;
         let mut resp = proceed(
             &state,
             areq,
@@ -296,6 +327,20 @@ pub async fn login_post(
         Some(u) if verified && u.tenant_id == areq.client.tenant_id => u,
         _ => {
             tracing::info!(client_id = %areq.client.id, "login failed");
+            // The username as typed (bounded), never the password.
+            let tried: String = username.chars().take(256).collect();
+            RequestAudit::new(&state.store, &meta)
+                .event(
+                    state.now(),
+                    Some(areq.client.tenant_id.to_string()),
+                    ActorKind::User,
+                    Some(tried),
+                    "login",
+                    None,
+                    Outcome::Failure,
+                    json!({ "client_id": areq.client.id.as_str(), "reason": "invalid_credentials" }),
+                )
+                .await;
             return proceed(
                 &state,
                 areq,
@@ -327,6 +372,18 @@ pub async fn login_post(
         }
     };
     tracing::info!(user_id = %user.id, client_id = %areq.client.id, "login succeeded");
+    RequestAudit::new(&state.store, &meta)
+        .event(
+            now,
+            Some(user.tenant_id.to_string()),
+            ActorKind::User,
+            Some(user.id.to_string()),
+            "login",
+            Some(user.id.to_string()),
+            Outcome::Success,
+            json!({ "client_id": areq.client.id.as_str(), "username": user.username }),
+        )
+        .await;
     let interaction = Interaction {
         just_logged_in: true,
         just_consented: false,
@@ -346,6 +403,7 @@ pub async fn login_post(
 pub async fn consent_post(
     req: HttpRequest,
     state: web::Data<AppState>,
+    meta: RequestMeta,
     body: web::Bytes,
 ) -> HttpResponse {
     let form = match read_form(&req, &body) {
@@ -365,10 +423,39 @@ pub async fn consent_post(
         Ok(a) => a,
         Err(e) => return authorize_error(&state.policy.issuer, e),
     };
+    let consent_event = |allowed: bool| {
+        let audit = RequestAudit::new(&state.store, &meta);
+        let details = json!({
+            "decision": if allowed { "allow" } else { "deny" },
+            "scope": areq.scope.to_string(),
+        });
+        let tenant = areq.client.tenant_id.to_string();
+        let user = s.user_id.to_string();
+        let client = areq.client.id.to_string();
+        async move {
+            audit
+                .event(
+                    now,
+                    Some(tenant),
+                    ActorKind::User,
+                    Some(user),
+                    "consent",
+                    Some(client),
+                    if allowed {
+                        Outcome::Success
+                    } else {
+                        Outcome::Denied
+                    },
+                    details,
+                )
+                .await;
+        }
+    };
     match form.fields.get("decision") {
         Some("allow") => {}
         Some("deny") => {
             tracing::info!(user_id = %s.user_id, client_id = %areq.client.id, "consent denied");
+            consent_event(false).await;
             return authorization_response(
                 authorize::denied_response(&state.policy, &areq),
                 &areq.client.name,
@@ -388,6 +475,7 @@ pub async fn consent_post(
     {
         return authorize_error(&state.policy.issuer, AuthorizeError::Internal(e.into()));
     }
+    consent_event(true).await;
     let interaction = Interaction {
         just_logged_in: false,
         just_consented: true,

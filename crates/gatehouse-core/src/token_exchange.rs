@@ -1,0 +1,264 @@
+//! OAuth 2.0 Token Exchange (RFC 8693) of an API key for a short-lived JWT access token, so
+//! resource servers that only verify JWTs against the JWKS can accept API-key callers too.
+//!
+//! - §2.1: `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`, `subject_token` = the
+//!   API key, `subject_token_type` = [`TOKEN_TYPE_API_KEY`] (a URI of our own, as §3 allows);
+//!   `scope` optional and at most the key's scopes (else `invalid_scope`);
+//!   `requested_token_type`, if sent, must be the access-token type. `actor_token` (delegation)
+//!   and other subject token types are refused with `invalid_request` (§2.2.2).
+//! - Client authentication is optional (§2.1 allows either): the API key is itself the
+//!   credential. When a client does authenticate, it must be of the key's tenant; the token's
+//!   `client_id` is then that client, else the key id.
+//! - The key is authenticated as everywhere ([`crate::apikey_auth`]): expired, revoked or
+//!   unknown keys, a disabled tenant or tenant API access, and an address outside the key's
+//!   allowlist (the request's real source address) are all `invalid_grant`.
+//! - §2.2.1: the answer has `access_token`, `issued_token_type` (access token), `token_type`
+//!   `Bearer`, `expires_in`, `scope`; never a refresh token. The token is an RFC 9068 `at+jwt`
+//!   with `sub` = the key id, `tenant`, `api_key` (the id), `api_key_name`, and `exp` = the
+//!   earlier of now + the configured lifetime and the key's expiry. Introspection refuses it
+//!   once the key is revoked or expired ([`crate::introspection::backing_live`]).
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::apikey_auth::{
+    ApiKeyAuthStore, ApiKeyDenied, IpCheck, KeyUse, authenticate_api_key_for,
+};
+use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use crate::client::Client;
+use crate::error::{Error, OAuthError, StoreError};
+use crate::params::Params;
+use crate::policy::Policy;
+use crate::ports::TokenSigner;
+use crate::secret::Secret;
+use crate::token::new_jti;
+use crate::values::{ScopeSet, SigningAlg};
+
+/// RFC 8693 §2.1 grant type.
+pub const GRANT_TYPE_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// Our token type identifier for API keys (RFC 8693 §3 allows other URIs).
+pub const TOKEN_TYPE_API_KEY: &str = "urn:gatehouse:params:oauth:token-type:api_key";
+/// RFC 8693 §3: an OAuth 2.0 access token.
+pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// The default lifetime of an exchanged token, in seconds.
+pub const DEFAULT_EXCHANGE_TTL: i64 = 300;
+
+/// A parsed token-exchange request. Holds the key: no `Debug` with content.
+pub struct TokenExchangeRequest {
+    pub subject_token: Secret,
+    pub scope: Option<ScopeSet>,
+}
+
+impl std::fmt::Debug for TokenExchangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenExchangeRequest")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenExchangeRequest {
+    /// Whether the request asks for this grant.
+    pub fn matches(p: &Params) -> bool {
+        p.get("grant_type") == Some(GRANT_TYPE_TOKEN_EXCHANGE)
+    }
+
+    pub fn parse(p: &Params) -> Result<Self, OAuthError> {
+        let subject_token = p.require("subject_token")?;
+        match p.require("subject_token_type")? {
+            TOKEN_TYPE_API_KEY => {}
+            _ => {
+                return Err(OAuthError::invalid_request(format!(
+                    "subject_token_type: only {TOKEN_TYPE_API_KEY} is supported"
+                )));
+            }
+        }
+        if p.get("actor_token").is_some() || p.get("actor_token_type").is_some() {
+            return Err(OAuthError::invalid_request(
+                "actor_token: delegation is not supported",
+            ));
+        }
+        if let Some(t) = p.get("requested_token_type")
+            && t != TOKEN_TYPE_ACCESS_TOKEN
+        {
+            return Err(OAuthError::invalid_request(format!(
+                "requested_token_type: only {TOKEN_TYPE_ACCESS_TOKEN} can be issued"
+            )));
+        }
+        let scope = p
+            .get("scope")
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(OAuthError::invalid_scope)?;
+        Ok(Self {
+            subject_token: Secret::from_presented(subject_token),
+            scope,
+        })
+    }
+}
+
+/// Server settings of the exchange.
+#[derive(Debug, Clone, Copy)]
+pub struct ExchangeRules {
+    /// Lifetime of an exchanged token in seconds (`[api_keys] exchange_token_ttl`).
+    pub ttl: i64,
+    /// The signing algorithm when no client authenticated (else the client's).
+    pub default_alg: SigningAlg,
+}
+
+/// The RFC 8693 §2.2.1 response. Holds a token: no `Debug`.
+#[derive(Serialize)]
+pub struct ExchangeResponse {
+    pub access_token: String,
+    pub issued_token_type: &'static str,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    /// For the audit trail (not sent).
+    #[serde(skip)]
+    pub issued: Exchanged,
+}
+
+/// The ids of an exchange, for the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct Exchanged {
+    pub jti: String,
+    pub key_id: String,
+    pub key_name: String,
+    pub tenant: String,
+    /// The client that authenticated, if any.
+    pub client_id: Option<String>,
+}
+
+/// Exchanges the API key of `req`, presented from `source_ip`, for an access token.
+#[allow(clippy::too_many_arguments)]
+pub async fn exchange_api_key<S: ApiKeyAuthStore, K: TokenSigner>(
+    store: &S,
+    signer: &K,
+    policy: &Policy,
+    rules: &ExchangeRules,
+    client: Option<&Client>,
+    req: TokenExchangeRequest,
+    source_ip: Option<IpAddr>,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<ExchangeResponse, Error> {
+    let using = KeyUse {
+        ip: IpCheck::Address(source_ip),
+        tenant: client.map(|c| &c.tenant_id),
+        request_id,
+        via: "token_exchange",
+    };
+    let (key, _) =
+        match authenticate_api_key_for(store, req.subject_token.expose(), &using, now).await {
+            Ok(found) => found,
+            Err(ApiKeyDenied::Store) => {
+                return Err(StoreError("API key lookup failed".into()).into());
+            }
+            // One answer for every reason (the reason is in the audit trail).
+            Err(_) => {
+                return Err(OAuthError::invalid_grant(
+                    "the API key is invalid, expired or revoked, or not allowed from this address",
+                )
+                .into());
+            }
+        };
+    let scope = match req.scope {
+        Some(s) if !s.is_subset(&key.scopes) => {
+            let extra = s.difference(&key.scopes).join(" ");
+            return Err(OAuthError::invalid_scope(format!(
+                "scope not granted to this API key: {extra}"
+            ))
+            .into());
+        }
+        Some(s) if !s.is_empty() => s,
+        _ => key.scopes.clone(),
+    };
+    let exp = (now.timestamp() + rules.ttl).min(key.expires_at.timestamp());
+    let jti = new_jti();
+    let claims = AccessTokenClaims {
+        iss: policy.issuer.clone(),
+        sub: key.id.clone(),
+        aud: policy.access_token_audience.clone(),
+        client_id: client.map_or_else(|| key.id.clone(), |c| c.id.to_string()),
+        scope: scope.to_string(),
+        jti: jti.clone(),
+        iat: now.timestamp(),
+        exp,
+        auth_time: None,
+        gid: None,
+        tenant: Some(key.tenant_id.to_string()),
+        api_key: Some(key.id.clone()),
+        api_key_name: Some(key.name.clone()),
+    };
+    let alg = client.map_or(rules.default_alg, |c| c.access_token_alg);
+    let access_token = signer
+        .sign(alg, ACCESS_TOKEN_TYP, &claims)
+        .map_err(Error::Signing)?;
+    Ok(ExchangeResponse {
+        access_token,
+        issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+        token_type: "Bearer",
+        expires_in: exp - now.timestamp(),
+        scope: scope.to_string(),
+        issued: Exchanged {
+            jti,
+            key_id: key.id,
+            key_name: key.name,
+            tenant: key.tenant_id.to_string(),
+            client_id: client.map(|c| c.id.to_string()),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(v: &[(&str, &str)]) -> Params {
+        Params::new(
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_api_key_subjects_and_access_token_results_are_accepted() {
+        let ok = params(&[
+            ("grant_type", GRANT_TYPE_TOKEN_EXCHANGE),
+            ("subject_token", "k"),
+            ("subject_token_type", TOKEN_TYPE_API_KEY),
+            ("scope", "a b"),
+        ]);
+        assert!(TokenExchangeRequest::matches(&ok));
+        let r = TokenExchangeRequest::parse(&ok).unwrap();
+        assert_eq!(r.scope.unwrap().to_string(), "a b");
+        let jwt = params(&[
+            ("subject_token", "k"),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+        ]);
+        let e = TokenExchangeRequest::parse(&jwt).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::InvalidRequest);
+        let actor = params(&[
+            ("subject_token", "k"),
+            ("subject_token_type", TOKEN_TYPE_API_KEY),
+            ("actor_token", "x"),
+        ]);
+        assert!(TokenExchangeRequest::parse(&actor).is_err());
+        let refresh = params(&[
+            ("subject_token", "k"),
+            ("subject_token_type", TOKEN_TYPE_API_KEY),
+            (
+                "requested_token_type",
+                "urn:ietf:params:oauth:token-type:refresh_token",
+            ),
+        ]);
+        assert!(TokenExchangeRequest::parse(&refresh).is_err());
+        let missing = params(&[("subject_token_type", TOKEN_TYPE_API_KEY)]);
+        assert!(TokenExchangeRequest::parse(&missing).is_err());
+    }
+}
