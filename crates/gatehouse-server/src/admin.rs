@@ -21,6 +21,10 @@ pub enum AdminError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// The tenant already has its maximum of active API keys (checked in the creating
+    /// transaction, so concurrent creations cannot pass it).
+    #[error("{0}")]
+    LimitReached(String),
     #[error("storage error: {0}")]
     Store(String),
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use gatehouse_core::TenantId;
-use gatehouse_core::apikey::{ApiKey, ApiKeyRequest};
+use gatehouse_core::apikey::{ApiKey, ApiKeyRequest, CreateRefused};
 use gatehouse_core::audit::{ActorKind, NewAuditEvent};
 use gatehouse_core::tenant::{Tenant, TenantRegistration, validate_tenant_name};
 use gatehouse_store::{CreateApiKeyError, Store};
@@ -249,6 +249,9 @@ pub async fn create_api_key(
         .create_api_key(&tid, req, &prefixes, now)
         .await
         .map_err(|e| match e {
+            CreateApiKeyError::Refused(r @ CreateRefused::LimitReached { .. }) => {
+                AdminError::LimitReached(r.to_string())
+            }
             CreateApiKeyError::Refused(r) => AdminError::Invalid(r.to_string()),
             CreateApiKeyError::Store(gatehouse_store::Error::NotFound(_)) => {
                 AdminError::Invalid(format!("--tenant: no tenant with id {tenant:?}"))

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, delete, get, post, web};
 use gatehouse_core::admin::{ADMIN_ALL, Access, AdminPrincipal, Resource};
 use gatehouse_core::apikey::{ApiKey, ApiKeyRequest};
-use gatehouse_core::{ScopeSet, TenantId};
+use gatehouse_core::ScopeSet;
 use serde_json::{Value, json};
 
 use super::auth::{authenticate, require};
@@ -102,17 +102,6 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMet
     Ok(page.respond(items, "/admin/v1/api_keys", Some(&tenant)))
 }
 
-async fn limit_reached(state: &AppState, tenant: &TenantId) -> Result<Option<u32>, ApiError> {
-    let Some(t) = state.store.get_tenant(tenant).await? else {
-        return Ok(None);
-    };
-    let active = state
-        .store
-        .count_active_api_keys(tenant, state.now())
-        .await?;
-    Ok((active >= u64::from(t.max_api_keys)).then_some(t.max_api_keys))
-}
-
 /// Creates a key; the answer holds the secret, shown this once. 409 when the tenant already
 /// has its maximum of active keys.
 #[utoipa::path(
@@ -132,14 +121,6 @@ pub async fn create(
     let b: CreateApiKey = parse_body(&body)?;
     let tenant = target_tenant(&p, b.tenant.as_deref())?;
     check_grantable(&p, b.scope.as_deref(), "scope")?;
-    if let Some(max) = limit_reached(&state, &tenant).await? {
-        return Err(ApiError::conflict(
-            "api_key_limit_reached",
-            format!(
-                "tenant {tenant} already has its maximum of {max} active API keys; revoke one or wait for one to expire"
-            ),
-        ));
-    }
     let r = ApiKeyRequest {
         name: b.name,
         scope: b.scope,
@@ -156,16 +137,7 @@ pub async fn create(
         r,
         state.now(),
     )
-    .await
-    .map_err(|e| {
-        // The store re-checks the limit in its transaction (concurrent creations).
-        let limit = matches!(&e, crate::admin::AdminError::Invalid(m) if m.contains("maximum of"));
-        let mut err = ApiError::from(e);
-        if limit {
-            err = ApiError::conflict("api_key_limit_reached", err.description);
-        }
-        err
-    })?;
+    .await?;
     Ok(json_response(StatusCode::CREATED, &v))
 }
 

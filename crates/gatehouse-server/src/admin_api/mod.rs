@@ -196,6 +196,7 @@ impl From<AdminError> for ApiError {
                 ApiError::invalid(field.as_deref(), m)
             }
             AdminError::Conflict(m) => ApiError::conflict("conflict", m),
+            AdminError::LimitReached(m) => ApiError::conflict("api_key_limit_reached", m),
             AdminError::Store(m) => ApiError::server(m),
         }
     }

@@ -363,7 +363,9 @@ pub async fn create_post(
             };
             render(&state, &admin, &tenant, sort, extras, StatusCode::OK).await
         }
-        Err(AdminError::Invalid(msg)) | Err(AdminError::Conflict(msg)) => {
+        Err(AdminError::Invalid(msg))
+        | Err(AdminError::Conflict(msg))
+        | Err(AdminError::LimitReached(msg)) => {
             place_error(&mut create, &msg);
             let extras = Extras {
                 create: Some(create),
