@@ -59,6 +59,7 @@ impl Application {
         let store = Store::connect(&settings.database_url)
             .await
             .map_err(|e| format!("database: {e}"))?;
+        store.start_audit_batching();
         let master = settings.master_key.clone();
         keys::prepare(&store, master.as_ref()).await?;
         keys::ensure_signing_keys(&store, master.as_ref(), clock.now()).await?;

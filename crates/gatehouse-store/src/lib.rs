@@ -85,6 +85,8 @@ impl From<Error> for gatehouse_core::StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Set by [`Store::start_audit_batching`]: appends go through one writer task.
+    audit_batcher: std::sync::Arc<std::sync::OnceLock<audit::Batcher>>,
 }
 
 impl Store {
@@ -153,7 +155,12 @@ impl Store {
                 Err(e) => Err(e.into()),
             };
             match result {
-                Ok(db) => return Ok(Store { db }),
+                Ok(db) => {
+                    return Ok(Store {
+                        db,
+                        audit_batcher: Default::default(),
+                    });
+                }
                 Err(Error::Db(m)) if attempt < 20 && m.contains("database is locked") => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
@@ -165,7 +172,10 @@ impl Store {
 
     /// Wraps an open connection without migrating it.
     pub fn from_connection(db: DatabaseConnection) -> Store {
-        Store { db }
+        Store {
+            db,
+            audit_batcher: Default::default(),
+        }
     }
 
     /// The underlying connection pool.

@@ -271,6 +271,45 @@ async fn audit_trail_is_read_with_a_cursor() {
     assert_eq!(store.audit().last_id().await.unwrap(), ids[4]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_appends_are_all_stored_each_with_its_own_id() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    store.start_audit_batching();
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let e = NewAuditEvent {
+                    at: t0(),
+                    tenant_id: Some("default".into()),
+                    actor_kind: ActorKind::Client,
+                    actor: Some(format!("client{i}")),
+                    action: "token.issue".into(),
+                    target: Some(format!("jti-{i}")),
+                    source_ip: None,
+                    request_id: Some(format!("req-{i}")),
+                    outcome: Outcome::Success,
+                    details: serde_json::json!({ "n": i }),
+                };
+                (i, store.audit().append(&e).await.unwrap())
+            })
+        })
+        .collect();
+    let mut by_id = std::collections::BTreeMap::new();
+    for t in tasks {
+        let (i, id) = t.await.unwrap();
+        assert!(by_id.insert(id, i).is_none(), "id {id} given twice");
+    }
+    // Every acknowledged event is stored under the id its caller got.
+    let stored = store.audit().list_after(0, 1000, None).await.unwrap();
+    assert_eq!(stored.len(), 60);
+    for e in stored {
+        let i = by_id[&e.id];
+        assert_eq!(e.event.target, Some(format!("jti-{i}")));
+    }
+}
+
 #[tokio::test]
 async fn upgrading_a_database_gives_existing_tenants_the_default_policy() {
     use sea_orm::{ConnectionTrait, Database};

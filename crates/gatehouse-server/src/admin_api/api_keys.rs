@@ -4,9 +4,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, delete, get, post, web};
+use gatehouse_core::ScopeSet;
 use gatehouse_core::admin::{ADMIN_ALL, Access, AdminPrincipal, Resource};
 use gatehouse_core::apikey::{ApiKey, ApiKeyRequest};
-use gatehouse_core::ScopeSet;
 use serde_json::{Value, json};
 
 use super::auth::{authenticate, require};
