@@ -9,7 +9,7 @@ use gatehouse_core::admin::{ADMIN_ALL, Access, AdminPrincipal, Resource};
 use gatehouse_core::apikey::{ApiKey, ApiKeyRequest};
 use serde_json::{Value, json};
 
-use super::auth::{authenticate, require};
+use super::auth::authorize;
 use super::schemas::{ApiKeyBody, CreateApiKey, ErrorBody, Page};
 use super::{
     ApiError, ApiResult, PageRequest, actor, check_if_match, json_response, parse_body, query,
@@ -84,8 +84,7 @@ pub(crate) fn check_grantable(
 )]
 #[get("/api_keys")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::ApiKeys, Access::Read)?;
+    let p = authorize(&req, &state, &meta, Resource::ApiKeys, Access::Read).await?;
     let q = query(&req)?;
     let tenant = target_tenant(&p, q.get("tenant").map(String::as_str))?;
     let page = PageRequest::from_query(&q)?;
@@ -116,8 +115,7 @@ pub async fn create(
     meta: RequestMeta,
     body: web::Bytes,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::ApiKeys, Access::Write)?;
+    let p = authorize(&req, &state, &meta, Resource::ApiKeys, Access::Write).await?;
     let b: CreateApiKey = parse_body(&body)?;
     let tenant = target_tenant(&p, b.tenant.as_deref())?;
     check_grantable(&p, b.scope.as_deref(), "scope")?;
@@ -154,8 +152,7 @@ pub async fn get_one(
     meta: RequestMeta,
     id: web::Path<String>,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::ApiKeys, Access::Read)?;
+    let p = authorize(&req, &state, &meta, Resource::ApiKeys, Access::Read).await?;
     let k = visible_key(&state, &p, &id).await?;
     let v = ops::api_key_json(&k, state.now(), state.settings.api_keys.expiry_warning_days);
     Ok(with_etag(StatusCode::OK, &v, &etag_source(&k)))
@@ -174,8 +171,7 @@ pub async fn remove(
     meta: RequestMeta,
     id: web::Path<String>,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::ApiKeys, Access::Write)?;
+    let p = authorize(&req, &state, &meta, Resource::ApiKeys, Access::Write).await?;
     let k = visible_key(&state, &p, &id).await?;
     check_if_match(&req, &etag_source(&k))?;
     let v = ops::revoke_api_key(&state.store, &actor(&p, &meta), &id, state.now()).await?;

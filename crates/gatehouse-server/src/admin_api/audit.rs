@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, get, web};
 use gatehouse_core::admin::{Access, Resource};
 use serde_json::json;
 
-use super::auth::{authenticate, require};
+use super::auth::authorize;
 use super::schemas::{AuditPage, ErrorBody};
 use super::{ApiError, ApiResult, json_response, query, target_tenant};
 use crate::request_meta::RequestMeta;
@@ -24,8 +24,7 @@ use crate::state::AppState;
 )]
 #[get("/audit")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Audit, Access::Read)?;
+    let p = authorize(&req, &state, &meta, Resource::Audit, Access::Read).await?;
     let q = query(&req)?;
     let after = match q.get("after") {
         None => 0,

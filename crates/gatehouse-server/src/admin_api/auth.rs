@@ -60,6 +60,19 @@ pub async fn authenticate(
     }
 }
 
+/// Authenticates the caller and checks one right: the prologue of the resource handlers.
+pub async fn authorize(
+    req: &HttpRequest,
+    state: &AppState,
+    meta: &RequestMeta,
+    resource: Resource,
+    access: Access,
+) -> Result<AdminPrincipal, ApiError> {
+    let p = authenticate(req, state, meta).await?;
+    require(&p, resource, access)?;
+    Ok(p)
+}
+
 /// Verifies like the introspection endpoint's verifier, and keeps the `tenant` claim (added to
 /// tokens by multi-tenant issuance) which the typed claims do not carry.
 struct TenantAwareVerifier<'a> {

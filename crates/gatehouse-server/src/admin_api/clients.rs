@@ -8,7 +8,7 @@ use gatehouse_core::client::{Client, ClientRegistration};
 use gatehouse_core::secret::Secret;
 use serde_json::{Value, json};
 
-use super::auth::{authenticate, require};
+use super::auth::authorize;
 use super::schemas::{ClientBody, CreateClient, ErrorBody, Page};
 use super::{
     ApiError, ApiResult, PageRequest, actor, check_if_match, json_response, parse_body, query,
@@ -68,8 +68,7 @@ async fn visible_client(
 )]
 #[get("/clients")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Clients, Access::Read)?;
+    let p = authorize(&req, &state, &meta, Resource::Clients, Access::Read).await?;
     let q = query(&req)?;
     let tenant = target_tenant(&p, q.get("tenant").map(String::as_str))?;
     let page = PageRequest::from_query(&q)?;
@@ -97,8 +96,7 @@ pub async fn create(
     meta: RequestMeta,
     body: web::Bytes,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Clients, Access::Write)?;
+    let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
     let b: CreateClient = parse_body(&body)?;
     let tenant = target_tenant(&p, b.tenant.as_deref())?;
     super::api_keys::check_grantable(&p, b.scope.as_deref(), "scope")?;
@@ -143,8 +141,7 @@ pub async fn get_one(
     meta: RequestMeta,
     id: web::Path<String>,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Clients, Access::Read)?;
+    let p = authorize(&req, &state, &meta, Resource::Clients, Access::Read).await?;
     let c = visible_client(&state, &p, &id).await?;
     Ok(with_etag(
         StatusCode::OK,
@@ -166,8 +163,7 @@ pub async fn remove(
     meta: RequestMeta,
     id: web::Path<String>,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Clients, Access::Write)?;
+    let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
     let c = visible_client(&state, &p, &id).await?;
     check_if_match(&req, &etag_source(&c))?;
     if !state.store.delete_client(&id).await? {
@@ -200,8 +196,7 @@ pub async fn rotate_secret(
     meta: RequestMeta,
     id: web::Path<String>,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Clients, Access::Write)?;
+    let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
     let c = visible_client(&state, &p, &id).await?;
     check_if_match(&req, &etag_source(&c))?;
     if c.secret_hash.is_none() {

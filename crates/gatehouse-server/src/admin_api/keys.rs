@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, get, post, web};
 use gatehouse_core::admin::{Access, Resource};
 
-use super::auth::{authenticate, require, require_platform_admin};
+use super::auth::{authenticate, authorize, require_platform_admin};
 use super::schemas::{ErrorBody, RotateKey, SigningKeyBody};
 use super::{ApiError, ApiResult, actor, json_response, parse_body};
 use crate::request_meta::RequestMeta;
@@ -18,8 +18,7 @@ use crate::state::AppState;
 )]
 #[get("/keys")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Keys, Access::Read)?;
+    authorize(&req, &state, &meta, Resource::Keys, Access::Read).await?;
     let v = crate::admin::list_keys(&state.store).await?;
     Ok(json_response(StatusCode::OK, &v))
 }

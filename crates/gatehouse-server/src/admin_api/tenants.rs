@@ -8,7 +8,7 @@ use gatehouse_core::admin::{Access, AdminPrincipal, Resource};
 use gatehouse_core::tenant::{MAX_MAX_API_KEYS, Tenant, TenantRegistration, parse_api_access};
 use gatehouse_core::{ScopeSet, TenantId};
 
-use super::auth::{authenticate, require, require_platform_admin};
+use super::auth::{authenticate, authorize, require_platform_admin};
 use super::schemas::{CreateTenant, ErrorBody, Page, PatchTenant, TenantBody};
 use super::{
     ApiError, ApiResult, PageRequest, actor, check_if_match, parse_body, query, with_etag,
@@ -67,8 +67,7 @@ pub async fn own_tenant(
 )]
 #[get("/tenants")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Organizations, Access::Read)?;
+    let p = authorize(&req, &state, &meta, Resource::Organizations, Access::Read).await?;
     let page = PageRequest::from_query(&query(&req)?)?;
     let mut ts: Vec<Tenant> = state
         .store
@@ -136,8 +135,7 @@ pub async fn get_one(
     meta: RequestMeta,
     id: web::Path<String>,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Organizations, Access::Read)?;
+    let p = authorize(&req, &state, &meta, Resource::Organizations, Access::Read).await?;
     let t = visible_tenant(&state, &p, &id).await?;
     let v = ops::tenant_json(&t);
     Ok(with_etag(StatusCode::OK, &v, &v))
@@ -158,8 +156,7 @@ pub async fn patch(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Organizations, Access::Write)?;
+    let p = authorize(&req, &state, &meta, Resource::Organizations, Access::Write).await?;
     let t = visible_tenant(&state, &p, &id).await?;
     let b: PatchTenant = parse_body(&body)?;
     if (b.disabled.is_some()

@@ -7,7 +7,7 @@ use gatehouse_core::admin::{Access, AdminPrincipal, Resource};
 use gatehouse_core::user::User;
 use serde_json::{Value, json};
 
-use super::auth::{authenticate, require};
+use super::auth::authorize;
 use super::schemas::{CreateUser, ErrorBody, Page, UserBody};
 use super::{
     ApiError, ApiResult, PageRequest, actor, check_if_match, parse_body, query, target_tenant,
@@ -52,8 +52,7 @@ async fn visible_user(state: &AppState, p: &AdminPrincipal, id: &str) -> Result<
 )]
 #[get("/users")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Users, Access::Read)?;
+    let p = authorize(&req, &state, &meta, Resource::Users, Access::Read).await?;
     let q = query(&req)?;
     let tenant = target_tenant(&p, q.get("tenant").map(String::as_str))?;
     let page = PageRequest::from_query(&q)?;
@@ -81,8 +80,7 @@ pub async fn create(
     meta: RequestMeta,
     body: web::Bytes,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Users, Access::Write)?;
+    let p = authorize(&req, &state, &meta, Resource::Users, Access::Write).await?;
     let b: CreateUser = parse_body(&body)?;
     let tenant = target_tenant(&p, b.tenant.as_deref())?;
     let admin_scopes = b.admin_scopes.unwrap_or_default();
@@ -122,8 +120,7 @@ pub async fn get_one(
     meta: RequestMeta,
     id: web::Path<String>,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Users, Access::Read)?;
+    let p = authorize(&req, &state, &meta, Resource::Users, Access::Read).await?;
     let v = user_json(&visible_user(&state, &p, &id).await?);
     Ok(with_etag(StatusCode::OK, &v, &v))
 }
@@ -141,8 +138,7 @@ pub async fn remove(
     meta: RequestMeta,
     id: web::Path<String>,
 ) -> ApiResult {
-    let p = authenticate(&req, &state, &meta).await?;
-    require(&p, Resource::Users, Access::Write)?;
+    let p = authorize(&req, &state, &meta, Resource::Users, Access::Write).await?;
     let u = visible_user(&state, &p, &id).await?;
     check_if_match(&req, &user_json(&u))?;
     if !state.store.delete_user(&id).await? {
