@@ -150,25 +150,31 @@ pub async fn create_client_with_keys(
         json!({ "name": client.name }),
     )
     .await?;
-    Ok(json!({
-        "jwks_uri": jwks_uri,
-        "client_id": client.id,
-        "client_secret": secret.as_ref().map(Secret::expose),
-        "name": client.name,
-        "tenant": client.tenant_id,
-        "auth_method": client.auth_method.as_str(),
-        "grant_types": client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "redirect_uris": client.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-        "post_logout_redirect_uris": client.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-        "scope": client.allowed_scopes.to_string(),
-        "id_token_alg": client.id_token_alg.as_str(),
-        "access_token_ttl": client.access_token_ttl,
-        "require_pkce": client.require_pkce,
-        "refresh_grace_seconds": client.refresh_grace_seconds,
-        "refresh_idle_ttl": client.refresh_idle_ttl,
-        "refresh_absolute_ttl": client.refresh_absolute_ttl,
-        "created_at": client.created_at.to_rfc3339(),
-    }))
+    let mut out = client_json(&client);
+    out["jwks_uri"] = Value::from(jwks_uri);
+    out["client_secret"] = Value::from(secret.as_ref().map(Secret::expose));
+    Ok(out)
+}
+
+/// A client as shown to operators (CLI, admin API): never its secret.
+pub fn client_json(c: &gatehouse_core::client::Client) -> Value {
+    json!({
+        "client_id": c.id,
+        "name": c.name,
+        "tenant": c.tenant_id,
+        "auth_method": c.auth_method.as_str(),
+        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "redirect_uris": c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "post_logout_redirect_uris": c.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "scope": c.allowed_scopes.to_string(),
+        "id_token_alg": c.id_token_alg.as_str(),
+        "access_token_ttl": c.access_token_ttl,
+        "require_pkce": c.require_pkce,
+        "refresh_grace_seconds": c.refresh_grace_seconds,
+        "refresh_idle_ttl": c.refresh_idle_ttl,
+        "refresh_absolute_ttl": c.refresh_absolute_ttl,
+        "created_at": c.created_at.to_rfc3339(),
+    })
 }
 
 /// Optional profile fields for a new user, as the operator typed them.
@@ -344,7 +350,12 @@ pub async fn create_user_with_profile(
         json!({ "username": u.username, "admin_scopes": u.admin_scopes.to_string() }),
     )
     .await?;
-    Ok(json!({
+    Ok(user_json(&u))
+}
+
+/// A user as shown to operators (CLI, admin API): never the password hash.
+pub fn user_json(u: &User) -> Value {
+    json!({
         "id": u.id,
         "username": u.username,
         "email": u.email,
@@ -356,7 +367,7 @@ pub async fn create_user_with_profile(
         "tenant": u.tenant_id,
         "admin_scopes": u.admin_scopes.iter().collect::<Vec<_>>(),
         "created_at": u.created_at.to_rfc3339(),
-    }))
+    })
 }
 
 /// Generates a new active key for `alg` at once (encrypted with `master` when given); the

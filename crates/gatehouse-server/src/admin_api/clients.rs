@@ -14,31 +14,12 @@ use super::{
     ApiError, ApiResult, PageRequest, actor, check_if_match, json_response, parse_body, query,
     target_tenant, with_etag,
 };
+use crate::admin::client_json;
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
-/// A client as listed: no secret. `secret_version` changes with each rotation (a digest
-/// prefix of the stored hash, which reveals nothing of the secret) so ETags change too.
-fn client_json(c: &Client) -> Value {
-    json!({
-        "client_id": c.id,
-        "tenant": c.tenant_id,
-        "name": c.name,
-        "auth_method": c.auth_method.as_str(),
-        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "redirect_uris": c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-        "post_logout_redirect_uris": c.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-        "scope": c.allowed_scopes.to_string(),
-        "id_token_alg": c.id_token_alg.as_str(),
-        "access_token_ttl": c.access_token_ttl,
-        "require_pkce": c.require_pkce,
-        "refresh_grace_seconds": c.refresh_grace_seconds,
-        "refresh_idle_ttl": c.refresh_idle_ttl,
-        "refresh_absolute_ttl": c.refresh_absolute_ttl,
-        "created_at": c.created_at.to_rfc3339(),
-    })
-}
-
+/// The ETag's source: the client as listed plus its secret's digest, so a rotation changes
+/// the tag (the digest reveals nothing of the secret and is never sent).
 fn etag_source(c: &Client) -> Value {
     let mut v = client_json(c);
     v["secret"] = Value::from(c.secret_hash.as_ref().map(|h| h.to_hex()));

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use gatehouse_core::admin::{Access, AdminPrincipal, Resource};
 use gatehouse_core::user::User;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::auth::authorize;
 use super::schemas::{CreateUser, ErrorBody, Page, UserBody};
@@ -13,25 +13,10 @@ use super::{
     ApiError, ApiResult, PageRequest, actor, check_if_match, parse_body, query, target_tenant,
     with_etag,
 };
+use crate::admin::user_json;
 use crate::admin::{self as ops, ProfileInput};
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
-
-fn user_json(u: &User) -> Value {
-    json!({
-        "id": u.id,
-        "tenant": u.tenant_id,
-        "username": u.username,
-        "email": u.email,
-        "name": u.profile.name,
-        "given_name": u.profile.given_name,
-        "family_name": u.profile.family_name,
-        "phone_number": u.profile.phone_number,
-        "address": u.profile.address,
-        "admin_scopes": u.admin_scopes.iter().collect::<Vec<_>>(),
-        "created_at": u.created_at.to_rfc3339(),
-    })
-}
 
 async fn visible_user(state: &AppState, p: &AdminPrincipal, id: &str) -> Result<User, ApiError> {
     match state.store.get_user_by_id(id).await? {
