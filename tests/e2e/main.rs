@@ -25,6 +25,7 @@ mod keys;
 mod login_limits;
 mod private_key_jwt;
 mod refresh;
+mod refresh_concurrency;
 mod refresh_policy;
 mod revocation;
 mod tenant_tokens;

@@ -15,12 +15,19 @@ use gatehouse_core::user::{User, UserProfile};
 use gatehouse_core::values::{PkceChallenge, TenantId};
 use gatehouse_core::{ClientId, GrantId, RedirectUri, ScopeSet, SigningAlg, StoreError, UserId};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    Statement,
+};
 
 use crate::entities::{
     authorization_code, client, consent, refresh_token, revoked_grant, session, user,
 };
 use crate::{Store, db_time};
+
+/// The class (first key) of the PostgreSQL advisory locks that serialise revocations of one
+/// grant; the second key is `hashtext(grant_id)` ("grnt").
+const GRANT_LOCK_CLASS: i32 = 0x6772_6e74;
 
 fn db_err(e: DbErr) -> StoreError {
     StoreError(e.to_string())
@@ -318,7 +325,12 @@ impl GrantStore for Store {
             replaced_by: Set(t.replaced_by.as_ref().map(SecretHash::to_hex)),
             rotation_salt: Set(t.rotation_salt.as_ref().map(RotationSalt::to_hex)),
         };
+        // With a grace period the successor of a token is derived from it, so concurrent
+        // rotations of one token all insert the same row: the first insert stands, the others
+        // do nothing (and lose the conditional rotation that follows). Random tokens of 256
+        // bits never collide.
         refresh_token::Entity::insert(row)
+            .on_conflict_do_nothing()
             .exec_without_returning(self.db())
             .await
             .map_err(db_err)?;
@@ -356,25 +368,41 @@ impl GrantStore for Store {
         })
     }
 
+    /// One write transaction per grant: on PostgreSQL it first takes an advisory lock keyed by
+    /// the grant id, so concurrent revocations of one family (a reuse race: every loser of a
+    /// rotation revokes) run one after the other. Without it, two multi-row `UPDATE`s of the
+    /// same family lock its rows in different orders and PostgreSQL aborts one with "deadlock
+    /// detected". On SQLite the transaction is `BEGIN IMMEDIATE`, which serialises writers.
+    /// The grant is recorded first: from then on its tokens are refused, even if a refresh
+    /// token is inserted after the `UPDATE` (the grant list is the truth).
     async fn revoke_grant(&self, grant_id: &GrantId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        // Record the grant first: from then on its access tokens are refused, even if marking the
-        // refresh tokens below fails and is retried.
+        let txn = self.begin_write().await.map_err(db_err)?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            txn.query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                [GRANT_LOCK_CLASS.into(), grant_id.as_str().into()],
+            ))
+            .await
+            .map_err(db_err)?;
+        }
         let row = revoked_grant::ActiveModel {
             grant_id: Set(grant_id.as_str().to_owned()),
             revoked_at: Set(db_time(now)),
         };
         revoked_grant::Entity::insert(row)
             .on_conflict_do_nothing()
-            .exec_without_returning(self.db())
+            .exec_without_returning(&txn)
             .await
             .map_err(db_err)?;
         refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::Revoked, Expr::value(true))
             .filter(refresh_token::Column::GrantId.eq(grant_id.as_str()))
-            .exec(self.db())
+            .filter(refresh_token::Column::Revoked.eq(false))
+            .exec(&txn)
             .await
             .map_err(db_err)?;
-        Ok(())
+        txn.commit().await.map_err(db_err)
     }
 
     async fn is_grant_revoked(&self, grant_id: &GrantId) -> Result<bool, StoreError> {

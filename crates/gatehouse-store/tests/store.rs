@@ -7,6 +7,7 @@ use gatehouse_core::ports::{
     ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, Redemption, RefreshRecord,
     Rotation, Session, SessionStore, UserStore,
 };
+use gatehouse_core::rotation::RotationStore;
 use gatehouse_core::secret::{Secret, SecretHash};
 use gatehouse_core::user::User;
 use gatehouse_core::values::{PkceChallenge, TenantId};
@@ -428,6 +429,68 @@ async fn concurrent_rotations_have_one_winner() {
     assert_eq!(rotated, 1);
 }
 
+/// RFC 9700 §4.14.2 under a race: many requests present one refresh token at once; each
+/// stores its successor and tries the rotation, and every loser revokes the family. The
+/// revocations must all succeed (PostgreSQL used to abort some with "deadlock detected").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_revocations_of_one_family_never_fail() {
+    let db = TestDb::new().await;
+    let (store, c, u) = fixture(&db).await;
+    let grant = GrantId::generate();
+    let first = refresh(&c, &u, &grant);
+    store.insert_refresh(&first).await.unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            let (c, u, grant, old) = (
+                c.clone(),
+                u.clone(),
+                grant.clone(),
+                first.token_hash.clone(),
+            );
+            tokio::spawn(async move {
+                let successor = refresh(&c, &u, &grant);
+                store.insert_refresh(&successor).await?;
+                match store
+                    .rotate_refresh(&old, &successor.token_hash, Utc::now())
+                    .await?
+                {
+                    Rotation::Rotated => Ok(1),
+                    Rotation::AlreadyUsed => {
+                        store.revoke_grant(&grant, Utc::now()).await.map(|()| 0)
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        winners += t.await.unwrap().unwrap();
+    }
+    assert_eq!(winners, 1);
+    assert!(store.is_grant_revoked(&grant).await.unwrap());
+    assert!(
+        store
+            .find_refresh(&first.token_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+}
+
+/// A derived successor (grace-period clients) is inserted by every concurrent rotation of its
+/// predecessor: the second insert of the same token is not an error.
+#[tokio::test]
+async fn inserting_the_same_refresh_token_twice_keeps_one_row() {
+    let db = TestDb::new().await;
+    let (store, c, u) = fixture(&db).await;
+    let rt = refresh(&c, &u, &GrantId::generate());
+    store.insert_refresh(&rt).await.unwrap();
+    store.insert_refresh(&rt).await.unwrap();
+    assert!(store.find_refresh(&rt.token_hash).await.unwrap().is_some());
+}
+
 #[tokio::test]
 async fn consent_accumulates_scopes() {
     let db = TestDb::new().await;
@@ -661,7 +724,6 @@ async fn revoked_access_tokens_are_listed_until_they_expire() {
 
 #[tokio::test]
 async fn rotation_links_the_successor_and_a_grace_swap_happens_once() {
-    use gatehouse_core::rotation::RotationStore;
     let db = TestDb::new().await;
     let (store, c, u) = fixture(&db).await;
     let fetched = store.find_client(&c.id).await.unwrap().unwrap();
