@@ -45,6 +45,11 @@ impl AuthMethod {
     }
 }
 
+/// `grant_type` of the JWT bearer grant (RFC 7523 §2.1). Defined with [`GrantType`] (whose
+/// wire names are here) rather than in the grant's module, so registration does not depend on
+/// the token endpoint.
+pub const GRANT_TYPE_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
 /// Grant types (RFC 6749 §4, §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,7 +67,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::RefreshToken => "refresh_token",
-            GrantType::JwtBearer => crate::jwt_bearer::GRANT_TYPE_JWT_BEARER,
+            GrantType::JwtBearer => GRANT_TYPE_JWT_BEARER,
         }
     }
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -70,10 +75,10 @@ impl GrantType {
             "authorization_code" => Ok(Self::AuthorizationCode),
             "client_credentials" => Ok(Self::ClientCredentials),
             "refresh_token" => Ok(Self::RefreshToken),
-            crate::jwt_bearer::GRANT_TYPE_JWT_BEARER => Ok(Self::JwtBearer),
+            GRANT_TYPE_JWT_BEARER => Ok(Self::JwtBearer),
             o => Err(format!(
                 "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, {})",
-                crate::jwt_bearer::GRANT_TYPE_JWT_BEARER
+                GRANT_TYPE_JWT_BEARER
             )),
         }
     }

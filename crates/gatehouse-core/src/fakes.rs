@@ -1,7 +1,8 @@
 //! In-memory fakes of the ports, for the unit tests of this crate only.
 //!
 //! The fake "signer" writes `<typ>.<claims JSON>` instead of a JWS and the fake verifier reads
-//! it back: enough to exercise the protocol logic without key material.
+//! it back: enough to exercise the protocol logic without key material. [`TokenHarness`] runs
+//! the token endpoint's entry over them.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -9,9 +10,19 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::apikey::ApiKey;
+use crate::audit::NewAuditEvent;
 use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use crate::client::{AuthMethod, Client, GrantType};
+use crate::client_auth::{
+    AssertionRejected, AssertionRules, AssertionVerifier, ClientCredentials, ClientKeyStore,
+    JtiUse, KeySource, ReplayStore, VerifiedAssertion, peek_claim,
+};
 use crate::error::StoreError;
+use crate::grant::jwt_bearer::{Trust, TrustStore};
+use crate::grant::token_exchange::ExchangeRules;
+use crate::params::Params;
+use crate::policy::Policy;
 use crate::ports::{
     ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, Redemption, RefreshRecord,
     Rotation, Session, SessionStore, TokenSigner, UserStore,
@@ -66,6 +77,40 @@ pub fn refresh_record(client: &str, grant: &str, now: DateTime<Utc>) -> RefreshR
     }
 }
 
+/// A PKCE verifier of 43 characters and its S256 challenge (RFC 7636 §4.1–4.2).
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// A fresh code (its value, and its record) of `client` for user `u1` in grant `grant`, sent
+/// to `https://app.example/cb`, with an S256 challenge of [`VERIFIER`] unless `pkce` is false.
+pub fn code(
+    client: &Client,
+    grant: &str,
+    scope: &str,
+    pkce: bool,
+    now: DateTime<Utc>,
+) -> (String, CodeRecord) {
+    use base64::Engine;
+    use sha2::Digest;
+    let code = Secret::generate();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(VERIFIER.as_bytes()));
+    let record = CodeRecord {
+        code_hash: code.hash(),
+        client_id: client.id.clone(),
+        user_id: UserId::parse("u1").unwrap(),
+        redirect_uri: crate::RedirectUri::parse("https://app.example/cb").unwrap(),
+        redirect_uri_in_request: true,
+        scope: ScopeSet::parse(scope).unwrap(),
+        nonce: Some("n-1".into()),
+        code_challenge: pkce
+            .then(|| crate::values::PkceChallenge::parse(&challenge, Some("S256")).unwrap()),
+        auth_time: now,
+        grant_id: GrantId::parse(grant).unwrap(),
+        expires_at: now + Duration::seconds(60),
+    };
+    (code.expose().to_owned(), record)
+}
+
 /// A fake access token of `client`, issued at `iat` for an hour.
 pub fn access_token(client: &str, grant: Option<&str>, iat: DateTime<Utc>) -> String {
     let claims = AccessTokenClaims {
@@ -74,7 +119,7 @@ pub fn access_token(client: &str, grant: Option<&str>, iat: DateTime<Utc>) -> St
         aud: "https://issuer.example".into(),
         client_id: client.into(),
         scope: "openid".into(),
-        jti: crate::token::new_jti(),
+        jti: crate::grant::mint::new_jti(),
         iat: iat.timestamp(),
         exp: iat.timestamp() + 3600,
         auth_time: None,
@@ -115,6 +160,15 @@ pub struct FakeStore {
     revoked_jtis: Mutex<HashSet<String>>,
     pub users: Mutex<Vec<User>>,
     pub disabled_tenants: Mutex<HashSet<String>>,
+    clients: Mutex<Vec<Client>>,
+    key_sources: Mutex<HashMap<String, KeySource>>,
+    jtis: Mutex<HashMap<(String, String), DateTime<Utc>>>,
+    /// Codes by hash, with whether they were redeemed.
+    codes: Mutex<HashMap<[u8; 32], (CodeRecord, bool)>>,
+    trusts: Mutex<Vec<Trust>>,
+    api_keys: Mutex<Vec<(ApiKey, crate::tenant::Tenant)>>,
+    /// What `ApiKeyAuthStore::append_audit` received.
+    pub api_key_audit: Mutex<Vec<NewAuditEvent>>,
 }
 
 impl crate::claims_request::ClaimsRequestStore for FakeStore {
@@ -172,9 +226,116 @@ impl FakeStore {
     }
 }
 
+impl FakeStore {
+    pub fn add_client(&self, c: Client) {
+        self.clients.lock().unwrap().push(c);
+    }
+
+    pub fn set_key_source(&self, id: &ClientId, source: KeySource) {
+        self.key_sources
+            .lock()
+            .unwrap()
+            .insert(id.as_str().into(), source);
+    }
+
+    pub fn disable_tenant(&self, id: &str) {
+        self.disabled_tenants.lock().unwrap().insert(id.into());
+    }
+
+    pub fn add_code(&self, code: CodeRecord) {
+        let k = key(&code.code_hash);
+        self.codes.lock().unwrap().insert(k, (code, false));
+    }
+
+    pub fn add_trust(&self, t: Trust) {
+        self.trusts.lock().unwrap().push(t);
+    }
+
+    pub fn add_api_key(&self, k: ApiKey, t: crate::tenant::Tenant) {
+        self.api_keys.lock().unwrap().push((k, t));
+    }
+
+    pub fn revoke_api_key(&self, id: &str, now: DateTime<Utc>) {
+        for (k, _) in self.api_keys.lock().unwrap().iter_mut() {
+            if k.id == id {
+                k.revoked_at = Some(now);
+            }
+        }
+    }
+
+    /// The refresh tokens stored for `grant`.
+    pub fn family(&self, grant: &str) -> Vec<RefreshRecord> {
+        let m = self.refresh.lock().unwrap();
+        m.values()
+            .filter(|r| r.grant_id.as_str() == grant)
+            .cloned()
+            .collect()
+    }
+}
+
 impl ClientStore for FakeStore {
-    async fn find_client(&self, _: &ClientId) -> Result<Option<Client>, StoreError> {
-        Ok(None)
+    async fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        let clients = self.clients.lock().unwrap();
+        Ok(clients.iter().find(|c| &c.id == id).cloned())
+    }
+}
+
+impl ClientKeyStore for FakeStore {
+    async fn client_key_source(&self, id: &ClientId) -> Result<Option<KeySource>, StoreError> {
+        Ok(self.key_sources.lock().unwrap().get(id.as_str()).cloned())
+    }
+}
+
+impl ReplayStore for FakeStore {
+    async fn use_jti(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<JtiUse, StoreError> {
+        let mut m = self.jtis.lock().unwrap();
+        let k = (issuer.to_owned(), jti.to_owned());
+        match m.get(&k) {
+            Some(e) if *e > now => Ok(JtiUse::Replayed),
+            _ => {
+                m.insert(k, expires_at);
+                Ok(JtiUse::Fresh)
+            }
+        }
+    }
+}
+
+impl TrustStore for FakeStore {
+    async fn find_trust(&self, iss: &str, sub: &str) -> Result<Option<Trust>, StoreError> {
+        let trusts = self.trusts.lock().unwrap();
+        Ok(trusts
+            .iter()
+            .find(|t| t.issuer == iss && t.subject == sub)
+            .cloned())
+    }
+}
+
+impl crate::apikey_auth::ApiKeyAuthStore for FakeStore {
+    async fn find_api_key_by_hash(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<(ApiKey, crate::tenant::Tenant)>, StoreError> {
+        let keys = self.api_keys.lock().unwrap();
+        Ok(keys.iter().find(|(k, _)| &k.secret_hash == hash).cloned())
+    }
+    async fn record_api_key_use(
+        &self,
+        _key_id: &str,
+        _now: DateTime<Utc>,
+        _ip: Option<std::net::IpAddr>,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn append_audit(&self, event: NewAuditEvent) -> Result<i64, StoreError> {
+        let mut a = self.api_key_audit.lock().unwrap();
+        a.push(event);
+        Ok(a.len() as i64)
     }
 }
 
@@ -194,15 +355,24 @@ impl UserStore for FakeStore {
 }
 
 impl CodeStore for FakeStore {
-    async fn insert_code(&self, _: &CodeRecord) -> Result<(), StoreError> {
+    async fn insert_code(&self, c: &CodeRecord) -> Result<(), StoreError> {
+        self.add_code(c.clone());
         Ok(())
     }
     async fn redeem_code(
         &self,
-        _: &SecretHash,
+        h: &SecretHash,
         _: DateTime<Utc>,
     ) -> Result<Redemption, StoreError> {
-        Ok(Redemption::NotFound)
+        let mut m = self.codes.lock().unwrap();
+        Ok(match m.get_mut(&key(h)) {
+            None => Redemption::NotFound,
+            Some((c, true)) => Redemption::AlreadyRedeemed(c.clone()),
+            Some((c, used)) => {
+                *used = true;
+                Redemption::Redeemed(c.clone())
+            }
+        })
     }
 }
 
@@ -334,9 +504,159 @@ impl crate::tenant::TenantStore for FakeStore {
     }
 }
 
-/// No API keys.
 impl crate::apikey_auth::ApiKeyLookup for FakeStore {
-    async fn find_api_key(&self, _id: &str) -> Result<Option<crate::apikey::ApiKey>, StoreError> {
-        Ok(None)
+    async fn find_api_key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        let keys = self.api_keys.lock().unwrap();
+        Ok(keys
+            .iter()
+            .find(|(k, _)| k.id == id)
+            .map(|(k, _)| k.clone()))
+    }
+}
+
+/// Accepts any well-formed assertion and returns its (unverified) `iss`, `sub` and `jti`, with
+/// `exp` a minute after `now`; refuses anything else as a bad signature.
+pub struct TrustingVerifier;
+
+impl AssertionVerifier for TrustingVerifier {
+    async fn verify(
+        &self,
+        _keys: &KeySource,
+        a: &str,
+        _rules: &AssertionRules,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedAssertion, AssertionRejected> {
+        let get = |n| peek_claim(a, n).ok_or_else(|| AssertionRejected("bad signature".into()));
+        Ok(VerifiedAssertion {
+            iss: get("iss")?,
+            sub: get("sub")?,
+            jti: get("jti")?,
+            exp: now + Duration::seconds(60),
+        })
+    }
+}
+
+/// An unsigned compact JWS with these claims (for [`TrustingVerifier`]).
+pub fn assertion(iss: &str, sub: &str, jti: &str) -> String {
+    use base64::Engine;
+    let b = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    format!(
+        "{}.{}.c2ln",
+        b(serde_json::json!({"alg": "ES256"})),
+        b(serde_json::json!({"iss": iss, "sub": sub, "jti": jti}))
+    )
+}
+
+/// The claims of a token minted by [`FakeSigner`].
+pub fn claims_of(token: &str) -> serde_json::Value {
+    let json = token.split_once('.').map(|(_, j)| j).unwrap_or_default();
+    serde_json::from_str(json).unwrap()
+}
+
+/// The token endpoint's entry over the fakes: a store, a fixed policy and rules.
+pub struct TokenHarness {
+    pub store: FakeStore,
+    pub policy: Policy,
+    pub rules: AssertionRules,
+    pub exchange: ExchangeRules,
+}
+
+impl Default for TokenHarness {
+    fn default() -> Self {
+        Self {
+            store: FakeStore::default(),
+            policy: Policy::new("https://issuer.example"),
+            rules: AssertionRules {
+                audiences: vec!["https://issuer.example".into()],
+                max_lifetime: 300,
+                skew: 60,
+            },
+            exchange: ExchangeRules {
+                ttl: 300,
+                default_alg: SigningAlg::RS256,
+            },
+        }
+    }
+}
+
+impl TokenHarness {
+    /// Registers `c` (confidential: with a fresh secret, for HTTP Basic).
+    pub fn register(&self, mut c: Client) -> Registered {
+        let secret = (!c.is_public()).then(Secret::generate);
+        c.secret_hash = secret.as_ref().map(Secret::hash);
+        if secret.is_some() {
+            c.auth_method = AuthMethod::ClientSecretBasic;
+        }
+        let reg = Registered {
+            id: c.id.to_string(),
+            secret: secret.map(|s| s.expose().to_owned()),
+        };
+        self.store.add_client(c);
+        reg
+    }
+
+    /// Runs one token request with form parameters `params`.
+    pub async fn token(
+        &self,
+        creds: Option<ClientCredentials>,
+        params: &[(&str, &str)],
+        now: DateTime<Utc>,
+    ) -> crate::token::TokenOutcome {
+        let pairs = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let req = match crate::token::TokenRequest::parse(&Params::new(pairs).unwrap()) {
+            Ok(r) => r,
+            Err(e) => {
+                return crate::token::TokenOutcome {
+                    answer: Err(e.into()),
+                    events: Vec::new(),
+                };
+            }
+        };
+        let ep = crate::token::TokenEndpoint {
+            clients: &self.store,
+            store: &self.store,
+            signer: &FakeSigner,
+            assertions: &TrustingVerifier,
+            policy: &self.policy,
+            assertion_rules: &self.rules,
+            exchange_rules: self.exchange,
+            now,
+            client_ip: Some("192.0.2.7".parse().unwrap()),
+            request_id: Some("req-1"),
+        };
+        crate::token::token(&ep, creds, req).await
+    }
+}
+
+/// A registered client of a [`TokenHarness`].
+pub struct Registered {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+impl Registered {
+    /// What the client presents: HTTP Basic, or its `client_id` alone when public.
+    pub fn creds(&self) -> Option<ClientCredentials> {
+        let client_id = self.id.clone();
+        Some(match &self.secret {
+            Some(s) => ClientCredentials::Basic {
+                client_id,
+                secret: Secret::from_presented(s),
+            },
+            None => ClientCredentials::None { client_id },
+        })
+    }
+}
+
+/// The answer of a token request as JSON (the wire body), or its error code.
+pub fn answer(o: &crate::token::TokenOutcome) -> Result<serde_json::Value, crate::ErrorCode> {
+    match &o.answer {
+        Ok(a) => Ok(serde_json::to_value(a).unwrap()),
+        Err(e) => Err(e.to_oauth().code),
     }
 }

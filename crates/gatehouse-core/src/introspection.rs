@@ -20,17 +20,28 @@
 //!   resource server saw it) when given; without it the answer carries `allowed_ips` for the
 //!   resource server to enforce.
 //! - §2.2: an inactive token is answered with `{"active": false}` and nothing else.
+//!
+//! [`introspect_request`] is the endpoint's entry: client authentication (required, as at the
+//! token endpoint), then an API key ([`introspect_api_key`]) or a token ([`introspect`]).
+
+use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::apikey::parse_api_key;
 use crate::apikey_auth::{
     ApiKeyAuthStore, ApiKeyDenied, ApiKeyLookup, IpCheck, KeyUse, authenticate_api_key_for,
     exchanged_key_live,
 };
 use crate::claims::AccessTokenClaims;
 use crate::client::Client;
+use crate::client_auth::{
+    AssertionVerifier, ClientAuthContext, ClientCredentials, ClientDirectory, ReplayStore,
+    authenticate_required,
+};
 use crate::error::{Error, OAuthError, StoreError};
+use crate::params::Params;
 use crate::policy::Policy;
 use crate::ports::GrantStore;
 use crate::revocation::{AccessTokenVerifier, PresentedToken, RevokedTokenStore};
@@ -84,6 +95,52 @@ impl Introspection {
 /// What introspection and the token paths read from storage.
 pub trait IntrospectionStore: GrantStore + RevokedTokenStore + TenantStore + ApiKeyLookup {}
 impl<T: GrantStore + RevokedTokenStore + TenantStore + ApiKeyLookup> IntrospectionStore for T {}
+
+/// An introspection request (RFC 7662 §2.1): the token, and the Gatehouse extension
+/// `client_ip` (the address of an API key's holder as the resource server saw it).
+#[derive(Debug)]
+pub struct IntrospectionRequest {
+    pub token: PresentedToken,
+    pub client_ip: Option<IpAddr>,
+}
+
+impl IntrospectionRequest {
+    pub fn parse(p: &Params) -> Result<Self, OAuthError> {
+        Ok(Self {
+            token: PresentedToken::parse(p)?,
+            client_ip: p
+                .get("client_ip")
+                .map(|ip| ip.trim().parse::<IpAddr>())
+                .transpose()
+                .map_err(|_| OAuthError::invalid_request("client_ip: not an IP address"))?,
+        })
+    }
+}
+
+/// Answers an introspection request: authenticates the client, then describes the token (a
+/// token in the API-key format is introspected as an API key).
+pub async fn introspect_request<C, S, V, T>(
+    auth: &ClientAuthContext<'_, C, S, V>,
+    tokens: &T,
+    policy: &Policy,
+    presented: Option<&ClientCredentials>,
+    req: &IntrospectionRequest,
+    request_id: Option<&str>,
+) -> Result<Introspection, Error>
+where
+    C: ClientDirectory,
+    S: IntrospectionStore + ApiKeyAuthStore + ReplayStore,
+    V: AssertionVerifier,
+    T: AccessTokenVerifier,
+{
+    let client = authenticate_required(auth, presented).await?;
+    let token = req.token.token.expose();
+    if parse_api_key(token).is_ok() {
+        let (ip, now) = (req.client_ip, auth.now);
+        return introspect_api_key(auth.store, policy, &client, token, ip, request_id, now).await;
+    }
+    introspect(auth.store, tokens, policy, &client, &req.token, auth.now).await
+}
 
 /// Introspects a token for an authenticated client.
 pub async fn introspect<S: IntrospectionStore, V: AccessTokenVerifier>(

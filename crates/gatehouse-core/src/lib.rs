@@ -23,22 +23,24 @@ pub mod end_session;
 pub mod error;
 #[cfg(test)]
 mod fakes;
+pub mod grant;
 pub mod introspection;
-pub mod jwt_bearer;
 pub mod params;
 pub mod password;
 pub mod policy;
 pub mod ports;
 pub mod revocation;
-pub mod rotation;
 pub mod secret;
 pub mod session;
 pub mod tenant;
 pub mod token;
-pub mod token_exchange;
+pub mod token_events;
 pub mod user;
 pub mod userinfo;
 pub mod values;
 
 pub use error::{Error, ErrorCode, OAuthError, StoreError};
+// Three grants keep the paths they had before the grants moved under `grant`, for the store
+// (which implements their ports) and the operator actions (trusts).
+pub use grant::{jwt_bearer, rotation, token_exchange};
 pub use values::{ClientId, GrantId, RedirectUri, Scope, ScopeSet, SigningAlg, TenantId, UserId};

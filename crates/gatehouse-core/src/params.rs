@@ -3,15 +3,53 @@
 //! RFC 6749 §3.1 and §3.2: parameters sent without a value are treated as omitted, and a
 //! parameter must not be included more than once. [`Params`] enforces both and bounds sizes,
 //! so the typed parsers downstream never see a repeated or oversized value.
+//!
+//! `Debug` shows the names of all parameters but the values of harmless ones only: passwords,
+//! secrets, assertions, codes, verifiers and tokens print as `***` (RFC 6749 §10.3, §10.5:
+//! credentials must not leak, and a request may be logged).
 
 use crate::error::OAuthError;
-use crate::values::MAX_PARAM_LEN;
+use crate::values::{MAX_PARAM_LEN, ScopeSet};
 
 /// At most this many parameters in one request.
 const MAX_PARAMS: usize = 64;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Params(Vec<(String, String)>);
+
+/// Parameters whose values are credentials or bearer secrets: never printed.
+const SECRET_PARAMS: &[&str] = &[
+    "password",
+    "client_secret",
+    "client_assertion",
+    "assertion",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "access_token",
+    "token",
+    "subject_token",
+    "actor_token",
+    "id_token_hint",
+    "id_token",
+    "csrf_token",
+    "request",
+    "login_hint_token",
+];
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for (k, v) in &self.0 {
+            if SECRET_PARAMS.contains(&k.as_str()) {
+                m.entry(k, &"***");
+            } else {
+                m.entry(k, v);
+            }
+        }
+        m.finish()
+    }
+}
 
 impl Params {
     /// Builds from decoded pairs, refusing repeats and oversized input with `invalid_request`.
@@ -54,6 +92,14 @@ impl Params {
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)
             .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {name}")))
+    }
+
+    /// The optional `scope` parameter (RFC 6749 §3.3); a malformed one is `invalid_scope`.
+    pub fn scope(&self) -> Result<Option<ScopeSet>, OAuthError> {
+        self.get("scope")
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(OAuthError::invalid_scope)
     }
 
     /// A copy with `name` set to `value` (or removed when `value` is `None`).
@@ -103,6 +149,39 @@ mod tests {
         let p = Params::new(vec![("a".into(), "".into()), ("a".into(), "2".into())]).unwrap();
         assert_eq!(p.get("a"), Some("2"));
         assert!(p.require("b").is_err());
+    }
+
+    #[test]
+    fn debug_redacts_credentials_and_tokens_rfc6749_10_3() {
+        let secrets = [
+            "password",
+            "client_secret",
+            "client_assertion",
+            "assertion",
+            "code",
+            "code_verifier",
+            "refresh_token",
+            "access_token",
+            "token",
+            "subject_token",
+            "actor_token",
+            "id_token_hint",
+            "csrf_token",
+        ];
+        let mut pairs: Vec<(String, String)> = secrets
+            .iter()
+            .map(|k| (k.to_string(), format!("sekrit-{k}")))
+            .collect();
+        pairs.push(("grant_type".into(), "authorization_code".into()));
+        let shown = format!("{:?}", Params::new(pairs).unwrap());
+        assert!(!shown.contains("sekrit"), "{shown}");
+        for k in secrets {
+            assert!(shown.contains(&format!("\"{k}\": \"***\"")), "{shown}");
+        }
+        assert!(
+            shown.contains("\"grant_type\": \"authorization_code\""),
+            "{shown}"
+        );
     }
 
     #[test]

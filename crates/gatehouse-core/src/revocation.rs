@@ -13,18 +13,27 @@
 //! - §2.2: unknown, malformed, expired and already revoked tokens are answered with success, and
 //!   so is a token of another client (nothing is revoked): the answer never tells a client
 //!   whether a token it does not own exists.
+//!
+//! [`revoke_request`] is the endpoint's entry: client authentication (required, as at the token
+//! endpoint), then [`revoke`], and the `token.revoke` audit event when something was revoked.
 
 // Used only by our own generic code on actix workers; see `ports`.
 #![allow(async_fn_in_trait)]
 
 use chrono::{DateTime, Utc};
 
+use crate::audit::NewAuditEvent;
 use crate::claims::AccessTokenClaims;
 use crate::client::Client;
+use crate::client_auth::{
+    AssertionVerifier, ClientAuthContext, ClientCredentials, ClientDirectory, ReplayStore,
+    authenticate_required,
+};
 use crate::error::{Error, OAuthError, StoreError};
 use crate::params::Params;
 use crate::ports::GrantStore;
 use crate::secret::Secret;
+use crate::token_events;
 
 /// Verifies one of our access tokens: signature with a key of the server, `typ`, `iss` and
 /// `aud`. Implemented by the server over its key ring, by fakes in tests.
@@ -101,6 +110,29 @@ pub enum Revoked {
     AccessToken(String),
     /// Unknown, malformed, expired, or another client's token.
     Nothing,
+}
+
+/// Answers a revocation request: authenticates the client, revokes, and returns the audit
+/// events (none when nothing was revoked). The wire answer is 200 whenever this is `Ok`.
+pub async fn revoke_request<C, S, V, T>(
+    auth: &ClientAuthContext<'_, C, S, V>,
+    tokens: &T,
+    presented: Option<&ClientCredentials>,
+    req: &PresentedToken,
+) -> Result<Vec<NewAuditEvent>, Error>
+where
+    C: ClientDirectory,
+    S: GrantStore + RevokedTokenStore + ReplayStore,
+    V: AssertionVerifier,
+    T: AccessTokenVerifier,
+{
+    let client = authenticate_required(auth, presented).await?;
+    let (kind, target) = match revoke(auth.store, tokens, &client, req, auth.now).await? {
+        Revoked::Grant(g) => ("refresh_token", g),
+        Revoked::AccessToken(j) => ("access_token", j),
+        Revoked::Nothing => return Ok(Vec::new()),
+    };
+    Ok(vec![token_events::revoked(&client, kind, target, auth.now)])
 }
 
 /// Revokes a token for an authenticated client (RFC 7009 §2.1).

@@ -1,7 +1,8 @@
 //! The UserInfo endpoint (OIDC Core §5.3, claims by scope §5.4 and by name §5.5) and
-//! bearer-token rules (RFC 6750). Access tokens
-//! revoked by `jti` (RFC 7009) or with their grant are refused, and so are tokens of a
-//! disabled tenant.
+//! bearer-token rules (RFC 6750 §3.1). The token is one of our JWT access tokens (RFC 9068),
+//! verified through the [`AccessTokenVerifier`] port (signature, `typ`, `iss`, `aud`); expiry is
+//! checked here against the injected clock. Access tokens revoked by `jti` (RFC 7009) or with
+//! their grant are refused, and so are tokens of a disabled tenant.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -12,13 +13,30 @@ use crate::claims_request::ClaimsRequestStore;
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::introspection::backing_live;
 use crate::ports::{GrantStore, UserStore};
-use crate::revocation::RevokedTokenStore;
+use crate::revocation::{AccessTokenVerifier, RevokedTokenStore};
 use crate::tenant::TenantStore;
 use crate::values::{GrantId, ScopeSet, UserId};
 
-/// The claims for a verified access token: `sub` plus the claims its scope releases.
-/// The token's signature, issuer and expiry were checked by the caller.
-pub async fn userinfo<S>(
+/// The claims of the user a bearer token was issued for: `sub` plus the claims its scope
+/// releases. Any token that is not a live access token of ours is `invalid_token`.
+pub async fn userinfo<S, V>(
+    store: &S,
+    verifier: &V,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, Error>
+where
+    S: UserStore + GrantStore + ClaimsRequestStore + RevokedTokenStore + TenantStore + ApiKeyLookup,
+    V: AccessTokenVerifier,
+{
+    let claims = verifier
+        .verify_access_token(token)
+        .ok_or_else(|| OAuthError::invalid_token("the access token is invalid or expired"))?;
+    user_claims(store, &claims, now).await
+}
+
+/// The claims for a verified access token.
+async fn user_claims<S>(
     store: &S,
     claims: &AccessTokenClaims,
     now: DateTime<Utc>,

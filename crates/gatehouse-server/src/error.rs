@@ -1,16 +1,19 @@
 //! The one place where protocol errors become HTTP responses.
 //!
-//! - token endpoint: RFC 6749 §5.2 JSON, 400, or 401 with `WWW-Authenticate` for `invalid_client`;
-//! - protected resources (userinfo): RFC 6750 §3 `WWW-Authenticate: Bearer` challenges;
+//! - token, introspection and revocation endpoints: RFC 6749 §5.2 JSON, 400, or 401 with
+//!   `WWW-Authenticate` for `invalid_client` ([`token_error`], and [`TokenRejection`] for
+//!   requests the extractors cannot parse);
+//! - protected resources (userinfo): RFC 6750 §3 `WWW-Authenticate: Bearer` challenges
+//!   ([`bearer_error`], [`bearer_missing`], [`BearerRejection`]);
 //! - authorization endpoint: a redirect to the client (RFC 6749 §4.1.2.1, RFC 9207) or a
 //!   form-post page (Form Post Response Mode §2), or an error page when the redirect URI cannot
 //!   be trusted.
 //!
 //! Internal failures are logged here and answered as a bare `server_error`.
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
 use gatehouse_core::authorize::{AuthorizationResponse, AuthorizeError};
 use gatehouse_core::{Error, ErrorCode, OAuthError};
 use serde_json::json;
@@ -23,16 +26,45 @@ fn log_internal(e: &Error) {
     }
 }
 
-/// A token-endpoint error (RFC 6749 §5.2). `basic` says whether the client used HTTP Basic.
-pub fn token_error(e: &Error) -> HttpResponse {
-    log_internal(e);
-    let err = e.to_oauth();
-    let status = match err.code {
+/// The status of a token-endpoint error (RFC 6749 §5.2).
+fn token_status(code: ErrorCode) -> StatusCode {
+    match code {
         ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
-    };
-    let mut resp = HttpResponse::build(status);
+    }
+}
+
+/// The answer of a client-authenticated endpoint: `body` as JSON, never cached (RFC 6749
+/// §5.1), or the error.
+pub fn token_reply<T: serde::Serialize>(answer: Result<T, Error>) -> HttpResponse {
+    match answer {
+        Ok(body) => {
+            let mut resp = HttpResponse::Ok();
+            no_store(&mut resp);
+            resp.json(body)
+        }
+        Err(e) => token_error(&e),
+    }
+}
+
+/// The empty 200 of a revocation (RFC 7009 §2.2), or the error.
+pub fn revocation_reply(answer: Result<(), Error>) -> HttpResponse {
+    match answer {
+        Ok(()) => {
+            let mut resp = HttpResponse::Ok();
+            no_store(&mut resp);
+            resp.finish()
+        }
+        Err(e) => token_error(&e),
+    }
+}
+
+/// A token-endpoint error (RFC 6749 §5.2); `invalid_client` is a 401 with a Basic challenge.
+pub fn token_error(e: &Error) -> HttpResponse {
+    log_internal(e);
+    let err = e.to_oauth();
+    let mut resp = HttpResponse::build(token_status(err.code));
     no_store(&mut resp);
     if err.code == ErrorCode::InvalidClient {
         resp.insert_header((
@@ -43,16 +75,33 @@ pub fn token_error(e: &Error) -> HttpResponse {
     resp.json(json!({ "error": err.code.as_str(), "error_description": err.description }))
 }
 
-/// A protected-resource error (RFC 6750 §3.1).
-pub fn bearer_error(e: &Error) -> HttpResponse {
-    log_internal(e);
-    let err = e.to_oauth();
-    let status = match err.code {
+/// The status of a protected-resource error (RFC 6750 §3.1).
+fn bearer_status(code: ErrorCode) -> StatusCode {
+    match code {
         ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNAUTHORIZED,
-    };
+    }
+}
+
+/// The answer of a protected resource: `body` as JSON, never cached, or the error.
+pub fn bearer_reply<T: serde::Serialize>(answer: Result<T, Error>) -> HttpResponse {
+    match answer {
+        Ok(body) => {
+            let mut resp = HttpResponse::Ok();
+            no_store(&mut resp);
+            resp.json(body)
+        }
+        Err(e) => bearer_error(&e),
+    }
+}
+
+/// A protected-resource error (RFC 6750 §3.1).
+pub fn bearer_error(e: &Error) -> HttpResponse {
+    log_internal(e);
+    let err = e.to_oauth();
+    let status = bearer_status(err.code);
     let challenge = format!(
         "Bearer realm=\"gatehouse\", error=\"{}\", error_description=\"{}\"",
         err.code.as_str(),
@@ -72,6 +121,47 @@ pub fn bearer_missing() -> HttpResponse {
     no_store(&mut resp);
     resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"gatehouse\""));
     resp.finish()
+}
+
+/// A request to a client-authenticated endpoint that could not be parsed (not a form, a
+/// repeated parameter, two `Authorization` headers, two authentication methods, ...).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct TokenRejection(pub OAuthError);
+
+impl ResponseError for TokenRejection {
+    fn status_code(&self) -> StatusCode {
+        token_status(self.0.code)
+    }
+    fn error_response(&self) -> HttpResponse {
+        token_error(&Error::OAuth(self.0.clone()))
+    }
+}
+
+/// A request to a protected resource without a usable bearer token.
+#[derive(Debug, thiserror::Error)]
+pub enum BearerRejection {
+    /// No credentials at all: a bare challenge, no error code (RFC 6750 §3.1).
+    #[error("no bearer token")]
+    Missing,
+    /// A malformed `Authorization` header, or the token sent twice.
+    #[error(transparent)]
+    Invalid(OAuthError),
+}
+
+impl ResponseError for BearerRejection {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Missing => StatusCode::UNAUTHORIZED,
+            Self::Invalid(e) => bearer_status(e.code),
+        }
+    }
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Missing => bearer_missing(),
+            Self::Invalid(e) => bearer_error(&Error::OAuth(e.clone())),
+        }
+    }
 }
 
 /// An authorization-endpoint error: a page or a redirect.

@@ -5,6 +5,7 @@
 //! shutdown future resolves. Routes live in [`routes`]; the single mapping from protocol
 //! errors to HTTP is [`error`]; pages are in [`views`].
 
+pub mod access_tokens;
 pub mod admin;
 pub mod admin_api;
 pub mod admin_apikeys;
@@ -12,6 +13,7 @@ pub mod audit_sink;
 pub mod client_keys;
 pub mod console;
 pub mod error;
+pub mod extract;
 pub mod keys;
 pub mod rate_limit;
 pub mod request_meta;
@@ -210,8 +212,8 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/logout", web::post().to(logout::confirm_post))
     .route("/oauth/revoke", web::post().to(revoke::revoke))
     .route("/oauth/introspect", web::post().to(introspect::introspect))
-    .route("/userinfo", web::get().to(userinfo::userinfo_get))
-    .route("/userinfo", web::post().to(userinfo::userinfo_post))
+    .route("/userinfo", web::get().to(userinfo::userinfo))
+    .route("/userinfo", web::post().to(userinfo::userinfo))
     .route("/health", web::get().to(|| async { "ok" }))
     .configure(console::routes);
     admin_api::configure(cfg);

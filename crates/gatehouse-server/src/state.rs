@@ -3,16 +3,18 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use gatehouse_core::Error;
-use gatehouse_core::client::Client;
-use gatehouse_core::client_auth::{AssertionContext, AssertionRules};
+use gatehouse_core::SigningAlg;
+use gatehouse_core::client_auth::{AssertionRules, ClientAuthContext};
 use gatehouse_core::policy::Policy;
 use gatehouse_core::ports::Clock;
-use gatehouse_core::token::ClientCredentials;
+use gatehouse_core::token::TokenEndpoint;
+use gatehouse_core::token_exchange::ExchangeRules;
+use gatehouse_jose::KeyRing;
 use gatehouse_store::Store;
 
 use crate::client_keys::KeyVerifier;
 use crate::keys::KeyCache;
+use crate::request_meta::RequestMeta;
 use crate::settings::Settings;
 
 pub struct AppState {
@@ -36,15 +38,39 @@ impl AppState {
         self.clock.now()
     }
 
-    /// Authenticates a client at any client-authenticated endpoint (token, revocation,
-    /// introspection): secrets, public clients and `private_key_jwt` assertions.
-    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, Error> {
-        let ctx = AssertionContext {
+    /// The ports of client authentication at the token, introspection and revocation
+    /// endpoints (clients and tenants from the store, assertions through the key verifier).
+    pub fn client_auth(&self) -> ClientAuthContext<'_, Store, Store, KeyVerifier> {
+        ClientAuthContext {
+            clients: &self.store,
+            store: &self.store,
             verifier: &*self.key_verifier,
             rules: &self.assertion_rules,
             now: self.now(),
-        };
-        gatehouse_core::token::authenticate_client(&self.store, creds, &ctx).await
+        }
+    }
+
+    /// The ports and facts of one token request, signing with `ring`.
+    pub fn token_endpoint<'a>(
+        &'a self,
+        ring: &'a KeyRing,
+        meta: &'a RequestMeta,
+    ) -> TokenEndpoint<'a, Store, Store, KeyRing, KeyVerifier> {
+        TokenEndpoint {
+            clients: &self.store,
+            store: &self.store,
+            signer: ring,
+            assertions: &*self.key_verifier,
+            policy: &self.policy,
+            assertion_rules: &self.assertion_rules,
+            exchange_rules: ExchangeRules {
+                ttl: self.settings.api_keys.exchange_token_ttl,
+                default_alg: SigningAlg::RS256,
+            },
+            now: self.now(),
+            client_ip: meta.ip,
+            request_id: Some(&meta.request_id),
+        }
     }
 
     /// One key-maintenance step at `self.now()`: the rotation scheduler, then a reload of the

@@ -1,33 +1,23 @@
-//! Authentication of admin API callers (RFC 6750 §2.1 bearer credentials): an API key
-//! (checked by [`gatehouse_core::apikey_auth`], with the client IP of [`RequestMeta`] so the
-//! key's allowlist applies) or an access token signed by this server (verified with the key
-//! ring, then checked for expiry and revocation as at introspection, RFC 7662). The result is
-//! an [`AdminPrincipal`] whose rights every handler then checks.
-
-use std::sync::Mutex;
+//! Authentication of admin API callers (RFC 6750 §2.1 bearer credentials, read by the edge's
+//! one parser, [`bearer_header`]): an API key (checked by [`gatehouse_core::apikey_auth`],
+//! with the client IP of [`RequestMeta`] so the key's allowlist applies) or an access token
+//! signed by this server (verified by the server's one verifier, [`AccessTokens`], then checked
+//! for expiry and revocation as at introspection, RFC 7662). The result is an
+//! [`AdminPrincipal`] whose rights every handler then checks.
 
 use actix_web::HttpRequest;
-use actix_web::http::{Method, header};
+use actix_web::http::Method;
 use gatehouse_core::admin::{Access, AdminPrincipal, Resource};
 use gatehouse_core::apikey_auth::{ApiKeyDenied, authenticate_api_key};
 use gatehouse_core::audit::ActorKind;
-use gatehouse_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use gatehouse_core::introspection::active_access_token;
-use gatehouse_core::revocation::AccessTokenVerifier;
 use gatehouse_core::{ScopeSet, TenantId};
-use gatehouse_jose::KeyRing;
 
 use super::ApiError;
+use crate::access_tokens::AccessTokens;
+use crate::extract::bearer_header;
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
-
-/// The credential of `Authorization: Bearer <credential>` (scheme case-insensitive).
-fn bearer(req: &HttpRequest) -> Option<&str> {
-    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = v.split_once(' ')?;
-    let cred = rest.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !cred.is_empty()).then_some(cred)
-}
 
 /// Authenticates the caller; 401 `invalid_token` for anything but valid credentials of an
 /// enabled tenant.
@@ -36,11 +26,14 @@ pub async fn authenticate(
     state: &AppState,
     meta: &RequestMeta,
 ) -> Result<AdminPrincipal, ApiError> {
-    let cred = bearer(req).ok_or_else(ApiError::invalid_token)?;
+    let cred = bearer_header(req)
+        .ok()
+        .flatten()
+        .ok_or_else(ApiError::invalid_token)?;
     if cred.split('.').count() == 3 {
-        return from_access_token(state, cred).await;
+        return from_access_token(state, &cred).await;
     }
-    match authenticate_api_key(&state.store, cred, meta.ip, state.now()).await {
+    match authenticate_api_key(&state.store, &cred, meta.ip, state.now()).await {
         Ok(k) => {
             // Per key, by its rate-limit class; reads and writes are counted apart.
             let write = !matches!(*req.method(), Method::GET | Method::HEAD);
@@ -73,48 +66,13 @@ pub async fn authorize(
     Ok(p)
 }
 
-/// Verifies like the introspection endpoint's verifier, and keeps the `tenant` claim (added to
-/// tokens by multi-tenant issuance) which the typed claims do not carry.
-struct TenantAwareVerifier<'a> {
-    ring: &'a KeyRing,
-    state: &'a AppState,
-    tenant: Mutex<Option<String>>,
-}
-
-impl AccessTokenVerifier for TenantAwareVerifier<'_> {
-    fn verify_access_token(&self, token: &str) -> Option<AccessTokenClaims> {
-        let value = self
-            .ring
-            .verify(
-                token,
-                ACCESS_TOKEN_TYP,
-                &self.state.policy.issuer,
-                Some(&self.state.policy.access_token_audience),
-            )
-            .ok()?;
-        let tenant = value
-            .get("tenant")
-            .and_then(|t| t.as_str())
-            .map(str::to_owned);
-        if let Ok(mut slot) = self.tenant.lock() {
-            *slot = tenant;
-        }
-        serde_json::from_value(value).ok()
-    }
-}
-
 async fn from_access_token(state: &AppState, token: &str) -> Result<AdminPrincipal, ApiError> {
-    let ring = state.keys.current();
-    let verifier = TenantAwareVerifier {
-        ring: &ring,
-        state,
-        tenant: Mutex::new(None),
-    };
+    let verifier = AccessTokens::new(state);
     let claims = active_access_token(&state.store, &verifier, token, state.now())
         .await
         .map_err(ApiError::server)?
         .ok_or_else(ApiError::invalid_token)?;
-    let claimed = verifier.tenant.lock().ok().and_then(|t| t.clone());
+    let claimed = claims.tenant.clone();
     // A client acting for itself (client_credentials) is its own subject.
     let (actor_kind, home) = if claims.sub == claims.client_id {
         let c = state.store.get_client_by_id(&claims.client_id).await?;

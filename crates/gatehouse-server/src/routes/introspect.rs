@@ -1,104 +1,33 @@
-//! `POST /oauth/introspect` (RFC 7662 §2): client authentication as at the token endpoint
-//! (confidential clients only), then [`gatehouse_core::introspection`]. The answer is never
-//! cached (`Cache-Control: no-store`).
-//!
-//! A `token` in the API-key format is introspected as an API key
-//! ([`introspection::introspect_api_key`]). The optional `client_ip` parameter (a Gatehouse
-//! extension) is the key holder's address as the resource server saw it; it is checked
-//! against the key's IP allowlist. Without it the allowlist is returned as `allowed_ips`.
+//! `POST /oauth/introspect` (RFC 7662 §2): translation only. [`ClientRequest`] parses the form
+//! and the client credentials; the core's [`introspection::introspect_request`] authenticates
+//! the client (confidential clients only) and describes the token, or the API key with the
+//! Gatehouse `client_ip` extension; [`token_reply`] maps the answer (never cached).
 
-use std::net::IpAddr;
+use actix_web::{HttpResponse, web};
+use gatehouse_core::introspection::{self, IntrospectionRequest};
 
-use actix_web::{HttpRequest, HttpResponse, web};
-use gatehouse_core::OAuthError;
-use gatehouse_core::apikey::parse_api_key;
-use gatehouse_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
-use gatehouse_core::introspection::{self, Introspection};
-use gatehouse_core::revocation::{AccessTokenVerifier, PresentedToken};
-use gatehouse_core::token::ClientCredentials;
-use gatehouse_jose::KeyRing;
-
-use crate::error::{no_store, token_error};
+use crate::access_tokens::AccessTokens;
+use crate::error::token_reply;
+use crate::extract::ClientRequest;
 use crate::request_meta::RequestMeta;
-use crate::routes::token::basic_credentials;
 use crate::state::AppState;
-
-/// Verifies our access tokens with the server's in-memory key ring: signature by one of our
-/// keys, `typ: at+jwt`, our issuer and audience (RFC 9068 §4). Expiry is left to the core,
-/// which compares `exp` with the injected clock.
-pub(crate) struct RingVerifier<'a> {
-    pub ring: &'a KeyRing,
-    pub state: &'a AppState,
-}
-
-impl AccessTokenVerifier for RingVerifier<'_> {
-    fn verify_access_token(&self, token: &str) -> Option<AccessTokenClaims> {
-        let value = self
-            .ring
-            .verify(
-                token,
-                ACCESS_TOKEN_TYP,
-                &self.state.policy.issuer,
-                Some(&self.state.policy.access_token_audience),
-            )
-            .ok()?;
-        serde_json::from_value(value).ok()
-    }
-}
 
 #[tracing::instrument(skip_all)]
 pub async fn introspect(
-    req: HttpRequest,
     state: web::Data<AppState>,
     meta: RequestMeta,
-    body: web::Bytes,
+    form: ClientRequest<IntrospectionRequest>,
 ) -> HttpResponse {
-    match handle(&req, &state, &meta, &body).await {
-        Ok(answer) => {
-            let mut b = HttpResponse::Ok();
-            no_store(&mut b);
-            b.json(answer)
-        }
-        Err(e) => token_error(&e),
-    }
-}
-
-async fn handle(
-    req: &HttpRequest,
-    state: &AppState,
-    meta: &RequestMeta,
-    body: &[u8],
-) -> Result<Introspection, gatehouse_core::Error> {
-    let params = crate::routes::form_params(req, body)?;
-    let creds = ClientCredentials::parse(basic_credentials(req)?, &params)?;
-    let client = state.authenticate_client(&creds).await?;
-    let presented = PresentedToken::parse(&params)?;
-    if parse_api_key(presented.token.expose()).is_ok() {
-        let client_ip = params
-            .get("client_ip")
-            .map(|ip| ip.trim().parse::<IpAddr>())
-            .transpose()
-            .map_err(|_| OAuthError::invalid_request("client_ip: not an IP address"))?;
-        return introspection::introspect_api_key(
-            &state.store,
-            &state.policy,
-            &client,
-            presented.token.expose(),
-            client_ip,
-            Some(&meta.request_id),
-            state.now(),
-        )
-        .await;
-    }
-    let ring = state.keys.current();
-    let verifier = RingVerifier { ring: &ring, state };
-    introspection::introspect(
-        &state.store,
-        &verifier,
+    let (auth, tokens) = (state.client_auth(), AccessTokens::new(&state));
+    let (creds, request_id) = (form.credentials.as_ref(), Some(meta.request_id.as_str()));
+    let answer = introspection::introspect_request(
+        &auth,
+        &tokens,
         &state.policy,
-        &client,
-        &presented,
-        state.now(),
+        creds,
+        &form.request,
+        request_id,
     )
-    .await
+    .await;
+    token_reply(answer)
 }

@@ -1,5 +1,7 @@
-//! HTTP routes. Each endpoint file follows one shape: parse → authenticate → validate →
-//! execute (in `gatehouse-core`) → respond (through [`crate::error`]).
+//! HTTP routes, one file per endpoint. Each translates only: extractors ([`crate::extract`])
+//! parse the wire into core types, one call into `gatehouse-core` decides, the audit events it
+//! returns are written, and [`crate::error`] turns the answer into HTTP. Routes do not import
+//! each other.
 
 pub mod authorize;
 pub mod discovery;
@@ -9,27 +11,19 @@ pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
-use actix_web::HttpRequest;
-use actix_web::http::header;
-use gatehouse_core::OAuthError;
-use gatehouse_core::params::Params;
+use gatehouse_core::audit::{AuditSink, NewAuditEvent};
 
-/// Parses an `application/x-www-form-urlencoded` body (RFC 6749 §3.2 requires that type).
-pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').next().is_some_and(|t| {
-                t.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        });
-    if !is_form {
-        return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ));
+use crate::audit_sink::RequestAudit;
+use crate::request_meta::RequestMeta;
+use crate::state::AppState;
+
+/// The form parser of the edge, for the pages that read their forms themselves.
+pub use crate::extract::form_params;
+
+/// Writes the audit events a request caused, stamped with its source IP and request id.
+async fn write_audit(state: &AppState, meta: &RequestMeta, events: Vec<NewAuditEvent>) {
+    let sink = RequestAudit::new(&state.store, meta);
+    for event in events {
+        sink.record(event).await;
     }
-    Params::new(url::form_urlencoded::parse(body).into_owned().collect())
 }

@@ -1,5 +1,6 @@
 //! Refresh-token rotation policy (RFC 9700 §4.14.2; RFC 6749 §6, §10.4): idle and absolute
-//! lifetimes, and the optional per-client grace period for retries.
+//! lifetimes, and the optional per-client grace period for retries. The grant that applies it
+//! is [`crate::grant::refresh_token`].
 //!
 //! - **Idle lifetime**: each refresh token expires `idle` seconds after it is issued, so a grant
 //!   nobody uses dies on its own.
@@ -32,6 +33,7 @@ use crate::error::StoreError;
 use crate::policy::Policy;
 use crate::ports::{RefreshRecord, Rotation};
 use crate::secret::{RotationSalt, Secret, SecretHash};
+use crate::values::{ClientId, GrantId, ScopeSet, UserId};
 
 /// The atomic transitions of rotation. Each is a single conditional write in storage, so of two
 /// concurrent requests at most one wins.
@@ -83,6 +85,47 @@ impl RefreshLifetimes {
     /// family's deadline.
     pub fn token_expiry(&self, now: DateTime<Utc>, deadline: DateTime<Utc>) -> DateTime<Utc> {
         (now + Duration::seconds(self.idle)).min(deadline)
+    }
+}
+
+/// The grant a family of refresh tokens belongs to, and its deadline.
+pub struct Family<'a> {
+    pub grant_id: &'a GrantId,
+    pub client_id: &'a ClientId,
+    pub user_id: &'a UserId,
+    /// The scope the user granted; no refresh of the family may go beyond it (RFC 6749 §6).
+    pub granted_scope: &'a ScopeSet,
+    pub auth_time: DateTime<Utc>,
+    /// The family's absolute deadline ([`RefreshLifetimes::family_deadline`]).
+    pub expires_at: DateTime<Utc>,
+}
+
+impl RefreshLifetimes {
+    /// The record of a new refresh token `token` of `family` with `scope`, issued at `now`.
+    /// Clients with a grace period get a rotation salt, so the token's successor is derivable.
+    pub fn new_record(
+        &self,
+        token: &Secret,
+        family: &Family<'_>,
+        scope: &ScopeSet,
+        now: DateTime<Utc>,
+    ) -> RefreshRecord {
+        RefreshRecord {
+            token_hash: token.hash(),
+            grant_id: family.grant_id.clone(),
+            client_id: family.client_id.clone(),
+            user_id: family.user_id.clone(),
+            scope: scope.clone(),
+            granted_scope: family.granted_scope.clone(),
+            auth_time: family.auth_time,
+            issued_at: now,
+            expires_at: self.token_expiry(now, family.expires_at),
+            used_at: None,
+            revoked: false,
+            family_expires_at: Some(family.expires_at),
+            replaced_by: None,
+            rotation_salt: (self.grace > 0).then(RotationSalt::generate),
+        }
     }
 }
 
@@ -202,166 +245,5 @@ mod tests {
         );
         r.replaced_by = None;
         assert_eq!(classify_used(&r, &grace, t0), UsedToken::Replay);
-    }
-
-    mod with_the_token_endpoint {
-        use super::*;
-        use crate::fakes::{FakeSigner, FakeStore};
-        use crate::ports::GrantStore;
-        use crate::secret::Secret;
-        use crate::token::{TokenRequest, TokenResponse, exchange};
-        use crate::values::GrantId;
-
-        async fn refresh(
-            store: &FakeStore,
-            c: &Client,
-            token: &str,
-            now: DateTime<Utc>,
-        ) -> Result<TokenResponse, crate::Error> {
-            let req = TokenRequest::RefreshToken {
-                refresh_token: Secret::from_presented(token),
-                scope: None,
-            };
-            let policy = Policy::new("https://issuer.example");
-            exchange(
-                store,
-                &FakeSigner,
-                &policy,
-                c,
-                req,
-                &crate::audit::NoAudit,
-                now,
-            )
-            .await
-        }
-
-        fn rt(r: Result<TokenResponse, crate::Error>) -> String {
-            r.ok()
-                .and_then(|t| t.refresh_token)
-                .expect("a refresh token")
-        }
-
-        fn setup(grace: i64) -> (FakeStore, Client) {
-            let store = FakeStore::default();
-            store.add_user("u1");
-            let mut c = fakes::client("c1");
-            c.refresh_grace_seconds = grace;
-            (store, c)
-        }
-
-        async fn grant_revoked(store: &FakeStore) -> bool {
-            store
-                .is_grant_revoked(&GrantId::parse("g1").unwrap())
-                .await
-                .unwrap()
-        }
-
-        #[tokio::test]
-        async fn strict_rotation_revokes_the_family_on_reuse() {
-            let (store, c) = setup(0);
-            let t0 = Utc::now();
-            let first = store.add_refresh("c1", "g1", t0);
-            let second = rt(refresh(&store, &c, &first, t0).await);
-            assert!(refresh(&store, &c, &first, t0).await.is_err());
-            assert!(grant_revoked(&store).await);
-            assert!(refresh(&store, &c, &second, t0).await.is_err());
-        }
-
-        #[tokio::test]
-        async fn a_retry_within_grace_gets_the_same_pair() {
-            let (store, c) = setup(30);
-            let t0 = Utc::now();
-            let first = store.add_refresh("c1", "g1", t0);
-            let lost = refresh(&store, &c, &first, t0).await.unwrap();
-            let retried = refresh(&store, &c, &first, t0 + Duration::seconds(5))
-                .await
-                .unwrap();
-            assert_eq!(lost.refresh_token, retried.refresh_token);
-            assert_eq!(lost.access_token, retried.access_token);
-            assert_eq!(retried.expires_in, lost.expires_in - 5);
-            assert!(!grant_revoked(&store).await);
-            let second = rt(Ok(retried));
-            // The recovered token works; afterwards the first one is no longer the immediate
-            // predecessor of a live token, so presenting it is reuse.
-            let third = rt(refresh(&store, &c, &second, t0 + Duration::seconds(6)).await);
-            assert!(
-                refresh(&store, &c, &first, t0 + Duration::seconds(7))
-                    .await
-                    .is_err()
-            );
-            assert!(grant_revoked(&store).await);
-            assert!(refresh(&store, &c, &third, t0).await.is_err());
-        }
-
-        #[tokio::test]
-        async fn a_token_without_rotation_salt_gets_no_grace() {
-            // Issued before grace retries were derivable (or while the client had none).
-            let (store, c) = setup(30);
-            let t0 = Utc::now();
-            let token = Secret::generate();
-            let mut rec = fakes::refresh_record("c1", "g1", t0);
-            rec.token_hash = token.hash();
-            store.insert_refresh(&rec).await.unwrap();
-            let second = rt(refresh(&store, &c, token.expose(), t0).await);
-            assert!(
-                refresh(&store, &c, token.expose(), t0 + Duration::seconds(1))
-                    .await
-                    .is_err()
-            );
-            assert!(grant_revoked(&store).await);
-            assert!(refresh(&store, &c, &second, t0).await.is_err());
-        }
-
-        #[tokio::test]
-        async fn a_retry_after_grace_revokes_the_family() {
-            let (store, c) = setup(30);
-            let t0 = Utc::now();
-            let first = store.add_refresh("c1", "g1", t0);
-            let second = rt(refresh(&store, &c, &first, t0).await);
-            assert!(
-                refresh(&store, &c, &first, t0 + Duration::seconds(30))
-                    .await
-                    .is_err()
-            );
-            assert!(grant_revoked(&store).await);
-            assert!(refresh(&store, &c, &second, t0).await.is_err());
-        }
-
-        #[tokio::test]
-        async fn a_token_of_a_revoked_grant_is_refused_even_if_not_marked() {
-            let (store, c) = setup(0);
-            let t0 = Utc::now();
-            // As if it had been inserted by a refresh racing with the revocation.
-            store
-                .revoke_grant(&GrantId::parse("g1").unwrap(), t0)
-                .await
-                .unwrap();
-            let late = store.add_refresh("c1", "g1", t0);
-            assert!(!store.refresh_record(&late).unwrap().revoked);
-            assert!(refresh(&store, &c, &late, t0).await.is_err());
-        }
-
-        #[tokio::test]
-        async fn rotation_keeps_the_family_deadline() {
-            let (store, mut c) = setup(0);
-            c.refresh_idle_ttl = Some(600);
-            c.refresh_absolute_ttl = Some(1000);
-            let t0 = Utc::now();
-            let mut rec = fakes::refresh_record("c1", "g1", t0);
-            let token = Secret::generate();
-            rec.token_hash = token.hash();
-            rec.family_expires_at = Some(t0 + Duration::seconds(1000));
-            rec.expires_at = t0 + Duration::seconds(600);
-            store.insert_refresh(&rec).await.unwrap();
-            let next = rt(refresh(&store, &c, token.expose(), t0 + Duration::seconds(500)).await);
-            let next_rec = store.refresh_record(&next).unwrap();
-            assert_eq!(next_rec.expires_at, t0 + Duration::seconds(1000));
-            assert_eq!(next_rec.family_expires_at, rec.family_expires_at);
-            assert!(
-                refresh(&store, &c, &next, t0 + Duration::seconds(1000))
-                    .await
-                    .is_err()
-            );
-        }
     }
 }

@@ -16,24 +16,25 @@
 //!   `Bearer`, `expires_in`, `scope`; never a refresh token. The token is an RFC 9068 `at+jwt`
 //!   with `sub` = the key id, `tenant`, `api_key` (the id), `api_key_name`, and `exp` = the
 //!   earlier of now + the configured lifetime and the key's expiry. Introspection refuses it
-//!   once the key is revoked or expired ([`crate::introspection::backing_live`]).
+//!   once the key is revoked or expired (`crate::introspection::backing_live`).
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::apikey::ApiKey;
 use crate::apikey_auth::{
     ApiKeyAuthStore, ApiKeyDenied, IpCheck, KeyUse, authenticate_api_key_for,
 };
 use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use crate::client::Client;
 use crate::error::{Error, OAuthError, StoreError};
+use crate::grant::mint::Minter;
+use crate::grant::mint::new_jti;
 use crate::params::Params;
-use crate::policy::Policy;
 use crate::ports::TokenSigner;
 use crate::secret::Secret;
-use crate::token::new_jti;
 use crate::values::{ScopeSet, SigningAlg};
 
 /// RFC 8693 §2.1 grant type.
@@ -60,11 +61,6 @@ impl std::fmt::Debug for TokenExchangeRequest {
 }
 
 impl TokenExchangeRequest {
-    /// Whether the request asks for this grant.
-    pub fn matches(p: &Params) -> bool {
-        p.get("grant_type") == Some(GRANT_TYPE_TOKEN_EXCHANGE)
-    }
-
     pub fn parse(p: &Params) -> Result<Self, OAuthError> {
         let subject_token = p.require("subject_token")?;
         match p.require("subject_token_type")? {
@@ -87,14 +83,9 @@ impl TokenExchangeRequest {
                 "requested_token_type: only {TOKEN_TYPE_ACCESS_TOKEN} can be issued"
             )));
         }
-        let scope = p
-            .get("scope")
-            .map(ScopeSet::parse)
-            .transpose()
-            .map_err(OAuthError::invalid_scope)?;
         Ok(Self {
             subject_token: Secret::from_presented(subject_token),
-            scope,
+            scope: p.scope()?,
         })
     }
 }
@@ -132,39 +123,26 @@ pub struct Exchanged {
     pub client_id: Option<String>,
 }
 
-/// Exchanges the API key of `req`, presented from `source_ip`, for an access token.
-#[allow(clippy::too_many_arguments)]
-pub async fn exchange_api_key<S: ApiKeyAuthStore, K: TokenSigner>(
+/// Who presented the key: the request's source address (after trusted proxies), checked
+/// against the key's allowlist, and its id for the audit trail.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub ip: Option<IpAddr>,
+    pub request_id: Option<&'a str>,
+}
+
+/// Exchanges the API key of `req` for an access token; `client` is the client that
+/// authenticated, if any (then the key must be of its tenant).
+pub async fn exchange_api_key<S: ApiKeyAuthStore, C, K: TokenSigner>(
     store: &S,
-    signer: &K,
-    policy: &Policy,
+    mint: &Minter<'_, C, K>,
     rules: &ExchangeRules,
     client: Option<&Client>,
     req: TokenExchangeRequest,
-    source_ip: Option<IpAddr>,
-    request_id: Option<&str>,
+    caller: Caller<'_>,
     now: DateTime<Utc>,
 ) -> Result<ExchangeResponse, Error> {
-    let using = KeyUse {
-        ip: IpCheck::Address(source_ip),
-        tenant: client.map(|c| &c.tenant_id),
-        request_id,
-        via: "token_exchange",
-    };
-    let (key, _) =
-        match authenticate_api_key_for(store, req.subject_token.expose(), &using, now).await {
-            Ok(found) => found,
-            Err(ApiKeyDenied::Store) => {
-                return Err(StoreError("API key lookup failed".into()).into());
-            }
-            // One answer for every reason (the reason is in the audit trail).
-            Err(_) => {
-                return Err(OAuthError::invalid_grant(
-                    "the API key is invalid, expired or revoked, or not allowed from this address",
-                )
-                .into());
-            }
-        };
+    let key = authenticate_key(store, client, &req.subject_token, caller, now).await?;
     let scope = match req.scope {
         Some(s) if !s.is_subset(&key.scopes) => {
             let extra = s.difference(&key.scopes).join(" ");
@@ -179,9 +157,9 @@ pub async fn exchange_api_key<S: ApiKeyAuthStore, K: TokenSigner>(
     let exp = (now.timestamp() + rules.ttl).min(key.expires_at.timestamp());
     let jti = new_jti();
     let claims = AccessTokenClaims {
-        iss: policy.issuer.clone(),
+        iss: mint.policy.issuer.clone(),
         sub: key.id.clone(),
-        aud: policy.access_token_audience.clone(),
+        aud: mint.policy.access_token_audience.clone(),
         client_id: client.map_or_else(|| key.id.clone(), |c| c.id.to_string()),
         scope: scope.to_string(),
         jti: jti.clone(),
@@ -194,7 +172,8 @@ pub async fn exchange_api_key<S: ApiKeyAuthStore, K: TokenSigner>(
         api_key_name: Some(key.name.clone()),
     };
     let alg = client.map_or(rules.default_alg, |c| c.access_token_alg);
-    let access_token = signer
+    let access_token = mint
+        .signer
         .sign(alg, ACCESS_TOKEN_TYP, &claims)
         .map_err(Error::Signing)?;
     Ok(ExchangeResponse {
@@ -213,9 +192,42 @@ pub async fn exchange_api_key<S: ApiKeyAuthStore, K: TokenSigner>(
     })
 }
 
+/// The key presented as `subject_token`, authenticated as everywhere
+/// ([`crate::apikey_auth`]); a key of another tenant than `client`'s is unknown.
+async fn authenticate_key<S: ApiKeyAuthStore>(
+    store: &S,
+    client: Option<&Client>,
+    presented: &Secret,
+    caller: Caller<'_>,
+    now: DateTime<Utc>,
+) -> Result<ApiKey, Error> {
+    let using = KeyUse {
+        ip: IpCheck::Address(caller.ip),
+        tenant: client.map(|c| &c.tenant_id),
+        request_id: caller.request_id,
+        via: "token_exchange",
+    };
+    match authenticate_api_key_for(store, presented.expose(), &using, now).await {
+        Ok((key, _)) => Ok(key),
+        Err(ApiKeyDenied::Store) => Err(StoreError("API key lookup failed".into()).into()),
+        // One answer for every reason (the reason is in the audit trail).
+        Err(_) => Err(OAuthError::invalid_grant(
+            "the API key is invalid, expired or revoked, or not allowed from this address",
+        )
+        .into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
+    use crate::apikey::{ApiKeyPrefixes, ApiKeyRequest, NewApiKey};
+    use crate::audit::{ActorKind, Outcome};
+    use crate::client_auth::ClientCredentials;
+    use crate::fakes::{self, TokenHarness, answer, claims_of};
+    use crate::tenant::TenantRegistration;
+    use crate::values::TenantId;
 
     fn params(v: &[(&str, &str)]) -> Params {
         Params::new(
@@ -227,14 +239,13 @@ mod tests {
     }
 
     #[test]
-    fn only_api_key_subjects_and_access_token_results_are_accepted() {
+    fn only_api_key_subjects_and_access_token_results_are_accepted_rfc8693_2_1() {
         let ok = params(&[
             ("grant_type", GRANT_TYPE_TOKEN_EXCHANGE),
             ("subject_token", "k"),
             ("subject_token_type", TOKEN_TYPE_API_KEY),
             ("scope", "a b"),
         ]);
-        assert!(TokenExchangeRequest::matches(&ok));
         let r = TokenExchangeRequest::parse(&ok).unwrap();
         assert_eq!(r.scope.unwrap().to_string(), "a b");
         let jwt = params(&[
@@ -260,5 +271,122 @@ mod tests {
         assert!(TokenExchangeRequest::parse(&refresh).is_err());
         let missing = params(&[("subject_token_type", TOKEN_TYPE_API_KEY)]);
         assert!(TokenExchangeRequest::parse(&missing).is_err());
+    }
+
+    /// A harness with an API key of tenant `default` (scopes `files:read files:write`).
+    fn with_key() -> (TokenHarness, String, String) {
+        let h = TokenHarness::default();
+        let now = Utc::now();
+        let mut tenant = TenantRegistration {
+            name: "Default".into(),
+            ..Default::default()
+        }
+        .validate(now)
+        .unwrap();
+        tenant.id = TenantId::parse("default").unwrap();
+        let NewApiKey { key, secret } = ApiKeyRequest {
+            name: "billing sync".into(),
+            scope: Some("files:read files:write".into()),
+            ..Default::default()
+        }
+        .validate(&tenant, 0, &ApiKeyPrefixes::default(), now)
+        .unwrap();
+        let id = key.id.clone();
+        h.store.add_api_key(key, tenant);
+        (h, secret.expose().to_owned(), id)
+    }
+
+    fn form<'a>(key: &'a str, scope: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+        let mut f = vec![
+            ("grant_type", GRANT_TYPE_TOKEN_EXCHANGE),
+            ("subject_token", key),
+            ("subject_token_type", TOKEN_TYPE_API_KEY),
+        ];
+        f.extend(scope.map(|s| ("scope", s)));
+        f
+    }
+
+    #[tokio::test]
+    async fn an_api_key_is_exchanged_without_a_client_and_audited_rfc8693_2_2_1() {
+        let (h, key, id) = with_key();
+        let out = h.token(None, &form(&key, None), Utc::now()).await;
+        let body = answer(&out).unwrap();
+        assert_eq!(body["issued_token_type"], TOKEN_TYPE_ACCESS_TOKEN);
+        assert_eq!(
+            (body["token_type"].as_str(), body["expires_in"].as_i64()),
+            (Some("Bearer"), Some(300))
+        );
+        assert!(body.get("refresh_token").is_none());
+        let at = claims_of(body["access_token"].as_str().unwrap());
+        assert_eq!(
+            (at["sub"].as_str(), at["client_id"].as_str()),
+            (Some(id.as_str()), Some(id.as_str()))
+        );
+        assert_eq!(
+            (at["api_key"].as_str(), at["tenant"].as_str()),
+            (Some(id.as_str()), Some("default"))
+        );
+        assert_eq!(out.events.len(), 1);
+        let e = &out.events[0];
+        assert_eq!(
+            (e.action.as_str(), e.outcome),
+            ("token.exchange", Outcome::Success)
+        );
+        assert_eq!(
+            (e.actor_kind, e.actor.as_deref()),
+            (ActorKind::ApiKey, Some("billing sync"))
+        );
+        assert_eq!(e.target.as_deref(), Some(id.as_str()));
+        assert_eq!(e.details["jti"], at["jti"]);
+        assert_eq!(e.details["client_id"], serde_json::Value::Null);
+        assert!(!serde_json::to_string(&out.events).unwrap().contains(&key));
+    }
+
+    #[tokio::test]
+    async fn client_authentication_is_optional_but_must_be_valid_and_same_tenant_rfc8693_2_1() {
+        let (h, key, _) = with_key();
+        let now = Utc::now();
+        let own = h.register(fakes::client("rs"));
+        let out = h.token(own.creds(), &form(&key, None), now).await;
+        let at = claims_of(answer(&out).unwrap()["access_token"].as_str().unwrap());
+        assert_eq!(at["client_id"], "rs");
+        assert_eq!(out.events[0].details["client_id"], "rs");
+        // Presented but wrong: refused, not treated as absent.
+        let wrong = ClientCredentials::Basic {
+            client_id: own.id.clone(),
+            secret: Secret::from_presented("not-the-secret"),
+        };
+        let out = h.token(Some(wrong), &form(&key, None), now).await;
+        assert_eq!(answer(&out), Err(ErrorCode::InvalidClient));
+        let unknown = ClientCredentials::None {
+            client_id: "nobody".into(),
+        };
+        let out = h.token(Some(unknown), &form(&key, None), now).await;
+        assert_eq!(answer(&out), Err(ErrorCode::InvalidClient));
+        // A client of another tenant does not see the key.
+        let mut acme = fakes::client("acme-rs");
+        acme.tenant_id = TenantId::parse("acme").unwrap();
+        let acme = h.register(acme);
+        let out = h.token(acme.creds(), &form(&key, None), now).await;
+        assert_eq!(answer(&out), Err(ErrorCode::InvalidGrant));
+        assert!(out.events.is_empty());
+    }
+
+    #[tokio::test]
+    async fn scopes_beyond_the_key_and_revoked_keys_are_refused_rfc8693_2_2_2() {
+        let (h, key, id) = with_key();
+        let now = Utc::now();
+        let narrow = h.token(None, &form(&key, Some("files:read")), now).await;
+        assert_eq!(answer(&narrow).unwrap()["scope"], "files:read");
+        let wide = h
+            .token(None, &form(&key, Some("files:read admin:all")), now)
+            .await;
+        assert_eq!(answer(&wide), Err(ErrorCode::InvalidScope));
+        h.store.revoke_api_key(&id, now);
+        let out = h.token(None, &form(&key, None), now).await;
+        assert_eq!(answer(&out), Err(ErrorCode::InvalidGrant));
+        // The denial is audited by API-key authentication, with the reason.
+        let denied = h.store.api_key_audit.lock().unwrap();
+        assert_eq!(denied.last().unwrap().details["reason"], "revoked");
     }
 }

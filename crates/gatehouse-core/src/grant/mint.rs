@@ -1,0 +1,208 @@
+//! Minting what the grants issue: JWT access tokens (RFC 9068 §2), ID tokens (OIDC Core §2,
+//! §3.1.3.6, claims by scope §5.4 and by name §5.5) and the response that carries them
+//! (RFC 6749 §5.1). Times come from the caller (the injected clock), keys from the
+//! [`TokenSigner`] port.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, ID_TOKEN_TYP, IdTokenClaims};
+use crate::claims_request::ClaimsRequestStore;
+use crate::client::Client;
+use crate::error::Error;
+use crate::policy::Policy;
+use crate::ports::{TokenSigner, UserStore};
+use crate::secret::{left_half_hash, random_bytes};
+use crate::tenant::{TenantStore, tenant_enabled};
+use crate::user::User;
+use crate::values::{GrantId, ScopeSet, TenantId, UserId};
+
+/// A successful token response (RFC 6749 §5.1). Holds secrets: no `Debug`.
+#[derive(Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// What was issued, for the audit trail (not sent).
+    #[serde(skip)]
+    pub issued: Issued,
+}
+
+impl TokenResponse {
+    /// A `Bearer` response with an access token only.
+    pub fn bearer(access_token: String, expires_in: i64, scope: &ScopeSet, issued: Issued) -> Self {
+        Self {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            scope: scope.to_string(),
+            refresh_token: None,
+            id_token: None,
+            issued,
+        }
+    }
+}
+
+/// The ids of an issued access token, for the audit trail: never a token value.
+#[derive(Debug, Clone, Default)]
+pub struct Issued {
+    pub grant_type: &'static str,
+    pub client_id: String,
+    pub jti: String,
+    pub sub: String,
+    pub tenant: String,
+    pub grant_id: Option<String>,
+}
+
+/// What an access token is about (RFC 9068 §2.2).
+pub struct AccessTokenSubject<'a> {
+    pub sub: &'a str,
+    pub tenant: &'a TenantId,
+    pub scope: &'a ScopeSet,
+    /// When the user authenticated; `None` for client-only tokens.
+    pub auth_time: Option<DateTime<Utc>>,
+    /// The grant the token belongs to (it dies with it); `None` for client-only tokens.
+    pub grant_id: Option<&'a GrantId>,
+}
+
+/// A user's grant, for which an access token and (with `openid`) an ID token are minted.
+pub struct UserGrant<'a> {
+    pub user: &'a User,
+    pub grant_id: &'a GrantId,
+    pub scope: &'a ScopeSet,
+    pub auth_time: DateTime<Utc>,
+    /// The authorization request's `nonce` (only when redeeming a code, OIDC Core §3.1.3.6).
+    pub nonce: Option<String>,
+}
+
+/// Signs tokens: the signer port, the policy, and the stored `claims` requests of grants.
+pub struct Minter<'a, C, K> {
+    pub claims: &'a C,
+    pub signer: &'a K,
+    pub policy: &'a Policy,
+}
+
+impl<C, K: TokenSigner> Minter<'_, C, K> {
+    /// The access-token lifetime of `client`, in seconds.
+    pub fn access_ttl(&self, client: &Client) -> i64 {
+        access_ttl(self.policy, client)
+    }
+
+    /// Signs an RFC 9068 access token of `client` with the `jti` given, issued at `now`.
+    pub fn access_token(
+        &self,
+        client: &Client,
+        subject: &AccessTokenSubject<'_>,
+        jti: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, Error> {
+        let claims = AccessTokenClaims {
+            iss: self.policy.issuer.clone(),
+            sub: subject.sub.to_owned(),
+            aud: self.policy.access_token_audience.clone(),
+            client_id: client.id.to_string(),
+            scope: subject.scope.to_string(),
+            jti: jti.to_owned(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + self.access_ttl(client),
+            auth_time: subject.auth_time.map(|t| t.timestamp()),
+            gid: subject.grant_id.map(|g| g.to_string()),
+            tenant: Some(subject.tenant.to_string()),
+            api_key: None,
+            api_key_name: None,
+        };
+        self.signer
+            .sign(client.access_token_alg, ACCESS_TOKEN_TYP, &claims)
+            .map_err(Error::Signing)
+    }
+
+    /// Signs an ID token for `grant.user`, bound to `access_token` by `at_hash`.
+    fn id_token(
+        &self,
+        client: &Client,
+        grant: &UserGrant<'_>,
+        requested: Option<&BTreeSet<String>>,
+        access_token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, Error> {
+        let claims = IdTokenClaims {
+            iss: self.policy.issuer.clone(),
+            sub: grant.user.id.to_string(),
+            aud: client.id.to_string(),
+            azp: client.id.to_string(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + self.policy.id_token_ttl,
+            auth_time: grant.auth_time.timestamp(),
+            nonce: grant.nonce.clone(),
+            at_hash: left_half_hash(access_token),
+            // Scope claims, plus the claims asked for by name (OIDC Core §5.5).
+            user_claims: grant.user.claims_for_request(
+                grant.scope,
+                requested.into_iter().flatten().map(String::as_str),
+            ),
+        };
+        self.signer
+            .sign(client.id_token_alg, ID_TOKEN_TYP, &claims)
+            .map_err(Error::Signing)
+    }
+}
+
+impl<C: ClaimsRequestStore, K: TokenSigner> Minter<'_, C, K> {
+    /// The access token of a user's grant, and its ID token when the scope has `openid`.
+    pub async fn user_tokens(
+        &self,
+        client: &Client,
+        grant: &UserGrant<'_>,
+        jti: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, Option<String>), Error> {
+        let subject = AccessTokenSubject {
+            sub: grant.user.id.as_str(),
+            tenant: &grant.user.tenant_id,
+            scope: grant.scope,
+            auth_time: Some(grant.auth_time),
+            grant_id: Some(grant.grant_id),
+        };
+        let access_token = self.access_token(client, &subject, jti, now)?;
+        if !grant.scope.contains("openid") {
+            return Ok((access_token, None));
+        }
+        let requested = self.claims.find_claims_request(grant.grant_id).await?;
+        let requested = requested.as_ref().map(|r| &r.id_token);
+        let id_token = self.id_token(client, grant, requested, &access_token, now)?;
+        Ok((access_token, Some(id_token)))
+    }
+}
+
+/// The access-token lifetime of `client`: its own, else the server's.
+pub(crate) fn access_ttl(policy: &Policy, client: &Client) -> i64 {
+    client.access_token_ttl.unwrap_or(policy.access_token_ttl)
+}
+
+/// A new random `jti`: 128 bits, BASE64URL.
+pub fn new_jti() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+}
+
+/// The user of a grant, if they still exist and their tenant is enabled.
+pub(crate) async fn live_user<U: UserStore, T: TenantStore>(
+    users: &U,
+    tenants: &T,
+    id: &UserId,
+) -> Result<Option<User>, Error> {
+    let Some(user) = users.find_user(id).await? else {
+        return Ok(None);
+    };
+    if !tenant_enabled(tenants, &user.tenant_id).await? {
+        return Ok(None);
+    }
+    Ok(Some(user))
+}

@@ -1,0 +1,93 @@
+//! The audit events of the token side, built in one place: issuance (`token.issue`), the
+//! RFC 8693 exchange of an API key (`token.exchange`), a replayed code (`token.code_replay`,
+//! RFC 6749 §4.1.2), a reused refresh token (`token.refresh_reuse`, RFC 9700 §4.14.2) and a
+//! revocation (`token.revoke`, RFC 7009). Ids only, never a token value. The source IP and
+//! request id are stamped by the [`crate::audit::AuditSink`] that writes them.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::audit::{ActorKind, NewAuditEvent, Outcome};
+use crate::client::Client;
+use crate::grant::mint::TokenResponse;
+use crate::grant::outcome::Incident;
+use crate::grant::token_exchange::{ExchangeResponse, GRANT_TYPE_TOKEN_EXCHANGE};
+
+/// `token.issue`: the client, the access token's `jti` and what came with it.
+pub fn issued(t: &TokenResponse, now: DateTime<Utc>) -> NewAuditEvent {
+    NewAuditEvent::protocol(
+        now,
+        Some(t.issued.tenant.clone()),
+        ActorKind::Client,
+        Some(t.issued.client_id.clone()),
+        "token.issue",
+        Some(t.issued.jti.clone()),
+        Outcome::Success,
+        json!({
+            "grant_type": t.issued.grant_type,
+            "jti": t.issued.jti,
+            "sub": t.issued.sub,
+            "grant_id": t.issued.grant_id,
+            "refresh_token": t.refresh_token.is_some(),
+            "id_token": t.id_token.is_some(),
+            "scope": t.scope,
+        }),
+    )
+}
+
+/// `token.exchange`: the API key (by name, and its id as target) and the token's `jti`.
+pub fn exchanged(x: &ExchangeResponse, now: DateTime<Utc>) -> NewAuditEvent {
+    NewAuditEvent::protocol(
+        now,
+        Some(x.issued.tenant.clone()),
+        ActorKind::ApiKey,
+        Some(x.issued.key_name.clone()),
+        "token.exchange",
+        Some(x.issued.key_id.clone()),
+        Outcome::Success,
+        json!({
+            "grant_type": GRANT_TYPE_TOKEN_EXCHANGE,
+            "jti": x.issued.jti,
+            "client_id": x.issued.client_id,
+            "scope": x.scope,
+        }),
+    )
+}
+
+/// `token.code_replay` / `token.refresh_reuse`: denied, the grant (revoked) as target.
+pub fn incident(client: &Client, incident: &Incident, now: DateTime<Utc>) -> NewAuditEvent {
+    let (action, grant, user) = match incident {
+        Incident::CodeReplay { grant, user } => ("token.code_replay", grant, user),
+        Incident::RefreshReuse { grant, user } => ("token.refresh_reuse", grant, user),
+    };
+    NewAuditEvent::protocol(
+        now,
+        Some(client.tenant_id.to_string()),
+        ActorKind::Client,
+        Some(client.id.to_string()),
+        action,
+        Some(grant.to_string()),
+        Outcome::Denied,
+        json!({ "user_id": user.as_str(), "grant_revoked": true }),
+    )
+}
+
+/// `token.revoke`: what `client` revoked — a grant (`token_type` `refresh_token`) or an access
+/// token's `jti` (`access_token`).
+pub fn revoked(
+    client: &Client,
+    token_type: &'static str,
+    target: String,
+    now: DateTime<Utc>,
+) -> NewAuditEvent {
+    NewAuditEvent::protocol(
+        now,
+        Some(client.tenant_id.to_string()),
+        ActorKind::Client,
+        Some(client.id.to_string()),
+        "token.revoke",
+        Some(target),
+        Outcome::Success,
+        json!({ "token_type": token_type }),
+    )
+}
