@@ -499,4 +499,53 @@ mod tests {
             serde_json::json!({ "active": false })
         );
     }
+
+    #[tokio::test]
+    async fn introspection_needs_an_authenticated_confidential_client_rfc7662_2_1() {
+        let now = Utc::now();
+        let h = fakes::TokenHarness::default();
+        let rs = h.register(fakes::client("rs"));
+        let mut spa = fakes::client("spa");
+        spa.auth_method = crate::client::AuthMethod::None;
+        let spa = h.register(spa);
+        let auth = ClientAuthContext {
+            clients: &h.store,
+            store: &h.store,
+            verifier: &fakes::TrustingVerifier,
+            rules: &h.rules,
+            now,
+        };
+        let at = fakes::access_token("c1", None, now);
+        let req =
+            IntrospectionRequest::parse(&Params::new(vec![("token".into(), at.clone())]).unwrap())
+                .unwrap();
+        let run = |creds: Option<crate::client_auth::ClientCredentials>| {
+            let (auth, req) = (&auth, &req);
+            async move {
+                introspect_request(auth, &FakeVerifier, &policy(), creds.as_ref(), req, None).await
+            }
+        };
+        let e = run(None).await.unwrap_err();
+        assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
+        let e = run(spa.creds()).await.unwrap_err();
+        assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
+        let i = run(rs.creds()).await.unwrap();
+        assert!(i.active);
+        assert_eq!(i.client_id.as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn client_ip_must_be_an_address() {
+        let p = |ip: &str| {
+            Params::new(vec![
+                ("token".into(), "t".into()),
+                ("client_ip".into(), ip.into()),
+            ])
+            .unwrap()
+        };
+        let ok = IntrospectionRequest::parse(&p(" 192.0.2.1 ")).unwrap();
+        assert_eq!(ok.client_ip, Some("192.0.2.1".parse().unwrap()));
+        let e = IntrospectionRequest::parse(&p("office")).unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::InvalidRequest);
+    }
 }

@@ -312,4 +312,38 @@ mod tests {
         assert_eq!(r, Revoked::Nothing);
         assert!(store.revoked_jtis().is_empty());
     }
+
+    #[tokio::test]
+    async fn revocation_authenticates_the_client_and_audits_what_it_revoked_rfc7009_2_1() {
+        let now = Utc::now();
+        let h = fakes::TokenHarness::default();
+        let c1 = h.register(fakes::client("c1"));
+        let rules = h.rules.clone();
+        let auth = ClientAuthContext {
+            clients: &h.store,
+            store: &h.store,
+            verifier: &fakes::TrustingVerifier,
+            rules: &rules,
+            now,
+        };
+        let rt = h.store.add_refresh("c1", "g1", now);
+        let at = fakes::access_token("c1", None, now);
+        let run = |creds: Option<crate::client_auth::ClientCredentials>, t: &str| {
+            let req = presented(t, None);
+            let auth = &auth;
+            async move { revoke_request(auth, &FakeVerifier, creds.as_ref(), &req).await }
+        };
+        let e = run(None, &rt).await.unwrap_err();
+        assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
+        let events = run(c1.creds(), &rt).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "token.revoke");
+        assert_eq!(events[0].target.as_deref(), Some("g1"));
+        assert_eq!(events[0].details["token_type"], "refresh_token");
+        let events = run(c1.creds(), &at).await.unwrap();
+        assert_eq!(events[0].details["token_type"], "access_token");
+        assert!(!serde_json::to_string(&events).unwrap().contains(&at));
+        // Nothing revoked, nothing audited.
+        assert!(run(c1.creds(), "unknown").await.unwrap().is_empty());
+    }
 }

@@ -82,3 +82,69 @@ where
     );
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::ACCESS_TOKEN_TYP;
+    use crate::fakes::{self, FakeSigner, FakeStore, FakeVerifier};
+    use crate::ports::TokenSigner;
+    use crate::values::SigningAlg;
+
+    /// A fake access token of user `u1` with `scope`, in grant `grant` if any.
+    fn token(scope: &str, grant: Option<&str>, now: DateTime<Utc>) -> String {
+        let mut c = fakes::claims_of(&fakes::access_token("c1", grant, now));
+        c["scope"] = scope.into();
+        FakeSigner
+            .sign(SigningAlg::RS256, ACCESS_TOKEN_TYP, &c)
+            .unwrap()
+    }
+
+    async fn code(store: &FakeStore, t: &str, now: DateTime<Utc>) -> ErrorCode {
+        let e = userinfo(store, &FakeVerifier, t, now).await.unwrap_err();
+        e.to_oauth().code
+    }
+
+    #[tokio::test]
+    async fn a_live_token_of_a_user_with_openid_reads_their_claims_oidc_5_3() {
+        let now = Utc::now();
+        let store = FakeStore::default();
+        store.add_user("u1");
+        let claims = userinfo(
+            &store,
+            &FakeVerifier,
+            &token("openid", Some("g1"), now),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(claims["sub"], "u1");
+    }
+
+    #[tokio::test]
+    async fn other_tokens_are_invalid_token_or_insufficient_scope_rfc6750_3_1() {
+        let now = Utc::now();
+        let store = FakeStore::default();
+        store.add_user("u1");
+        assert_eq!(code(&store, "garbage", now).await, ErrorCode::InvalidToken);
+        // No user behind it (client_credentials), expired, revoked with its grant.
+        let client_only = token("openid", None, now);
+        assert_eq!(
+            code(&store, &client_only, now).await,
+            ErrorCode::InvalidToken
+        );
+        let old = token("openid", Some("g1"), now - chrono::Duration::hours(2));
+        assert_eq!(code(&store, &old, now).await, ErrorCode::InvalidToken);
+        let no_openid = token("email", Some("g1"), now);
+        assert_eq!(
+            code(&store, &no_openid, now).await,
+            ErrorCode::InsufficientScope
+        );
+        store
+            .revoke_grant(&GrantId::parse("g1").unwrap(), now)
+            .await
+            .unwrap();
+        let revoked = token("openid", Some("g1"), now);
+        assert_eq!(code(&store, &revoked, now).await, ErrorCode::InvalidToken);
+    }
+}

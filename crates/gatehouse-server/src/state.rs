@@ -1,5 +1,6 @@
 //! The state shared by all workers: storage, the key ring, settings and the clock.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -14,7 +15,6 @@ use gatehouse_store::Store;
 
 use crate::client_keys::KeyVerifier;
 use crate::keys::KeyCache;
-use crate::request_meta::RequestMeta;
 use crate::settings::Settings;
 
 pub struct AppState {
@@ -50,11 +50,12 @@ impl AppState {
         }
     }
 
-    /// The ports and facts of one token request, signing with `ring`.
+    /// The ports and facts of one token request from `client_ip`, signing with `ring`.
     pub fn token_endpoint<'a>(
         &'a self,
         ring: &'a KeyRing,
-        meta: &'a RequestMeta,
+        client_ip: Option<IpAddr>,
+        request_id: &'a str,
     ) -> TokenEndpoint<'a, Store, Store, KeyRing, KeyVerifier> {
         TokenEndpoint {
             clients: &self.store,
@@ -68,8 +69,8 @@ impl AppState {
                 default_alg: SigningAlg::RS256,
             },
             now: self.now(),
-            client_ip: meta.ip,
-            request_id: Some(&meta.request_id),
+            client_ip,
+            request_id: Some(request_id),
         }
     }
 

@@ -18,7 +18,8 @@ use chrono::{DateTime, Utc};
 use crate::client::Client;
 pub use crate::client::GRANT_TYPE_JWT_BEARER;
 use crate::client_auth::{
-    AssertionRules, AssertionVerifier, JtiUse, KeySource, ReplayStore, peek_claim, replay_issuer,
+    AssertionRules, AssertionVerifier, JtiUse, KeySource, ReplayStore, VerifiedAssertion,
+    peek_claim, replay_issuer,
 };
 use crate::error::{Error, OAuthError, StoreError};
 use crate::grant::client_credentials::USER_SCOPES;
@@ -92,55 +93,14 @@ where
         )
         .into());
     }
-    let invalid = |d: String| Error::OAuth(OAuthError::invalid_grant(d));
-    let unknown = || invalid("no trust is registered for this issuer and subject".into());
-    // The unverified iss/sub only choose the keys; everything is checked after verification.
-    let iss = peek_claim(&req.assertion, "iss").ok_or_else(unknown)?;
-    let sub = peek_claim(&req.assertion, "sub").ok_or_else(unknown)?;
-    let trust = store.find_trust(&iss, &sub).await?.ok_or_else(unknown)?;
-    if trust.tenant_id != client.tenant_id {
-        return Err(unknown());
-    }
-    let claims = verifier
-        .verify(
-            &KeySource::Jwks(trust.jwks.clone()),
-            &req.assertion,
-            rules,
-            now,
-        )
-        .await
-        .map_err(|e| invalid(e.0))?;
-    if claims.iss != trust.issuer || claims.sub != trust.subject {
-        return Err(unknown());
-    }
-    // The token may carry what both the trust and the client are allowed (and no OIDC scopes:
-    // there is no user).
-    let outside = trust.scopes.difference(&client.allowed_scopes);
-    let mut drop: Vec<&str> = outside.iter().map(String::as_str).collect();
-    drop.extend(USER_SCOPES);
-    let allowed = trust.scopes.without(&drop);
-    let scope = match req.scope {
-        Some(s) if !s.is_subset(&allowed) => {
-            let extra = s.difference(&allowed).join(" ");
-            return Err(
-                OAuthError::invalid_scope(format!("scope not allowed here: {extra}")).into(),
-            );
-        }
-        Some(s) => s,
-        None => allowed,
-    };
+    let (trust, claims) = verify(store, verifier, rules, client, &req.assertion, now).await?;
+    let scope = scope(&trust, client, req.scope)?;
+    // Single use, recorded only now that the assertion is known to be genuine (RFC 7523 §3
+    // item 7), so nobody without the issuer's key can burn its `jti`s.
     let expires = claims.exp + chrono::Duration::seconds(rules.skew);
-    match store
-        .use_jti(
-            &replay_issuer("trust", &trust.issuer),
-            &claims.jti,
-            expires,
-            now,
-        )
-        .await?
-    {
-        JtiUse::Fresh => {}
-        JtiUse::Replayed => return Err(invalid("the assertion has already been used".into())),
+    let issuer = replay_issuer("trust", &trust.issuer);
+    if store.use_jti(&issuer, &claims.jti, expires, now).await? == JtiUse::Replayed {
+        return Err(OAuthError::invalid_grant("the assertion has already been used").into());
     }
     // A client-only token: the client's tenant (the trust is of the same tenant).
     let subject = AccessTokenSubject {
@@ -162,6 +122,52 @@ where
     };
     let ttl = mint.access_ttl(client);
     Ok(TokenResponse::bearer(access_token, ttl, &scope, issued))
+}
+
+/// The trust of `client`'s tenant that signed `assertion`, and the verified claims. The
+/// unverified `iss`/`sub` only choose the keys; everything is checked after verification.
+async fn verify<S: TrustStore, V: AssertionVerifier>(
+    store: &S,
+    verifier: &V,
+    rules: &AssertionRules,
+    client: &Client,
+    assertion: &str,
+    now: DateTime<Utc>,
+) -> Result<(Trust, VerifiedAssertion), Error> {
+    let unknown =
+        || OAuthError::invalid_grant("no trust is registered for this issuer and subject");
+    let iss = peek_claim(assertion, "iss").ok_or_else(unknown)?;
+    let sub = peek_claim(assertion, "sub").ok_or_else(unknown)?;
+    let trust = store.find_trust(&iss, &sub).await?.ok_or_else(unknown)?;
+    if trust.tenant_id != client.tenant_id {
+        return Err(unknown().into());
+    }
+    let keys = KeySource::Jwks(trust.jwks.clone());
+    let claims = verifier
+        .verify(&keys, assertion, rules, now)
+        .await
+        .map_err(|e| OAuthError::invalid_grant(e.0))?;
+    if claims.iss != trust.issuer || claims.sub != trust.subject {
+        return Err(unknown().into());
+    }
+    Ok((trust, claims))
+}
+
+/// The scope of the token: what both the trust and the client are allowed, without the OIDC
+/// scopes (there is no user); a request beyond that is `invalid_scope`.
+fn scope(trust: &Trust, client: &Client, requested: Option<ScopeSet>) -> Result<ScopeSet, Error> {
+    let outside = trust.scopes.difference(&client.allowed_scopes);
+    let mut drop: Vec<&str> = outside.iter().map(String::as_str).collect();
+    drop.extend(USER_SCOPES);
+    let allowed = trust.scopes.without(&drop);
+    match requested {
+        Some(s) if !s.is_subset(&allowed) => {
+            let extra = s.difference(&allowed).join(" ");
+            Err(OAuthError::invalid_scope(format!("scope not allowed here: {extra}")).into())
+        }
+        Some(s) => Ok(s),
+        None => Ok(allowed),
+    }
 }
 
 #[cfg(test)]

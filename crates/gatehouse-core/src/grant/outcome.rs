@@ -18,8 +18,10 @@ pub enum Incident {
 }
 
 /// A refused grant request.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
 pub struct Refusal {
+    #[source]
     pub error: Error,
     pub incident: Option<Incident>,
 }

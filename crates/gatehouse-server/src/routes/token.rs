@@ -22,7 +22,7 @@ pub async fn token(
     form: ClientRequest<TokenRequest>,
 ) -> HttpResponse {
     let ring = state.keys.current();
-    let endpoint = state.token_endpoint(&ring, &meta);
+    let endpoint = state.token_endpoint(&ring, meta.ip, &meta.request_id);
     let outcome = token::token(&endpoint, form.credentials, form.request).await;
     write_audit(&state, &meta, outcome.events).await;
     token_reply(outcome.answer)
