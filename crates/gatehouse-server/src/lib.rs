@@ -5,9 +5,7 @@
 //! shutdown future resolves. Routes live in [`routes`]; the single mapping from protocol
 //! errors to HTTP is [`error`]; pages are in [`views`].
 
-pub mod admin;
 pub mod admin_api;
-pub mod admin_apikeys;
 pub mod audit_sink;
 pub mod client_keys;
 pub mod console;
