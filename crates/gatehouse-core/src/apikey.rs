@@ -76,6 +76,15 @@ impl fmt::Display for Environment {
     }
 }
 
+/// Why configured API-key prefixes are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PrefixError {
+    #[error("API key {0} prefix must be 1 to 32 of a-z, 0-9 and _")]
+    Format(Environment),
+    #[error("API key prefixes of live and test must differ")]
+    Same,
+}
+
 /// The secret prefixes per environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyPrefixes {
@@ -94,16 +103,14 @@ impl Default for ApiKeyPrefixes {
 
 impl ApiKeyPrefixes {
     /// Checks configured prefixes: 1–32 of `[a-z0-9_]`, and different from each other.
-    pub fn new(live: &str, test: &str) -> Result<Self, String> {
-        for (what, p) in [("live", live), ("test", test)] {
+    pub fn new(live: &str, test: &str) -> Result<Self, PrefixError> {
+        for (env, p) in [(Environment::Live, live), (Environment::Test, test)] {
             if p.is_empty() || p.len() > 32 || !p.bytes().all(is_prefix_byte) {
-                return Err(format!(
-                    "API key {what} prefix must be 1 to 32 of a-z, 0-9 and _"
-                ));
+                return Err(PrefixError::Format(env));
             }
         }
         if live == test {
-            return Err("API key prefixes of live and test must differ".into());
+            return Err(PrefixError::Same);
         }
         Ok(Self {
             live: live.into(),
