@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use actix_web::{App, test};
 use criterion::{Criterion, criterion_group, criterion_main};
+use gatehouse_admin::clients::NewClientRequest;
+use gatehouse_admin::{Actor, Context};
 use gatehouse_core::SigningAlg;
 use gatehouse_core::client::ClientRegistration;
 use gatehouse_core::ports::{SystemClock, TokenSigner};
 use gatehouse_jose::{KeyEntry, KeyRing, SigningKey, generate_key};
-use gatehouse_server::{Application, Settings, admin, routes_config};
+use gatehouse_server::{Application, Settings, routes_config};
 
 fn ring() -> KeyRing {
     let entries = SigningAlg::ALL
@@ -88,15 +90,23 @@ fn token_endpoint(c: &mut Criterion) {
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
         };
-        let out = admin::create_client(&state.store, reg, "default", chrono::Utc::now())
+        let actor = Actor::operator();
+        let ctx = Context::new(&state.store, &actor, chrono::Utc::now());
+        let req = NewClientRequest {
+            registration: reg,
+            keys: None,
+        };
+        let out = gatehouse_admin::clients::create(&ctx, req, None)
             .await
             .expect("client");
         let app =
             test::init_service(App::new().app_data(state.clone()).configure(routes_config)).await;
         (
             app,
-            out["client_id"].as_str().unwrap_or_default().to_owned(),
-            out["client_secret"].as_str().unwrap_or_default().to_owned(),
+            out.client.client_id.to_string(),
+            out.client_secret
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
         )
     });
     let basic = {

@@ -4,66 +4,65 @@
 //! offline Swagger UI.
 
 use chrono::Utc;
+use gatehouse_admin::users::NewUser;
+use gatehouse_admin::{Actor, Context};
 use gatehouse_core::apikey::ApiKeyRequest;
 use gatehouse_core::tenant::TenantRegistration;
-use gatehouse_server::admin::{self, Actor};
-use gatehouse_server::admin_apikeys;
 use gatehouse_server::settings::ApiKeySettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestServer, http, str_of, token_request};
+use crate::support::{
+    PASSWORD, TestServer, http, operator_client, operator_user, str_of, token_request,
+};
 
 /// Creates a tenant through the operator action; returns its id.
-async fn tenant(server: &TestServer, name: &str, max_keys: u32) -> String {
-    let v = admin_apikeys::create_tenant(
-        &server.store,
-        &Actor::operator(),
-        TenantRegistration {
-            name: name.into(),
-            max_api_keys: Some(max_keys),
-            ..Default::default()
-        },
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    str_of(&v, "id").to_owned()
+pub(crate) async fn tenant(server: &TestServer, name: &str, max_keys: u32) -> String {
+    let actor = Actor::operator();
+    let ctx = Context::new(&server.store, &actor, Utc::now());
+    let reg = TenantRegistration {
+        name: name.into(),
+        max_api_keys: Some(max_keys),
+        ..Default::default()
+    };
+    let v = gatehouse_admin::tenants::create(&ctx, reg).await.unwrap();
+    v.id.to_string()
 }
 
 /// Creates an API key with `scope` for `tenant`; returns the secret.
-async fn key(server: &TestServer, tenant: &str, name: &str, scope: &str) -> String {
-    let v = admin_apikeys::create_api_key(
-        &server.store,
-        &Actor::operator(),
-        &ApiKeySettings::default(),
-        tenant,
-        ApiKeyRequest {
-            name: name.into(),
-            scope: Some(scope.into()),
-            ..Default::default()
-        },
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    str_of(&v, "secret").to_owned()
-}
-
-async fn user_in(server: &TestServer, tenant: &str, username: &str) -> String {
-    let v = admin::create_user(&server.store, username, None, PASSWORD, tenant, Utc::now())
+pub(crate) async fn key(server: &TestServer, tenant: &str, name: &str, scope: &str) -> String {
+    let actor = Actor::operator();
+    let ctx = Context::new(&server.store, &actor, Utc::now());
+    let policy = ApiKeySettings::default().policy().unwrap();
+    let req = ApiKeyRequest {
+        name: name.into(),
+        scope: Some(scope.into()),
+        ..Default::default()
+    };
+    let tenant = gatehouse_core::TenantId::parse(tenant).unwrap();
+    let v = gatehouse_admin::api_keys::create(&ctx, &policy, &tenant, req)
         .await
         .unwrap();
-    str_of(&v, "id").to_owned()
+    v.secret.expose().to_owned()
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
+pub(crate) async fn user_in(server: &TestServer, tenant: &str, username: &str) -> String {
+    let new = NewUser {
+        username: username.into(),
+        password: PASSWORD.into(),
+        ..NewUser::default()
+    };
+    let v = operator_user(&server.store, tenant, new).await.unwrap();
+    v.id.to_string()
 }
 
-async fn call(
+pub(crate) struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+pub(crate) async fn call(
     server: &TestServer,
     method: reqwest::Method,
     path: &str,
@@ -92,11 +91,11 @@ async fn call(
     }
 }
 
-async fn get(server: &TestServer, path: &str, bearer: &str) -> Resp {
+pub(crate) async fn get(server: &TestServer, path: &str, bearer: &str) -> Resp {
     call(server, reqwest::Method::GET, path, Some(bearer), None, None).await
 }
 
-async fn post(server: &TestServer, path: &str, bearer: &str, body: Value) -> Resp {
+pub(crate) async fn post(server: &TestServer, path: &str, bearer: &str, body: Value) -> Resp {
     call(
         server,
         reqwest::Method::POST,
@@ -186,7 +185,7 @@ async fn tenant_admin_sees_and_creates_only_in_its_tenant() {
     let a_key = key(&server, &a, "a-admin", "admin:all").await;
     let _b_key = key(&server, &b, "b-admin", "read:users").await;
     let b_user = user_in(&server, &b, "bob").await;
-    let b_client = admin::create_client(
+    let b_client = operator_client(
         &server.store,
         gatehouse_core::client::ClientRegistration {
             name: "B app".into(),
@@ -203,12 +202,10 @@ async fn tenant_admin_sees_and_creates_only_in_its_tenant() {
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
         },
-        &b,
-        Utc::now(),
     )
     .await
     .unwrap();
-    let b_client = str_of(&b_client, "client_id").to_owned();
+    let b_client = b_client.client.client_id.to_string();
 
     // Create in A.
     let u = post(

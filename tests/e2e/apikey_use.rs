@@ -4,8 +4,8 @@
 //! address (with and without a trusted proxy).
 
 use chrono::Utc;
+use gatehouse_admin::{Actor, Context, api_keys};
 use gatehouse_core::apikey::ApiKeyRequest;
-use gatehouse_server::admin_apikeys::{self, Actor};
 use gatehouse_server::settings::ApiKeySettings;
 use serde_json::{Value, json};
 
@@ -26,26 +26,20 @@ async fn new_key(s: &TestServer, tenant: &str, name: &str, allow: &[&str]) -> (S
         allow_ips: allow.iter().map(|a| a.to_string()).collect(),
         ..Default::default()
     };
-    let out = admin_apikeys::create_api_key(
-        &s.store,
-        &Actor::operator(),
-        &ApiKeySettings::default(),
-        tenant,
-        req,
-        s.clock_now(),
-    )
-    .await
-    .expect("create key");
-    (
-        str_of(&out, "id").to_owned(),
-        str_of(&out, "secret").to_owned(),
-    )
+    let actor = Actor::operator();
+    let ctx = Context::new(&s.store, &actor, s.clock_now());
+    let policy = ApiKeySettings::default().policy().unwrap();
+    let tenant = gatehouse_core::TenantId::parse(tenant).unwrap();
+    let out = api_keys::create(&ctx, &policy, &tenant, req)
+        .await
+        .expect("create key");
+    (out.key.id.clone(), out.secret.expose().to_owned())
 }
 
 async fn revoke(s: &TestServer, id: &str) {
-    admin_apikeys::revoke_api_key(&s.store, &Actor::operator(), id, s.clock_now())
-        .await
-        .expect("revoke key");
+    let actor = Actor::operator();
+    let ctx = Context::new(&s.store, &actor, s.clock_now());
+    api_keys::revoke(&ctx, id, None).await.expect("revoke key");
 }
 
 /// A token-exchange request without client authentication.

@@ -4,9 +4,10 @@
 //! replays, other secrets, other algorithms and the bare secret are `invalid_client`.
 
 use chrono::Utc;
+use gatehouse_admin::clients::NewClientRequest;
+use gatehouse_admin::{Actor, Context, Field, OpError};
 use gatehouse_core::client::ClientRegistration;
 use gatehouse_jose::MasterKey;
-use gatehouse_server::admin;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::Value;
 
@@ -24,23 +25,27 @@ fn registration() -> ClientRegistration {
     }
 }
 
+/// Registers the client as the local operator does, with the server's master key (if any).
+async fn register(
+    s: &TestServer,
+    master: Option<&MasterKey>,
+) -> Result<gatehouse_admin::views::CreatedClient, OpError> {
+    let actor = Actor::operator();
+    let ctx = Context::new(&s.store, &actor, Utc::now());
+    let req = NewClientRequest {
+        registration: registration(),
+        keys: None,
+    };
+    gatehouse_admin::clients::create(&ctx, req, master).await
+}
+
 async fn server() -> (TestServer, String, String) {
     let s = TestServer::start_with(|st| st.master_key = Some(MasterKey::parse(MK).unwrap())).await;
     let master = MasterKey::parse(MK).unwrap();
-    let out = admin::create_client_with_keys(
-        &s.store,
-        &admin::Actor::operator(),
-        registration(),
-        "default",
-        None,
-        Some(&master),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    let id = out["client_id"].as_str().unwrap().to_owned();
-    let secret = out["client_secret"].as_str().unwrap().to_owned();
-    assert_eq!(out["auth_method"], "client_secret_jwt");
+    let out = register(&s, Some(&master)).await.unwrap();
+    let id = out.client.client_id.to_string();
+    let secret = out.client_secret.unwrap().expose().to_owned();
+    assert_eq!(out.client.auth_method, "client_secret_jwt");
     (s, id, secret)
 }
 
@@ -177,19 +182,12 @@ async fn without_a_master_key_the_method_is_neither_offered_nor_registrable() {
         "token_endpoint_auth_methods_supported",
         "client_secret_jwt"
     ));
-    let err = admin::create_client_with_keys(
-        &s.store,
-        &admin::Actor::operator(),
-        registration(),
-        "default",
-        None,
-        None,
-        Utc::now(),
-    )
-    .await
-    .unwrap_err();
-    assert!(err.to_string().contains("--auth-method"), "{err}");
-    assert!(err.to_string().contains("master key"), "{err}");
+    let err = register(&s, None).await.unwrap_err();
+    let OpError::Invalid(f) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(f.field, Field::AuthMethod, "{err}");
+    assert!(f.reason.contains("master key"), "{err}");
     // Nothing was written.
     let out = run_cli(&s.db_url, &["audit", "list", "--json"], None);
     let audit = cli_json(&out);

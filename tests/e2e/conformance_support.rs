@@ -82,14 +82,11 @@ pub async fn userinfo(s: &TestServer, access_token: &str) -> Value {
 
 /// Creates `alice` with a full profile (name, phone, address).
 pub async fn user_with_profile(s: &TestServer) -> String {
-    let out = gatehouse_server::admin::create_user_with_profile(
-        &s.store,
-        &gatehouse_server::admin::Actor::operator(),
-        "alice",
-        Some("alice@example.com"),
-        PASSWORD,
-        "default",
-        gatehouse_server::admin::ProfileInput {
+    let new = gatehouse_admin::users::NewUser {
+        username: "alice".into(),
+        email: Some("alice@example.com".into()),
+        password: PASSWORD.into(),
+        profile: gatehouse_admin::users::ProfileInput {
             name: Some("Alice Liddell".into()),
             given_name: Some("Alice".into()),
             family_name: Some("Liddell".into()),
@@ -97,11 +94,11 @@ pub async fn user_with_profile(s: &TestServer) -> String {
             address: Some("Christ Church, Oxford OX1 1DP, UK".into()),
             ..Default::default()
         },
-        chrono::Utc::now(),
-    )
-    .await
-    .expect("create user");
-    out["id"].as_str().unwrap().to_owned()
+    };
+    let out = crate::support::operator_user(&s.store, "default", new)
+        .await
+        .expect("create user");
+    out.id.to_string()
 }
 
 /// A client allowed every standard scope.

@@ -4,36 +4,38 @@
 //! pages, and admin scopes in the authorization-code flow granted only to their holders.
 
 use chrono::Utc;
+use gatehouse_admin::tenants::{self, TenantChanges};
+use gatehouse_admin::{Actor, Context};
 use gatehouse_core::ports::UserStore;
 use gatehouse_core::tenant::TenantRegistration;
-use gatehouse_server::admin_apikeys::{self, Actor};
 
 use crate::support::{
     PASSWORD, TestServer, admin_user, authorize_url, browser, cli_json, hidden, location,
     query_param, redeem, run_cli, run_flow,
 };
 
-const CONSOLE: &str = "/admin/console";
+pub(crate) const CONSOLE: &str = "/admin/console";
 
-async fn tenant(server: &TestServer, name: &str, max_keys: u32, api_access: &str) -> String {
-    let out = admin_apikeys::create_tenant(
-        &server.store,
-        &Actor::operator(),
-        TenantRegistration {
-            name: name.into(),
-            api_access: Some(api_access.into()),
-            scope: None,
-            max_api_keys: Some(max_keys),
-        },
-        Utc::now(),
-    )
-    .await
-    .expect("create tenant");
-    out["id"].as_str().unwrap().to_owned()
+pub(crate) async fn tenant(
+    server: &TestServer,
+    name: &str,
+    max_keys: u32,
+    api_access: &str,
+) -> String {
+    let actor = Actor::operator();
+    let ctx = Context::new(&server.store, &actor, Utc::now());
+    let reg = TenantRegistration {
+        name: name.into(),
+        api_access: Some(api_access.into()),
+        scope: None,
+        max_api_keys: Some(max_keys),
+    };
+    let out = tenants::create(&ctx, reg).await.expect("create tenant");
+    out.id.to_string()
 }
 
 /// Posts the sign-in form (after fetching it for its CSRF token); returns the response.
-async fn try_sign_in(
+pub(crate) async fn try_sign_in(
     b: &reqwest::Client,
     server: &TestServer,
     username: &str,
@@ -60,20 +62,20 @@ async fn try_sign_in(
 }
 
 /// A browser signed in to the console as `username`.
-async fn signed_in(server: &TestServer, username: &str) -> reqwest::Client {
+pub(crate) async fn signed_in(server: &TestServer, username: &str) -> reqwest::Client {
     let b = browser();
     let resp = try_sign_in(&b, server, username, PASSWORD).await;
     assert_eq!(resp.status().as_u16(), 303, "sign-in of {username}");
     b
 }
 
-async fn get(b: &reqwest::Client, server: &TestServer, path: &str) -> (u16, String) {
+pub(crate) async fn get(b: &reqwest::Client, server: &TestServer, path: &str) -> (u16, String) {
     let resp = b.get(server.url(path)).send().await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.text().await.unwrap())
 }
 
-async fn post(
+pub(crate) async fn post(
     b: &reqwest::Client,
     server: &TestServer,
     path: &str,
@@ -83,12 +85,16 @@ async fn post(
 }
 
 /// The API keys page of `tenant` and its CSRF token.
-async fn keys_page(b: &reqwest::Client, server: &TestServer, tenant: &str) -> (u16, String) {
+pub(crate) async fn keys_page(
+    b: &reqwest::Client,
+    server: &TestServer,
+    tenant: &str,
+) -> (u16, String) {
     get(b, server, &format!("{CONSOLE}/api-keys?tenant={tenant}")).await
 }
 
 /// Creates a key through the console; returns (status, page).
-async fn create_key(
+pub(crate) async fn create_key(
     b: &reqwest::Client,
     server: &TestServer,
     tenant: &str,
@@ -133,7 +139,7 @@ fn href_before(page: &str, marker: &str) -> Option<String> {
     href_after(tag, "href=\"")
 }
 
-async fn key_names(server: &TestServer, tenant: &str) -> Vec<(String, bool)> {
+pub(crate) async fn key_names(server: &TestServer, tenant: &str) -> Vec<(String, bool)> {
     let t = gatehouse_core::TenantId::parse(tenant).unwrap();
     server
         .store
@@ -527,7 +533,8 @@ async fn keys_sort_by_every_column() {
 async fn at_the_limit_the_create_button_is_disabled_with_a_tooltip() {
     let server = TestServer::start().await;
     let t = tenant(&server, "Small Co", 1, "enabled").await;
-    admin_user(&server, "small-admin", &t, "write:api_keys").await;
+    // The keys made here carry read:audit, which their creator must hold to hand it on.
+    admin_user(&server, "small-admin", &t, "write:api_keys read:audit").await;
     let b = signed_in(&server, "small-admin").await;
     let (_, page) = keys_page(&b, &server, &t).await;
     assert!(page.contains("<a class=\"button\" id=\"create-key\""));
@@ -711,11 +718,10 @@ async fn clients_and_audit_pages_show_the_tenants_data() {
     );
 
     // Audit paging: more than a page of entries, newest first, "older" continues below.
+    let actor = Actor::operator();
+    let ctx = Context::new(&server.store, &actor, Utc::now());
     for i in 0..60 {
-        admin_apikeys::audit_action(
-            &server.store,
-            &Actor::operator(),
-            Utc::now(),
+        ctx.audit(
             Some("default"),
             "test.event",
             &format!("target-{i:02}"),
@@ -800,9 +806,19 @@ async fn disabling_the_tenant_or_removing_admin_rights_ends_console_access() {
         get(&b, &server, &format!("{CONSOLE}/api-keys")).await.0,
         200
     );
-    admin_apikeys::set_tenant_disabled(&server.store, &Actor::operator(), &t, true, Utc::now())
-        .await
-        .unwrap();
+    let actor = Actor::operator();
+    let changes = TenantChanges {
+        disabled: Some(true),
+        ..TenantChanges::default()
+    };
+    tenants::update(
+        &Context::new(&server.store, &actor, Utc::now()),
+        &t,
+        changes,
+        None,
+    )
+    .await
+    .unwrap();
     // The open session ends, and signing in again is refused like a wrong password.
     assert_eq!(
         get(&b, &server, &format!("{CONSOLE}/api-keys")).await.0,

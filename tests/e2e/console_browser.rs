@@ -12,10 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use chrono::Utc;
 use fantoccini::{Client, ClientBuilder, Locator};
-use gatehouse_server::admin::{self, ProfileInput};
-use gatehouse_server::admin_apikeys::Actor;
+use gatehouse_admin::users::{NewUser, ProfileInput};
 
 use crate::support::{PASSWORD, TestServer};
 
@@ -158,21 +156,18 @@ async fn console_api_keys_in_headless_chromium() {
         return;
     }
     let server = TestServer::start().await;
-    admin::create_user_with_profile(
-        &server.store,
-        &Actor::operator(),
-        "root",
-        None,
-        PASSWORD,
-        "default",
-        ProfileInput {
+    let root = NewUser {
+        username: "root".into(),
+        password: PASSWORD.into(),
+        profile: ProfileInput {
             admin_scopes: vec!["admin:all".into()],
             ..ProfileInput::default()
         },
-        Utc::now(),
-    )
-    .await
-    .expect("admin user");
+        ..NewUser::default()
+    };
+    crate::support::operator_user(&server.store, "default", root)
+        .await
+        .expect("admin user");
     let (_driver, driver_url) = start_driver().await;
     let c = browser(&driver_url).await;
 

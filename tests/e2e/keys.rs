@@ -6,9 +6,10 @@ use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use gatehouse_admin::{Actor, Context};
 use gatehouse_jose::MasterKey;
 use gatehouse_server::keys::{Schedule, scheduler_tick};
-use gatehouse_server::{Application, Settings, admin};
+use gatehouse_server::{Application, Settings};
 use serde_json::Value;
 
 use crate::support::*;
@@ -65,7 +66,10 @@ async fn signing_kid(s: &TestServer, base: &str, c: &TestClient) -> String {
 }
 
 async fn keys_with(s: &TestServer, alg: &str, status: &str) -> Vec<Value> {
-    let list = admin::list_keys(&s.store).await.unwrap();
+    let actor = Actor::operator();
+    let ctx = Context::new(&s.store, &actor, chrono::Utc::now());
+    let list = gatehouse_admin::signing_keys::list(&ctx).await.unwrap();
+    let list = serde_json::to_value(&list).unwrap();
     list["keys"]
         .as_array()
         .unwrap()

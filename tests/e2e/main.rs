@@ -5,6 +5,7 @@
 mod support;
 
 mod admin_api;
+mod admin_rights;
 mod apikey_use;
 mod apikeys_cli;
 mod audit_events;

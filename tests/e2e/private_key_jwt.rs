@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::Utc;
+use gatehouse_admin::clients::NewClientRequest;
+use gatehouse_admin::{Actor, Context};
 use gatehouse_core::SigningAlg;
 use gatehouse_core::client_auth::KeySource;
 use gatehouse_jose::{SigningKey, generate_key};
-use gatehouse_server::admin;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -60,22 +61,17 @@ async fn pkjwt_client(s: &TestServer, keys: KeySource) -> String {
             gatehouse_core::TenantId::default_tenant(),
         )
     };
-    let out = admin::create_client_with_keys(
-        &s.store,
-        &admin::Actor::operator(),
-        reg,
-        "default",
-        Some(keys),
-        None,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    assert!(
-        out["client_secret"].is_null(),
-        "no secret for private_key_jwt"
-    );
-    out["client_id"].as_str().unwrap().to_owned()
+    let actor = Actor::operator();
+    let ctx = Context::new(&s.store, &actor, Utc::now());
+    let req = NewClientRequest {
+        registration: reg,
+        keys: Some(keys),
+    };
+    let out = gatehouse_admin::clients::create(&ctx, req, None)
+        .await
+        .unwrap();
+    assert!(out.client_secret.is_none(), "no secret for private_key_jwt");
+    out.client.client_id.to_string()
 }
 
 async fn post_token(s: &TestServer, form: &[(&str, &str)]) -> (u16, Value) {

@@ -7,10 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};
+use gatehouse_admin::clients::NewClientRequest;
+use gatehouse_admin::users::{NewUser, ProfileInput};
+use gatehouse_admin::views::{CreatedClient, UserView};
+use gatehouse_admin::{Actor, Context, OpError};
 use gatehouse_core::TenantId;
 use gatehouse_core::client::ClientRegistration;
 use gatehouse_core::ports::Clock;
-use gatehouse_server::{Application, Settings, admin};
+use gatehouse_server::{Application, Settings};
 use gatehouse_store::Store;
 use gatehouse_store::test_support::TestDb;
 
@@ -107,28 +111,55 @@ impl TestServer {
             refresh_absolute_ttl: None,
         };
         f(&mut reg);
-        let out = admin::create_client(&self.store, reg, "default", Utc::now())
+        let out = operator_client(&self.store, reg)
             .await
             .expect("create client");
-        TestClient {
-            id: out["client_id"].as_str().unwrap().to_owned(),
-            secret: out["client_secret"].as_str().map(str::to_owned),
-        }
+        TestClient::from(&out)
     }
 
     pub async fn user(&self, username: &str) -> String {
-        let out = admin::create_user(
-            &self.store,
-            username,
-            Some(&format!("{username}@example.com")),
-            PASSWORD,
-            "default",
-            Utc::now(),
-        )
-        .await
-        .expect("create user");
-        out["id"].as_str().unwrap().to_owned()
+        let new = NewUser {
+            username: username.into(),
+            email: Some(format!("{username}@example.com")),
+            password: PASSWORD.into(),
+            ..NewUser::default()
+        };
+        let out = operator_user(&self.store, "default", new)
+            .await
+            .expect("create user");
+        out.id.to_string()
     }
+}
+
+impl From<&CreatedClient> for TestClient {
+    fn from(c: &CreatedClient) -> Self {
+        TestClient {
+            id: c.client.client_id.to_string(),
+            secret: c.client_secret.as_ref().map(|s| s.expose().to_owned()),
+        }
+    }
+}
+
+/// Registers a client (in `reg.tenant_id`) as the local operator does at the CLI.
+pub async fn operator_client(
+    store: &Store,
+    reg: ClientRegistration,
+) -> Result<CreatedClient, OpError> {
+    let actor = Actor::operator();
+    let ctx = Context::new(store, &actor, Utc::now());
+    let req = NewClientRequest {
+        registration: reg,
+        keys: None,
+    };
+    gatehouse_admin::clients::create(&ctx, req, None).await
+}
+
+/// Creates a user of `tenant` as the local operator does at the CLI.
+pub async fn operator_user(store: &Store, tenant: &str, new: NewUser) -> Result<UserView, OpError> {
+    let actor = Actor::operator();
+    let ctx = Context::new(store, &actor, Utc::now());
+    let tenant = TenantId::parse(tenant).expect("tenant id");
+    gatehouse_admin::users::create(&ctx, &tenant, new).await
 }
 
 impl Drop for TestServer {
@@ -587,20 +618,17 @@ pub fn lists(meta: &serde_json::Value, field: &str, value: &str) -> bool {
 
 /// Creates a user of `tenant` holding `scopes` (space-separated admin scopes; "" for none).
 pub async fn admin_user(server: &TestServer, username: &str, tenant: &str, scopes: &str) -> String {
-    let out = gatehouse_server::admin::create_user_with_profile(
-        &server.store,
-        &gatehouse_server::admin::Actor::operator(),
-        username,
-        None,
-        PASSWORD,
-        tenant,
-        gatehouse_server::admin::ProfileInput {
+    let new = NewUser {
+        username: username.into(),
+        password: PASSWORD.into(),
+        profile: ProfileInput {
             admin_scopes: scopes.split_whitespace().map(str::to_owned).collect(),
             ..Default::default()
         },
-        chrono::Utc::now(),
-    )
-    .await
-    .expect("create user");
-    out["id"].as_str().unwrap().to_owned()
+        ..NewUser::default()
+    };
+    let out = operator_user(&server.store, tenant, new)
+        .await
+        .expect("create user");
+    out.id.to_string()
 }

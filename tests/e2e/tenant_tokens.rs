@@ -5,11 +5,12 @@
 
 use base64::Engine;
 use chrono::Utc;
+use gatehouse_admin::tenants::{self, TenantChanges};
+use gatehouse_admin::users::NewUser;
+use gatehouse_admin::{Actor, Context};
 use gatehouse_core::TenantId;
 use gatehouse_core::client::ClientRegistration;
 use gatehouse_core::tenant::TenantRegistration;
-use gatehouse_server::admin;
-use gatehouse_server::admin_apikeys::{self, Actor};
 use serde_json::Value;
 
 use crate::support::*;
@@ -20,10 +21,10 @@ pub async fn new_tenant(s: &TestServer, name: &str) -> String {
         name: name.into(),
         ..Default::default()
     };
-    let out = admin_apikeys::create_tenant(&s.store, &Actor::operator(), reg, Utc::now())
-        .await
-        .expect("create tenant");
-    str_of(&out, "id").to_owned()
+    let actor = Actor::operator();
+    let ctx = Context::new(&s.store, &actor, Utc::now());
+    let out = tenants::create(&ctx, reg).await.expect("create tenant");
+    out.id.to_string()
 }
 
 /// A confidential client (`client_secret_basic`) of `tenant` allowed the code, refresh and
@@ -53,33 +54,33 @@ pub async fn client_in(
         refresh_absolute_ttl: None,
     };
     f(&mut reg);
-    let out = admin::create_client(&s.store, reg, tenant, Utc::now())
-        .await
-        .expect("create client");
-    TestClient {
-        id: str_of(&out, "client_id").to_owned(),
-        secret: out["client_secret"].as_str().map(str::to_owned),
-    }
+    let out = operator_client(&s.store, reg).await.expect("create client");
+    TestClient::from(&out)
 }
 
 /// A user of `tenant` with the test password; returns the user id.
 pub async fn user_in(s: &TestServer, username: &str, tenant: &str) -> String {
-    let out = admin::create_user(
-        &s.store,
-        username,
-        Some(&format!("{username}@example.com")),
-        PASSWORD,
-        tenant,
-        Utc::now(),
-    )
-    .await
-    .expect("create user");
-    str_of(&out, "id").to_owned()
+    let new = NewUser {
+        username: username.into(),
+        email: Some(format!("{username}@example.com")),
+        password: PASSWORD.into(),
+        ..NewUser::default()
+    };
+    let out = operator_user(&s.store, tenant, new)
+        .await
+        .expect("create user");
+    out.id.to_string()
 }
 
 /// Disables or re-enables a tenant as an operator would.
 pub async fn set_disabled(s: &TestServer, tenant: &str, disabled: bool) {
-    admin_apikeys::set_tenant_disabled(&s.store, &Actor::operator(), tenant, disabled, Utc::now())
+    let actor = Actor::operator();
+    let ctx = Context::new(&s.store, &actor, Utc::now());
+    let changes = TenantChanges {
+        disabled: Some(disabled),
+        ..TenantChanges::default()
+    };
+    tenants::update(&ctx, tenant, changes, None)
         .await
         .expect("set tenant disabled");
 }

@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::field::{Field, FieldError};
 use crate::secret::{Secret, SecretHash, random_bytes};
 use crate::tenant::Tenant;
 use crate::values::{ScopeSet, TenantId};
@@ -51,11 +52,14 @@ pub enum Environment {
 }
 
 impl Environment {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
         match s {
             "live" => Ok(Self::Live),
             "test" => Ok(Self::Test),
-            other => Err(format!("--env: expected live or test, got {other:?}")),
+            other => Err(FieldError::new(
+                Field::Environment,
+                format!("expected live or test, got {other:?}"),
+            )),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -70,6 +74,15 @@ impl fmt::Display for Environment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Why configured API-key prefixes are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PrefixError {
+    #[error("API key {0} prefix must be 1 to 32 of a-z, 0-9 and _")]
+    Format(Environment),
+    #[error("API key prefixes of live and test must differ")]
+    Same,
 }
 
 /// The secret prefixes per environment.
@@ -90,16 +103,14 @@ impl Default for ApiKeyPrefixes {
 
 impl ApiKeyPrefixes {
     /// Checks configured prefixes: 1–32 of `[a-z0-9_]`, and different from each other.
-    pub fn new(live: &str, test: &str) -> Result<Self, String> {
-        for (what, p) in [("live", live), ("test", test)] {
+    pub fn new(live: &str, test: &str) -> Result<Self, PrefixError> {
+        for (env, p) in [(Environment::Live, live), (Environment::Test, test)] {
             if p.is_empty() || p.len() > 32 || !p.bytes().all(is_prefix_byte) {
-                return Err(format!(
-                    "API key {what} prefix must be 1 to 32 of a-z, 0-9 and _"
-                ));
+                return Err(PrefixError::Format(env));
             }
         }
         if live == test {
-            return Err("API key prefixes of live and test must differ".into());
+            return Err(PrefixError::Same);
         }
         Ok(Self {
             live: live.into(),
@@ -245,45 +256,53 @@ pub fn parse_api_key(presented: &str) -> Result<ParsedKey, MalformedKey> {
 
 /// Checks an API-key name: 1–256 characters, none of [`FORBIDDEN_NAME_CHARS`] and no control
 /// characters. The name appears in the audit trail, so it should say what the key is for.
-pub fn validate_name(name: &str) -> Result<(), String> {
+pub fn validate_name(name: &str) -> Result<(), FieldError> {
     let n = name.chars().count();
     if name.trim().is_empty() || n > MAX_NAME_LEN {
-        return Err(format!(
-            "--name: an API key name has 1 to {MAX_NAME_LEN} characters"
+        return Err(FieldError::new(
+            Field::Name,
+            format!("an API key name has 1 to {MAX_NAME_LEN} characters"),
         ));
     }
     if name.chars().any(|c| FORBIDDEN_NAME_CHARS.contains(&c)) {
         let list: Vec<String> = FORBIDDEN_NAME_CHARS.iter().map(char::to_string).collect();
-        return Err(format!(
-            "--name: these characters are not allowed: {}",
-            list.join(" ")
+        return Err(FieldError::new(
+            Field::Name,
+            format!("these characters are not allowed: {}", list.join(" ")),
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err("--name: control characters are not allowed".into());
+        return Err(FieldError::new(
+            Field::Name,
+            "control characters are not allowed",
+        ));
     }
     Ok(())
 }
 
 /// Checks a validity period in days: 10 to 365.
-pub fn validate_validity_days(days: i64) -> Result<(), String> {
+pub fn validate_validity_days(days: i64) -> Result<(), FieldError> {
     if !(MIN_VALIDITY_DAYS..=MAX_VALIDITY_DAYS).contains(&days) {
-        return Err(format!(
-            "--validity-days: must be between {MIN_VALIDITY_DAYS} and {MAX_VALIDITY_DAYS} days, got {days}"
+        return Err(FieldError::new(
+            Field::ValidityDays,
+            format!("must be between {MIN_VALIDITY_DAYS} and {MAX_VALIDITY_DAYS} days, got {days}"),
         ));
     }
     Ok(())
 }
 
 /// Checks a rate-limit class name: 1–64 of `[A-Za-z0-9_.-]`.
-pub fn validate_rate_limit_class(s: &str) -> Result<(), String> {
+pub fn validate_rate_limit_class(s: &str) -> Result<(), FieldError> {
     if s.is_empty()
         || s.len() > 64
         || !s
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
     {
-        return Err("--rate-limit-class: 1 to 64 of A-Z, a-z, 0-9, _, - and .".into());
+        return Err(FieldError::new(
+            Field::RateLimitClass,
+            "1 to 64 of A-Z, a-z, 0-9, _, - and .",
+        ));
     }
     Ok(())
 }
@@ -297,8 +316,13 @@ pub struct IpNet {
 }
 
 impl IpNet {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let bad = || format!("--allow-ip: {s:?} is not an IP address or CIDR block");
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        let bad = || {
+            FieldError::new(
+                Field::AllowedIps,
+                format!("{s:?} is not an IP address or CIDR block"),
+            )
+        };
         let (a, l) = match s.split_once('/') {
             Some((a, l)) => (a, Some(l)),
             None => (s, None),
@@ -415,7 +439,7 @@ impl ApiKey {
     }
 }
 
-/// What an operator asks for when creating a key (raw CLI/API input).
+/// What an operator asks for when creating a key (raw input of the CLI, API or console).
 #[derive(Debug, Clone, Default)]
 pub struct ApiKeyRequest {
     pub name: String,
@@ -426,11 +450,17 @@ pub struct ApiKeyRequest {
     pub rate_limit_class: Option<String>,
 }
 
+/// Parses the scopes asked for a key (none when absent).
+pub fn parse_scopes(scope: Option<&str>) -> Result<ScopeSet, FieldError> {
+    ScopeSet::parse(scope.unwrap_or("")).map_err(|e| FieldError::new(Field::Scope, e))
+}
+
 /// Why an API key cannot be created for a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CreateRefused {
+    /// A field of the request is refused.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(FieldError),
     #[error("tenant {0} is disabled")]
     TenantDisabled(String),
     #[error("API access is not enabled for tenant {0}; ask an administrator to enable it")]
@@ -466,19 +496,22 @@ impl ApiKeyRequest {
             None => Environment::Live,
             Some(e) => Environment::parse(e).map_err(Invalid)?,
         };
-        let scopes = ScopeSet::parse(self.scope.as_deref().unwrap_or(""))
-            .map_err(|e| Invalid(format!("--scope: {e}")))?;
+        let scopes = parse_scopes(self.scope.as_deref()).map_err(Invalid)?;
         let disallowed = tenant.disallowed_scopes(&scopes);
         if !disallowed.is_empty() {
-            return Err(Invalid(format!(
-                "--scope: not allowed for tenant {}: {}",
-                tenant.id,
-                disallowed.join(" ")
+            return Err(Invalid(FieldError::new(
+                Field::Scope,
+                format!(
+                    "not allowed for tenant {}: {}",
+                    tenant.id,
+                    disallowed.join(" ")
+                ),
             )));
         }
         if self.allow_ips.len() > MAX_ALLOWLIST_ENTRIES {
-            return Err(Invalid(format!(
-                "--allow-ip: at most {MAX_ALLOWLIST_ENTRIES} entries"
+            return Err(Invalid(FieldError::new(
+                Field::AllowedIps,
+                format!("at most {MAX_ALLOWLIST_ENTRIES} entries"),
             )));
         }
         let allowed_ips = self
@@ -553,9 +586,10 @@ mod tests {
     fn names_reject_each_forbidden_character_and_say_which() {
         for c in FORBIDDEN_NAME_CHARS {
             let err = validate_name(&format!("ci{c}deploy")).unwrap_err();
-            assert!(err.contains("not allowed"), "{c}: {err}");
+            assert_eq!(err.field, Field::Name);
+            assert!(err.reason.contains("not allowed"), "{c}: {err}");
             assert!(
-                err.contains("\\ / [ ] \" ! @ # $ % ^ & ( ) = { } ;"),
+                err.reason.contains("\\ / [ ] \" ! @ # $ % ^ & ( ) = { } ;"),
                 "{err}"
             );
         }
@@ -570,10 +604,9 @@ mod tests {
         assert!(validate_validity_days(9).is_err());
         assert!(validate_validity_days(10).is_ok());
         assert!(validate_validity_days(365).is_ok());
-        assert!(
-            validate_validity_days(366)
-                .unwrap_err()
-                .contains("--validity-days")
+        assert_eq!(
+            validate_validity_days(366).unwrap_err().field,
+            Field::ValidityDays
         );
         let now = Utc::now();
         let k = req("ci")
@@ -692,8 +725,9 @@ mod tests {
             "1.2.3.4/",
             "1.2.3.4/+1",
         ] {
-            assert!(
-                IpNet::parse(bad).unwrap_err().starts_with("--allow-ip"),
+            assert_eq!(
+                IpNet::parse(bad).unwrap_err().field,
+                Field::AllowedIps,
                 "{bad}"
             );
         }

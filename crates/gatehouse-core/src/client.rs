@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::{Field, FieldError};
 use crate::secret::{Secret, SecretHash};
 use crate::values::{ClientId, RedirectUri, ScopeSet, SigningAlg, TenantId};
 
@@ -31,15 +32,18 @@ impl AuthMethod {
             AuthMethod::None => "none",
         }
     }
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
         match s {
             "client_secret_basic" => Ok(Self::ClientSecretBasic),
             "client_secret_post" => Ok(Self::ClientSecretPost),
             "client_secret_jwt" => Ok(Self::ClientSecretJwt),
             "private_key_jwt" => Ok(Self::PrivateKeyJwt),
             "none" => Ok(Self::None),
-            o => Err(format!(
-                "unknown auth method {o:?} (client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none)"
+            o => Err(FieldError::new(
+                Field::AuthMethod,
+                format!(
+                    "unknown auth method {o:?} (client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none)"
+                ),
             )),
         }
     }
@@ -70,15 +74,18 @@ impl GrantType {
             GrantType::JwtBearer => GRANT_TYPE_JWT_BEARER,
         }
     }
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
         match s {
             "authorization_code" => Ok(Self::AuthorizationCode),
             "client_credentials" => Ok(Self::ClientCredentials),
             "refresh_token" => Ok(Self::RefreshToken),
             GRANT_TYPE_JWT_BEARER => Ok(Self::JwtBearer),
-            o => Err(format!(
-                "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, {})",
-                GRANT_TYPE_JWT_BEARER
+            o => Err(FieldError::new(
+                Field::GrantTypes,
+                format!(
+                    "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, {})",
+                    GRANT_TYPE_JWT_BEARER
+                ),
             )),
         }
     }
@@ -149,11 +156,13 @@ pub struct ClientRegistration {
     pub id_token_alg: Option<String>,
     pub access_token_ttl: Option<i64>,
     pub pkce_optional: bool,
-    /// `--refresh-grace-seconds` (0..=300; default 0, strict rotation).
+    /// The refresh rotation grace period in seconds (0..=300; default 0, strict rotation).
     pub refresh_grace_seconds: Option<i64>,
-    /// `--refresh-idle-ttl` in seconds (default: the server's `tokens.refresh_token_idle_ttl`).
+    /// The refresh-token idle lifetime in seconds (default: the server's
+    /// `tokens.refresh_token_idle_ttl`).
     pub refresh_idle_ttl: Option<i64>,
-    /// `--refresh-absolute-ttl` in seconds (default: `tokens.refresh_token_absolute_ttl`).
+    /// The refresh-token family lifetime in seconds (default:
+    /// `tokens.refresh_token_absolute_ttl`).
     pub refresh_absolute_ttl: Option<i64>,
 }
 
@@ -191,104 +200,50 @@ pub struct NewClient {
     pub secret: Option<Secret>,
 }
 
-/// The scopes a client gets when `--scope` is not given.
+/// The scopes a client gets when its registration names none.
 pub const DEFAULT_CLIENT_SCOPES: &str = "openid profile email offline_access";
 
 impl NewClient {
-    /// Checks a registration; each error names the offending field (as the CLI flag).
+    /// Checks a registration; each error names the offending field.
     pub fn validate(
         reg: ClientRegistration,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, FieldError> {
         let name = reg.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 256 {
-            return Err("--name must be 1 to 256 characters".into());
+            return Err(FieldError::new(Field::Name, "must be 1 to 256 characters"));
         }
         let auth_method = match reg.auth_method.as_deref() {
             None => AuthMethod::ClientSecretBasic,
-            Some(s) => AuthMethod::parse(s).map_err(|e| format!("--auth-method: {e}"))?,
+            Some(s) => AuthMethod::parse(s)?,
         };
-        let redirect_uris = reg
-            .redirect_uris
-            .iter()
-            .map(|u| {
-                RedirectUri::parse_for_registration(u).map_err(|e| format!("--redirect-uri: {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let post_logout_redirect_uris = reg
-            .post_logout_redirect_uris
-            .iter()
-            .map(|u| {
-                RedirectUri::parse_for_registration(u)
-                    .map_err(|e| format!("--post-logout-redirect-uri: {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut grant_types = reg
-            .grant_types
-            .iter()
-            .map(|g| GrantType::parse(g).map_err(|e| format!("--grant-type: {e}")))
-            .collect::<Result<Vec<_>, _>>()?;
-        grant_types.dedup();
-        if grant_types.is_empty() {
-            grant_types = if redirect_uris.is_empty() {
-                vec![GrantType::ClientCredentials]
-            } else {
-                vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
-            };
-        }
-        if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-            return Err(
-                "--redirect-uri: the authorization_code grant needs at least one redirect URI"
-                    .into(),
-            );
-        }
-        if grant_types.contains(&GrantType::JwtBearer) && auth_method == AuthMethod::None {
-            return Err(
-                "--grant-type: the JWT bearer grant needs a confidential client (--auth-method none is public)".into(),
-            );
-        }
-        if grant_types.contains(&GrantType::ClientCredentials) && auth_method == AuthMethod::None {
-            return Err(
-                "--grant-type: client_credentials needs a confidential client (--auth-method none is public)".into(),
-            );
-        }
+        let uris = |field: Field, list: &[String]| {
+            list.iter()
+                .map(|u| {
+                    RedirectUri::parse_for_registration(u).map_err(|e| FieldError::new(field, e))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let redirect_uris = uris(Field::RedirectUris, &reg.redirect_uris)?;
+        let post_logout_redirect_uris = uris(
+            Field::PostLogoutRedirectUris,
+            &reg.post_logout_redirect_uris,
+        )?;
+        let grant_types = parse_grant_types(&reg.grant_types, !redirect_uris.is_empty())?;
+        check_grants(&grant_types, auth_method, &redirect_uris)?;
         let allowed_scopes = ScopeSet::parse(reg.scope.as_deref().unwrap_or(DEFAULT_CLIENT_SCOPES))
-            .map_err(|e| format!("--scope: {e}"))?;
+            .map_err(|e| FieldError::new(Field::Scope, e))?;
         let id_token_alg = match reg.id_token_alg.as_deref() {
             None => SigningAlg::RS256,
-            Some(a) => SigningAlg::parse(a).map_err(|e| format!("--id-token-alg: {e}"))?,
+            Some(a) => SigningAlg::parse(a).map_err(|e| FieldError::new(Field::IdTokenAlg, e))?,
         };
-        if reg
-            .access_token_ttl
-            .is_some_and(|ttl| !(60..=86_400).contains(&ttl))
-        {
-            return Err("--access-token-ttl must be between 60 and 86400 seconds".into());
-        }
         let refresh_grace_seconds = reg.refresh_grace_seconds.unwrap_or(0);
-        if !(0..=MAX_REFRESH_GRACE_SECONDS).contains(&refresh_grace_seconds) {
-            return Err(format!(
-                "--refresh-grace-seconds must be between 0 and {MAX_REFRESH_GRACE_SECONDS}"
-            ));
-        }
-        for (flag, v) in [
-            ("--refresh-idle-ttl", reg.refresh_idle_ttl),
-            ("--refresh-absolute-ttl", reg.refresh_absolute_ttl),
-        ] {
-            if v.is_some_and(|t| !REFRESH_TTL_RANGE.contains(&t)) {
-                return Err(format!(
-                    "{flag} must be between {} and {} seconds",
-                    REFRESH_TTL_RANGE.start(),
-                    REFRESH_TTL_RANGE.end()
-                ));
-            }
-        }
-        if let (Some(idle), Some(abs)) = (reg.refresh_idle_ttl, reg.refresh_absolute_ttl)
-            && idle > abs
-        {
-            return Err("--refresh-idle-ttl must not exceed --refresh-absolute-ttl".into());
-        }
+        check_lifetimes(&reg, refresh_grace_seconds)?;
         if reg.pkce_optional && auth_method == AuthMethod::None {
-            return Err("--pkce-optional: public clients must always use PKCE".into());
+            return Err(FieldError::new(
+                Field::PkceOptional,
+                "public clients must always use PKCE",
+            ));
         }
         // A private_key_jwt client authenticates with its keys only: no secret exists to leak.
         let secret = matches!(
@@ -319,6 +274,95 @@ impl NewClient {
         };
         Ok(Self { client, secret })
     }
+}
+
+/// The grants asked for; none asked means the code flow for a client with redirect URIs and
+/// client credentials for one without.
+fn parse_grant_types(asked: &[String], redirects: bool) -> Result<Vec<GrantType>, FieldError> {
+    let mut grant_types = asked
+        .iter()
+        .map(|g| GrantType::parse(g))
+        .collect::<Result<Vec<_>, _>>()?;
+    grant_types.dedup();
+    if grant_types.is_empty() {
+        grant_types = if redirects {
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        } else {
+            vec![GrantType::ClientCredentials]
+        };
+    }
+    Ok(grant_types)
+}
+
+/// The grants a client may have given how it authenticates and where it may be redirected.
+fn check_grants(
+    grant_types: &[GrantType],
+    auth_method: AuthMethod,
+    redirect_uris: &[RedirectUri],
+) -> Result<(), FieldError> {
+    if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+        return Err(FieldError::new(
+            Field::RedirectUris,
+            "the authorization_code grant needs at least one redirect URI",
+        ));
+    }
+    if grant_types.contains(&GrantType::JwtBearer) && auth_method == AuthMethod::None {
+        return Err(FieldError::new(
+            Field::GrantTypes,
+            "the JWT bearer grant needs a confidential client (the auth method none is public)",
+        ));
+    }
+    if grant_types.contains(&GrantType::ClientCredentials) && auth_method == AuthMethod::None {
+        return Err(FieldError::new(
+            Field::GrantTypes,
+            "client_credentials needs a confidential client (the auth method none is public)",
+        ));
+    }
+    Ok(())
+}
+
+/// The per-client token lifetimes: the access-token lifetime, the refresh grace period and
+/// lifetimes within their bounds, and a refresh idle lifetime no longer than the family's.
+fn check_lifetimes(reg: &ClientRegistration, grace: i64) -> Result<(), FieldError> {
+    if reg
+        .access_token_ttl
+        .is_some_and(|ttl| !(60..=86_400).contains(&ttl))
+    {
+        return Err(FieldError::new(
+            Field::AccessTokenTtl,
+            "must be between 60 and 86400 seconds",
+        ));
+    }
+    if !(0..=MAX_REFRESH_GRACE_SECONDS).contains(&grace) {
+        return Err(FieldError::new(
+            Field::RefreshGraceSeconds,
+            format!("must be between 0 and {MAX_REFRESH_GRACE_SECONDS}"),
+        ));
+    }
+    for (field, v) in [
+        (Field::RefreshIdleTtl, reg.refresh_idle_ttl),
+        (Field::RefreshAbsoluteTtl, reg.refresh_absolute_ttl),
+    ] {
+        if v.is_some_and(|t| !REFRESH_TTL_RANGE.contains(&t)) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "must be between {} and {} seconds",
+                    REFRESH_TTL_RANGE.start(),
+                    REFRESH_TTL_RANGE.end()
+                ),
+            ));
+        }
+    }
+    if let (Some(idle), Some(abs)) = (reg.refresh_idle_ttl, reg.refresh_absolute_ttl)
+        && idle > abs
+    {
+        return Err(FieldError::new(
+            Field::RefreshIdleTtl,
+            "must not exceed the refresh-token absolute lifetime",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -356,14 +400,15 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_flag() {
+    fn errors_name_the_field() {
         let mut r = reg();
         r.redirect_uris = vec!["http://evil.example/cb".into()];
         assert!(
             NewClient::validate(r, chrono::Utc::now())
                 .err()
                 .unwrap()
-                .starts_with("--redirect-uri")
+                .field
+                == Field::RedirectUris
         );
         let mut r = reg();
         r.auth_method = Some("none".into());
@@ -372,7 +417,8 @@ mod tests {
             NewClient::validate(r, chrono::Utc::now())
                 .err()
                 .unwrap()
-                .starts_with("--grant-type")
+                .field
+                == Field::GrantTypes
         );
         let mut r = reg();
         r.redirect_uris.clear();
@@ -381,7 +427,8 @@ mod tests {
             NewClient::validate(r, chrono::Utc::now())
                 .err()
                 .unwrap()
-                .starts_with("--redirect-uri")
+                .field
+                == Field::RedirectUris
         );
         let mut r = reg();
         r.id_token_alg = Some("HS256".into());
@@ -389,27 +436,28 @@ mod tests {
             NewClient::validate(r, chrono::Utc::now())
                 .err()
                 .unwrap()
-                .starts_with("--id-token-alg")
+                .field
+                == Field::IdTokenAlg
         );
     }
 
     #[test]
-    fn refresh_policy_flags_are_checked() {
+    fn refresh_policy_fields_are_checked() {
         let c = NewClient::validate(reg(), chrono::Utc::now()).unwrap();
         assert_eq!(c.client.refresh_grace_seconds, 0);
-        for (grace, idle, abs, flag) in [
-            (Some(-1), None, None, "--refresh-grace-seconds"),
-            (Some(301), None, None, "--refresh-grace-seconds"),
-            (None, Some(10), None, "--refresh-idle-ttl"),
-            (None, None, Some(40_000_000), "--refresh-absolute-ttl"),
-            (None, Some(7200), Some(3600), "--refresh-idle-ttl"),
+        for (grace, idle, abs, field) in [
+            (Some(-1), None, None, Field::RefreshGraceSeconds),
+            (Some(301), None, None, Field::RefreshGraceSeconds),
+            (None, Some(10), None, Field::RefreshIdleTtl),
+            (None, None, Some(40_000_000), Field::RefreshAbsoluteTtl),
+            (None, Some(7200), Some(3600), Field::RefreshIdleTtl),
         ] {
             let mut r = reg();
             r.refresh_grace_seconds = grace;
             r.refresh_idle_ttl = idle;
             r.refresh_absolute_ttl = abs;
             let err = NewClient::validate(r, chrono::Utc::now()).err().unwrap();
-            assert!(err.starts_with(flag), "{err}");
+            assert_eq!(err.field, field, "{err}");
         }
         let mut r = reg();
         r.refresh_grace_seconds = Some(30);

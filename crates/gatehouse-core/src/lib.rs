@@ -23,6 +23,7 @@ pub mod end_session;
 pub mod error;
 #[cfg(test)]
 mod fakes;
+pub mod field;
 pub mod grant;
 pub mod introspection;
 pub mod params;

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
+use crate::field::{Field, FieldError};
 use crate::values::{ScopeSet, TenantId};
 
 /// Reading tenants by id.
@@ -70,58 +71,75 @@ pub struct TenantRegistration {
 }
 
 /// Checks a tenant's display name: 1 to 256 characters, no control characters.
-pub fn validate_tenant_name(name: &str) -> Result<(), String> {
+pub fn validate_tenant_name(name: &str) -> Result<(), FieldError> {
     let n = name.chars().count();
     if name.trim().is_empty() || n > MAX_TENANT_NAME_LEN {
-        return Err(format!(
-            "--name: a tenant name has 1 to {MAX_TENANT_NAME_LEN} characters"
+        return Err(FieldError::new(
+            Field::Name,
+            format!("a tenant name has 1 to {MAX_TENANT_NAME_LEN} characters"),
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err("--name: control characters are not allowed".into());
+        return Err(FieldError::new(
+            Field::Name,
+            "control characters are not allowed",
+        ));
     }
     Ok(())
 }
 
 /// Parses `enabled` / `disabled`.
-pub fn parse_api_access(s: &str) -> Result<bool, String> {
+pub fn parse_api_access(s: &str) -> Result<bool, FieldError> {
     match s {
         "enabled" => Ok(true),
         "disabled" => Ok(false),
-        other => Err(format!(
-            "--api-access: expected enabled or disabled, got {other:?}"
+        other => Err(FieldError::new(
+            Field::ApiAccess,
+            format!("expected enabled or disabled, got {other:?}"),
         )),
     }
+}
+
+/// Checks a tenant's maximum of active API keys: 1 to [`MAX_MAX_API_KEYS`].
+pub fn validate_max_api_keys(n: u32) -> Result<(), FieldError> {
+    if n == 0 || n > MAX_MAX_API_KEYS {
+        return Err(FieldError::new(
+            Field::MaxApiKeys,
+            format!("must be between 1 and {MAX_MAX_API_KEYS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses the scopes a tenant's API keys may carry. `None` (no restriction) is said by leaving
+/// the field out, so an empty list is refused rather than read as "nothing allowed".
+pub fn parse_allowed_scopes(s: &str) -> Result<ScopeSet, FieldError> {
+    let set = ScopeSet::parse(s).map_err(|e| FieldError::new(Field::AllowedScopes, e))?;
+    if set.is_empty() {
+        return Err(FieldError::new(
+            Field::AllowedScopes,
+            "give at least one scope, or leave the field out for no restriction",
+        ));
+    }
+    Ok(set)
 }
 
 impl TenantRegistration {
     /// Validates the input into a new tenant with a fresh id. Operator-created tenants have
     /// API access enabled unless asked otherwise.
-    pub fn validate(self, now: DateTime<Utc>) -> Result<Tenant, String> {
+    pub fn validate(self, now: DateTime<Utc>) -> Result<Tenant, FieldError> {
         validate_tenant_name(&self.name)?;
         let api_access_enabled = match self.api_access.as_deref() {
             None => true,
             Some(s) => parse_api_access(s)?,
         };
-        let allowed_scopes = match self.scope.as_deref() {
-            None => None,
-            Some(s) => {
-                let set = ScopeSet::parse(s).map_err(|e| format!("--scope: {e}"))?;
-                if set.is_empty() {
-                    return Err(
-                        "--scope: give at least one scope, or omit --scope for no restriction"
-                            .into(),
-                    );
-                }
-                Some(set)
-            }
-        };
+        let allowed_scopes = self
+            .scope
+            .as_deref()
+            .map(parse_allowed_scopes)
+            .transpose()?;
         let max_api_keys = self.max_api_keys.unwrap_or(DEFAULT_MAX_API_KEYS);
-        if max_api_keys == 0 || max_api_keys > MAX_MAX_API_KEYS {
-            return Err(format!(
-                "--max-api-keys: must be between 1 and {MAX_MAX_API_KEYS}"
-            ));
-        }
+        validate_max_api_keys(max_api_keys)?;
         Ok(Tenant {
             id: TenantId::generate(),
             name: self.name,
@@ -155,23 +173,26 @@ mod tests {
     }
 
     #[test]
-    fn bad_flags_are_named_in_the_error() {
+    fn bad_fields_are_named_in_the_error() {
         let mut r = reg("Acme");
         r.api_access = Some("on".into());
-        assert!(
-            r.validate(Utc::now())
-                .unwrap_err()
-                .starts_with("--api-access")
-        );
+        assert_eq!(r.validate(Utc::now()).unwrap_err().field, Field::ApiAccess);
         let mut r = reg("Acme");
         r.scope = Some("bad\"scope".into());
-        assert!(r.validate(Utc::now()).unwrap_err().starts_with("--scope"));
-        assert!(
-            reg("")
-                .validate(Utc::now())
-                .unwrap_err()
-                .starts_with("--name")
+        assert_eq!(
+            r.validate(Utc::now()).unwrap_err().field,
+            Field::AllowedScopes
         );
+        let mut r = reg("Acme");
+        r.scope = Some(" ".into());
+        assert_eq!(
+            r.validate(Utc::now()).unwrap_err().field,
+            Field::AllowedScopes
+        );
+        let mut r = reg("Acme");
+        r.max_api_keys = Some(0);
+        assert_eq!(r.validate(Utc::now()).unwrap_err().field, Field::MaxApiKeys);
+        assert_eq!(reg("").validate(Utc::now()).unwrap_err().field, Field::Name);
         assert!(reg(&"x".repeat(257)).validate(Utc::now()).is_err());
     }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::field::{Field, FieldError};
 use crate::values::{ScopeSet, TenantId, UserId};
 
 #[derive(Clone)]
@@ -121,18 +122,21 @@ impl User {
 }
 
 /// Checks a username: 1 to 128 characters, no whitespace or control characters.
-pub fn validate_username(u: &str) -> Result<(), String> {
+pub fn validate_username(u: &str) -> Result<(), FieldError> {
     if u.is_empty()
         || u.chars().count() > 128
         || u.chars().any(|c| c.is_whitespace() || c.is_control())
     {
-        return Err("--username must be 1 to 128 characters without spaces".into());
+        return Err(FieldError::new(
+            Field::Username,
+            "must be 1 to 128 characters without spaces",
+        ));
     }
     Ok(())
 }
 
 /// Checks an e-mail address loosely: one `@` with text on both sides, no spaces.
-pub fn validate_email(e: &str) -> Result<(), String> {
+pub fn validate_email(e: &str) -> Result<(), FieldError> {
     let ok = e.len() <= 254
         && e.split_once('@')
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'))
@@ -140,17 +144,21 @@ pub fn validate_email(e: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("--email: {e:?} is not an e-mail address"))
+        Err(FieldError::new(
+            Field::Email,
+            format!("{e:?} is not an e-mail address"),
+        ))
     }
 }
 
 /// Checks an optional profile text field (name, given name, family name): 1 to 256
-/// characters, no control characters. `field` names the CLI flag in the message.
-pub fn validate_profile_text(field: &str, v: &str) -> Result<(), String> {
+/// characters, no control characters. `field` is the field the value was given in.
+pub fn validate_profile_text(field: Field, v: &str) -> Result<(), FieldError> {
     let n = v.chars().count();
     if !(1..=256).contains(&n) || v.chars().any(char::is_control) {
-        return Err(format!(
-            "{field} must be 1 to 256 characters without control characters"
+        return Err(FieldError::new(
+            field,
+            "must be 1 to 256 characters without control characters",
         ));
     }
     Ok(())
@@ -158,7 +166,7 @@ pub fn validate_profile_text(field: &str, v: &str) -> Result<(), String> {
 
 /// Checks a phone number loosely: an optional `+`, then digits, spaces and `()-.`, with 3 to 20
 /// digits, and an optional `;ext=` extension (RFC 3966 style, OIDC Core §5.1).
-pub fn validate_phone(p: &str) -> Result<(), String> {
+pub fn validate_phone(p: &str) -> Result<(), FieldError> {
     let (main, ext) = match p.split_once(";ext=") {
         Some((m, e)) => (m, Some(e)),
         None => (p, None),
@@ -175,15 +183,21 @@ pub fn validate_phone(p: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("--phone: {p:?} is not a phone number"))
+        Err(FieldError::new(
+            Field::Phone,
+            format!("{p:?} is not a phone number"),
+        ))
     }
 }
 
 /// Checks a new password: 8 to 1024 characters.
-pub fn validate_password(p: &str) -> Result<(), String> {
+pub fn validate_password(p: &str) -> Result<(), FieldError> {
     let n = p.chars().count();
     if !(8..=1024).contains(&n) {
-        return Err("password (stdin) must be 8 to 1024 characters".into());
+        return Err(FieldError::new(
+            Field::Password,
+            "must be 8 to 1024 characters",
+        ));
     }
     Ok(())
 }

@@ -33,6 +33,12 @@ const MAX_CLAIM_LEN: usize = 512;
 /// RFC 8037 §2).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
+/// The additional authenticated data that binds a `client_secret_jwt` secret, sealed under the
+/// master key, to its client: an envelope copied to another client's row does not open.
+pub fn hmac_secret_label(client_id: &str) -> String {
+    format!("client_secret_jwt:{client_id}")
+}
+
 /// Why an assertion was refused. Messages are short and never echo token contents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssertionError {

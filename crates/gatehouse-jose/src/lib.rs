@@ -8,12 +8,14 @@
 //!   verification of our own tokens (e.g. RFC 9068 access tokens, `typ: at+jwt`).
 //!
 //! - [`envelope`]: AES-256-GCM encryption at rest of private keys under the master key.
+//! - [`jwks_uri`]: which `jwks_uri` a client may register and the server may fetch.
 //!
 //! Signing never goes through `jsonwebtoken::encode`, which re-parses the private key on every
 //! call; verification uses `jsonwebtoken` with one pinned algorithm per key.
 
 pub mod client_assertion;
 pub mod envelope;
+pub mod jwks_uri;
 pub mod jws;
 pub mod keys;
 pub mod ring;

@@ -10,7 +10,8 @@
 //!   host names are resolved by our own resolver, which drops such addresses, and loopback
 //!   ones unless the name is `localhost`, so a name cannot be pointed inward later (DNS
 //!   rebinding). `client_auth.allow_internal_jwks_uri = true` lifts this for deployments that
-//!   host JWKS documents internally;
+//!   host JWKS documents internally. The URI rule itself is `gatehouse_jose::jwks_uri`, which
+//!   registration applies too;
 //! - 5 s timeout, no redirects, at most 64 KiB read;
 //! - fetched sets are cached for [`CACHE_TTL`]; an assertion naming an unknown `kid` triggers a
 //!   refresh (the client rotated its keys), but at most one such forced refresh per URI per
@@ -18,7 +19,6 @@
 //!   remembered for the same interval.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,8 +27,10 @@ use gatehouse_core::client_auth::{
     AssertionRejected, AssertionRules, AssertionVerifier, KeySource, VerifiedAssertion,
 };
 use gatehouse_jose::client_assertion::{
-    AssertionCheck, AssertionError, parse_public_jwks, verify_assertion, verify_hmac_assertion,
+    AssertionCheck, AssertionError, hmac_secret_label, parse_public_jwks, verify_assertion,
+    verify_hmac_assertion,
 };
+use gatehouse_jose::jwks_uri::{check_jwks_uri_with, is_internal};
 use jsonwebtoken::jwk::JwkSet;
 
 /// How long a fetched JWKS is used without refetching.
@@ -67,67 +69,6 @@ impl Default for KeyVerifier {
     }
 }
 
-/// The additional authenticated data that binds a sealed client secret to its client, so an
-/// envelope copied to another client's row does not open.
-pub fn hmac_secret_label(client_id: &str) -> String {
-    format!("client_secret_jwt:{client_id}")
-}
-
-/// Checks a `jwks_uri` as registered: `https`, or `http` to a loopback host; never an
-/// internal address literal (see the module docs).
-pub fn check_jwks_uri(uri: &str) -> Result<(), String> {
-    check_jwks_uri_with(uri, false)
-}
-
-/// [`check_jwks_uri`], optionally allowing internal addresses.
-pub fn check_jwks_uri_with(uri: &str, allow_internal: bool) -> Result<(), String> {
-    let u = url::Url::parse(uri).map_err(|e| format!("not a URL: {e}"))?;
-    if u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
-        return Err("must not carry a fragment or credentials".into());
-    }
-    let literal = match u.host() {
-        Some(url::Host::Ipv4(a)) => Some(IpAddr::V4(a)),
-        Some(url::Host::Ipv6(a)) => Some(IpAddr::V6(a)),
-        _ => None,
-    };
-    if !allow_internal && literal.is_some_and(is_internal) {
-        return Err("must not point to a private, link-local or otherwise internal address".into());
-    }
-    match u.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(&u) => Ok(()),
-        _ => Err("must be https (http only for a loopback address)".into()),
-    }
-}
-
-/// Addresses a fetch triggered from outside must never reach: private (RFC 1918, RFC 4193),
-/// link-local (cloud metadata lives there), shared CGNAT space, unspecified, multicast and
-/// broadcast. Loopback is handled separately (allowed only when named explicitly).
-pub fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            a.is_private()
-                || a.is_link_local()
-                || a.is_unspecified()
-                || a.is_multicast()
-                || a.is_broadcast()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] == 0
-        }
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => is_internal(IpAddr::V4(v4)) || v4.is_loopback(),
-            None => {
-                let s = a.segments();
-                a.is_unspecified()
-                    || a.is_multicast()
-                    || (s[0] & 0xfe00) == 0xfc00
-                    || (s[0] & 0xffc0) == 0xfe80
-            }
-        },
-    }
-}
-
 /// Resolves host names for `jwks_uri` fetches, dropping addresses a client must not make us
 /// reach (see [`is_internal`]); loopback survives only for `localhost`.
 struct OutwardResolver;
@@ -150,18 +91,6 @@ impl reqwest::dns::Resolve for OutwardResolver {
             let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
         })
-    }
-}
-
-fn is_loopback(u: &url::Url) -> bool {
-    match u.host() {
-        Some(url::Host::Ipv4(a)) => a.is_loopback(),
-        Some(url::Host::Ipv6(a)) => a.is_loopback(),
-        Some(url::Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost")
-                || d.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
-        }
-        None => false,
     }
 }
 
@@ -245,7 +174,7 @@ impl KeyVerifier {
     }
 
     async fn fetch(&self, uri: &str) -> Result<JwkSet, String> {
-        check_jwks_uri_with(uri, self.allow_internal)?;
+        check_jwks_uri_with(uri, self.allow_internal).map_err(|e| e.to_string())?;
         let mut resp = self
             .http
             .get(uri)
@@ -340,51 +269,6 @@ mod tests {
     use reqwest::dns::Resolve;
     use std::str::FromStr;
 
-    #[test]
-    fn internal_addresses_are_recognised() {
-        for ip in [
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "224.0.0.1",
-            "255.255.255.255",
-            "fc00::1",
-            "fd12:3456::1",
-            "fe80::1",
-            "::",
-            "::ffff:10.0.0.1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_internal(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in [
-            "93.184.216.34",
-            "2606:4700::1111",
-            "127.0.0.1",
-            "::1",
-            "100.128.0.1",
-        ] {
-            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
-        }
-    }
-
-    #[test]
-    fn internal_literals_are_refused_at_registration() {
-        for uri in [
-            "https://169.254.169.254/latest/meta-data",
-            "https://10.0.0.5/jwks",
-            "https://[fd00::1]/jwks",
-            "https://[::ffff:192.168.0.1]/jwks",
-        ] {
-            let e = check_jwks_uri(uri).unwrap_err();
-            assert!(e.contains("internal"), "{uri}: {e}");
-            assert!(check_jwks_uri_with(uri, true).is_ok(), "{uri}");
-        }
-    }
-
     #[tokio::test]
     async fn the_resolver_keeps_loopback_only_for_localhost() {
         let name = reqwest::dns::Name::from_str("localhost").unwrap();
@@ -393,18 +277,5 @@ mod tests {
         // A name that resolves only to internal or loopback addresses yields nothing to fetch.
         let name = reqwest::dns::Name::from_str("127.0.0.1.").unwrap();
         assert!(OutwardResolver.resolve(name).await.is_err());
-    }
-
-    #[test]
-    fn jwks_uri_must_be_https_or_loopback_http() {
-        assert!(check_jwks_uri("https://client.example/jwks.json").is_ok());
-        assert!(check_jwks_uri("http://127.0.0.1:8081/jwks").is_ok());
-        assert!(check_jwks_uri("http://[::1]/jwks").is_ok());
-        assert!(check_jwks_uri("http://localhost/jwks").is_ok());
-        assert!(check_jwks_uri("http://client.example/jwks").is_err());
-        assert!(check_jwks_uri("http://10.0.0.1/jwks").is_err());
-        assert!(check_jwks_uri("ftp://client.example/jwks").is_err());
-        assert!(check_jwks_uri("https://u:p@client.example/jwks").is_err());
-        assert!(check_jwks_uri("not a url").is_err());
     }
 }

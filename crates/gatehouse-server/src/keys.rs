@@ -12,17 +12,22 @@
 //!
 //! Private keys are encrypted at rest with the master key ([`MasterKey`],
 //! `GATEHOUSE_MASTER_KEY`) when one is configured; without one they are stored in plaintext,
-//! marked as such, and every start logs a warning. Key material is never logged.
+//! marked as such, and every start logs a warning. Key material is never logged. Generating,
+//! sealing, opening and rotating a stored key is `gatehouse_admin::signing_keys`, which the
+//! operator actions share; this module keeps what only a running server does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
+use gatehouse_admin::signing_keys::{
+    MASTER_KEY_ENV, activate_new_key, check_master_key, generate, private_pkcs8,
+};
 use gatehouse_core::SigningAlg;
 use gatehouse_jose::{KeyEntry, KeyRing, MasterKey, SigningKey};
-use gatehouse_store::{KeyStatus, Store, StoredKey};
+use gatehouse_store::{KeyStatus, Store};
 
-use crate::settings::{MASTER_KEY_ENV, Settings};
+use crate::settings::Settings;
 
 /// How often a running server looks for rotated keys and runs the scheduler (the contract
 /// promises that a rotated key is used within 10 s).
@@ -55,72 +60,12 @@ impl Schedule {
     }
 }
 
-fn no_master_key_message() -> String {
-    format!(
-        "the stored signing keys are encrypted but no master key is configured: set \
-         {MASTER_KEY_ENV} (or [keys] master_key_file) to the key they were encrypted with"
-    )
-}
-
-/// The PKCS#8 private key of `k`, decrypted if needed.
-fn private_pkcs8(k: &StoredKey, master: Option<&MasterKey>) -> Result<Vec<u8>, String> {
-    if !k.encrypted {
-        return Ok(k.private_key.clone());
-    }
-    let master = master.ok_or_else(no_master_key_message)?;
-    master.open(&k.kid, &k.private_key).map_err(|e| {
-        format!(
-            "signing key {} cannot be decrypted with the configured master key ({e}): \
-             {MASTER_KEY_ENV} (or [keys] master_key_file) is not the key it was encrypted with",
-            k.kid
-        )
-    })
-}
-
-/// A freshly generated key, encrypted when a master key is given. Key generation (RSA takes
-/// a noticeable fraction of a second) runs on the blocking pool.
-async fn generate(
-    alg: SigningAlg,
-    master: Option<&MasterKey>,
-    now: DateTime<Utc>,
-) -> Result<StoredKey, String> {
-    let generated = tokio::task::spawn_blocking(move || gatehouse_jose::generate_key(alg))
-        .await
-        .map_err(|e| format!("key generation: {e}"))?
-        .map_err(|e| e.to_string())?;
-    let (private_key, encrypted) = match master {
-        Some(m) => (
-            m.seal(&generated.kid, &generated.private_pkcs8_der)
-                .map_err(|e| e.to_string())?,
-            true,
-        ),
-        None => (generated.private_pkcs8_der.clone(), false),
-    };
-    Ok(StoredKey::new(
-        generated.kid.clone(),
-        alg,
-        private_key,
-        encrypted,
-        generated.public_jwk.clone(),
-        now,
-    ))
-}
-
-/// Checks that the stored keys can be used with `master` before anything is written:
-/// every encrypted key must decrypt. This is what makes a wrong master key a start-up error
-/// (and keeps `key rotate` from adding a key the server could not read).
-pub async fn check_master_key(store: &Store, master: Option<&MasterKey>) -> Result<(), String> {
-    let keys = store.list_signing_keys().await.map_err(|e| e.to_string())?;
-    for k in keys.iter().filter(|k| k.encrypted) {
-        private_pkcs8(k, master)?;
-    }
-    Ok(())
-}
-
 /// Start-up: checks the master key against the stored keys, encrypts keys still stored in
 /// plaintext when a master key is configured, or warns loudly when none is.
 pub async fn prepare(store: &Store, master: Option<&MasterKey>) -> Result<(), String> {
-    check_master_key(store, master).await?;
+    check_master_key(store, master)
+        .await
+        .map_err(|e| e.to_string())?;
     let Some(master) = master else {
         tracing::warn!(
             "NO MASTER KEY CONFIGURED: private signing keys are stored UNENCRYPTED in the \
@@ -145,25 +90,6 @@ pub async fn prepare(store: &Store, master: Option<&MasterKey>) -> Result<(), St
     Ok(())
 }
 
-/// Generates a key of `alg` and makes it the active signing key for that algorithm at once;
-/// the previous active key is retired but stays published.
-pub async fn rotate(
-    store: &Store,
-    alg: SigningAlg,
-    master: Option<&MasterKey>,
-    now: DateTime<Utc>,
-) -> Result<StoredKey, String> {
-    let mut key = generate(alg, master, now).await?;
-    store
-        .insert_active_key(&key, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    key.active = true;
-    key.status = KeyStatus::Active;
-    key.activates_at = Some(now);
-    Ok(key)
-}
-
 /// Creates an RS256 and an ES256 key when none is active (first start).
 pub async fn ensure_signing_keys(
     store: &Store,
@@ -173,7 +99,9 @@ pub async fn ensure_signing_keys(
     let keys = store.list_signing_keys().await.map_err(|e| e.to_string())?;
     for alg in SigningAlg::ALL {
         if !keys.iter().any(|k| k.alg == alg && k.active) {
-            let k = rotate(store, alg, master, now).await?;
+            let k = activate_new_key(store, alg, master, now)
+                .await
+                .map_err(|e| e.to_string())?;
             tracing::info!(kid = %k.kid, alg = %alg, "created signing key");
         }
     }
@@ -217,7 +145,9 @@ pub async fn scheduler_tick(
         }
         // Overdue (e.g. the servers were down): still publish for the whole window first.
         let activates_at = due.max(now + schedule.prepublish);
-        let key = generate(alg, master, now).await?;
+        let key = generate(alg, master, now)
+            .await
+            .map_err(|e| e.to_string())?;
         if store
             .insert_next_key(&key, activates_at, &active.kid)
             .await
@@ -292,7 +222,7 @@ impl KeyCache {
             let key = match parsed.get(&k.kid) {
                 Some(key) => key.clone(),
                 None => {
-                    let der = private_pkcs8(&k, self.master.as_ref())?;
+                    let der = private_pkcs8(&k, self.master.as_ref()).map_err(|e| e.to_string())?;
                     let key = Arc::new(
                         SigningKey::from_pkcs8(k.alg, &der)
                             .map_err(|e| format!("key {}: {e}", k.kid))?,

@@ -6,9 +6,7 @@
 //! errors to HTTP is [`error`]; pages are in [`views`].
 
 pub mod access_tokens;
-pub mod admin;
 pub mod admin_api;
-pub mod admin_apikeys;
 pub mod audit_sink;
 pub mod client_keys;
 pub mod console;

@@ -131,6 +131,15 @@ impl ApiKeySettings {
         gatehouse_core::apikey::ApiKeyPrefixes::new(&self.live_prefix, &self.test_prefix)
             .map_err(|e| format!("api_keys: {e}"))
     }
+
+    /// What the operator actions on API keys need of these settings.
+    pub fn policy(&self) -> Result<gatehouse_admin::api_keys::ApiKeyPolicy, String> {
+        Ok(gatehouse_admin::api_keys::ApiKeyPolicy {
+            prefixes: self.prefixes()?,
+            rate_limit_classes: self.rate_limit_classes.keys().cloned().collect(),
+            expiry_warning_days: self.expiry_warning_days,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,7 +187,7 @@ impl Default for KeySettings {
 }
 
 /// The environment variable holding the master key (operator contract).
-pub const MASTER_KEY_ENV: &str = "GATEHOUSE_MASTER_KEY";
+pub use gatehouse_admin::signing_keys::MASTER_KEY_ENV;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -1,75 +1,57 @@
 //! `/admin/v1/api_keys`: a tenant's API keys. Listings never hold the secret (only its
 //! masked prefix); creation answers it once; DELETE revokes at once (the next request with the
-//! key is refused). A caller cannot mint a key with admin rights it does not hold itself.
+//! key is refused). A caller cannot mint a key with admin rights it does not hold itself (the
+//! core policy, asked by `gatehouse_admin::api_keys`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, delete, get, post, web};
-use gatehouse_core::ScopeSet;
-use gatehouse_core::admin::{ADMIN_ALL, Access, AdminPrincipal, Resource};
+use chrono::{DateTime, Utc};
+use gatehouse_admin::api_keys as ops;
+use gatehouse_admin::views::ApiKeyView;
+use gatehouse_core::admin::{Access, Resource};
 use gatehouse_core::apikey::{ApiKey, ApiKeyRequest};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::auth::authorize;
 use super::schemas::{ApiKeyBody, CreateApiKey, ErrorBody, Page};
 use super::{
-    ApiError, ApiResult, PageRequest, actor, check_if_match, json_response, parse_body, query,
-    target_tenant, with_etag,
+    ApiResult, PageRequest, actor, context, if_match, json_response, key_policy, parse_body, query,
+    with_etag,
 };
-use crate::admin_apikeys as ops;
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
 /// What the ETag of a key covers: the fields a change can touch (not the usage stamps, which
 /// move with every request the key makes).
-fn etag_source(k: &ApiKey) -> Value {
+fn etag_source(
+    id: &str,
+    name: &str,
+    scopes: String,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+) -> serde_json::Value {
     json!({
-        "id": k.id,
-        "name": k.name,
-        "scopes": k.scopes.to_string(),
-        "expires_at": k.expires_at.to_rfc3339(),
-        "revoked_at": k.revoked_at.map(|t| t.to_rfc3339()),
+        "id": id,
+        "name": name,
+        "scopes": scopes,
+        "expires_at": expires_at.to_rfc3339(),
+        "revoked_at": revoked_at.map(|t| t.to_rfc3339()),
     })
 }
 
-async fn visible_key(state: &AppState, p: &AdminPrincipal, id: &str) -> Result<ApiKey, ApiError> {
-    match state.store.get_api_key(id).await? {
-        Some(k) if p.may_access_tenant(&k.tenant_id) => Ok(k),
-        _ => Err(ApiError::not_found("API key", id)),
-    }
+fn view_tag(k: &ApiKeyView) -> serde_json::Value {
+    etag_source(
+        &k.id,
+        &k.name,
+        k.scopes.join(" "),
+        k.expires_at,
+        k.revoked_at,
+    )
 }
 
-/// Refuses admin scopes the caller could not use itself: no escalation through new keys,
-/// clients (whose client_credentials tokens would carry the scope) or admin users. `field`
-/// names the request member in the error.
-pub(crate) fn check_grantable(
-    p: &AdminPrincipal,
-    scope: Option<&str>,
-    field: &str,
-) -> Result<(), ApiError> {
-    let Some(s) = scope else { return Ok(()) };
-    let Ok(set) = ScopeSet::parse(s) else {
-        return Ok(()); // the operator action reports the syntax error with its field
-    };
-    for sc in set.iter() {
-        let allowed = if sc == ADMIN_ALL {
-            p.scopes.contains(ADMIN_ALL)
-        } else if let Some((verb, res)) = sc.split_once(':') {
-            match Resource::ALL.iter().find(|r| r.as_str() == res) {
-                Some(r) if verb == "read" => p.can(*r, Access::Read),
-                Some(r) if verb == "write" => p.can(*r, Access::Write),
-                _ => true,
-            }
-        } else {
-            true
-        };
-        if !allowed {
-            let mut e = ApiError::insufficient_scope(sc);
-            e.description = format!("cannot grant {sc}: the caller does not hold it");
-            e.field = Some(field.into());
-            return Err(e);
-        }
-    }
-    Ok(())
+fn key_tag(k: &ApiKey) -> serde_json::Value {
+    let scopes = k.scopes.to_string();
+    etag_source(&k.id, &k.name, scopes, k.expires_at, k.revoked_at)
 }
 
 /// A tenant's keys, by id (revoked and expired ones included, marked).
@@ -86,19 +68,20 @@ pub(crate) fn check_grantable(
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::ApiKeys, Access::Read).await?;
     let q = query(&req)?;
-    let tenant = target_tenant(&p, q.get("tenant").map(String::as_str))?;
+    let a = actor(&p, &meta);
+    let tenant = a.tenant_or_home(q.get("tenant").map(String::as_str))?;
     let page = PageRequest::from_query(&q)?;
-    let now = state.now();
-    let warn = state.settings.api_keys.expiry_warning_days;
-    let mut keys = state.store.list_api_keys(&tenant).await?;
-    keys.sort_by(|a, b| a.id.cmp(&b.id));
-    let items = keys
-        .iter()
-        .filter(|k| page.after.as_deref().is_none_or(|a| k.id.as_str() > a))
-        .take(page.limit as usize + 1)
-        .map(|k| (k.id.clone(), ops::api_key_json(k, now, warn)))
-        .collect();
-    Ok(page.respond(items, "/admin/v1/api_keys", Some(&tenant)))
+    let policy = key_policy(&state)?;
+    let ctx = context(&state, &a);
+    let keys = ops::page(
+        &ctx,
+        &policy,
+        &tenant,
+        page.after.as_deref(),
+        page.fetch() as usize,
+    )
+    .await?;
+    Ok(page.respond(keys, |k| k.id.clone(), "/admin/v1/api_keys", Some(&tenant)))
 }
 
 /// Creates a key; the answer holds the secret, shown this once. 409 when the tenant already
@@ -117,8 +100,8 @@ pub async fn create(
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::ApiKeys, Access::Write).await?;
     let b: CreateApiKey = parse_body(&body)?;
-    let tenant = target_tenant(&p, b.tenant.as_deref())?;
-    check_grantable(&p, b.scope.as_deref(), "scope")?;
+    let a = actor(&p, &meta);
+    let tenant = a.tenant_or_home(b.tenant.as_deref())?;
     let r = ApiKeyRequest {
         name: b.name,
         scope: b.scope,
@@ -127,15 +110,8 @@ pub async fn create(
         allow_ips: b.allowed_ips,
         rate_limit_class: b.rate_limit_class,
     };
-    let v = ops::create_api_key(
-        &state.store,
-        &actor(&p, &meta),
-        &state.settings.api_keys,
-        tenant.as_str(),
-        r,
-        state.now(),
-    )
-    .await?;
+    let policy = key_policy(&state)?;
+    let v = ops::create(&context(&state, &a), &policy, &tenant, r).await?;
     Ok(json_response(StatusCode::CREATED, &v))
 }
 
@@ -153,9 +129,10 @@ pub async fn get_one(
     id: web::Path<String>,
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::ApiKeys, Access::Read).await?;
-    let k = visible_key(&state, &p, &id).await?;
-    let v = ops::api_key_json(&k, state.now(), state.settings.api_keys.expiry_warning_days);
-    Ok(with_etag(StatusCode::OK, &v, &etag_source(&k)))
+    let a = actor(&p, &meta);
+    let policy = key_policy(&state)?;
+    let k = ops::get(&context(&state, &a), &policy, &id).await?;
+    Ok(with_etag(StatusCode::OK, &k, &view_tag(&k)))
 }
 
 /// Revokes a key, effective immediately. Honours `If-Match`.
@@ -172,8 +149,8 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::ApiKeys, Access::Write).await?;
-    let k = visible_key(&state, &p, &id).await?;
-    check_if_match(&req, &etag_source(&k))?;
-    let v = ops::revoke_api_key(&state.store, &actor(&p, &meta), &id, state.now()).await?;
+    let a = actor(&p, &meta);
+    let matches = |k: &ApiKey| if_match(&req, &key_tag(k));
+    let v = ops::revoke(&context(&state, &a), &id, Some(&matches)).await?;
     Ok(json_response(StatusCode::OK, &v))
 }

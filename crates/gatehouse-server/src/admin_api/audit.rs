@@ -4,11 +4,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, get, web};
 use gatehouse_core::admin::{Access, Resource};
-use serde_json::json;
 
 use super::auth::authorize;
 use super::schemas::{AuditPage, ErrorBody};
-use super::{ApiError, ApiResult, json_response, query, target_tenant};
+use super::{ApiError, ApiResult, actor, context, json_response, query};
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
@@ -26,36 +25,20 @@ use crate::state::AppState;
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Audit, Access::Read).await?;
     let q = query(&req)?;
-    let after = match q.get("after") {
-        None => 0,
-        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::invalid(Some("after"), "after must be an integer, 0 or more")
-        })?,
-    };
-    let max = gatehouse_store::audit::MAX_AUDIT_PAGE;
-    let limit = match q.get("limit") {
-        None => 100,
+    let number = |name: &'static str, default: i64| match q.get(name) {
+        None => Ok(default),
         Some(s) => s
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(Some("limit"), format!("limit must be between 1 and {max}"))
-            })?,
+            .parse::<i64>()
+            .map_err(|_| ApiError::invalid(Some(name), format!("{name} must be an integer"))),
     };
+    let after = number("after", 0)?;
+    let limit = u64::try_from(number("limit", 100)?).unwrap_or(0);
+    let a = actor(&p, &meta);
     let tenant = match q.get("tenant") {
-        Some(t) => Some(target_tenant(&p, Some(t))?),
-        None if p.is_platform_admin() => None,
-        None => Some(p.tenant.clone()),
+        Some(t) => Some(a.tenant_or_home(Some(t))?),
+        None => None,
     };
-    let events = state
-        .store
-        .audit()
-        .list_after(after, limit, tenant.as_ref().map(|t| t.as_str()))
-        .await?;
-    let next_after = events.last().map_or(after, |e| e.id);
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({ "events": events, "next_after": next_after }),
-    ))
+    let page =
+        gatehouse_admin::audit::list(&context(&state, &a), tenant.as_ref(), after, limit).await?;
+    Ok(json_response(StatusCode::OK, &page))
 }

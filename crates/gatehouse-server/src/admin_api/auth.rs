@@ -3,11 +3,12 @@
 //! with the client IP of [`RequestMeta`] so the key's allowlist applies) or an access token
 //! signed by this server (verified by the server's one verifier, [`AccessTokens`], then checked
 //! for expiry and revocation as at introspection, RFC 7662). The result is an
-//! [`AdminPrincipal`] whose rights every handler then checks.
+//! [`AdminPrincipal`], whose rights the core policy (`gatehouse_core::admin::authorize`)
+//! decides.
 
 use actix_web::HttpRequest;
 use actix_web::http::Method;
-use gatehouse_core::admin::{Access, AdminPrincipal, Resource};
+use gatehouse_core::admin::{Access, AdminPrincipal, Operation, Resource};
 use gatehouse_core::apikey_auth::{ApiKeyDenied, authenticate_api_key};
 use gatehouse_core::audit::ActorKind;
 use gatehouse_core::introspection::active_access_token;
@@ -62,7 +63,11 @@ pub async fn authorize(
     access: Access,
 ) -> Result<AdminPrincipal, ApiError> {
     let p = authenticate(req, state, meta).await?;
-    require(&p, resource, access)?;
+    let op = match access {
+        Access::Read => Operation::Read(resource, &p.tenant),
+        Access::Write => Operation::Write(resource, &p.tenant),
+    };
+    require(&p, op)?;
     Ok(p)
 }
 
@@ -98,32 +103,8 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<AdminPrincip
     })
 }
 
-/// 403 unless the caller holds `access` to `resource`.
-pub fn require(p: &AdminPrincipal, resource: Resource, access: Access) -> Result<(), ApiError> {
-    if p.can(resource, access) {
-        return Ok(());
-    }
-    let verb = match access {
-        Access::Read => "read",
-        Access::Write => "write",
-    };
-    Err(ApiError::insufficient_scope(&format!(
-        "{verb}:{}",
-        resource.as_str()
-    )))
-}
-
-/// 403 unless the caller is a platform administrator (`admin:all` in the `default` tenant).
-pub fn require_platform_admin(p: &AdminPrincipal) -> Result<(), ApiError> {
-    if p.is_platform_admin() {
-        Ok(())
-    } else {
-        let mut e = ApiError::insufficient_scope(gatehouse_core::admin::ADMIN_ALL);
-        e.description = format!(
-            "this request needs the scope {} held by a caller of the {} tenant (platform administrator)",
-            gatehouse_core::admin::ADMIN_ALL,
-            TenantId::DEFAULT
-        );
-        Err(e)
-    }
+/// 403 unless the core policy allows the caller `op` (the operations ask it again; this only
+/// answers before a request body is read).
+pub fn require(p: &AdminPrincipal, op: Operation<'_>) -> Result<(), ApiError> {
+    p.authorize(op).map_err(ApiError::from)
 }

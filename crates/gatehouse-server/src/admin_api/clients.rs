@@ -3,38 +3,23 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use gatehouse_core::admin::{Access, AdminPrincipal, Resource};
-use gatehouse_core::client::{Client, ClientRegistration};
-use gatehouse_core::secret::Secret;
-use serde_json::{Value, json};
+use gatehouse_admin::clients::{self as ops, NewClientRequest};
+use gatehouse_admin::views::ClientView;
+use gatehouse_core::admin::{Access, Resource};
+use gatehouse_core::client::ClientRegistration;
 
 use super::auth::authorize;
 use super::schemas::{ClientBody, CreateClient, ErrorBody, Page};
 use super::{
-    ApiError, ApiResult, PageRequest, actor, check_if_match, json_response, parse_body, query,
-    target_tenant, with_etag,
+    ApiResult, PageRequest, actor, context, if_match, json_response, parse_body, query, with_etag,
 };
-use crate::admin::client_json;
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
-/// The ETag's source: the client as listed plus its secret's digest, so a rotation changes
-/// the tag (the digest reveals nothing of the secret and is never sent).
-fn etag_source(c: &Client) -> Value {
-    let mut v = client_json(c);
-    v["secret"] = Value::from(c.secret_hash.as_ref().map(|h| h.to_hex()));
-    v
-}
-
-async fn visible_client(
-    state: &AppState,
-    p: &AdminPrincipal,
-    id: &str,
-) -> Result<Client, ApiError> {
-    match state.store.get_client_by_id(id).await? {
-        Some(c) if p.may_access_tenant(&c.tenant_id) => Ok(c),
-        _ => Err(ApiError::not_found("client", id)),
-    }
+/// The ETag's source: the client as shown plus a fingerprint of its secret, so a rotation
+/// changes the tag (the fingerprint reveals nothing of the secret and is never sent).
+fn etag_source(c: &ClientView) -> (&ClientView, Option<&str>) {
+    (c, c.secret_version.as_deref())
 }
 
 /// A tenant's clients by id.
@@ -51,17 +36,17 @@ async fn visible_client(
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Clients, Access::Read).await?;
     let q = query(&req)?;
-    let tenant = target_tenant(&p, q.get("tenant").map(String::as_str))?;
+    let a = actor(&p, &meta);
+    let tenant = a.tenant_or_home(q.get("tenant").map(String::as_str))?;
     let page = PageRequest::from_query(&q)?;
-    let cs = state
-        .store
-        .list_clients_page(&tenant, page.after.as_deref(), page.limit + 1)
-        .await?;
-    let items = cs
-        .iter()
-        .map(|c| (c.id.to_string(), client_json(c)))
-        .collect();
-    Ok(page.respond(items, "/admin/v1/clients", Some(&tenant)))
+    let ctx = context(&state, &a);
+    let clients = ops::page(&ctx, &tenant, page.after.as_deref(), page.fetch()).await?;
+    Ok(page.respond(
+        clients,
+        |c| c.client_id.to_string(),
+        "/admin/v1/clients",
+        Some(&tenant),
+    ))
 }
 
 /// Registers a client; the answer holds its secret, shown this once.
@@ -79,11 +64,10 @@ pub async fn create(
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
     let b: CreateClient = parse_body(&body)?;
-    let tenant = target_tenant(&p, b.tenant.as_deref())?;
-    super::api_keys::check_grantable(&p, b.scope.as_deref(), "scope")?;
-    let reg = ClientRegistration {
+    let a = actor(&p, &meta);
+    let registration = ClientRegistration {
         name: b.name,
-        tenant_id: tenant.clone(),
+        tenant_id: a.tenant_or_home(b.tenant.as_deref())?,
         grant_types: b.grant_types,
         redirect_uris: b.redirect_uris,
         post_logout_redirect_uris: b.post_logout_redirect_uris,
@@ -96,16 +80,12 @@ pub async fn create(
         refresh_idle_ttl: b.refresh_idle_ttl,
         refresh_absolute_ttl: b.refresh_absolute_ttl,
     };
-    let v = crate::admin::create_client_with_keys(
-        &state.store,
-        &actor(&p, &meta),
-        reg,
-        tenant.as_str(),
-        None,
-        state.settings.master_key.as_ref(),
-        state.now(),
-    )
-    .await?;
+    let req = NewClientRequest {
+        registration,
+        keys: None,
+    };
+    let master = state.settings.master_key.as_ref();
+    let v = ops::create(&context(&state, &a), req, master).await?;
     Ok(json_response(StatusCode::CREATED, &v))
 }
 
@@ -123,12 +103,9 @@ pub async fn get_one(
     id: web::Path<String>,
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Clients, Access::Read).await?;
-    let c = visible_client(&state, &p, &id).await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        &client_json(&c),
-        &etag_source(&c),
-    ))
+    let a = actor(&p, &meta);
+    let c = ops::get(&context(&state, &a), &id).await?;
+    Ok(with_etag(StatusCode::OK, &c, &etag_source(&c)))
 }
 
 /// Deletes a client with its grants. Honours `If-Match`.
@@ -145,21 +122,9 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
-    let c = visible_client(&state, &p, &id).await?;
-    check_if_match(&req, &etag_source(&c))?;
-    if !state.store.delete_client(&id).await? {
-        return Err(ApiError::not_found("client", &id));
-    }
-    crate::admin_apikeys::audit_action(
-        &state.store,
-        &actor(&p, &meta),
-        state.now(),
-        Some(c.tenant_id.as_str()),
-        "client.delete",
-        c.id.as_str(),
-        json!({ "name": c.name }),
-    )
-    .await?;
+    let a = actor(&p, &meta);
+    let matches = |c: &ClientView| if_match(&req, &etag_source(c));
+    ops::delete(&context(&state, &a), &id, Some(&matches)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -178,34 +143,8 @@ pub async fn rotate_secret(
     id: web::Path<String>,
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
-    let c = visible_client(&state, &p, &id).await?;
-    check_if_match(&req, &etag_source(&c))?;
-    if c.secret_hash.is_none() {
-        return Err(ApiError::conflict(
-            "conflict",
-            "this client has no secret (public or private_key_jwt client)",
-        ));
-    }
-    let secret = Secret::generate();
-    if !state
-        .store
-        .set_client_secret_hash(&id, &secret.hash())
-        .await?
-    {
-        return Err(ApiError::not_found("client", &id));
-    }
-    crate::admin_apikeys::audit_action(
-        &state.store,
-        &actor(&p, &meta),
-        state.now(),
-        Some(c.tenant_id.as_str()),
-        "client.secret_rotate",
-        c.id.as_str(),
-        json!({}),
-    )
-    .await?;
-    let c = visible_client(&state, &p, &id).await?;
-    let mut v = client_json(&c);
-    v["client_secret"] = Value::from(secret.expose());
-    Ok(with_etag(StatusCode::OK, &v, &etag_source(&c)))
+    let a = actor(&p, &meta);
+    let matches = |c: &ClientView| if_match(&req, &etag_source(c));
+    let v = ops::rotate_secret(&context(&state, &a), &id, Some(&matches)).await?;
+    Ok(with_etag(StatusCode::OK, &v, &etag_source(&v.client)))
 }

@@ -3,11 +3,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, get, post, web};
-use gatehouse_core::admin::{Access, Resource};
+use gatehouse_admin::signing_keys as ops;
+use gatehouse_core::admin::{Access, Operation, Resource};
 
-use super::auth::{authenticate, authorize, require_platform_admin};
+use super::auth::{authenticate, authorize, require};
 use super::schemas::{ErrorBody, RotateKey, SigningKeyBody};
-use super::{ApiError, ApiResult, actor, json_response, parse_body};
+use super::{ApiError, ApiResult, actor, context, json_response, parse_body};
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
@@ -18,8 +19,9 @@ use crate::state::AppState;
 )]
 #[get("/keys")]
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
-    authorize(&req, &state, &meta, Resource::Keys, Access::Read).await?;
-    let v = crate::admin::list_keys(&state.store).await?;
+    let p = authorize(&req, &state, &meta, Resource::Keys, Access::Read).await?;
+    let a = actor(&p, &meta);
+    let v = ops::list(&context(&state, &a)).await?;
     Ok(json_response(StatusCode::OK, &v))
 }
 
@@ -37,28 +39,16 @@ pub async fn rotate(
     body: web::Bytes,
 ) -> ApiResult {
     let p = authenticate(&req, &state, &meta).await?;
-    require_platform_admin(&p)?;
+    // The policy answers before the body is read (the operation asks it again).
+    require(&p, Operation::RotateSigningKey)?;
     let b: RotateKey = parse_body(&body)?;
-    let now = state.now();
-    let v = crate::admin::rotate_key(
-        &state.store,
-        &actor(&p, &meta),
-        &b.alg,
-        state.settings.master_key.as_ref(),
-        now,
-    )
-    .await
-    .map_err(|e| {
-        let mut e = ApiError::from(e);
-        if e.field.as_deref() == Some("alg") || e.description.starts_with("--alg") {
-            e.field = Some("alg".into());
-        }
-        e
-    })?;
+    let a = actor(&p, &meta);
+    let ctx = context(&state, &a);
+    let v = ops::rotate(&ctx, &b.alg, state.settings.master_key.as_ref()).await?;
     // Sign with the new key on this node at once; other nodes pick it up on their next reload.
     state
         .keys
-        .reload(&state.store, now)
+        .reload(&state.store, ctx.now)
         .await
         .map_err(ApiError::server)?;
     Ok(json_response(StatusCode::CREATED, &v))

@@ -1,8 +1,9 @@
 //! The admin HTTP API `/admin/v1` (issue 4): JSON resources for tenants, users, clients, API
 //! keys, signing keys and the audit trail, authenticated with `Authorization: Bearer` (RFC 6750
 //! §2.1) carrying an API key or one of our access tokens, authorised by the admin scopes of
-//! [`gatehouse_core::admin`]. Every change goes through the operator actions of
-//! [`crate::admin`] / [`crate::admin_apikeys`], which validate, write and audit.
+//! [`gatehouse_core::admin`]. Handlers only translate: every read and change is an operator
+//! action of `gatehouse_admin`, which asks the core policy, validates, writes and audits; this
+//! module renders its views and errors (a refused field as the JSON member `field`).
 //!
 //! Conventions: errors are `{"error", "error_description", "field"?}`; objects of tenants the
 //! caller may not see answer 404; lists are keyset-paginated (`after` + `limit`, answered with
@@ -27,8 +28,10 @@ use std::sync::OnceLock;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, get, web};
+use gatehouse_admin::{Actor, Context, Denied, Field, Grantee, OpError};
 use gatehouse_core::TenantId;
-use gatehouse_core::admin::AdminPrincipal;
+use gatehouse_core::admin::{ADMIN_ALL, AdminPrincipal};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -37,8 +40,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::admin::{Actor, AdminError};
 use crate::request_meta::RequestMeta;
+use crate::state::AppState;
 
 /// The API version reported at `GET /admin/v1`.
 pub const API_VERSION: &str = "v1";
@@ -182,63 +185,132 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<AdminError> for ApiError {
-    fn from(e: AdminError) -> Self {
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
         match e {
-            AdminError::Invalid(m) => {
-                // The operator actions name the CLI flag at fault ("--name: …"); report it as
-                // the JSON field.
-                let field = m
-                    .split_once(':')
-                    .map(|(f, _)| f.trim())
-                    .filter(|f| f.starts_with("--"))
-                    .map(|f| api_field(f.trim_start_matches('-')));
-                ApiError::invalid(field.as_deref(), m)
+            OpError::Denied(d) => d.into(),
+            // Another tenant's object is answered as absent.
+            OpError::NotFound { what, id } | OpError::OtherTenant { what, id } => {
+                ApiError::not_found(what.as_str(), &id)
             }
-            AdminError::Conflict(m) => ApiError::conflict("conflict", m),
-            AdminError::LimitReached(m) => ApiError::conflict("api_key_limit_reached", m),
-            AdminError::Store(m) => ApiError::server(m),
+            OpError::UnknownTenant(t) => ApiError::invalid(
+                Some(json_member(Field::Tenant)),
+                format!("tenant: no tenant with id {t:?}"),
+            ),
+            OpError::Invalid(f) => {
+                let member = json_member(f.field);
+                ApiError::invalid(Some(member), format!("{member}: {}", f.reason))
+            }
+            OpError::Refused(m) => ApiError::invalid(None, m),
+            OpError::Conflict(m) => ApiError::conflict("conflict", m),
+            OpError::LimitReached(m) => ApiError::conflict("api_key_limit_reached", m),
+            OpError::Stale => ApiError::precondition_failed(),
+            OpError::Storage(m) => ApiError::server(m),
         }
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        let description = d.to_string();
+        let mut e = match &d {
+            Denied::MissingScope(scope) => return ApiError::insufficient_scope(scope),
+            Denied::PlatformAdminOnly => ApiError::insufficient_scope(ADMIN_ALL),
+            Denied::CannotGrant { grantee, scope } => {
+                let mut e = ApiError::insufficient_scope(scope);
+                e.field = Some(
+                    match grantee {
+                        Grantee::User => json_member(Field::AdminScopes),
+                        Grantee::ApiKey | Grantee::Client | Grantee::Trust => {
+                            json_member(Field::Scope)
+                        }
+                    }
+                    .to_owned(),
+                );
+                e
+            }
+            Denied::OtherTenant => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such object")
+            }
+        };
+        e.description = description;
+        e
     }
 }
 
 impl From<gatehouse_store::Error> for ApiError {
     fn from(e: gatehouse_store::Error) -> Self {
-        AdminError::from(e).into()
+        OpError::from(e).into()
     }
 }
 
-/// The JSON field of a CLI flag named in an operator action's message.
-fn api_field(flag: &str) -> String {
-    match flag {
-        "env" => "environment".into(),
-        "allow-ip" => "allowed_ips".into(),
-        "grant-type" => "grant_types".into(),
-        "redirect-uri" => "redirect_uris".into(),
-        "post-logout-redirect-uri" => "post_logout_redirect_uris".into(),
-        other => other.replace('-', "_"),
+/// The JSON member of the admin API that carries a field of an operator's request.
+fn json_member(field: Field) -> &'static str {
+    match field {
+        Field::Tenant => "tenant",
+        Field::Name => "name",
+        Field::Scope => "scope",
+        Field::GrantTypes => "grant_types",
+        Field::RedirectUris => "redirect_uris",
+        Field::PostLogoutRedirectUris => "post_logout_redirect_uris",
+        Field::AuthMethod => "auth_method",
+        Field::IdTokenAlg => "id_token_alg",
+        Field::AccessTokenTtl => "access_token_ttl",
+        Field::PkceOptional => "pkce_optional",
+        Field::RefreshGraceSeconds => "refresh_grace_seconds",
+        Field::RefreshIdleTtl => "refresh_idle_ttl",
+        Field::RefreshAbsoluteTtl => "refresh_absolute_ttl",
+        Field::Jwks => "jwks",
+        Field::JwksUri => "jwks_uri",
+        Field::Username => "username",
+        Field::Email => "email",
+        Field::Password => "password",
+        Field::GivenName => "given_name",
+        Field::FamilyName => "family_name",
+        Field::Phone => "phone",
+        Field::Address => "address",
+        Field::AdminScopes => "admin_scopes",
+        Field::ApiAccess => "api_access",
+        Field::AllowedScopes => "allowed_scopes",
+        Field::MaxApiKeys => "max_api_keys",
+        Field::ValidityDays => "validity_days",
+        Field::Environment => "environment",
+        Field::AllowedIps => "allowed_ips",
+        Field::RateLimitClass => "rate_limit_class",
+        Field::Alg => "alg",
+        Field::Issuer => "issuer",
+        Field::Subject => "subject",
+        Field::After => "after",
+        Field::Limit => "limit",
     }
 }
 
 pub type ApiResult = Result<HttpResponse, ApiError>;
 
 /// A JSON answer that is never cached.
-pub(crate) fn json_response(status: StatusCode, v: &Value) -> HttpResponse {
+pub(crate) fn json_response(status: StatusCode, v: &impl Serialize) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(v)
 }
 
-/// The strong entity tag of a representation: a digest of its canonical JSON.
-pub(crate) fn etag_of(v: &Value) -> String {
-    let bytes = serde_json::to_vec(v).unwrap_or_default();
+/// The strong entity tag of a representation: a digest of its canonical JSON (object members
+/// sorted, so the tag does not depend on how the value was built).
+pub(crate) fn etag_of(v: &impl Serialize) -> String {
+    let bytes = serde_json::to_value(v)
+        .and_then(|v| serde_json::to_vec(&v))
+        .unwrap_or_default();
     let d = Sha256::digest(&bytes);
     let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("\"{hex}\"")
 }
 
 /// A single resource with its `ETag`.
-pub(crate) fn with_etag(status: StatusCode, v: &Value, tag_source: &Value) -> HttpResponse {
+pub(crate) fn with_etag(
+    status: StatusCode,
+    v: &impl Serialize,
+    tag_source: &impl Serialize,
+) -> HttpResponse {
     let mut r = json_response(status, v);
     if let Ok(h) = HeaderValue::from_str(&etag_of(tag_source)) {
         r.headers_mut().insert(header::ETAG, h);
@@ -246,22 +318,20 @@ pub(crate) fn with_etag(status: StatusCode, v: &Value, tag_source: &Value) -> Ht
     r
 }
 
-/// Checks `If-Match` (RFC 9110 §13.1.1) against the current representation: absent or `*`
-/// passes; otherwise one listed tag must equal the current one.
-pub(crate) fn check_if_match(req: &HttpRequest, tag_source: &Value) -> Result<(), ApiError> {
+/// Whether `If-Match` (RFC 9110 §13.1.1) allows a change of the current representation:
+/// absent or `*` passes; otherwise one listed tag must equal the current one.
+pub(crate) fn if_match(req: &HttpRequest, tag_source: &impl Serialize) -> bool {
     let Some(h) = req.headers().get(header::IF_MATCH) else {
-        return Ok(());
+        return true;
     };
-    let h = h.to_str().map_err(|_| ApiError::precondition_failed())?;
+    let Ok(h) = h.to_str() else {
+        return false;
+    };
     if h.trim() == "*" {
-        return Ok(());
+        return true;
     }
     let current = etag_of(tag_source);
-    if h.split(',').any(|t| t.trim() == current) {
-        Ok(())
-    } else {
-        Err(ApiError::precondition_failed())
-    }
+    h.split(',').any(|t| t.trim() == current)
 }
 
 /// Parses a JSON request body, reporting the problem (and field, when serde names one).
@@ -313,21 +383,24 @@ impl PageRequest {
         Ok(Self { after, limit })
     }
 
-    /// Answers a page: `items` are at most `limit + 1` rows fetched after the cursor; the
-    /// extra one only tells that there is a next page.
-    pub fn respond(
+    /// How many rows to fetch: one more than the page, which only tells that there is a next
+    /// page.
+    pub fn fetch(&self) -> u64 {
+        self.limit + 1
+    }
+
+    /// Answers a page: `items` are at most `limit + 1` rows fetched after the cursor, each
+    /// with its id.
+    pub fn respond<T: Serialize>(
         &self,
-        mut items: Vec<(String, Value)>,
+        mut items: Vec<T>,
+        id: impl Fn(&T) -> String,
         path: &str,
         tenant: Option<&TenantId>,
     ) -> HttpResponse {
         let more = items.len() as u64 > self.limit;
         items.truncate(self.limit as usize);
-        let next_after = if more {
-            items.last().map(|(id, _)| id.clone())
-        } else {
-            None
-        };
+        let next_after = if more { items.last().map(&id) } else { None };
         let next = next_after.as_ref().map(|a| {
             let mut q = vec![("after", a.as_str())];
             let limit = self.limit.to_string();
@@ -340,36 +413,40 @@ impl PageRequest {
                 serde_urlencoded::to_string(&q).unwrap_or_default()
             )
         });
-        let body = json!({
-            "items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-            "next_after": next_after,
-            "next": next,
-        });
-        json_response(StatusCode::OK, &body)
+        json_response(
+            StatusCode::OK,
+            &PageBody {
+                items,
+                next_after,
+                next,
+            },
+        )
     }
 }
 
-/// The tenant a request acts on: the `tenant` parameter or field when given, else the caller's.
-/// A tenant the caller may not see is answered as absent.
-pub(crate) fn target_tenant(p: &AdminPrincipal, given: Option<&str>) -> Result<TenantId, ApiError> {
-    let Some(t) = given else {
-        return Ok(p.tenant.clone());
-    };
-    let id = TenantId::parse(t).map_err(|e| ApiError::invalid(Some("tenant"), e))?;
-    if !p.may_access_tenant(&id) {
-        return Err(ApiError::not_found("tenant", t));
-    }
-    Ok(id)
+/// A page of a list.
+#[derive(Serialize)]
+struct PageBody<T> {
+    items: Vec<T>,
+    next_after: Option<String>,
+    next: Option<String>,
 }
 
 /// The audit actor of a request.
 pub(crate) fn actor(p: &AdminPrincipal, meta: &RequestMeta) -> Actor {
-    Actor {
-        kind: p.actor_kind,
-        name: Some(p.actor.clone()),
-        source_ip: meta.ip_string(),
-        request_id: Some(meta.request_id.clone()),
-    }
+    Actor::admin(p.clone(), meta.ip_string(), Some(meta.request_id.clone()))
+}
+
+/// The context of an operator action by `actor` now.
+pub(crate) fn context<'a>(state: &'a AppState, actor: &'a Actor) -> Context<'a> {
+    Context::new(&state.store, actor, state.now())
+}
+
+/// The API-key settings the operator actions need.
+pub(crate) fn key_policy(
+    state: &AppState,
+) -> Result<gatehouse_admin::api_keys::ApiKeyPolicy, ApiError> {
+    state.settings.api_keys.policy().map_err(ApiError::server)
 }
 
 /// The version document.
@@ -461,15 +538,42 @@ mod tests {
 
     #[test]
     fn operator_errors_name_the_json_field() {
-        let e = ApiError::from(AdminError::Invalid("--env: expected live or test".into()));
+        use gatehouse_admin::FieldError;
+        let e = ApiError::from(OpError::Invalid(FieldError::new(
+            Field::Environment,
+            "expected live or test",
+        )));
         assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(e.field.as_deref(), Some("environment"));
-        let e = ApiError::from(AdminError::Invalid("--refresh-idle-ttl: too long".into()));
-        assert_eq!(e.field.as_deref(), Some("refresh_idle_ttl"));
-        let e = ApiError::from(AdminError::Invalid("no colon here".into()));
+        assert_eq!(e.description, "environment: expected live or test");
+        let e = ApiError::from(OpError::Invalid(FieldError::new(
+            Field::AllowedScopes,
+            "bad",
+        )));
+        assert_eq!(e.field.as_deref(), Some("allowed_scopes"));
+        let e = ApiError::from(OpError::Refused("API access is off".into()));
         assert_eq!(e.field, None);
-        let e = ApiError::from(AdminError::Conflict("username taken".into()));
+        let e = ApiError::from(OpError::Conflict("username taken".into()));
         assert_eq!(e.status, StatusCode::CONFLICT);
+        let e = ApiError::from(OpError::UnknownTenant("nope".into()));
+        assert_eq!(e.field.as_deref(), Some("tenant"));
+    }
+
+    #[test]
+    fn refusals_of_the_policy_are_403_naming_the_scope_and_the_field() {
+        let e = ApiError::from(OpError::Denied(Denied::CannotGrant {
+            grantee: Grantee::User,
+            scope: "admin:all".into(),
+        }));
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert_eq!(e.error, "insufficient_scope");
+        assert_eq!(e.field.as_deref(), Some("admin_scopes"));
+        assert!(e.challenge.unwrap().contains("scope=\"admin:all\""));
+        let e = ApiError::from(OpError::OtherTenant {
+            what: gatehouse_admin::Object::User,
+            id: "u1".into(),
+        });
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
     }
 
     #[test]
@@ -481,11 +585,12 @@ mod tests {
                 .insert_header(("If-Match", h))
                 .to_http_request()
         };
-        assert!(check_if_match(&TestRequest::default().to_http_request(), &v).is_ok());
-        assert!(check_if_match(&with("*"), &v).is_ok());
-        assert!(check_if_match(&with(&tag), &v).is_ok());
-        assert!(check_if_match(&with(&format!("\"x\", {tag}")), &v).is_ok());
-        let e = check_if_match(&with("\"stale\""), &v).unwrap_err();
+        assert!(if_match(&TestRequest::default().to_http_request(), &v));
+        assert!(if_match(&with("*"), &v));
+        assert!(if_match(&with(&tag), &v));
+        assert!(if_match(&with(&format!("\"x\", {tag}")), &v));
+        assert!(!if_match(&with("\"stale\""), &v));
+        let e = ApiError::from(OpError::Stale);
         assert_eq!(e.status, StatusCode::PRECONDITION_FAILED);
         assert_ne!(etag_of(&json!({"id": "t1", "name": "B"})), tag);
     }
@@ -498,17 +603,17 @@ mod tests {
             assert_eq!(e.field.as_deref(), Some("limit"), "{bad}");
         }
         let p = PageRequest::from_query(&q("limit=2")).unwrap();
-        let items = |n: usize| (0..n).map(|i| (format!("id{i}"), json!(i))).collect();
+        let items = |n: usize| (0..n).map(|i| format!("id{i}")).collect::<Vec<_>>();
         let body = |r: HttpResponse| {
             let b = actix_web::body::to_bytes(r.into_body());
             let b = block_on(b).unwrap();
             serde_json::from_slice::<Value>(&b).unwrap()
         };
-        let full = body(p.respond(items(3), "/x", None));
+        let full = body(p.respond(items(3), String::clone, "/x", None));
         assert_eq!(full["items"].as_array().unwrap().len(), 2);
         assert_eq!(full["next_after"], "id1");
         assert_eq!(full["next"], "/x?after=id1&limit=2");
-        let last = body(p.respond(items(2), "/x", None));
+        let last = body(p.respond(items(2), String::clone, "/x", None));
         assert!(last["next"].is_null() && last["next_after"].is_null());
     }
 

@@ -1,6 +1,6 @@
 //! Request and response bodies of the admin API, for deserialization and for the OpenAPI
-//! document. Response bodies are built by the operator actions as JSON; the structs here
-//! describe those shapes.
+//! document. Responses are the typed views of `gatehouse_admin::views`, serialized as they
+//! are; the response structs here describe those shapes.
 
 #![allow(dead_code)] // response shapes exist for the OpenAPI document only
 

@@ -3,27 +3,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use gatehouse_core::admin::{Access, AdminPrincipal, Resource};
-use gatehouse_core::user::User;
-use serde_json::json;
+use gatehouse_admin::users::{self as ops, NewUser, ProfileInput};
+use gatehouse_admin::views::UserView;
+use gatehouse_core::admin::{Access, Resource};
 
 use super::auth::authorize;
 use super::schemas::{CreateUser, ErrorBody, Page, UserBody};
-use super::{
-    ApiError, ApiResult, PageRequest, actor, check_if_match, parse_body, query, target_tenant,
-    with_etag,
-};
-use crate::admin::user_json;
-use crate::admin::{self as ops, ProfileInput};
+use super::{ApiResult, PageRequest, actor, context, if_match, parse_body, query, with_etag};
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
-
-async fn visible_user(state: &AppState, p: &AdminPrincipal, id: &str) -> Result<User, ApiError> {
-    match state.store.get_user_by_id(id).await? {
-        Some(u) if p.may_access_tenant(&u.tenant_id) => Ok(u),
-        _ => Err(ApiError::not_found("user", id)),
-    }
-}
 
 /// A tenant's users by id (`tenant` defaults to the caller's).
 #[utoipa::path(
@@ -39,17 +27,17 @@ async fn visible_user(state: &AppState, p: &AdminPrincipal, id: &str) -> Result<
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMeta) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Users, Access::Read).await?;
     let q = query(&req)?;
-    let tenant = target_tenant(&p, q.get("tenant").map(String::as_str))?;
+    let a = actor(&p, &meta);
+    let tenant = a.tenant_or_home(q.get("tenant").map(String::as_str))?;
     let page = PageRequest::from_query(&q)?;
-    let users = state
-        .store
-        .list_users_page(&tenant, page.after.as_deref(), page.limit + 1)
-        .await?;
-    let items = users
-        .iter()
-        .map(|u| (u.id.to_string(), user_json(u)))
-        .collect();
-    Ok(page.respond(items, "/admin/v1/users", Some(&tenant)))
+    let ctx = context(&state, &a);
+    let users = ops::page(&ctx, &tenant, page.after.as_deref(), page.fetch()).await?;
+    Ok(page.respond(
+        users,
+        |u| u.id.to_string(),
+        "/admin/v1/users",
+        Some(&tenant),
+    ))
 }
 
 /// Creates a user in the caller's tenant (or, for a platform administrator, any tenant).
@@ -67,28 +55,22 @@ pub async fn create(
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Users, Access::Write).await?;
     let b: CreateUser = parse_body(&body)?;
-    let tenant = target_tenant(&p, b.tenant.as_deref())?;
-    let admin_scopes = b.admin_scopes.unwrap_or_default();
-    super::api_keys::check_grantable(&p, Some(&admin_scopes.join(" ")), "admin_scopes")?;
-    let profile = ProfileInput {
-        name: b.name,
-        given_name: b.given_name,
-        family_name: b.family_name,
-        phone: b.phone,
-        address: b.address,
-        admin_scopes,
+    let a = actor(&p, &meta);
+    let tenant = a.tenant_or_home(b.tenant.as_deref())?;
+    let new = NewUser {
+        username: b.username,
+        email: b.email,
+        password: b.password,
+        profile: ProfileInput {
+            name: b.name,
+            given_name: b.given_name,
+            family_name: b.family_name,
+            phone: b.phone,
+            address: b.address,
+            admin_scopes: b.admin_scopes.unwrap_or_default(),
+        },
     };
-    let v = ops::create_user_with_profile(
-        &state.store,
-        &actor(&p, &meta),
-        &b.username,
-        b.email.as_deref(),
-        &b.password,
-        tenant.as_str(),
-        profile,
-        state.now(),
-    )
-    .await?;
+    let v = ops::create(&context(&state, &a), &tenant, new).await?;
     Ok(with_etag(StatusCode::CREATED, &v, &v))
 }
 
@@ -106,7 +88,8 @@ pub async fn get_one(
     id: web::Path<String>,
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Users, Access::Read).await?;
-    let v = user_json(&visible_user(&state, &p, &id).await?);
+    let a = actor(&p, &meta);
+    let v = ops::get(&context(&state, &a), &id).await?;
     Ok(with_etag(StatusCode::OK, &v, &v))
 }
 
@@ -124,20 +107,8 @@ pub async fn remove(
     id: web::Path<String>,
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Users, Access::Write).await?;
-    let u = visible_user(&state, &p, &id).await?;
-    check_if_match(&req, &user_json(&u))?;
-    if !state.store.delete_user(&id).await? {
-        return Err(ApiError::not_found("user", &id));
-    }
-    crate::admin_apikeys::audit_action(
-        &state.store,
-        &actor(&p, &meta),
-        state.now(),
-        Some(u.tenant_id.as_str()),
-        "user.delete",
-        u.id.as_str(),
-        json!({ "username": u.username }),
-    )
-    .await?;
+    let a = actor(&p, &meta);
+    let matches = |u: &UserView| if_match(&req, u);
+    ops::delete(&context(&state, &a), &id, Some(&matches)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

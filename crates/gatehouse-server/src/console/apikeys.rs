@@ -1,24 +1,25 @@
 //! The console's API keys page (issue 4): a tenant's keys in a table sortable by every column
 //! (server-side `?sort=<column>&dir=asc|desc` links), expiry warnings, delete with a
 //! confirmation step (immediate revocation), and a create dialog that shows the new secret
-//! exactly once. Writes go through the operator actions of [`crate::admin_apikeys`], which
-//! validate, write and audit.
+//! exactly once. Reads and writes are the operator actions of `gatehouse_admin::api_keys`, run
+//! with the signed-in admin's principal: the core policy decides (no key with admin scopes the
+//! admin lacks, none in another tenant), then they validate, write and audit.
 
 use std::cmp::Ordering;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use gatehouse_admin::views::{ApiKeyView, TenantView};
+use gatehouse_admin::{Context, Field, OpError};
 use gatehouse_core::admin::{Access, Resource};
-use gatehouse_core::apikey::{ApiKey, ApiKeyRequest, DEFAULT_VALIDITY_DAYS};
+use gatehouse_core::apikey::{ApiKeyRequest, DEFAULT_VALIDITY_DAYS};
 use gatehouse_core::params::Params;
-use gatehouse_core::tenant::Tenant;
 
 use super::views::{ApiKeysPage, CreateForm, Header, KeyRow};
 use super::{
-    Admin, BASE, forbidden, internal, message, page, pick_tenant, read_form, read_query,
-    require_admin, require_admin_form, see_other, show_time, tenant_choices,
+    Admin, BASE, internal, page, pick_tenant, read_form, read_query, refusal, require_admin,
+    require_admin_form, see_other, show_time, tenant_choices,
 };
-use crate::admin::AdminError;
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
@@ -54,7 +55,7 @@ impl Sort {
         }
     }
 
-    fn compare(&self, a: &ApiKey, b: &ApiKey) -> Ordering {
+    fn compare(&self, a: &ApiKeyView, b: &ApiKeyView) -> Ordering {
         let o = match self.column {
             "name" => a
                 .name
@@ -68,12 +69,73 @@ impl Sort {
                 .last_used_at
                 .cmp(&b.last_used_at)
                 .then_with(|| a.last_used_ip.cmp(&b.last_used_ip)),
-            "scopes" => a.scopes.to_string().cmp(&b.scopes.to_string()),
-            "environment" => a.environment.as_str().cmp(b.environment.as_str()),
+            "scopes" => a.scopes.join(" ").cmp(&b.scopes.join(" ")),
+            "environment" => a.environment.cmp(b.environment),
             _ => a.created_at.cmp(&b.created_at),
         }
         .then_with(|| a.id.cmp(&b.id));
         if self.ascending { o } else { o.reverse() }
+    }
+}
+
+impl Sort {
+    /// This page of `tenant` in this order, with one more parameter.
+    fn link(&self, tenant: &str, extra: Option<(&str, &str)>) -> String {
+        let dir = if self.ascending { "asc" } else { "desc" };
+        let mut q = vec![("sort", self.column), ("dir", dir)];
+        q.extend(extra);
+        link(tenant, &q)
+    }
+
+    /// The column headings, each linking to its own order (the current one reversed).
+    fn headers(&self, tenant: &str) -> Vec<Header> {
+        COLUMNS
+            .iter()
+            .map(|(col, label)| {
+                let current = self.column == *col;
+                let next_dir = if current && self.ascending {
+                    "desc"
+                } else {
+                    "asc"
+                };
+                let (arrow, aria) = match (current, self.ascending) {
+                    (false, _) => ("", "none"),
+                    (true, true) => ("▲", "ascending"),
+                    (true, false) => ("▼", "descending"),
+                };
+                Header {
+                    column: col,
+                    label,
+                    href: link(tenant, &[("sort", col), ("dir", next_dir)]),
+                    arrow,
+                    aria,
+                }
+            })
+            .collect()
+    }
+}
+
+/// One row of the table.
+fn key_row(k: &ApiKeyView, warn_days: i64, delete_href: String) -> KeyRow {
+    KeyRow {
+        id: k.id.clone(),
+        name: k.name.clone(),
+        warning: if k.expired {
+            Some("Expired".to_owned())
+        } else if k.expiry_warning {
+            Some(format!("Expires within {warn_days} days"))
+        } else {
+            None
+        },
+        masked: k.masked.clone(),
+        created: show_time(k.created_at),
+        expires: k.expires.clone(),
+        expired: k.expired,
+        last_used: k.last_used_at.map_or_else(|| "never".to_owned(), show_time),
+        last_used_ip: k.last_used_ip.clone().unwrap_or_default(),
+        scopes: k.scopes.join(" "),
+        environment: k.environment,
+        delete_href,
     }
 }
 
@@ -95,96 +157,62 @@ struct Extras {
     notice: Option<String>,
 }
 
-async fn render(
-    state: &AppState,
-    admin: &Admin,
-    tenant: &Tenant,
+/// The API keys page of one tenant, for one admin, in one order.
+#[derive(Clone, Copy)]
+struct Screen<'a> {
+    state: &'a AppState,
+    ctx: &'a Context<'a>,
+    admin: &'a Admin,
+    tenant: &'a TenantView,
     sort: Sort,
-    extras: Extras,
-    status: StatusCode,
-) -> HttpResponse {
-    let now = state.now();
-    let warn_days = state.settings.api_keys.expiry_warning_days;
-    let mut keys = match state.store.list_api_keys(&tenant.id).await {
-        Ok(k) => k,
+}
+
+impl Screen<'_> {
+    /// The page with the create dialog open, showing the errors of `create`.
+    async fn with_form(&self, create: CreateForm) -> HttpResponse {
+        let extras = Extras {
+            create: Some(create),
+            ..Extras::default()
+        };
+        self.render(extras, StatusCode::BAD_REQUEST).await
+    }
+
+    async fn render(&self, extras: Extras, status: StatusCode) -> HttpResponse {
+        render(*self, extras, status).await
+    }
+}
+
+async fn render(screen: Screen<'_>, extras: Extras, status: StatusCode) -> HttpResponse {
+    let Screen {
+        state,
+        ctx,
+        admin,
+        tenant,
+        sort,
+    } = screen;
+    let policy = match state.settings.api_keys.policy() {
+        Ok(p) => p,
         Err(e) => return internal(e),
     };
+    let warn_days = policy.expiry_warning_days;
+    let mut keys = match gatehouse_admin::api_keys::list(ctx, &policy, &tenant.id).await {
+        Ok(list) => list.api_keys,
+        Err(e) => return refusal(e),
+    };
     // A deleted (revoked) key is gone from the console's point of view.
-    keys.retain(|k| !k.is_revoked());
+    keys.retain(|k| !k.revoked);
     keys.sort_by(|a, b| sort.compare(a, b));
-    let active = keys.iter().filter(|k| k.is_active(now)).count();
+    let active = keys.iter().filter(|k| k.is_active()).count();
     let max = tenant.max_api_keys as usize;
     let tid = tenant.id.as_str();
-    let sort_pair = |extra: Option<(&'static str, String)>| {
-        let mut v: Vec<(&str, String)> = vec![
-            ("sort", sort.column.to_owned()),
-            (
-                "dir",
-                if sort.ascending { "asc" } else { "desc" }.to_owned(),
-            ),
-        ];
-        if let Some(e) = extra {
-            v.push(e);
-        }
-        let refs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        link(tid, &refs)
-    };
-    let headers = COLUMNS
-        .iter()
-        .map(|(col, label)| {
-            let current = sort.column == *col;
-            let next_dir = if current && sort.ascending {
-                "desc"
-            } else {
-                "asc"
-            };
-            Header {
-                column: col,
-                label,
-                href: link(tid, &[("sort", col), ("dir", next_dir)]),
-                arrow: match (current, sort.ascending) {
-                    (false, _) => "",
-                    (true, true) => "▲",
-                    (true, false) => "▼",
-                },
-                aria: match (current, sort.ascending) {
-                    (false, _) => "none",
-                    (true, true) => "ascending",
-                    (true, false) => "descending",
-                },
-            }
-        })
-        .collect();
     let confirm = extras
         .confirm_delete
         .as_deref()
         .and_then(|id| keys.iter().find(|k| k.id == id))
-        .map(|k| (k.id.clone(), k.name.clone(), k.masked()));
+        .map(|k| (k.id.clone(), k.name.clone(), k.masked.clone()));
     let rows = keys
         .iter()
-        .map(|k| {
-            let expired = k.is_expired(now);
-            KeyRow {
-                id: k.id.clone(),
-                name: k.name.clone(),
-                warning: if expired {
-                    Some("Expired".to_owned())
-                } else if k.expiry_warning(now, warn_days) {
-                    Some(format!("Expires within {warn_days} days"))
-                } else {
-                    None
-                },
-                masked: k.masked(),
-                created: show_time(k.created_at),
-                expires: k.expiry_text(now),
-                expired,
-                last_used: k.last_used_at.map_or_else(|| "never".to_owned(), show_time),
-                last_used_ip: k.last_used_ip.clone().unwrap_or_default(),
-                scopes: k.scopes.to_string(),
-                environment: k.environment.as_str(),
-                delete_href: sort_pair(Some(("delete", k.id.clone()))),
-            }
-        })
+        .map(|k| key_row(k, warn_days, sort.link(tid, Some(("delete", &k.id)))))
         .collect();
     let can_write = admin.principal.can(Resource::ApiKeys, Access::Write);
     let at_limit = active >= max;
@@ -197,7 +225,7 @@ async fn render(
     let create = extras
         .create
         .filter(|f| (offer_create && !at_limit) || f.has_errors());
-    let tenants = match tenant_choices(state, admin).await {
+    let tenants = match tenant_choices(ctx).await {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -208,7 +236,7 @@ async fn render(
             tenant: tid,
             tenant_name: &tenant.name,
             tenants,
-            headers,
+            headers: sort.headers(tid),
             rows,
             active,
             max,
@@ -217,36 +245,35 @@ async fn render(
             at_limit,
             limit_text: &limit_text,
             can_write,
-            create_href: sort_pair(Some(("create", "1".to_owned()))),
-            back_href: sort_pair(None),
+            create_href: sort.link(tid, Some(("create", "1"))),
+            back_href: sort.link(tid, None),
             create,
             confirm,
             secret: extras.secret,
             notice: extras.notice,
             warn_days,
-            allowed_scopes: tenant
-                .allowed_scopes
-                .as_ref()
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
+            allowed_scopes: tenant.allowed_scopes.clone().unwrap_or_default(),
         },
     )
 }
 
 /// `GET /admin/console/api-keys?tenant=&sort=&dir=&create=1&delete=ID`.
-pub async fn list_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn list_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+) -> HttpResponse {
     let admin = match require_admin(&state, &req).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if !admin.principal.can(Resource::ApiKeys, Access::Read) {
-        return forbidden("Your admin scopes do not include reading API keys.");
-    }
     let q = match read_query(&req) {
         Ok(q) => q,
         Err(r) => return r,
     };
-    let tenant = match pick_tenant(&state, &admin, q.get("tenant")).await {
+    let actor = admin.actor(&meta);
+    let ctx = Context::new(&state.store, &actor, state.now());
+    let tenant = match pick_tenant(&ctx, q.get("tenant"), Resource::ApiKeys, Access::Read).await {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -256,32 +283,32 @@ pub async fn list_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         secret: None,
         notice: (q.get("deleted") == Some("1")).then(|| "The API key was deleted.".to_owned()),
     };
-    render(
-        &state,
-        &admin,
-        &tenant,
-        Sort::from_params(&q),
-        extras,
-        StatusCode::OK,
-    )
-    .await
+    let screen = Screen {
+        state: &state,
+        ctx: &ctx,
+        admin: &admin,
+        tenant: &tenant,
+        sort: Sort::from_params(&q),
+    };
+    screen.render(extras, StatusCode::OK).await
 }
 
-/// Puts an operator-action error next to the field it names (`--name: …` → name).
-fn place_error(form: &mut CreateForm, msg: &str) {
-    let fields: [(&str, &mut Option<String>); 4] = [
-        ("--name:", &mut form.name_error),
-        ("--validity-days:", &mut form.validity_error),
-        ("--scope:", &mut form.scope_error),
-        ("--env:", &mut form.environment_error),
-    ];
-    for (prefix, slot) in fields {
-        if let Some(rest) = msg.strip_prefix(prefix) {
-            *slot = Some(rest.trim().to_owned());
-            return;
-        }
+/// Puts a refused field next to its input; other refusals go above the form.
+fn place_error(form: &mut CreateForm, e: &OpError) {
+    let slot = match e {
+        OpError::Invalid(f) => match f.field {
+            Field::Name => Some((&mut form.name_error, &f.reason)),
+            Field::ValidityDays => Some((&mut form.validity_error, &f.reason)),
+            Field::Scope => Some((&mut form.scope_error, &f.reason)),
+            Field::Environment => Some((&mut form.environment_error, &f.reason)),
+            _ => None,
+        },
+        _ => None,
+    };
+    match slot {
+        Some((slot, reason)) => *slot = Some(reason.clone()),
+        None => form.error = Some(e.to_string()),
     }
-    form.error = Some(msg.to_owned());
 }
 
 /// `POST /admin/console/api-keys/create`: `csrf_token`, `tenant`, `name`, `validity_days`,
@@ -300,14 +327,20 @@ pub async fn create_post(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if !admin.principal.can(Resource::ApiKeys, Access::Write) {
-        return forbidden("Your admin scopes do not include changing API keys.");
-    }
-    let tenant = match pick_tenant(&state, &admin, form.get("tenant")).await {
+    let actor = admin.actor(&meta);
+    let ctx = Context::new(&state.store, &actor, state.now());
+    let picked = pick_tenant(&ctx, form.get("tenant"), Resource::ApiKeys, Access::Write).await;
+    let tenant = match picked {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let sort = Sort::from_params(&form);
+    let screen = Screen {
+        state: &state,
+        ctx: &ctx,
+        admin: &admin,
+        tenant: &tenant,
+        sort: Sort::from_params(&form),
+    };
     let mut create = CreateForm {
         name: form.get("name").unwrap_or_default().to_owned(),
         validity_days: form
@@ -317,24 +350,9 @@ pub async fn create_post(
         environment: form.get("environment").unwrap_or("live").to_owned(),
         ..CreateForm::default()
     };
-    let days = match create.validity_days.trim().parse::<i64>() {
-        Ok(d) => d,
-        Err(_) => {
-            create.validity_error = Some("enter a whole number of days".to_owned());
-            let extras = Extras {
-                create: Some(create),
-                ..Extras::default()
-            };
-            return render(
-                &state,
-                &admin,
-                &tenant,
-                sort,
-                extras,
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
-        }
+    let Ok(days) = create.validity_days.trim().parse::<i64>() else {
+        create.validity_error = Some("enter a whole number of days".to_owned());
+        return screen.with_form(create).await;
     };
     let request = ApiKeyRequest {
         name: create.name.clone(),
@@ -344,44 +362,30 @@ pub async fn create_post(
         allow_ips: Vec::new(),
         rate_limit_class: None,
     };
-    let result = crate::admin_apikeys::create_api_key(
-        &state.store,
-        &admin.actor(&meta),
-        &state.settings.api_keys,
-        tenant.id.as_str(),
-        request,
-        state.now(),
-    )
-    .await;
-    match result {
-        Ok(out) => {
-            let secret = out["secret"].as_str().unwrap_or_default().to_owned();
-            let name = out["name"].as_str().unwrap_or_default().to_owned();
+    let policy = match state.settings.api_keys.policy() {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
+    match gatehouse_admin::api_keys::create(&ctx, &policy, &tenant.id, request).await {
+        Ok(created) => {
+            let secret = created.secret.expose().to_owned();
             let extras = Extras {
-                secret: Some((name, secret)),
+                secret: Some((created.key.name, secret)),
                 ..Extras::default()
             };
-            render(&state, &admin, &tenant, sort, extras, StatusCode::OK).await
+            screen.render(extras, StatusCode::OK).await
         }
-        Err(AdminError::Invalid(msg))
-        | Err(AdminError::Conflict(msg))
-        | Err(AdminError::LimitReached(msg)) => {
-            place_error(&mut create, &msg);
-            let extras = Extras {
-                create: Some(create),
-                ..Extras::default()
-            };
-            render(
-                &state,
-                &admin,
-                &tenant,
-                sort,
-                extras,
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+        Err(
+            e @ (OpError::Invalid(_)
+            | OpError::Refused(_)
+            | OpError::Conflict(_)
+            | OpError::LimitReached(_)),
+        ) => {
+            place_error(&mut create, &e);
+            screen.with_form(create).await
         }
-        Err(e) => internal(e),
+        // Refused by the policy (a scope the admin lacks, another tenant) or failed.
+        Err(e) => refusal(e),
     }
 }
 
@@ -401,39 +405,14 @@ pub async fn delete_post(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if !admin.principal.can(Resource::ApiKeys, Access::Write) {
-        return forbidden("Your admin scopes do not include changing API keys.");
-    }
+    let actor = admin.actor(&meta);
+    let ctx = Context::new(&state.store, &actor, state.now());
     let id = form.get("id").unwrap_or_default();
-    let key = match state.store.get_api_key(id).await {
-        Ok(Some(k)) if admin.principal.may_access_tenant(&k.tenant_id) => k,
-        // Another tenant's key is reported like a missing one.
-        Ok(_) => {
-            return message(
-                StatusCode::NOT_FOUND,
-                "No such API key",
-                "There is no such API key in your tenant.",
-            );
-        }
-        Err(e) => return internal(e),
+    // Another tenant's key is reported like a missing one.
+    let revoked = match gatehouse_admin::api_keys::revoke(&ctx, id, None).await {
+        Ok(r) => r,
+        Err(e) => return refusal(e),
     };
-    if let Err(e) = crate::admin_apikeys::revoke_api_key(
-        &state.store,
-        &admin.actor(&meta),
-        &key.id,
-        state.now(),
-    )
-    .await
-    {
-        return internal(e);
-    }
     let sort = Sort::from_params(&form);
-    see_other(&link(
-        key.tenant_id.as_str(),
-        &[
-            ("sort", sort.column),
-            ("dir", if sort.ascending { "asc" } else { "desc" }),
-            ("deleted", "1"),
-        ],
-    ))
+    see_other(&sort.link(revoked.tenant.as_str(), Some(("deleted", "1"))))
 }

@@ -8,8 +8,10 @@
 //! - Every form carries a CSRF token compared in constant time: a double-submit cookie on the
 //!   sign-in form, the session's synchronizer token afterwards.
 //! - Pages: API keys per tenant ([`apikeys`]), clients and the audit trail ([`pages`]).
-//!   Rights come from the user's admin scopes at every request (`AdminPrincipal::can`), and a
-//!   user sees only their own tenant unless they are a platform administrator.
+//!   Every read and change is an operator action of `gatehouse_admin` run with the user's
+//!   principal (admin scopes read at every request), so the console grants exactly what the
+//!   CLI and the admin API grant: a user sees only their own tenant unless they are a platform
+//!   administrator, and hands on no admin scope they do not hold.
 //!
 //! The pages carry the security headers of the login pages ([`crate::views::secure`]) with a
 //! CSP that also allows the one same-origin script (the copy button).
@@ -26,15 +28,14 @@ pub mod views;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use gatehouse_core::admin::{Access, AdminPrincipal, Resource};
+use gatehouse_admin::{Actor, Context, Denied, Object, OpError};
+use gatehouse_core::admin::{Access, AdminPrincipal, Operation, Resource};
 use gatehouse_core::audit::{ActorKind, NewAuditEvent, Outcome};
 use gatehouse_core::password;
 use gatehouse_core::ports::{Session, UserStore};
-use gatehouse_core::tenant::Tenant;
 use gatehouse_core::user::User;
 use gatehouse_core::{TenantId, params::Params};
 
-use crate::admin_apikeys::Actor;
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
@@ -106,6 +107,56 @@ pub(crate) fn forbidden(text: &str) -> HttpResponse {
     message(StatusCode::FORBIDDEN, "Not allowed", text)
 }
 
+const OWN_TENANT_ONLY: &str =
+    "You may only see your own tenant. Ask a platform administrator for access to others.";
+
+/// The page answering an operator action the console could not carry out.
+pub(crate) fn refusal(e: OpError) -> HttpResponse {
+    let not_found = |what: Object| {
+        message(
+            StatusCode::NOT_FOUND,
+            &format!("No such {}", what.as_str()),
+            &format!("There is no such {} in your tenant.", what.as_str()),
+        )
+    };
+    match e {
+        OpError::Denied(Denied::MissingScope(s)) => {
+            forbidden(&format!("Your admin scopes do not include {s}."))
+        }
+        OpError::Denied(Denied::CannotGrant { scope, .. }) => forbidden(&format!(
+            "You cannot grant {scope}: your own admin scopes do not include it."
+        )),
+        OpError::Denied(Denied::PlatformAdminOnly) => {
+            forbidden("Only a platform administrator may do this.")
+        }
+        OpError::Denied(Denied::OtherTenant)
+        | OpError::OtherTenant {
+            what: Object::Tenant,
+            ..
+        } => forbidden(OWN_TENANT_ONLY),
+        OpError::OtherTenant { what, .. } | OpError::NotFound { what, .. } => not_found(what),
+        OpError::UnknownTenant(t) => message(
+            StatusCode::NOT_FOUND,
+            "No such tenant",
+            &format!("There is no tenant with id {t}."),
+        ),
+        OpError::Invalid(f) => message(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            &format!("{}: {}", f.field, f.reason),
+        ),
+        OpError::Refused(m) | OpError::Conflict(m) | OpError::LimitReached(m) => {
+            message(StatusCode::BAD_REQUEST, "Not possible", &m)
+        }
+        OpError::Stale => message(
+            StatusCode::CONFLICT,
+            "Changed meanwhile",
+            "The object changed since the page was loaded. Reload it and try again.",
+        ),
+        e @ OpError::Storage(_) => internal(e),
+    }
+}
+
 /// A 303 redirect.
 pub(crate) fn see_other(location: &str) -> HttpResponse {
     crate::views::secure(HttpResponse::SeeOther())
@@ -121,14 +172,13 @@ pub(crate) struct Admin {
 }
 
 impl Admin {
-    /// The audit actor for changes made through the console.
+    /// The actor of operator actions through the console: the user, with their admin scopes.
     pub fn actor(&self, meta: &RequestMeta) -> Actor {
-        Actor {
-            kind: ActorKind::User,
-            name: Some(self.user.id.as_str().to_owned()),
-            source_ip: meta.ip_string(),
-            request_id: Some(meta.request_id.clone()),
-        }
+        Actor::admin(
+            self.principal.clone(),
+            meta.ip_string(),
+            Some(meta.request_id.clone()),
+        )
     }
 
     /// The navigation bar's facts.
@@ -238,49 +288,30 @@ pub(crate) fn read_query(req: &HttpRequest) -> Result<Params, HttpResponse> {
         .map_err(|e| message(StatusCode::BAD_REQUEST, "Bad request", &e.description))
 }
 
-/// The tenant a page is about: `?tenant=` (or the form's `tenant`) when given, else the
-/// admin's own. Refused when the admin may not access it or it does not exist.
+/// The tenant a page about `resource` shows: `?tenant=` (or the form's `tenant`) when given,
+/// else the admin's own; the operator action refuses it unless the admin has `access` to
+/// `resource` there.
 pub(crate) async fn pick_tenant(
-    state: &AppState,
-    admin: &Admin,
+    ctx: &Context<'_>,
     requested: Option<&str>,
-) -> Result<Tenant, HttpResponse> {
-    let id = match requested {
-        None => admin.principal.tenant.clone(),
-        Some(t) => TenantId::parse(t).map_err(|e| {
-            message(
-                StatusCode::BAD_REQUEST,
-                "Bad request",
-                &format!("tenant: {e}"),
-            )
-        })?,
-    };
-    if !admin.principal.may_access_tenant(&id) {
-        return Err(forbidden(
-            "You may only see your own tenant. Ask a platform administrator for access to others.",
-        ));
-    }
-    match state.store.get_tenant(&id).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(message(
-            StatusCode::NOT_FOUND,
-            "No such tenant",
-            &format!("There is no tenant with id {id}."),
-        )),
-        Err(e) => Err(internal(e)),
-    }
+    resource: Resource,
+    access: Access,
+) -> Result<gatehouse_admin::views::TenantView, HttpResponse> {
+    let id = ctx.actor.tenant_or_home(requested).map_err(refusal)?;
+    gatehouse_admin::tenants::context(ctx, &id, resource, access)
+        .await
+        .map_err(refusal)
 }
 
-/// The tenants a platform admin can pick from (empty for tenant admins: no picker).
-pub(crate) async fn tenant_choices(
-    state: &AppState,
-    admin: &Admin,
-) -> Result<Vec<String>, HttpResponse> {
-    if !admin.principal.is_platform_admin() {
+/// The tenants an admin can pick from: every tenant for those the policy lets read every
+/// tenant (platform administrators); none for tenant admins, who get no picker.
+pub(crate) async fn tenant_choices(ctx: &Context<'_>) -> Result<Vec<String>, HttpResponse> {
+    let every = Operation::ReadEveryTenant(Resource::Organizations);
+    if gatehouse_core::admin::authorize(&ctx.actor.principal, every).is_err() {
         return Ok(Vec::new());
     }
-    let ts = state.store.list_tenants().await.map_err(internal)?;
-    Ok(ts.into_iter().map(|t| t.id.as_str().to_owned()).collect())
+    let ts = gatehouse_admin::tenants::list(ctx).await.map_err(refusal)?;
+    Ok(ts.tenants.into_iter().map(|t| t.id.to_string()).collect())
 }
 
 /// A time as the console shows it.
@@ -429,22 +460,24 @@ async fn sign_in_post(
         Ok(c) => c,
         Err(e) => return internal(e),
     };
-    let actor = Actor {
-        kind: ActorKind::User,
-        name: Some(user.id.as_str().to_owned()),
-        source_ip: meta.ip_string(),
-        request_id: Some(meta.request_id.clone()),
-    };
-    if let Err(e) = crate::admin_apikeys::audit_action(
-        &state.store,
-        &actor,
-        now,
-        Some(user.tenant_id.as_str()),
-        "console.sign_in",
-        user.id.as_str(),
-        serde_json::json!({ "username": user.username }),
-    )
-    .await
+    let actor = Actor::admin(
+        AdminPrincipal {
+            tenant: user.tenant_id.clone(),
+            actor_kind: ActorKind::User,
+            actor: user.id.as_str().to_owned(),
+            scopes: user.admin_scopes.clone(),
+        },
+        meta.ip_string(),
+        Some(meta.request_id.clone()),
+    );
+    if let Err(e) = Context::new(&state.store, &actor, now)
+        .audit(
+            Some(user.tenant_id.as_str()),
+            "console.sign_in",
+            user.id.as_str(),
+            serde_json::json!({ "username": user.username }),
+        )
+        .await
     {
         return internal(e);
     }

@@ -1,62 +1,59 @@
 //! The console's read-only pages: a tenant's clients, and its audit trail (newest first,
-//! "older" paging by an id cursor: `?before=N` shows the entries with ids below N).
+//! "older" paging by an id cursor: `?before=N` shows the entries with ids below N). Both read
+//! through the operator actions of `gatehouse_admin`, which the core policy governs.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use gatehouse_admin::Context;
 use gatehouse_core::admin::{Access, Resource};
+use gatehouse_core::audit::AuditEvent;
 
 use super::views::{AuditPage, AuditRow, ClientRow, ClientsPage};
 use super::{
-    BASE, forbidden, internal, message, page, pick_tenant, read_query, require_admin, show_time,
-    tenant_choices,
+    BASE, message, page, pick_tenant, read_query, refusal, require_admin, show_time, tenant_choices,
 };
+use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
 /// Audit entries per page.
 const AUDIT_PAGE: u64 = 50;
 
 /// `GET /admin/console/clients?tenant=`.
-pub async fn clients_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn clients_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+) -> HttpResponse {
     let admin = match require_admin(&state, &req).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if !admin.principal.can(Resource::Clients, Access::Read) {
-        return forbidden("Your admin scopes do not include reading clients.");
-    }
     let q = match read_query(&req) {
         Ok(q) => q,
         Err(r) => return r,
     };
-    let tenant = match pick_tenant(&state, &admin, q.get("tenant")).await {
+    let actor = admin.actor(&meta);
+    let ctx = Context::new(&state.store, &actor, state.now());
+    let tenant = match pick_tenant(&ctx, q.get("tenant"), Resource::Clients, Access::Read).await {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let clients = match state.store.console_clients(&tenant.id).await {
+    let clients = match gatehouse_admin::clients::list_by_name(&ctx, &tenant.id).await {
         Ok(c) => c,
-        Err(e) => return internal(e),
+        Err(e) => return refusal(e),
     };
-    let tenants = match tenant_choices(&state, &admin).await {
+    let tenants = match tenant_choices(&ctx).await {
         Ok(t) => t,
         Err(r) => return r,
     };
     let rows = clients
         .iter()
         .map(|c| ClientRow {
-            id: c.id.as_str().to_owned(),
+            id: c.client_id.to_string(),
             name: c.name.clone(),
-            grant_types: c
-                .grant_types
-                .iter()
-                .map(|g| g.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            redirect_uris: c
-                .redirect_uris
-                .iter()
-                .map(|u| u.as_str().to_owned())
-                .collect(),
-            auth_method: c.auth_method.as_str(),
+            grant_types: c.grant_types.join(", "),
+            redirect_uris: c.redirect_uris.clone(),
+            auth_method: c.auth_method,
         })
         .collect();
     page(
@@ -72,19 +69,22 @@ pub async fn clients_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
 }
 
 /// `GET /admin/console/audit?tenant=&before=N`.
-pub async fn audit_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn audit_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+) -> HttpResponse {
     let admin = match require_admin(&state, &req).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    if !admin.principal.can(Resource::Audit, Access::Read) {
-        return forbidden("Your admin scopes do not include reading the audit trail.");
-    }
     let q = match read_query(&req) {
         Ok(q) => q,
         Err(r) => return r,
     };
-    let tenant = match pick_tenant(&state, &admin, q.get("tenant")).await {
+    let actor = admin.actor(&meta);
+    let ctx = Context::new(&state.store, &actor, state.now());
+    let tenant = match pick_tenant(&ctx, q.get("tenant"), Resource::Audit, Access::Read).await {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -99,16 +99,12 @@ pub async fn audit_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
             );
         }
     };
-    let events = match state
-        .store
-        .audit()
-        .list_before(before, AUDIT_PAGE, Some(tenant.id.as_str()))
-        .await
-    {
-        Ok(e) => e,
-        Err(e) => return internal(e),
-    };
-    let tenants = match tenant_choices(&state, &admin).await {
+    let events =
+        match gatehouse_admin::audit::list_before(&ctx, &tenant.id, before, AUDIT_PAGE).await {
+            Ok(e) => e,
+            Err(e) => return refusal(e),
+        };
+    let tenants = match tenant_choices(&ctx).await {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -122,25 +118,7 @@ pub async fn audit_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
                 .finish();
             format!("{BASE}/audit?{q}")
         });
-    let rows = events
-        .iter()
-        .map(|e| {
-            let ev = &e.event;
-            AuditRow {
-                id: e.id,
-                time: show_time(ev.at),
-                actor: match &ev.actor {
-                    Some(a) => format!("{} {a}", ev.actor_kind.as_str()),
-                    None => ev.actor_kind.as_str().to_owned(),
-                },
-                action: ev.action.clone(),
-                target: ev.target.clone().unwrap_or_default(),
-                source_ip: ev.source_ip.clone().unwrap_or_default(),
-                request_id: ev.request_id.clone().unwrap_or_default(),
-                outcome: ev.outcome.as_str(),
-            }
-        })
-        .collect();
+    let rows = events.iter().map(audit_row).collect();
     page(
         StatusCode::OK,
         &AuditPage {
@@ -154,4 +132,22 @@ pub async fn audit_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
             paged: before != i64::MAX,
         },
     )
+}
+
+/// One row of the audit table.
+fn audit_row(e: &AuditEvent) -> AuditRow {
+    let ev = &e.event;
+    AuditRow {
+        id: e.id,
+        time: show_time(ev.at),
+        actor: match &ev.actor {
+            Some(a) => format!("{} {a}", ev.actor_kind.as_str()),
+            None => ev.actor_kind.as_str().to_owned(),
+        },
+        action: ev.action.clone(),
+        target: ev.target.clone().unwrap_or_default(),
+        source_ip: ev.source_ip.clone().unwrap_or_default(),
+        request_id: ev.request_id.clone().unwrap_or_default(),
+        outcome: ev.outcome.as_str(),
+    }
 }

@@ -1,0 +1,260 @@
+//! OAuth clients (RFC 6749 §2): register (with `private_key_jwt` keys, RFC 7523, or a
+//! `client_secret_jwt` secret sealed under the master key), list, read, delete, rotate the
+//! secret. A secret is shown only in the answer that creates it. A client's allowed scopes
+//! reach its `client_credentials` tokens, so admin scopes among them are handed on only by
+//! callers who hold them.
+
+use gatehouse_core::TenantId;
+use gatehouse_core::admin::{Access, Grantee, Operation, Resource};
+use gatehouse_core::client::{AuthMethod, Client, ClientRegistration, NewClient};
+use gatehouse_core::client_auth::{KeySource, SealedSecret};
+use gatehouse_core::field::{Field, FieldError};
+use gatehouse_core::secret::Secret;
+use gatehouse_core::{ScopeSet, client};
+use gatehouse_jose::MasterKey;
+use gatehouse_jose::client_assertion::{hmac_secret_label, parse_public_jwks};
+use gatehouse_jose::jwks_uri::check_jwks_uri;
+use serde_json::json;
+
+use crate::actor::{Context, Precondition};
+use crate::error::{Object, OpError};
+use crate::signing_keys::{MASTER_KEY_ENV, check_master_key};
+use crate::views::{ClientView, CreatedClient, RotatedClientSecret, ShownOnce};
+
+/// A client to register in `registration.tenant_id`, with the public keys of a
+/// `private_key_jwt` client (exactly one source for those; none for the others).
+pub struct NewClientRequest {
+    pub registration: ClientRegistration,
+    pub keys: Option<KeySource>,
+}
+
+/// Checks the supplied keys: a parseable public JWKS, or an acceptable `jwks_uri`.
+fn check_keys(keys: Option<&KeySource>) -> Result<(), FieldError> {
+    match keys {
+        Some(KeySource::Jwks(v)) => {
+            parse_public_jwks(v).map_err(|e| FieldError::new(Field::Jwks, e))?;
+        }
+        Some(KeySource::Uri(u)) => {
+            check_jwks_uri(u).map_err(|e| FieldError::new(Field::JwksUri, e.to_string()))?;
+        }
+        Some(KeySource::SealedSecret(_)) => {
+            return Err(FieldError::new(
+                Field::Jwks,
+                "a sealed secret is generated, not supplied",
+            ));
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// A `private_key_jwt` client needs its public keys; other clients take none.
+fn check_key_presence(client: &Client, keys: Option<&KeySource>) -> Result<(), FieldError> {
+    match (
+        client.auth_method == AuthMethod::PrivateKeyJwt,
+        keys.is_some(),
+    ) {
+        (true, false) => Err(FieldError::new(
+            Field::Jwks,
+            "the private_key_jwt auth method needs the client's public keys (a JWKS document or a jwks_uri)",
+        )),
+        (false, true) => Err(FieldError::new(
+            Field::Jwks,
+            "public keys are used only by the private_key_jwt auth method",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The scopes the registration asks for, as they will be granted, for the policy's
+/// "grant only what you hold" (a syntax error is left to the validation, which names it).
+fn asked_scopes(reg: &ClientRegistration) -> ScopeSet {
+    ScopeSet::parse(
+        reg.scope
+            .as_deref()
+            .unwrap_or(client::DEFAULT_CLIENT_SCOPES),
+    )
+    .unwrap_or_default()
+}
+
+/// Registers a client; the answer holds its secret, shown this once.
+pub async fn create(
+    ctx: &Context<'_>,
+    req: NewClientRequest,
+    master: Option<&MasterKey>,
+) -> Result<CreatedClient, OpError> {
+    let NewClientRequest {
+        registration: reg,
+        keys,
+    } = req;
+    let tenant = reg.tenant_id.clone();
+    ctx.require(Resource::Clients, Access::Write)?;
+    ctx.authorize_in(Operation::Write(Resource::Clients, &tenant), &tenant)?;
+    ctx.authorize_global(Operation::Grant(Grantee::Client, &asked_scopes(&reg)))?;
+    check_keys(keys.as_ref())?;
+    // HS256 needs the secret itself, so a client_secret_jwt secret is kept sealed under the
+    // master key; without one it could only be stored in plaintext, which we refuse.
+    let secret_jwt = reg.auth_method.as_deref() == Some(AuthMethod::ClientSecretJwt.as_str());
+    let master = match (secret_jwt, master) {
+        (true, None) => {
+            return Err(FieldError::new(
+                Field::AuthMethod,
+                format!(
+                    "client_secret_jwt needs a master key ({MASTER_KEY_ENV} or keys.master_key_file) to keep the secret sealed; or use private_key_jwt"
+                ),
+            )
+            .into());
+        }
+        (true, Some(m)) => {
+            check_master_key(ctx.store, Some(m))
+                .await
+                .map_err(|e| OpError::Refused(e.to_string()))?;
+            Some(m)
+        }
+        (false, _) => None,
+    };
+    ctx.existing_tenant(&tenant).await?;
+    let NewClient { client, secret } = NewClient::validate(reg, ctx.now)?;
+    check_key_presence(&client, keys.as_ref())?;
+    let keys = match (master, &secret) {
+        (Some(m), Some(plain)) => Some(KeySource::SealedSecret(SealedSecret {
+            client_id: client.id.clone(),
+            envelope: m
+                .seal(
+                    &hmac_secret_label(client.id.as_str()),
+                    plain.expose().as_bytes(),
+                )
+                .map_err(|e| OpError::Storage(format!("sealing the client secret: {e}")))?,
+        })),
+        _ => keys,
+    };
+    ctx.store
+        .insert_client_with_keys(&client, keys.as_ref())
+        .await?;
+    let jwks_uri = match keys {
+        Some(KeySource::Uri(u)) => Some(u),
+        _ => None,
+    };
+    ctx.audit(
+        Some(client.tenant_id.as_str()),
+        "client.create",
+        client.id.as_str(),
+        json!({ "name": client.name }),
+    )
+    .await?;
+    Ok(CreatedClient {
+        client: ClientView::from(&client),
+        jwks_uri,
+        client_secret: secret.as_ref().map(|s| ShownOnce::new(s.expose())),
+    })
+}
+
+/// Up to `limit` clients of `tenant` with an id greater than `after`, by id.
+pub async fn page(
+    ctx: &Context<'_>,
+    tenant: &TenantId,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<ClientView>, OpError> {
+    ctx.require(Resource::Clients, Access::Read)?;
+    ctx.authorize_in(Operation::Read(Resource::Clients, tenant), tenant)?;
+    let clients = ctx.store.list_clients_page(tenant, after, limit).await?;
+    Ok(clients.iter().map(ClientView::from).collect())
+}
+
+/// Every client of `tenant`, by name.
+pub async fn list_by_name(
+    ctx: &Context<'_>,
+    tenant: &TenantId,
+) -> Result<Vec<ClientView>, OpError> {
+    ctx.require(Resource::Clients, Access::Read)?;
+    ctx.authorize_in(Operation::Read(Resource::Clients, tenant), tenant)?;
+    let clients = ctx.store.console_clients(tenant).await?;
+    Ok(clients.iter().map(ClientView::from).collect())
+}
+
+/// The client `id`, after the policy allowed `access` to clients of its tenant.
+async fn visible(ctx: &Context<'_>, id: &str, access: Access) -> Result<Client, OpError> {
+    ctx.require(Resource::Clients, access)?;
+    let c = ctx
+        .store
+        .get_client_by_id(id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let op = match access {
+        Access::Read => Operation::Read(Resource::Clients, &c.tenant_id),
+        Access::Write => Operation::Write(Resource::Clients, &c.tenant_id),
+    };
+    ctx.authorize(op, Object::Client, id)?;
+    Ok(c)
+}
+
+fn not_found(id: &str) -> OpError {
+    OpError::NotFound {
+        what: Object::Client,
+        id: id.to_owned(),
+    }
+}
+
+/// One client (never its secret).
+pub async fn get(ctx: &Context<'_>, id: &str) -> Result<ClientView, OpError> {
+    visible(ctx, id, Access::Read)
+        .await
+        .map(|c| ClientView::from(&c))
+}
+
+/// Deletes a client with its grants.
+pub async fn delete(
+    ctx: &Context<'_>,
+    id: &str,
+    precondition: Precondition<'_, ClientView>,
+) -> Result<(), OpError> {
+    let c = visible(ctx, id, Access::Write).await?;
+    if precondition.is_some_and(|p| !p(&ClientView::from(&c))) {
+        return Err(OpError::Stale);
+    }
+    if !ctx.store.delete_client(id).await? {
+        return Err(not_found(id));
+    }
+    ctx.audit(
+        Some(c.tenant_id.as_str()),
+        "client.delete",
+        c.id.as_str(),
+        json!({ "name": c.name }),
+    )
+    .await
+}
+
+/// Replaces a confidential client's secret; the old one stops working at once. The answer
+/// holds the new secret, shown this once.
+pub async fn rotate_secret(
+    ctx: &Context<'_>,
+    id: &str,
+    precondition: Precondition<'_, ClientView>,
+) -> Result<RotatedClientSecret, OpError> {
+    let c = visible(ctx, id, Access::Write).await?;
+    if precondition.is_some_and(|p| !p(&ClientView::from(&c))) {
+        return Err(OpError::Stale);
+    }
+    if c.secret_hash.is_none() {
+        return Err(OpError::Conflict(
+            "this client has no secret (public or private_key_jwt client)".into(),
+        ));
+    }
+    let secret = Secret::generate();
+    if !ctx.store.set_client_secret_hash(id, &secret.hash()).await? {
+        return Err(not_found(id));
+    }
+    ctx.audit(
+        Some(c.tenant_id.as_str()),
+        "client.secret_rotate",
+        c.id.as_str(),
+        json!({}),
+    )
+    .await?;
+    let c = visible(ctx, id, Access::Read).await?;
+    Ok(RotatedClientSecret {
+        client: ClientView::from(&c),
+        client_secret: ShownOnce::new(secret.expose()),
+    })
+}

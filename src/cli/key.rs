@@ -1,0 +1,52 @@
+//! `gatehouse key rotate|list`: the server's signing keys.
+
+use clap::Subcommand;
+use gatehouse_admin::Context;
+use gatehouse_admin::signing_keys;
+
+use super::{Env, Flagged, print};
+
+#[derive(Subcommand)]
+pub enum KeyCmd {
+    /// Create a new active signing key at once; the old one stays published.
+    /// Needs GATEHOUSE_MASTER_KEY when the stored keys are encrypted.
+    Rotate {
+        /// RS256 or ES256.
+        #[arg(long)]
+        alg: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List signing keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(env: &Env, cmd: KeyCmd) -> anyhow::Result<()> {
+    let store = env.store().await?;
+    let ctx = Context::new(&store, &env.operator, env.now);
+    let master = env.settings.master_key.as_ref();
+    match cmd {
+        KeyCmd::Rotate { alg, json } => {
+            let out = signing_keys::rotate(&ctx, &alg, master).await.flagged()?;
+            print(&out, json, &["kid", "alg"])
+        }
+        KeyCmd::List { json } => {
+            if master.is_some() {
+                // Say so now if the configured master key would stop the server.
+                signing_keys::check_master(&ctx, master).await.flagged()?;
+            }
+            let out = signing_keys::list(&ctx).await.flagged()?;
+            if json {
+                return print(&out, true, &[]);
+            }
+            for k in &out.keys {
+                let plain = if k.encrypted { "" } else { "  (unencrypted)" };
+                println!("{}  {}  {}{plain}", k.kid, k.alg, k.status);
+            }
+            Ok(())
+        }
+    }
+}
