@@ -4,11 +4,19 @@
 //! The request is handled in three steps, and each can fail in its own way:
 //! 1. [`resolve_client`]: find the client and the redirect URI. Until both are known to be
 //!    registered, errors are shown to the user on a page and never redirected (RFC 6749
-//!    §4.1.2.1: no open redirector).
+//!    §4.1.2.1: no open redirector). A client of a disabled tenant is unknown.
 //! 2. [`validate`]: every other parameter. Errors now go back to the client's redirect URI
 //!    with `error`, `error_description`, `state` and `iss`.
 //! 3. [`next_step`]: given the user's session and consent, decide between showing the login
 //!    page, the consent page, or issuing a code ([`issue_code`]).
+//!
+//! Sessions are bound to their tenant: a browser's session counts for a request only through
+//! [`bind_session`] (or [`bind_new_session`] right after a sign-in), which accept it only when
+//! its user belongs to the client's tenant. Every later step — `prompt=none`, the existing
+//! session, consent (shown and posted), code issuance — takes the resulting
+//! [`BoundSession`], so a session of another tenant's user behaves as if nobody were signed in,
+//! and admin scopes ([`AuthorizationRequest::for_user`]) are only ever granted to a client of
+//! the user's own tenant.
 //!
 //! Responses go back in the query (`response_mode=query`, the default for `code`) or as an
 //! auto-submitted HTML form (`response_mode=form_post`, OAuth 2.0 Form Post Response Mode §2);
@@ -21,12 +29,15 @@ use chrono::{DateTime, Utc};
 use crate::admin::{ADMIN_ALL, is_admin_scope};
 use crate::claims_request::{ClaimsRequest, ClaimsRequestStore};
 use crate::client::{Client, GrantType};
+use crate::error::StoreError;
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::params::Params;
 use crate::policy::Policy;
-use crate::ports::{ClientStore, CodeRecord, CodeStore, Session};
+use crate::ports::{ClientStore, CodeRecord, CodeStore, Session, UserStore};
 use crate::secret::Secret;
-use crate::user::User;
+use crate::session::BoundSession;
+use crate::signin::Authenticated;
+use crate::tenant::{TenantStore, tenant_enabled};
 use crate::values::{
     ClientId, GrantId, MAX_PARAM_LEN, PkceChallenge, RedirectUri, ScopeSet, UserId,
 };
@@ -145,8 +156,9 @@ pub struct ResolvedClient {
     pub redirect_uri_in_request: bool,
 }
 
-/// Step 1: the client and its redirect URI; failures are [`AuthorizeError::Page`].
-pub async fn resolve_client<S: ClientStore>(
+/// Step 1: the client and its redirect URI; failures are [`AuthorizeError::Page`]. A client of
+/// a disabled (or vanished) tenant is an unknown client, so nobody signs in to such a tenant.
+pub async fn resolve_client<S: ClientStore + TenantStore>(
     store: &S,
     params: &Params,
 ) -> Result<ResolvedClient, AuthorizeError> {
@@ -160,6 +172,14 @@ pub async fn resolve_client<S: ClientStore>(
         .await
         .map_err(|e| AuthorizeError::Internal(e.into()))?
         .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_client("unknown client_id")))?;
+    if !tenant_enabled(store, &client.tenant_id)
+        .await
+        .map_err(|e| AuthorizeError::Internal(e.into()))?
+    {
+        return Err(AuthorizeError::Page(OAuthError::invalid_client(
+            "unknown client_id",
+        )));
+    }
     let (redirect_uri, in_request) = match params.get("redirect_uri") {
         Some(raw) => {
             let requested =
@@ -226,14 +246,13 @@ pub struct AuthorizationRequest {
 }
 
 impl AuthorizationRequest {
-    /// The request as granted to `user` (`None`: a user that no longer exists, who holds
-    /// nothing): admin scopes the user does not hold are dropped (RFC 6749 §3.3: the server
-    /// may grant less than requested; the token response's `scope` then says what was
-    /// granted). An error when nothing would be left.
-    pub fn for_user(mut self, user: Option<&User>) -> Result<Self, AuthorizeError> {
-        let none = ScopeSet::default();
-        let held = user.map_or(&none, |u| &u.admin_scopes);
-        let granted = granted_scope(&self.scope, held);
+    /// The request as granted to the signed-in user: admin scopes the user does not hold are
+    /// dropped (RFC 6749 §3.3: the server may grant less than requested; the token response's
+    /// `scope` then says what was granted). An error when nothing would be left. The user
+    /// belongs to this client's tenant ([`BoundSession`]), so an admin scope never reaches a
+    /// client of another tenant.
+    pub fn for_user(mut self, signed_in: &BoundSession) -> Result<Self, AuthorizeError> {
+        let granted = granted_scope(&self.scope, &signed_in.user().admin_scopes);
         if granted.is_empty() {
             return Err(AuthorizeError::Redirect {
                 target: self.target.clone(),
@@ -426,6 +445,35 @@ pub fn validate(
     })
 }
 
+/// The browser's session as it counts for `req`: only when its user still exists and belongs
+/// to the client's tenant (enabled: [`resolve_client`] made sure). Otherwise `None`, exactly
+/// as if nobody were signed in.
+pub async fn bind_session<S: UserStore>(
+    store: &S,
+    session: Option<Session>,
+    req: &AuthorizationRequest,
+) -> Result<Option<BoundSession>, StoreError> {
+    let Some(session) = session else {
+        return Ok(None);
+    };
+    let Some(user) = store.find_user(&session.user_id).await? else {
+        return Ok(None);
+    };
+    Ok((user.tenant_id == req.client.tenant_id).then(|| BoundSession::new(session, user)))
+}
+
+/// The session started by a sign-in at `req`'s client, bound to the signed-in user (same
+/// tenant check as [`bind_session`], without reading the user again).
+pub fn bind_new_session(
+    session: Session,
+    signed_in: Authenticated,
+    req: &AuthorizationRequest,
+) -> Option<BoundSession> {
+    let user = signed_in.into_user();
+    (user.tenant_id == req.client.tenant_id && user.id == session.user_id)
+        .then(|| BoundSession::new(session, user))
+}
+
 /// What the user must do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NextStep {
@@ -450,7 +498,7 @@ pub struct Interaction {
 /// Step 3: login, consent, or code (OIDC Core §3.1.2.3, `prompt` and `max_age`).
 pub fn next_step(
     req: &AuthorizationRequest,
-    session: Option<&Session>,
+    session: Option<&BoundSession>,
     consented: Option<&ScopeSet>,
     interaction: Interaction,
     now: DateTime<Utc>,
@@ -459,7 +507,10 @@ pub fn next_step(
         target: req.target.clone(),
         error: OAuthError::new(code, d),
     };
-    let Some(session) = session.filter(|s| s.expires_at > now) else {
+    let Some(session) = session
+        .map(BoundSession::session)
+        .filter(|s| s.expires_at > now)
+    else {
         return if req.prompt.none {
             Err(redirect(
                 ErrorCode::LoginRequired,
@@ -546,6 +597,125 @@ pub fn denied_response(policy: &Policy, req: &AuthorizationRequest) -> Authoriza
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::user::User;
+    use crate::values::TenantId;
+
+    struct Users(Vec<User>);
+
+    impl UserStore for Users {
+        async fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+            Ok(self.0.iter().find(|u| &u.id == id).cloned())
+        }
+        async fn find_user_by_username(&self, _: &str) -> Result<Option<User>, StoreError> {
+            Ok(None)
+        }
+    }
+
+    fn user(id: &str, tenant: &str, admin: &str) -> User {
+        User {
+            id: UserId::parse(id).unwrap(),
+            tenant_id: TenantId::parse(tenant).unwrap(),
+            username: id.into(),
+            email: None,
+            password_hash: String::new(),
+            created_at: Utc::now(),
+            profile: Default::default(),
+            admin_scopes: scopes(admin),
+        }
+    }
+
+    fn session_of(user: &str) -> Session {
+        let now = Utc::now();
+        Session {
+            id_hash: Secret::generate().hash(),
+            user_id: UserId::parse(user).unwrap(),
+            auth_time: now,
+            csrf_token: "t".into(),
+            expires_at: now + chrono::Duration::hours(1),
+            last_seen: now,
+        }
+    }
+
+    /// A validated request of a client of `tenant` for `scope`, with `extra` parameters.
+    fn request(tenant: &str, scope: &str, extra: &str) -> AuthorizationRequest {
+        let mut client = crate::fakes::client("app");
+        client.tenant_id = TenantId::parse(tenant).unwrap();
+        client.allowed_scopes = scopes("openid admin:all read:users");
+        let redirect_uri = RedirectUri::parse("https://app.example/cb").unwrap();
+        client.redirect_uris = vec![redirect_uri.clone()];
+        let query = format!(
+            "response_type=code&client_id=app&scope={scope}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}"
+        );
+        let params = Params::from_query(&query).unwrap();
+        let resolved = ResolvedClient {
+            client,
+            target: RedirectTarget {
+                redirect_uri,
+                state: None,
+                form_post: false,
+            },
+            redirect_uri_in_request: false,
+        };
+        validate(resolved, &params).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_session_of_another_tenants_user_counts_as_nobody_signed_in() {
+        let store = Users(vec![user("root", "default", "admin:all")]);
+        let now = Utc::now();
+        let quiet = request("acme", "openid%20admin:all", "&prompt=none");
+        let bound = bind_session(&store, Some(session_of("root")), &quiet)
+            .await
+            .unwrap();
+        assert!(bound.is_none());
+        match next_step(&quiet, bound.as_ref(), None, Interaction::default(), now) {
+            Err(AuthorizeError::Redirect { error, .. }) => {
+                assert_eq!(error.code, ErrorCode::LoginRequired)
+            }
+            other => panic!("expected login_required, got {other:?}"),
+        }
+        let plain = request("acme", "openid%20admin:all", "");
+        let step = next_step(&plain, None, None, Interaction::default(), now).unwrap();
+        assert_eq!(step, NextStep::Login);
+        // A session whose user is gone counts as none too.
+        let gone = bind_session(&store, Some(session_of("ghost")), &plain)
+            .await
+            .unwrap();
+        assert!(gone.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_session_of_the_clients_tenant_is_bound_and_gets_only_the_admin_scopes_held() {
+        let store = Users(vec![user("ann", "acme", "read:users")]);
+        let req = request("acme", "openid%20admin:all%20read:users", "");
+        let bound = bind_session(&store, Some(session_of("ann")), &req)
+            .await
+            .unwrap()
+            .expect("same tenant");
+        let granted = req.for_user(&bound).unwrap();
+        assert_eq!(granted.scope, scopes("openid read:users"));
+        let covered = scopes("openid read:users");
+        let step = next_step(
+            &granted,
+            Some(&bound),
+            Some(&covered),
+            Interaction::default(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert!(matches!(step, NextStep::Issue { user_id, .. } if user_id.as_str() == "ann"));
+    }
+
+    #[test]
+    fn a_new_session_binds_only_at_a_client_of_the_users_tenant() {
+        let root = user("root", "default", "admin:all");
+        let at_acme = request("acme", "openid", "");
+        let signed_in = Authenticated::for_test(root.clone());
+        assert!(bind_new_session(session_of("root"), signed_in, &at_acme).is_none());
+        let at_home = request("default", "openid", "");
+        let signed_in = Authenticated::for_test(root);
+        assert!(bind_new_session(session_of("root"), signed_in, &at_home).is_some());
+    }
 
     fn scopes(s: &str) -> ScopeSet {
         ScopeSet::parse(s).unwrap()

@@ -2,8 +2,10 @@
 //! execute (in `gatehouse-core`) → respond (through [`crate::error`]).
 
 pub mod authorize;
+pub mod consent;
 pub mod discovery;
 pub mod introspect;
+pub mod login;
 pub mod logout;
 pub mod revoke;
 pub mod token;
