@@ -67,6 +67,8 @@ async fn serve(db: &TestDb, config: &str) -> Server {
         if let Ok(r) = http().get(format!("{}/health", server.base)).send().await
             && r.status().is_success()
         {
+            // The configuration is read at start only.
+            let _ = std::fs::remove_dir_all(&dir);
             return server;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

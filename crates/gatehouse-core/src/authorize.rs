@@ -301,10 +301,68 @@ pub fn validate(
         target,
         redirect_uri_in_request,
     } = resolved;
-    let fail = |code: ErrorCode, d: String| AuthorizeError::Redirect {
+    let c = check_params(params, &client).map_err(|error| AuthorizeError::Redirect {
         target: target.clone(),
-        error: OAuthError::new(code, d),
+        error,
+    })?;
+    let login_hint = params
+        .get("login_hint")
+        .map(|h| h.chars().take(256).collect());
+    Ok(AuthorizationRequest {
+        client,
+        target,
+        redirect_uri_in_request,
+        scope: c.scope,
+        nonce: c.nonce,
+        code_challenge: c.code_challenge,
+        prompt: c.prompt,
+        max_age: c.max_age,
+        login_hint,
+        claims: c.claims,
+        params: params.clone(),
+    })
+}
+
+/// The parameters [`validate`] checks, once they passed.
+struct Checked {
+    scope: ScopeSet,
+    code_challenge: Option<PkceChallenge>,
+    nonce: Option<String>,
+    prompt: Prompt,
+    max_age: Option<i64>,
+    claims: Option<ClaimsRequest>,
+}
+
+/// Every check of step 2, in the order the errors are reported.
+fn check_params(params: &Params, client: &Client) -> Result<Checked, OAuthError> {
+    check_shape(params, client)?;
+    let scope = requested_scope(params, client)?;
+    let code_challenge = code_challenge(params, client)?;
+    let nonce = params.get("nonce").map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
+        return Err(OAuthError::invalid_request("nonce is too long"));
+    }
+    let prompt = prompt(params)?;
+    let max_age = max_age(params)?;
+    let claims = match params.get("claims") {
+        Some(raw) => Some(ClaimsRequest::parse(raw).map_err(OAuthError::invalid_request)?)
+            .filter(|c| !c.is_empty()),
+        None => None,
     };
+    Ok(Checked {
+        scope,
+        code_challenge,
+        nonce,
+        prompt,
+        max_age,
+        claims,
+    })
+}
+
+/// `response_type`, request objects, `response_mode`, and whether the client may use the code
+/// flow at all.
+fn check_shape(params: &Params, client: &Client) -> Result<(), OAuthError> {
+    let fail = |code: ErrorCode, d: String| OAuthError::new(code, d);
     match params.get("response_type") {
         Some("code") => {}
         Some(other) => {
@@ -350,41 +408,49 @@ pub fn validate(
             "this client may not use the authorization code flow".into(),
         ));
     }
+    Ok(())
+}
+
+/// The `scope` parameter: required, and within the client's allowed scopes.
+fn requested_scope(params: &Params, client: &Client) -> Result<ScopeSet, OAuthError> {
     let scope = ScopeSet::parse(params.get("scope").unwrap_or_default())
-        .map_err(|e| fail(ErrorCode::InvalidScope, e))?;
+        .map_err(OAuthError::invalid_scope)?;
     if scope.is_empty() {
-        return Err(fail(ErrorCode::InvalidScope, "scope is required".into()));
+        return Err(OAuthError::invalid_scope("scope is required"));
     }
     if !scope.is_subset(&client.allowed_scopes) {
         let extra = scope.difference(&client.allowed_scopes).join(" ");
-        return Err(fail(
-            ErrorCode::InvalidScope,
-            format!("scope not allowed for this client: {extra}"),
-        ));
+        return Err(OAuthError::invalid_scope(format!(
+            "scope not allowed for this client: {extra}"
+        )));
     }
-    let code_challenge = match params.get("code_challenge") {
+    Ok(scope)
+}
+
+/// PKCE (RFC 7636 §4.3): S256 only; required for public clients and, by default, for all.
+fn code_challenge(params: &Params, client: &Client) -> Result<Option<PkceChallenge>, OAuthError> {
+    let challenge = match params.get("code_challenge") {
         Some(c) => Some(
             PkceChallenge::parse(c, params.get("code_challenge_method"))
-                .map_err(|e| fail(ErrorCode::InvalidRequest, e))?,
+                .map_err(OAuthError::invalid_request)?,
         ),
         None if params.get("code_challenge_method").is_some() => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "code_challenge_method without code_challenge".into(),
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method without code_challenge",
             ));
         }
         None => None,
     };
-    if code_challenge.is_none() && (client.require_pkce || client.is_public()) {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "code_challenge (PKCE, S256) is required".into(),
+    if challenge.is_none() && (client.require_pkce || client.is_public()) {
+        return Err(OAuthError::invalid_request(
+            "code_challenge (PKCE, S256) is required",
         ));
     }
-    let nonce = params.get("nonce").map(str::to_owned);
-    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
-        return Err(fail(ErrorCode::InvalidRequest, "nonce is too long".into()));
-    }
+    Ok(challenge)
+}
+
+/// The `prompt` parameter (OIDC Core §3.1.2.1); `none` stands alone.
+fn prompt(params: &Params) -> Result<Prompt, OAuthError> {
     let mut prompt = Prompt::default();
     for p in params
         .get("prompt")
@@ -398,51 +464,30 @@ pub fn validate(
             "consent" => prompt.consent = true,
             "select_account" => {}
             other => {
-                return Err(fail(
-                    ErrorCode::InvalidRequest,
-                    format!("unknown prompt value {other:?}"),
-                ));
+                return Err(OAuthError::invalid_request(format!(
+                    "unknown prompt value {other:?}"
+                )));
             }
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "prompt=none cannot be combined with other values".into(),
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
         ));
     }
-    let max_age = match params.get("max_age") {
-        None => None,
-        Some(m) => Some(m.parse::<u32>().map(i64::from).map_err(|_| {
-            fail(
-                ErrorCode::InvalidRequest,
-                "max_age must be a non-negative integer".into(),
-            )
-        })?),
-    };
-    let login_hint = params
-        .get("login_hint")
-        .map(|h| h.chars().take(256).collect());
-    let claims = match params.get("claims") {
-        Some(raw) => {
-            Some(ClaimsRequest::parse(raw).map_err(|e| fail(ErrorCode::InvalidRequest, e))?)
-                .filter(|c| !c.is_empty())
-        }
-        None => None,
-    };
-    Ok(AuthorizationRequest {
-        client,
-        target,
-        redirect_uri_in_request,
-        scope,
-        nonce,
-        code_challenge,
-        prompt,
-        max_age,
-        login_hint,
-        claims,
-        params: params.clone(),
-    })
+    Ok(prompt)
+}
+
+/// The `max_age` parameter (OIDC Core §3.1.2.1), in seconds.
+fn max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
+    params
+        .get("max_age")
+        .map(|m| {
+            m.parse::<u32>()
+                .map(i64::from)
+                .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer"))
+        })
+        .transpose()
 }
 
 /// The browser's session as it counts for `req`: only when its user still exists and belongs
@@ -595,155 +640,4 @@ pub fn denied_response(policy: &Policy, req: &AuthorizationRequest) -> Authoriza
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::user::User;
-    use crate::values::TenantId;
-
-    struct Users(Vec<User>);
-
-    impl UserStore for Users {
-        async fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-            Ok(self.0.iter().find(|u| &u.id == id).cloned())
-        }
-        async fn find_user_by_username(&self, _: &str) -> Result<Option<User>, StoreError> {
-            Ok(None)
-        }
-    }
-
-    fn user(id: &str, tenant: &str, admin: &str) -> User {
-        User {
-            id: UserId::parse(id).unwrap(),
-            tenant_id: TenantId::parse(tenant).unwrap(),
-            username: id.into(),
-            email: None,
-            password_hash: String::new(),
-            created_at: Utc::now(),
-            profile: Default::default(),
-            admin_scopes: scopes(admin),
-        }
-    }
-
-    fn session_of(user: &str) -> Session {
-        let now = Utc::now();
-        Session {
-            id_hash: Secret::generate().hash(),
-            user_id: UserId::parse(user).unwrap(),
-            auth_time: now,
-            csrf_token: "t".into(),
-            expires_at: now + chrono::Duration::hours(1),
-            last_seen: now,
-        }
-    }
-
-    /// A validated request of a client of `tenant` for `scope`, with `extra` parameters.
-    fn request(tenant: &str, scope: &str, extra: &str) -> AuthorizationRequest {
-        let mut client = crate::fakes::client("app");
-        client.tenant_id = TenantId::parse(tenant).unwrap();
-        client.allowed_scopes = scopes("openid admin:all read:users");
-        let redirect_uri = RedirectUri::parse("https://app.example/cb").unwrap();
-        client.redirect_uris = vec![redirect_uri.clone()];
-        let query = format!(
-            "response_type=code&client_id=app&scope={scope}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256{extra}"
-        );
-        let params = Params::from_query(&query).unwrap();
-        let resolved = ResolvedClient {
-            client,
-            target: RedirectTarget {
-                redirect_uri,
-                state: None,
-                form_post: false,
-            },
-            redirect_uri_in_request: false,
-        };
-        validate(resolved, &params).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_session_of_another_tenants_user_counts_as_nobody_signed_in() {
-        let store = Users(vec![user("root", "default", "admin:all")]);
-        let now = Utc::now();
-        let quiet = request("acme", "openid%20admin:all", "&prompt=none");
-        let bound = bind_session(&store, Some(session_of("root")), &quiet)
-            .await
-            .unwrap();
-        assert!(bound.is_none());
-        match next_step(&quiet, bound.as_ref(), None, Interaction::default(), now) {
-            Err(AuthorizeError::Redirect { error, .. }) => {
-                assert_eq!(error.code, ErrorCode::LoginRequired)
-            }
-            other => panic!("expected login_required, got {other:?}"),
-        }
-        let plain = request("acme", "openid%20admin:all", "");
-        let step = next_step(&plain, None, None, Interaction::default(), now).unwrap();
-        assert_eq!(step, NextStep::Login);
-        // A session whose user is gone counts as none too.
-        let gone = bind_session(&store, Some(session_of("ghost")), &plain)
-            .await
-            .unwrap();
-        assert!(gone.is_none());
-    }
-
-    #[tokio::test]
-    async fn a_session_of_the_clients_tenant_is_bound_and_gets_only_the_admin_scopes_held() {
-        let store = Users(vec![user("ann", "acme", "read:users")]);
-        let req = request("acme", "openid%20admin:all%20read:users", "");
-        let bound = bind_session(&store, Some(session_of("ann")), &req)
-            .await
-            .unwrap()
-            .expect("same tenant");
-        let granted = req.for_user(&bound).unwrap();
-        assert_eq!(granted.scope, scopes("openid read:users"));
-        let covered = scopes("openid read:users");
-        let step = next_step(
-            &granted,
-            Some(&bound),
-            Some(&covered),
-            Interaction::default(),
-            Utc::now(),
-        )
-        .unwrap();
-        assert!(matches!(step, NextStep::Issue { user_id, .. } if user_id.as_str() == "ann"));
-    }
-
-    #[test]
-    fn a_new_session_binds_only_at_a_client_of_the_users_tenant() {
-        let root = user("root", "default", "admin:all");
-        let at_acme = request("acme", "openid", "");
-        let signed_in = Authenticated::for_test(root.clone());
-        assert!(bind_new_session(session_of("root"), signed_in, &at_acme).is_none());
-        let at_home = request("default", "openid", "");
-        let signed_in = Authenticated::for_test(root);
-        assert!(bind_new_session(session_of("root"), signed_in, &at_home).is_some());
-    }
-
-    fn scopes(s: &str) -> ScopeSet {
-        ScopeSet::parse(s).unwrap()
-    }
-
-    #[test]
-    fn admin_scopes_are_granted_only_when_held() {
-        let requested = scopes("openid profile admin:all read:users write:clients");
-        // An ordinary user gets the non-admin scopes only.
-        assert_eq!(
-            granted_scope(&requested, &ScopeSet::default()),
-            scopes("openid profile")
-        );
-        // A user holding some admin scopes gets those (and what they imply).
-        assert_eq!(
-            granted_scope(&requested, &scopes("write:users")),
-            scopes("openid profile read:users")
-        );
-        assert_eq!(
-            granted_scope(&requested, &scopes("write:clients")),
-            scopes("openid profile write:clients")
-        );
-        // admin:all covers every admin scope.
-        assert_eq!(granted_scope(&requested, &scopes("admin:all")), requested);
-        // Scopes that only look like admin scopes are not touched.
-        assert_eq!(
-            granted_scope(&scopes("read:files"), &ScopeSet::default()),
-            scopes("read:files")
-        );
-    }
-}
+mod tests;

@@ -13,7 +13,8 @@
 //! usually gets, so hopping inside one's own prefix does not reset the count.
 //!
 //! Each key keeps a failure *score*: a failure adds one, and the score drains by one every
-//! `decay_seconds` (quiet periods forget failures; failing slower than that never builds up).
+//! `decay_seconds` (quiet periods forget failures; failing slower than that never builds up;
+//! a partly drained failure still counts).
 //! While the score is above the rule's `free_failures`, every new failure makes the key wait
 //! `initial_wait × 2^(score − free − 1)` seconds, capped at `max_wait`, before it may try again.
 //! Attempts during a wait are refused *before any password is hashed*. A successful sign-in
@@ -201,7 +202,10 @@ impl ThrottlePolicy {
         now: DateTime<Utc>,
     ) -> FailureRecord {
         let score = current.map_or(0, |r| rule.score_at(&r, now)) + 1000;
-        let over = (score / 1000).saturating_sub(u64::from(rule.free_failures));
+        // A failure counts until it has drained completely.
+        let over = score
+            .div_ceil(1000)
+            .saturating_sub(u64::from(rule.free_failures));
         let blocked_until = (over > 0).then(|| {
             let doubling = u32::try_from(over - 1).unwrap_or(u32::MAX).min(31);
             let wait = u64::from(self.initial_wait)
@@ -390,6 +394,20 @@ mod tests {
             record_failure(&c, &p, &s, now).await.unwrap();
             assert_eq!(check(&c, &s, now).await.unwrap(), None);
         }
+    }
+
+    #[test]
+    fn a_partly_drained_failure_still_counts() {
+        let p = ThrottlePolicy::default();
+        let rule = &p.per_user_and_address;
+        let mut r = None;
+        let mut now = t0();
+        for _ in 0..6 {
+            r = Some(p.after_failure(rule, r, now));
+            now += Duration::seconds(30);
+        }
+        // Six failures three minutes apart in all: less than one drained, so the sixth waits.
+        assert_eq!(r.unwrap().blocked_until, Some(now - Duration::seconds(28)));
     }
 
     #[test]

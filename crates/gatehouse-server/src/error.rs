@@ -79,11 +79,6 @@ pub fn bearer_missing() -> HttpResponse {
     resp.finish()
 }
 
-/// An authorization-endpoint error: a page or a redirect.
-pub fn authorize_error(issuer: &str, e: AuthorizeError) -> HttpResponse {
-    authorize_error_ref(issuer, &e)
-}
-
 /// An authorization response: a 303 redirect, or the auto-submitting form of
 /// `response_mode=form_post`.
 pub fn authorization_response(r: AuthorizationResponse, client_name: &str) -> HttpResponse {
@@ -242,7 +237,7 @@ impl ResponseError for PageError {
                     "this form has expired; go back to the application and sign in again",
                 ),
             ),
-            PageError::Authorize { issuer, error } => authorize_error_ref(issuer, error),
+            PageError::Authorize { issuer, error } => authorize_error(issuer, error),
             PageError::Login {
                 form,
                 refusal,
@@ -278,8 +273,8 @@ impl ResponseError for PageError {
     }
 }
 
-/// [`authorize_error`] for a borrowed error.
-fn authorize_error_ref(issuer: &str, e: &AuthorizeError) -> HttpResponse {
+/// An authorization-endpoint error: a page, or a redirect once the redirect URI is trusted.
+fn authorize_error(issuer: &str, e: &AuthorizeError) -> HttpResponse {
     match e {
         AuthorizeError::Page(err) => error_page(StatusCode::BAD_REQUEST, err),
         AuthorizeError::Redirect { target, error } => {

@@ -468,6 +468,54 @@ impl Settings {
         {
             return Err("issuer must be an http(s) URL without query or fragment".into());
         }
+        self.check_lifetimes()?;
+        let k = &self.keys;
+        if k.prepublish < 0 {
+            return Err("keys.prepublish must not be negative".into());
+        }
+        if k.rotation_interval < 0
+            || (k.rotation_interval > 0 && k.rotation_interval <= k.prepublish)
+        {
+            return Err(
+                "keys.rotation_interval must be 0 (off) or longer than keys.prepublish".into(),
+            );
+        }
+        if self.master_key.is_none() && !k.master_key_file.is_empty() {
+            let path = &k.master_key_file;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("keys.master_key_file: cannot read {path}: {e}"))?;
+            self.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
+                format!("keys.master_key_file: {e} (expected 32 bytes as 64 hex digits or base64)")
+            })?);
+        }
+        let t = &self.tokens;
+        if t.refresh_token_idle_ttl() > t.refresh_token_absolute_ttl {
+            return Err(
+                "tokens.refresh_token_idle_ttl must not exceed tokens.refresh_token_absolute_ttl"
+                    .into(),
+            );
+        }
+        self.api_keys.prefixes()?;
+        self.network.proxies()?;
+        for name in self.api_keys.rate_limit_classes.keys() {
+            gatehouse_core::apikey::validate_rate_limit_class(name).map_err(|_| {
+                format!("api_keys.rate_limit_classes: {name:?} is not a valid class name (1 to 64 of A-Z, a-z, 0-9, _, - and .)")
+            })?;
+        }
+        if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
+            return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
+        }
+        if !(1..=86_400).contains(&self.api_keys.exchange_token_ttl) {
+            return Err("api_keys.exchange_token_ttl must be between 1 and 86400".into());
+        }
+        self.rate_limits.check_retired()?;
+        self.login_throttle.check()?;
+        self.password_hashing.check()?;
+        Ok(self)
+    }
+
+    /// Lower (and a few upper) bounds of the lifetimes, in seconds.
+    fn check_lifetimes(&self) -> Result<(), String> {
         let t = &self.tokens;
         if !(0..=300).contains(&self.client_auth.clock_skew) {
             return Err("client_auth.clock_skew must be between 0 and 300 seconds".into());
@@ -502,48 +550,7 @@ impl Settings {
                 return Err(format!("{name} must be at least {min} seconds"));
             }
         }
-        let k = &self.keys;
-        if k.prepublish < 0 {
-            return Err("keys.prepublish must not be negative".into());
-        }
-        if k.rotation_interval < 0
-            || (k.rotation_interval > 0 && k.rotation_interval <= k.prepublish)
-        {
-            return Err(
-                "keys.rotation_interval must be 0 (off) or longer than keys.prepublish".into(),
-            );
-        }
-        if self.master_key.is_none() && !k.master_key_file.is_empty() {
-            let path = &k.master_key_file;
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("keys.master_key_file: cannot read {path}: {e}"))?;
-            self.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
-                format!("keys.master_key_file: {e} (expected 32 bytes as 64 hex digits or base64)")
-            })?);
-        }
-        if t.refresh_token_idle_ttl() > t.refresh_token_absolute_ttl {
-            return Err(
-                "tokens.refresh_token_idle_ttl must not exceed tokens.refresh_token_absolute_ttl"
-                    .into(),
-            );
-        }
-        self.api_keys.prefixes()?;
-        self.network.proxies()?;
-        for name in self.api_keys.rate_limit_classes.keys() {
-            gatehouse_core::apikey::validate_rate_limit_class(name).map_err(|_| {
-                format!("api_keys.rate_limit_classes: {name:?} is not a valid class name (1 to 64 of A-Z, a-z, 0-9, _, - and .)")
-            })?;
-        }
-        if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
-            return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
-        }
-        if !(1..=86_400).contains(&self.api_keys.exchange_token_ttl) {
-            return Err("api_keys.exchange_token_ttl must be between 1 and 86400".into());
-        }
-        self.rate_limits.check_retired()?;
-        self.login_throttle.check()?;
-        self.password_hashing.check()?;
-        Ok(self)
+        Ok(())
     }
 
     /// The login session lifetimes.
@@ -578,5 +585,49 @@ impl Settings {
             p.access_token_audience = self.tokens.audience.clone();
         }
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_file_holds_the_built_in_throttle_and_pool_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/gatehouse.toml");
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(path))
+            .extract()
+            .unwrap();
+        let d = Settings::default();
+        assert_eq!(s.login_throttle.policy(), d.login_throttle.policy());
+        assert_eq!(
+            s.login_throttle.max_tracked_keys,
+            d.login_throttle.max_tracked_keys
+        );
+        assert_eq!(
+            s.password_hashing.pool_size(),
+            d.password_hashing.pool_size()
+        );
+        assert!(s.validated().is_ok());
+    }
+
+    #[test]
+    fn bad_throttle_and_pool_settings_are_refused_by_name() {
+        let mut s = Settings::default();
+        s.login_throttle.initial_wait_seconds = 1000;
+        let err = s.validated().unwrap_err();
+        assert!(err.contains("initial_wait_seconds"), "{err}");
+        let mut s = Settings::default();
+        s.password_hashing.max_queue_wait_ms = 0;
+        let err = s.validated().unwrap_err();
+        assert!(err.contains("password_hashing.max_queue_wait_ms"), "{err}");
+        let mut s = Settings::default();
+        s.rate_limits.login_attempts_per_user_per_minute = Some(10);
+        let err = s.validated().unwrap_err();
+        assert!(
+            err.contains("login_throttle.user_address_free_failures"),
+            "{err}"
+        );
     }
 }

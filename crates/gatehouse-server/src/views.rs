@@ -97,6 +97,37 @@ pub struct ConsentPage<'a> {
     pub scopes: Vec<(String, String)>,
 }
 
+/// The consent page for `areq` (already narrowed to what the user may get), in the session
+/// `b`, with the scopes described by `descriptions` (`[scopes]`; others show their name).
+pub fn consent_page(
+    areq: &gatehouse_core::authorize::AuthorizationRequest,
+    b: &gatehouse_core::session::BoundSession,
+    descriptions: &std::collections::BTreeMap<String, String>,
+) -> HttpResponse {
+    let scopes = areq
+        .scope
+        .iter()
+        .map(|s| {
+            let description = descriptions.get(s).cloned();
+            (
+                s.to_owned(),
+                description.unwrap_or_else(|| format!("Use {s}")),
+            )
+        })
+        .collect();
+    let request = areq.params.to_query();
+    page(
+        StatusCode::OK,
+        &ConsentPage {
+            client_name: &areq.client.name,
+            username: &b.user().username,
+            csrf_token: &b.session().csrf_token,
+            request: &request,
+            scopes,
+        },
+    )
+}
+
 /// The auto-submitting form of `response_mode=form_post` (Form Post Response Mode §2).
 #[derive(Template)]
 #[template(path = "form_post.html")]

@@ -74,6 +74,7 @@ fn user(name: &str, tenant: &str, admin: &str) -> User {
 }
 
 struct World {
+    now: DateTime<Utc>,
     dir: Directory,
     passwords: Passwords,
     counters: Counters,
@@ -90,6 +91,7 @@ impl World {
         dir.users.push(user("gone", "dead", "admin:all"));
         dir.disabled.insert("dead".into());
         Self {
+            now: Utc::now(),
             dir,
             passwords: Passwords::default(),
             counters: Counters::default(),
@@ -117,7 +119,7 @@ impl World {
             password,
             address: Some(from.parse().unwrap()),
             audience,
-            now: Utc::now(),
+            now: self.now,
         };
         signin.attempt(&attempt).await
     }

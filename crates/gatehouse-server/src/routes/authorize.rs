@@ -127,7 +127,7 @@ pub(crate) async fn proceed(
     )
     .map_err(fail)?;
     Ok(match (step, &signed_in) {
-        (NextStep::Consent, Some(b)) => super::consent::page(state, &areq, b),
+        (NextStep::Consent, Some(b)) => views::consent_page(&areq, b, &state.settings.scopes),
         (NextStep::Login | NextStep::Consent, _) => {
             let hint = areq.login_hint.as_deref().unwrap_or_default();
             login_page(state, &areq, hint)

@@ -7,7 +7,6 @@
 //! Consent is recorded for the scopes the user was shown (admin scopes narrowed to those held)
 //! and audited (`consent`, allow or deny).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_core::OAuthError;
 use gatehouse_core::audit::{ActorKind, Outcome};
@@ -22,37 +21,6 @@ use crate::error::{PageError, authorization_response};
 use crate::request_meta::RequestMeta;
 use crate::session;
 use crate::state::AppState;
-use crate::views;
-
-/// The consent page for `areq` (already narrowed to what the user may get).
-pub(crate) fn page(
-    state: &AppState,
-    areq: &AuthorizationRequest,
-    b: &BoundSession,
-) -> HttpResponse {
-    let scopes = areq
-        .scope
-        .iter()
-        .map(|s| {
-            let description = state.settings.scopes.get(s).cloned();
-            (
-                s.to_owned(),
-                description.unwrap_or_else(|| format!("Use {s}")),
-            )
-        })
-        .collect();
-    let request = areq.params.to_query();
-    views::page(
-        StatusCode::OK,
-        &views::ConsentPage {
-            client_name: &areq.client.name,
-            username: &b.user().username,
-            csrf_token: &b.session().csrf_token,
-            request: &request,
-            scopes,
-        },
-    )
-}
 
 /// `POST /consent`: `decision=allow|deny`, with the session's CSRF token.
 pub async fn consent_post(
