@@ -58,9 +58,17 @@ impl MemoryFailures {
     }
 }
 
-/// Makes room for one more key in a full table.
-fn make_room(m: &mut HashMap<ThrottleKey, FailureRecord>, now: chrono::DateTime<chrono::Utc>) {
+/// Makes room for one more key in a table of `capacity`: first the records without effect,
+/// else the one that would be forgotten soonest.
+fn make_room(
+    m: &mut HashMap<ThrottleKey, FailureRecord>,
+    capacity: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) {
     m.retain(|_, r| r.forget_at > now);
+    if m.len() < capacity {
+        return;
+    }
     if let Some(first) = m.iter().min_by_key(|(_, r)| r.forget_at).map(|(k, _)| *k) {
         m.remove(&first);
     }
@@ -79,7 +87,7 @@ impl FailureStore for MemoryFailures {
         let mut m = self.lock()?;
         let current = m.get(key).copied();
         if current.is_none() && m.len() >= self.capacity {
-            make_room(&mut m, self.clock.now());
+            make_room(&mut m, self.capacity, self.clock.now());
         }
         m.insert(*key, update(current));
         Ok(())
