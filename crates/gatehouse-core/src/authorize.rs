@@ -4,11 +4,19 @@
 //! The request is handled in three steps, and each can fail in its own way:
 //! 1. [`resolve_client`]: find the client and the redirect URI. Until both are known to be
 //!    registered, errors are shown to the user on a page and never redirected (RFC 6749
-//!    §4.1.2.1: no open redirector).
+//!    §4.1.2.1: no open redirector). A client of a disabled tenant is unknown.
 //! 2. [`validate`]: every other parameter. Errors now go back to the client's redirect URI
 //!    with `error`, `error_description`, `state` and `iss`.
 //! 3. [`next_step`]: given the user's session and consent, decide between showing the login
 //!    page, the consent page, or issuing a code ([`issue_code`]).
+//!
+//! Sessions are bound to their tenant: a browser's session counts for a request only through
+//! [`bind_session`] (or [`bind_new_session`] right after a sign-in), which accept it only when
+//! its user belongs to the client's tenant. Every later step — `prompt=none`, the existing
+//! session, consent (shown and posted), code issuance — takes the resulting
+//! [`BoundSession`], so a session of another tenant's user behaves as if nobody were signed in,
+//! and admin scopes ([`AuthorizationRequest::for_user`]) are only ever granted to a client of
+//! the user's own tenant.
 //!
 //! Responses go back in the query (`response_mode=query`, the default for `code`) or as an
 //! auto-submitted HTML form (`response_mode=form_post`, OAuth 2.0 Form Post Response Mode §2);
@@ -21,12 +29,15 @@ use chrono::{DateTime, Utc};
 use crate::admin::{ADMIN_ALL, is_admin_scope};
 use crate::claims_request::{ClaimsRequest, ClaimsRequestStore};
 use crate::client::{Client, GrantType};
+use crate::error::StoreError;
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::params::Params;
 use crate::policy::Policy;
-use crate::ports::{ClientStore, CodeRecord, CodeStore, Session};
+use crate::ports::{ClientStore, CodeRecord, CodeStore, Session, UserStore};
 use crate::secret::Secret;
-use crate::user::User;
+use crate::session::BoundSession;
+use crate::signin::Authenticated;
+use crate::tenant::{TenantStore, tenant_enabled};
 use crate::values::{
     ClientId, GrantId, MAX_PARAM_LEN, PkceChallenge, RedirectUri, ScopeSet, UserId,
 };
@@ -145,8 +156,9 @@ pub struct ResolvedClient {
     pub redirect_uri_in_request: bool,
 }
 
-/// Step 1: the client and its redirect URI; failures are [`AuthorizeError::Page`].
-pub async fn resolve_client<S: ClientStore>(
+/// Step 1: the client and its redirect URI; failures are [`AuthorizeError::Page`]. A client of
+/// a disabled (or vanished) tenant is an unknown client, so nobody signs in to such a tenant.
+pub async fn resolve_client<S: ClientStore + TenantStore>(
     store: &S,
     params: &Params,
 ) -> Result<ResolvedClient, AuthorizeError> {
@@ -160,6 +172,14 @@ pub async fn resolve_client<S: ClientStore>(
         .await
         .map_err(|e| AuthorizeError::Internal(e.into()))?
         .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_client("unknown client_id")))?;
+    if !tenant_enabled(store, &client.tenant_id)
+        .await
+        .map_err(|e| AuthorizeError::Internal(e.into()))?
+    {
+        return Err(AuthorizeError::Page(OAuthError::invalid_client(
+            "unknown client_id",
+        )));
+    }
     let (redirect_uri, in_request) = match params.get("redirect_uri") {
         Some(raw) => {
             let requested =
@@ -226,14 +246,13 @@ pub struct AuthorizationRequest {
 }
 
 impl AuthorizationRequest {
-    /// The request as granted to `user` (`None`: a user that no longer exists, who holds
-    /// nothing): admin scopes the user does not hold are dropped (RFC 6749 §3.3: the server
-    /// may grant less than requested; the token response's `scope` then says what was
-    /// granted). An error when nothing would be left.
-    pub fn for_user(mut self, user: Option<&User>) -> Result<Self, AuthorizeError> {
-        let none = ScopeSet::default();
-        let held = user.map_or(&none, |u| &u.admin_scopes);
-        let granted = granted_scope(&self.scope, held);
+    /// The request as granted to the signed-in user: admin scopes the user does not hold are
+    /// dropped (RFC 6749 §3.3: the server may grant less than requested; the token response's
+    /// `scope` then says what was granted). An error when nothing would be left. The user
+    /// belongs to this client's tenant ([`BoundSession`]), so an admin scope never reaches a
+    /// client of another tenant.
+    pub fn for_user(mut self, signed_in: &BoundSession) -> Result<Self, AuthorizeError> {
+        let granted = granted_scope(&self.scope, &signed_in.user().admin_scopes);
         if granted.is_empty() {
             return Err(AuthorizeError::Redirect {
                 target: self.target.clone(),
@@ -282,10 +301,68 @@ pub fn validate(
         target,
         redirect_uri_in_request,
     } = resolved;
-    let fail = |code: ErrorCode, d: String| AuthorizeError::Redirect {
+    let c = check_params(params, &client).map_err(|error| AuthorizeError::Redirect {
         target: target.clone(),
-        error: OAuthError::new(code, d),
+        error,
+    })?;
+    let login_hint = params
+        .get("login_hint")
+        .map(|h| h.chars().take(256).collect());
+    Ok(AuthorizationRequest {
+        client,
+        target,
+        redirect_uri_in_request,
+        scope: c.scope,
+        nonce: c.nonce,
+        code_challenge: c.code_challenge,
+        prompt: c.prompt,
+        max_age: c.max_age,
+        login_hint,
+        claims: c.claims,
+        params: params.clone(),
+    })
+}
+
+/// The parameters [`validate`] checks, once they passed.
+struct Checked {
+    scope: ScopeSet,
+    code_challenge: Option<PkceChallenge>,
+    nonce: Option<String>,
+    prompt: Prompt,
+    max_age: Option<i64>,
+    claims: Option<ClaimsRequest>,
+}
+
+/// Every check of step 2, in the order the errors are reported.
+fn check_params(params: &Params, client: &Client) -> Result<Checked, OAuthError> {
+    check_shape(params, client)?;
+    let scope = requested_scope(params, client)?;
+    let code_challenge = code_challenge(params, client)?;
+    let nonce = params.get("nonce").map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
+        return Err(OAuthError::invalid_request("nonce is too long"));
+    }
+    let prompt = prompt(params)?;
+    let max_age = max_age(params)?;
+    let claims = match params.get("claims") {
+        Some(raw) => Some(ClaimsRequest::parse(raw).map_err(OAuthError::invalid_request)?)
+            .filter(|c| !c.is_empty()),
+        None => None,
     };
+    Ok(Checked {
+        scope,
+        code_challenge,
+        nonce,
+        prompt,
+        max_age,
+        claims,
+    })
+}
+
+/// `response_type`, request objects, `response_mode`, and whether the client may use the code
+/// flow at all.
+fn check_shape(params: &Params, client: &Client) -> Result<(), OAuthError> {
+    let fail = |code: ErrorCode, d: String| OAuthError::new(code, d);
     match params.get("response_type") {
         Some("code") => {}
         Some(other) => {
@@ -331,41 +408,49 @@ pub fn validate(
             "this client may not use the authorization code flow".into(),
         ));
     }
+    Ok(())
+}
+
+/// The `scope` parameter: required, and within the client's allowed scopes.
+fn requested_scope(params: &Params, client: &Client) -> Result<ScopeSet, OAuthError> {
     let scope = ScopeSet::parse(params.get("scope").unwrap_or_default())
-        .map_err(|e| fail(ErrorCode::InvalidScope, e))?;
+        .map_err(OAuthError::invalid_scope)?;
     if scope.is_empty() {
-        return Err(fail(ErrorCode::InvalidScope, "scope is required".into()));
+        return Err(OAuthError::invalid_scope("scope is required"));
     }
     if !scope.is_subset(&client.allowed_scopes) {
         let extra = scope.difference(&client.allowed_scopes).join(" ");
-        return Err(fail(
-            ErrorCode::InvalidScope,
-            format!("scope not allowed for this client: {extra}"),
-        ));
+        return Err(OAuthError::invalid_scope(format!(
+            "scope not allowed for this client: {extra}"
+        )));
     }
-    let code_challenge = match params.get("code_challenge") {
+    Ok(scope)
+}
+
+/// PKCE (RFC 7636 §4.3): S256 only; required for public clients and, by default, for all.
+fn code_challenge(params: &Params, client: &Client) -> Result<Option<PkceChallenge>, OAuthError> {
+    let challenge = match params.get("code_challenge") {
         Some(c) => Some(
             PkceChallenge::parse(c, params.get("code_challenge_method"))
-                .map_err(|e| fail(ErrorCode::InvalidRequest, e))?,
+                .map_err(OAuthError::invalid_request)?,
         ),
         None if params.get("code_challenge_method").is_some() => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "code_challenge_method without code_challenge".into(),
+            return Err(OAuthError::invalid_request(
+                "code_challenge_method without code_challenge",
             ));
         }
         None => None,
     };
-    if code_challenge.is_none() && (client.require_pkce || client.is_public()) {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "code_challenge (PKCE, S256) is required".into(),
+    if challenge.is_none() && (client.require_pkce || client.is_public()) {
+        return Err(OAuthError::invalid_request(
+            "code_challenge (PKCE, S256) is required",
         ));
     }
-    let nonce = params.get("nonce").map(str::to_owned);
-    if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
-        return Err(fail(ErrorCode::InvalidRequest, "nonce is too long".into()));
-    }
+    Ok(challenge)
+}
+
+/// The `prompt` parameter (OIDC Core §3.1.2.1); `none` stands alone.
+fn prompt(params: &Params) -> Result<Prompt, OAuthError> {
     let mut prompt = Prompt::default();
     for p in params
         .get("prompt")
@@ -379,51 +464,59 @@ pub fn validate(
             "consent" => prompt.consent = true,
             "select_account" => {}
             other => {
-                return Err(fail(
-                    ErrorCode::InvalidRequest,
-                    format!("unknown prompt value {other:?}"),
-                ));
+                return Err(OAuthError::invalid_request(format!(
+                    "unknown prompt value {other:?}"
+                )));
             }
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "prompt=none cannot be combined with other values".into(),
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
         ));
     }
-    let max_age = match params.get("max_age") {
-        None => None,
-        Some(m) => Some(m.parse::<u32>().map(i64::from).map_err(|_| {
-            fail(
-                ErrorCode::InvalidRequest,
-                "max_age must be a non-negative integer".into(),
-            )
-        })?),
+    Ok(prompt)
+}
+
+/// The `max_age` parameter (OIDC Core §3.1.2.1), in seconds.
+fn max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
+    params
+        .get("max_age")
+        .map(|m| {
+            m.parse::<u32>()
+                .map(i64::from)
+                .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer"))
+        })
+        .transpose()
+}
+
+/// The browser's session as it counts for `req`: only when its user still exists and belongs
+/// to the client's tenant (enabled: [`resolve_client`] made sure). Otherwise `None`, exactly
+/// as if nobody were signed in.
+pub async fn bind_session<S: UserStore>(
+    store: &S,
+    session: Option<Session>,
+    req: &AuthorizationRequest,
+) -> Result<Option<BoundSession>, StoreError> {
+    let Some(session) = session else {
+        return Ok(None);
     };
-    let login_hint = params
-        .get("login_hint")
-        .map(|h| h.chars().take(256).collect());
-    let claims = match params.get("claims") {
-        Some(raw) => {
-            Some(ClaimsRequest::parse(raw).map_err(|e| fail(ErrorCode::InvalidRequest, e))?)
-                .filter(|c| !c.is_empty())
-        }
-        None => None,
+    let Some(user) = store.find_user(&session.user_id).await? else {
+        return Ok(None);
     };
-    Ok(AuthorizationRequest {
-        client,
-        target,
-        redirect_uri_in_request,
-        scope,
-        nonce,
-        code_challenge,
-        prompt,
-        max_age,
-        login_hint,
-        claims,
-        params: params.clone(),
-    })
+    Ok((user.tenant_id == req.client.tenant_id).then(|| BoundSession::new(session, user)))
+}
+
+/// The session started by a sign-in at `req`'s client, bound to the signed-in user (same
+/// tenant check as [`bind_session`], without reading the user again).
+pub fn bind_new_session(
+    session: Session,
+    signed_in: Authenticated,
+    req: &AuthorizationRequest,
+) -> Option<BoundSession> {
+    let user = signed_in.into_user();
+    (user.tenant_id == req.client.tenant_id && user.id == session.user_id)
+        .then(|| BoundSession::new(session, user))
 }
 
 /// What the user must do next.
@@ -450,7 +543,7 @@ pub struct Interaction {
 /// Step 3: login, consent, or code (OIDC Core §3.1.2.3, `prompt` and `max_age`).
 pub fn next_step(
     req: &AuthorizationRequest,
-    session: Option<&Session>,
+    session: Option<&BoundSession>,
     consented: Option<&ScopeSet>,
     interaction: Interaction,
     now: DateTime<Utc>,
@@ -459,7 +552,10 @@ pub fn next_step(
         target: req.target.clone(),
         error: OAuthError::new(code, d),
     };
-    let Some(session) = session.filter(|s| s.expires_at > now) else {
+    let Some(session) = session
+        .map(BoundSession::session)
+        .filter(|s| s.expires_at > now)
+    else {
         return if req.prompt.none {
             Err(redirect(
                 ErrorCode::LoginRequired,
@@ -544,36 +640,4 @@ pub fn denied_response(policy: &Policy, req: &AuthorizationRequest) -> Authoriza
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scopes(s: &str) -> ScopeSet {
-        ScopeSet::parse(s).unwrap()
-    }
-
-    #[test]
-    fn admin_scopes_are_granted_only_when_held() {
-        let requested = scopes("openid profile admin:all read:users write:clients");
-        // An ordinary user gets the non-admin scopes only.
-        assert_eq!(
-            granted_scope(&requested, &ScopeSet::default()),
-            scopes("openid profile")
-        );
-        // A user holding some admin scopes gets those (and what they imply).
-        assert_eq!(
-            granted_scope(&requested, &scopes("write:users")),
-            scopes("openid profile read:users")
-        );
-        assert_eq!(
-            granted_scope(&requested, &scopes("write:clients")),
-            scopes("openid profile write:clients")
-        );
-        // admin:all covers every admin scope.
-        assert_eq!(granted_scope(&requested, &scopes("admin:all")), requested);
-        // Scopes that only look like admin scopes are not touched.
-        assert_eq!(
-            granted_scope(&scopes("read:files"), &ScopeSet::default()),
-            scopes("read:files")
-        );
-    }
-}
+mod tests;

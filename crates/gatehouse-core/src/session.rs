@@ -5,6 +5,10 @@
 //! `[session] ttl`) and its idle expiry (`last_seen + [session] idle_ttl`). Every use slides
 //! `last_seen`, but only writes it when it is more than [`TOUCH_INTERVAL`] seconds old, so a
 //! busy browser costs one UPDATE a minute rather than one per request.
+//!
+//! A live session is still not a signed-in user for every client: [`BoundSession`] is a
+//! session together with its user, made only by `crate::authorize` once it has checked that
+//! the user belongs to the tenant of the client at hand (sessions are bound to their tenant).
 
 #![allow(async_fn_in_trait)]
 
@@ -13,6 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::error::StoreError;
 use crate::ports::Session;
 use crate::secret::SecretHash;
+use crate::user::User;
 
 /// `last_seen` is written at most this often per session, in seconds.
 pub const TOUCH_INTERVAL: i64 = 60;
@@ -44,6 +49,29 @@ impl SessionPolicy {
         Liveness::Live {
             touch: (now - s.last_seen).num_seconds() > TOUCH_INTERVAL,
         }
+    }
+}
+
+/// A live session whose user may act at the client of the current request: the user exists
+/// and belongs to the client's tenant, which is enabled. Only `crate::authorize` makes one
+/// (`bind_session`, `bind_new_session`), so holding one is the proof.
+#[derive(Debug, Clone)]
+pub struct BoundSession {
+    session: Session,
+    user: User,
+}
+
+impl BoundSession {
+    pub(crate) fn new(session: Session, user: User) -> Self {
+        Self { session, user }
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn user(&self) -> &User {
+        &self.user
     }
 }
 

@@ -7,7 +7,12 @@
 //!   ([`bearer_error`], [`bearer_missing`], [`BearerRejection`]);
 //! - authorization endpoint: a redirect to the client (RFC 6749 §4.1.2.1, RFC 9207) or a
 //!   form-post page (Form Post Response Mode §2), or an error page when the redirect URI cannot
-//!   be trusted.
+//!   be trusted;
+//! - the pages (authorization endpoint, login and consent forms, the console's sign-in form):
+//!   [`PageError`], an actix `ResponseError`, so their handlers return `Result` and never pick
+//!   a status. A sign-in form shown again says why with its status: 401 wrong credentials,
+//!   429 throttled and 503 hashing pool full (both with `Retry-After`), 403 (console) or 400
+//!   (login) for a form whose CSRF token does not match.
 //!
 //! Internal failures are logged here and answered as a bare `server_error`.
 
@@ -15,7 +20,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use gatehouse_core::authorize::{AuthorizationResponse, AuthorizeError};
-use gatehouse_core::{Error, ErrorCode, OAuthError};
+use gatehouse_core::{Error, ErrorCode, OAuthError, StoreError};
 use serde_json::json;
 
 use crate::views;
@@ -164,20 +169,6 @@ impl ResponseError for BearerRejection {
     }
 }
 
-/// An authorization-endpoint error: a page or a redirect.
-pub fn authorize_error(issuer: &str, e: AuthorizeError) -> HttpResponse {
-    match e {
-        AuthorizeError::Page(err) => error_page(StatusCode::BAD_REQUEST, &err),
-        AuthorizeError::Redirect { target, error } => {
-            authorization_response(target.error_response(issuer, &error), "the application")
-        }
-        AuthorizeError::Internal(e) => {
-            log_internal(&e);
-            error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_oauth())
-        }
-    }
-}
-
 /// An authorization response: a 303 redirect, or the auto-submitting form of
 /// `response_mode=form_post`.
 pub fn authorization_response(r: AuthorizationResponse, client_name: &str) -> HttpResponse {
@@ -212,4 +203,177 @@ pub fn bad_form(e: impl std::fmt::Display) -> Error {
     Error::OAuth(OAuthError::invalid_request(format!(
         "malformed request: {e}"
     )))
+}
+
+/// Why a sign-in form is shown again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormRefusal {
+    /// Wrong username or password, or any refusal the user must not tell apart from it.
+    InvalidCredentials,
+    /// Too many recent failures from this address: wait this many seconds.
+    Throttled { retry_after: u64 },
+    /// The password-hashing pool is full: retry after this many seconds.
+    Busy { retry_after: u64 },
+    /// The form's CSRF token does not match its cookie.
+    ExpiredForm,
+}
+
+impl FormRefusal {
+    fn status(self) -> StatusCode {
+        match self {
+            FormRefusal::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            FormRefusal::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            FormRefusal::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            FormRefusal::ExpiredForm => StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn message(self) -> String {
+        match self {
+            FormRefusal::InvalidCredentials => "Invalid username or password.".into(),
+            FormRefusal::Throttled { retry_after } => {
+                format!("Too many failed sign-in attempts. Try again in {retry_after} seconds.")
+            }
+            FormRefusal::Busy { .. } => {
+                "The server is busy right now. Try again in a moment.".into()
+            }
+            FormRefusal::ExpiredForm => "This form has expired. Please sign in again.".into(),
+        }
+    }
+
+    fn retry_after(self) -> Option<u64> {
+        match self {
+            FormRefusal::Throttled { retry_after } | FormRefusal::Busy { retry_after } => {
+                Some(retry_after)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A failure of a page handler (authorization endpoint, login, consent, console sign-in).
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The request could not be read (encoding, repeated parameter): a 400 page.
+    #[error("bad request: {}", .0.description)]
+    BadRequest(OAuthError),
+    /// A login or consent form whose CSRF token or session is gone: a 400 page asking to start
+    /// again from the application.
+    #[error("the form has expired")]
+    ExpiredForm,
+    /// An authorization-endpoint error: a page, a redirect to the client, or a 500 page.
+    #[error("authorization request failed")]
+    Authorize {
+        issuer: String,
+        error: AuthorizeError,
+    },
+    /// The login page again.
+    #[error("sign-in refused ({refusal:?})")]
+    Login {
+        form: crate::views::LoginForm,
+        refusal: FormRefusal,
+        secure: bool,
+    },
+    /// The console's sign-in page again.
+    #[error("console sign-in refused ({refusal:?})")]
+    ConsoleSignIn {
+        username: String,
+        refusal: FormRefusal,
+        secure: bool,
+    },
+    /// Storage or another internal failure: a 500 page.
+    #[error(transparent)]
+    Internal(#[from] Error),
+}
+
+impl PageError {
+    /// An authorization-endpoint error of the server with issuer `issuer`.
+    pub fn authorize(issuer: &str, error: AuthorizeError) -> Self {
+        PageError::Authorize {
+            issuer: issuer.to_owned(),
+            error,
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        PageError::Internal(Error::Store(e))
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::BadRequest(_) | PageError::ExpiredForm => StatusCode::BAD_REQUEST,
+            PageError::Authorize { error, .. } => match error {
+                AuthorizeError::Page(_) => StatusCode::BAD_REQUEST,
+                AuthorizeError::Redirect { target, .. } if target.form_post => StatusCode::OK,
+                AuthorizeError::Redirect { .. } => StatusCode::SEE_OTHER,
+                AuthorizeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            PageError::Login { refusal, .. } | PageError::ConsoleSignIn { refusal, .. } => {
+                refusal.status()
+            }
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = match self {
+            PageError::BadRequest(e) => error_page(StatusCode::BAD_REQUEST, e),
+            PageError::ExpiredForm => error_page(
+                StatusCode::BAD_REQUEST,
+                &OAuthError::invalid_request(
+                    "this form has expired; go back to the application and sign in again",
+                ),
+            ),
+            PageError::Authorize { issuer, error } => authorize_error(issuer, error),
+            PageError::Login {
+                form,
+                refusal,
+                secure,
+            } => {
+                crate::views::login_page(refusal.status(), form, Some(&refusal.message()), *secure)
+            }
+            PageError::ConsoleSignIn {
+                username,
+                refusal,
+                secure,
+            } => crate::views::console_sign_in_page(
+                refusal.status(),
+                username,
+                Some(&refusal.message()),
+                *secure,
+            ),
+            PageError::Internal(e) => {
+                log_internal(e);
+                error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_oauth())
+            }
+        };
+        let retry = match self {
+            PageError::Login { refusal, .. } | PageError::ConsoleSignIn { refusal, .. } => {
+                refusal.retry_after()
+            }
+            _ => None,
+        };
+        if let Some(v) = retry.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+/// An authorization-endpoint error: a page, or a redirect once the redirect URI is trusted.
+fn authorize_error(issuer: &str, e: &AuthorizeError) -> HttpResponse {
+    match e {
+        AuthorizeError::Page(err) => error_page(StatusCode::BAD_REQUEST, err),
+        AuthorizeError::Redirect { target, error } => {
+            authorization_response(target.error_response(issuer, error), "the application")
+        }
+        AuthorizeError::Internal(e) => {
+            log_internal(e);
+            error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_oauth())
+        }
+    }
 }

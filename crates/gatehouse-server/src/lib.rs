@@ -12,13 +12,16 @@ pub mod client_keys;
 pub mod console;
 pub mod error;
 pub mod extract;
+pub mod hash_pool;
 pub mod keys;
 pub mod rate_limit;
 pub mod request_meta;
 pub mod routes;
 pub mod session;
 pub mod settings;
+pub mod signin;
 pub mod state;
+pub mod throttle;
 pub mod views;
 
 use std::future::Future;
@@ -70,6 +73,13 @@ impl Application {
             assertion_rules: settings.assertion_rules(),
             trusted_proxies: settings.network.proxies()?,
             rate_limits: Arc::new(rate_limit::RateLimits::from_settings(&settings)),
+            hash_pool: Arc::new(hash_pool::HashPool::new(
+                settings.password_hashing.pool_size(),
+            )),
+            sign_in_failures: Arc::new(throttle::MemoryFailures::new(
+                settings.login_throttle.max_tracked_keys,
+                clock.clone(),
+            )),
             key_verifier: Arc::new(client_keys::KeyVerifier::with_options(
                 settings.master_key.clone(),
                 settings.client_auth.allow_internal_jwks_uri,
@@ -151,6 +161,7 @@ async fn background_tasks(state: web::Data<AppState>) {
 /// token they signed can live.
 async fn housekeeping(state: &AppState) {
     state.rate_limits.prune();
+    state.sign_in_failures.prune();
     let now = state.now();
     if let Err(e) = state.store.delete_expired(now).await {
         tracing::warn!(error = %e, "housekeeping failed");
@@ -202,8 +213,8 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
         "/oauth/authorize",
         web::post().to(authorize::authorize_post),
     )
-    .route("/login", web::post().to(authorize::login_post))
-    .route("/consent", web::post().to(authorize::consent_post))
+    .route("/login", web::post().to(login::login_post))
+    .route("/consent", web::post().to(consent::consent_post))
     .route("/oauth/token", web::post().to(token::token))
     .route("/oauth/logout", web::get().to(logout::logout_get))
     .route("/oauth/logout", web::post().to(logout::logout_post))

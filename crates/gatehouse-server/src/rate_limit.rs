@@ -1,6 +1,7 @@
-//! Rate limits (GCRA, with `governor`): login attempts per client address and per username,
-//! and admin-API calls per API key by the key's rate-limit class (reads and writes counted
-//! apart, as platforms publish them: "N reads / M writes per minute, per key").
+//! Rate limits (GCRA, with `governor`): admin-API calls per API key by the key's rate-limit
+//! class (reads and writes counted apart, as platforms publish them: "N reads / M writes per
+//! minute, per key"). Password sign-ins are not rate-limited here: their failures are
+//! throttled by `gatehouse_core::throttle` (see [`crate::throttle`]).
 //!
 //! State is in memory, per node: with several nodes behind a load balancer the effective limit
 //! is at most the configured one times the number of nodes. Idle keys are pruned by the
@@ -64,8 +65,6 @@ pub struct ClassLimits {
 
 /// Every limit of the server.
 pub struct RateLimits {
-    pub login_per_ip: Option<Limit>,
-    pub login_per_user: Option<Limit>,
     /// By class name; keys without a class use `default`.
     pub api_key_classes: BTreeMap<String, ClassLimits>,
 }
@@ -76,8 +75,6 @@ pub const DEFAULT_CLASS: &str = "default";
 impl RateLimits {
     pub fn from_settings(s: &crate::settings::Settings) -> Self {
         Self {
-            login_per_ip: Limit::per_minute(s.rate_limits.login_attempts_per_ip_per_minute),
-            login_per_user: Limit::per_minute(s.rate_limits.login_attempts_per_user_per_minute),
             api_key_classes: s
                 .api_keys
                 .rate_limit_classes
@@ -93,17 +90,6 @@ impl RateLimits {
                 })
                 .collect(),
         }
-    }
-
-    /// Counts a login attempt from `ip` for `username`; either limit may refuse.
-    pub fn check_login(&self, ip: Option<&str>, username: &str) -> Result<(), Limited> {
-        if let (Some(l), Some(ip)) = (&self.login_per_ip, ip) {
-            l.check(ip)?;
-        }
-        if let Some(l) = &self.login_per_user {
-            l.check(&username.to_lowercase())?;
-        }
-        Ok(())
     }
 
     /// Counts an admin-API call by the key `key_id` of class `class` (`None` = default).
@@ -130,12 +116,6 @@ impl RateLimits {
 
     /// Forgets keys that have not been limited lately (housekeeping).
     pub fn prune(&self) {
-        for l in [&self.login_per_ip, &self.login_per_user]
-            .into_iter()
-            .flatten()
-        {
-            l.prune();
-        }
         for c in self.api_key_classes.values() {
             for l in [&c.read, &c.write].into_iter().flatten() {
                 l.prune();
@@ -162,27 +142,6 @@ mod tests {
     }
 
     #[test]
-    fn login_limits_count_per_address_and_per_username() {
-        let limits = RateLimits {
-            login_per_ip: Limit::per_minute(5),
-            login_per_user: Limit::per_minute(2),
-            api_key_classes: BTreeMap::new(),
-        };
-        assert!(limits.check_login(Some("10.0.0.1"), "Alice").is_ok());
-        assert!(limits.check_login(Some("10.0.0.2"), "alice").is_ok());
-        // A third guess at the same account from anywhere is refused.
-        assert!(limits.check_login(Some("10.0.0.3"), "ALICE").is_err());
-        // Spraying many accounts from one address hits the address limit.
-        let mut refused = false;
-        for i in 0..6 {
-            refused |= limits
-                .check_login(Some("10.0.0.9"), &format!("u{i}"))
-                .is_err();
-        }
-        assert!(refused);
-    }
-
-    #[test]
     fn api_key_classes_count_reads_and_writes_apart() {
         let mut classes = BTreeMap::new();
         classes.insert(
@@ -200,8 +159,6 @@ mod tests {
             },
         );
         let limits = RateLimits {
-            login_per_ip: None,
-            login_per_user: None,
             api_key_classes: classes,
         };
         assert!(limits.check_api_key("k1", None, true).is_ok());

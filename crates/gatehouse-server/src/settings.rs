@@ -34,8 +34,12 @@ pub struct Settings {
     pub api_keys: ApiKeySettings,
     /// Where requests come from: the proxies whose `X-Forwarded-For` is believed.
     pub network: NetworkSettings,
-    /// Login attempt limits.
+    /// Retired login-limit keys (refused with the name of their replacement).
     pub rate_limits: RateLimitSettings,
+    /// Throttling of failed password sign-ins (login page and console).
+    pub login_throttle: LoginThrottleSettings,
+    /// The bounded Argon2id pool.
+    pub password_hashing: PasswordHashingSettings,
 }
 
 /// `[network]`: the client address seen by IP allowlists and the audit trail.
@@ -106,22 +110,172 @@ impl Default for ApiKeySettings {
     }
 }
 
-/// `[rate_limits]`: per-node limits on login attempts (0 = unlimited).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `[rate_limits]`: formerly per-minute limits on every login attempt. The keys are kept only
+/// so that a configuration still using them fails to load with a message naming what
+/// replaced them, instead of silently losing its limits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitSettings {
-    /// Login attempts (successful or not) from one client address per minute.
-    pub login_attempts_per_ip_per_minute: u32,
-    /// Login attempts for one username per minute, from anywhere.
-    pub login_attempts_per_user_per_minute: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_attempts_per_ip_per_minute: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_attempts_per_user_per_minute: Option<u32>,
 }
 
-impl Default for RateLimitSettings {
+impl RateLimitSettings {
+    fn check_retired(&self) -> Result<(), String> {
+        let retired = [
+            (
+                "login_attempts_per_ip_per_minute",
+                self.login_attempts_per_ip_per_minute,
+                "login_throttle.address_free_failures and login_throttle.address_decay_seconds",
+            ),
+            (
+                "login_attempts_per_user_per_minute",
+                self.login_attempts_per_user_per_minute,
+                "login_throttle.user_address_free_failures and login_throttle.user_address_decay_seconds",
+            ),
+        ];
+        for (key, value, replacement) in retired {
+            if value.is_some() {
+                return Err(format!(
+                    "rate_limits.{key} was removed: sign-ins are now throttled by failures only; \
+                     use {replacement} instead (see docs/configuration.md)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[login_throttle]`: failed password sign-ins, counted per username at an address and per
+/// address (`gatehouse_core::throttle`; defaults and reasoning in `docs/security.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginThrottleSettings {
+    /// Failures for one username from one address before any wait.
+    pub user_address_free_failures: u32,
+    /// Seconds after which one such failure is forgotten.
+    pub user_address_decay_seconds: u32,
+    /// Failures from one address (any username) before any wait.
+    pub address_free_failures: u32,
+    /// Seconds after which one such failure is forgotten.
+    pub address_decay_seconds: u32,
+    /// The first wait; it doubles with each further failure.
+    pub initial_wait_seconds: u32,
+    /// The longest wait.
+    pub max_wait_seconds: u32,
+    /// Most keys kept in memory per node (the oldest-to-expire go first when full).
+    pub max_tracked_keys: usize,
+}
+
+impl Default for LoginThrottleSettings {
+    fn default() -> Self {
+        let p = gatehouse_core::throttle::ThrottlePolicy::default();
+        Self {
+            user_address_free_failures: p.per_user_and_address.free_failures,
+            user_address_decay_seconds: p.per_user_and_address.decay_seconds,
+            address_free_failures: p.per_address.free_failures,
+            address_decay_seconds: p.per_address.decay_seconds,
+            initial_wait_seconds: p.initial_wait,
+            max_wait_seconds: p.max_wait,
+            max_tracked_keys: 100_000,
+        }
+    }
+}
+
+impl LoginThrottleSettings {
+    /// The core policy.
+    pub fn policy(&self) -> gatehouse_core::throttle::ThrottlePolicy {
+        use gatehouse_core::throttle::{ThrottlePolicy, ThrottleRule};
+        ThrottlePolicy {
+            per_user_and_address: ThrottleRule {
+                free_failures: self.user_address_free_failures,
+                decay_seconds: self.user_address_decay_seconds,
+            },
+            per_address: ThrottleRule {
+                free_failures: self.address_free_failures,
+                decay_seconds: self.address_decay_seconds,
+            },
+            initial_wait: self.initial_wait_seconds,
+            max_wait: self.max_wait_seconds,
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for (key, v) in [
+            (
+                "user_address_decay_seconds",
+                self.user_address_decay_seconds,
+            ),
+            ("address_decay_seconds", self.address_decay_seconds),
+        ] {
+            if !(1..=86_400).contains(&v) {
+                return Err(format!("login_throttle.{key} must be between 1 and 86400"));
+            }
+        }
+        if !(1..=86_400).contains(&self.max_wait_seconds)
+            || !(1..=self.max_wait_seconds).contains(&self.initial_wait_seconds)
+        {
+            return Err("login_throttle: 1 <= initial_wait_seconds <= max_wait_seconds <= 86400 is required".into());
+        }
+        if !(1_000..=10_000_000).contains(&self.max_tracked_keys) {
+            return Err("login_throttle.max_tracked_keys must be between 1000 and 10000000".into());
+        }
+        Ok(())
+    }
+}
+
+/// `[password_hashing]`: the bounded Argon2id pool of `crate::hash_pool`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordHashingSettings {
+    /// Hashes computed at once (each holds 19 MiB); 0 = one per CPU core.
+    pub concurrency: usize,
+    /// Sign-ins that may wait for a free slot; more are answered 503 at once.
+    pub queue: usize,
+    /// Longest wait for a slot, in milliseconds, before a 503.
+    pub max_queue_wait_ms: u64,
+}
+
+impl Default for PasswordHashingSettings {
     fn default() -> Self {
         Self {
-            login_attempts_per_ip_per_minute: 60,
-            login_attempts_per_user_per_minute: 10,
+            concurrency: 0,
+            queue: 32,
+            max_queue_wait_ms: 2000,
         }
+    }
+}
+
+impl PasswordHashingSettings {
+    /// The pool's shape, with `concurrency = 0` resolved to the number of cores.
+    pub fn pool_size(&self) -> crate::hash_pool::PoolSize {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        crate::hash_pool::PoolSize {
+            slots: if self.concurrency == 0 {
+                cores
+            } else {
+                self.concurrency
+            },
+            queue: self.queue,
+            max_queue_wait: std::time::Duration::from_millis(self.max_queue_wait_ms),
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.concurrency > 256 {
+            return Err(
+                "password_hashing.concurrency must be at most 256 (each slot holds 19 MiB)".into(),
+            );
+        }
+        if self.queue > 10_000 {
+            return Err("password_hashing.queue must be at most 10000".into());
+        }
+        if !(1..=60_000).contains(&self.max_queue_wait_ms) {
+            return Err("password_hashing.max_queue_wait_ms must be between 1 and 60000".into());
+        }
+        Ok(())
     }
 }
 
@@ -231,6 +385,8 @@ impl Default for Settings {
             api_keys: ApiKeySettings::default(),
             network: NetworkSettings::default(),
             rate_limits: RateLimitSettings::default(),
+            login_throttle: LoginThrottleSettings::default(),
+            password_hashing: PasswordHashingSettings::default(),
         }
     }
 }
@@ -321,6 +477,54 @@ impl Settings {
         {
             return Err("issuer must be an http(s) URL without query or fragment".into());
         }
+        self.check_lifetimes()?;
+        let k = &self.keys;
+        if k.prepublish < 0 {
+            return Err("keys.prepublish must not be negative".into());
+        }
+        if k.rotation_interval < 0
+            || (k.rotation_interval > 0 && k.rotation_interval <= k.prepublish)
+        {
+            return Err(
+                "keys.rotation_interval must be 0 (off) or longer than keys.prepublish".into(),
+            );
+        }
+        if self.master_key.is_none() && !k.master_key_file.is_empty() {
+            let path = &k.master_key_file;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("keys.master_key_file: cannot read {path}: {e}"))?;
+            self.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
+                format!("keys.master_key_file: {e} (expected 32 bytes as 64 hex digits or base64)")
+            })?);
+        }
+        let t = &self.tokens;
+        if t.refresh_token_idle_ttl() > t.refresh_token_absolute_ttl {
+            return Err(
+                "tokens.refresh_token_idle_ttl must not exceed tokens.refresh_token_absolute_ttl"
+                    .into(),
+            );
+        }
+        self.api_keys.prefixes()?;
+        self.network.proxies()?;
+        for name in self.api_keys.rate_limit_classes.keys() {
+            gatehouse_core::apikey::validate_rate_limit_class(name).map_err(|_| {
+                format!("api_keys.rate_limit_classes: {name:?} is not a valid class name (1 to 64 of A-Z, a-z, 0-9, _, - and .)")
+            })?;
+        }
+        if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
+            return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
+        }
+        if !(1..=86_400).contains(&self.api_keys.exchange_token_ttl) {
+            return Err("api_keys.exchange_token_ttl must be between 1 and 86400".into());
+        }
+        self.rate_limits.check_retired()?;
+        self.login_throttle.check()?;
+        self.password_hashing.check()?;
+        Ok(self)
+    }
+
+    /// Lower (and a few upper) bounds of the lifetimes, in seconds.
+    fn check_lifetimes(&self) -> Result<(), String> {
         let t = &self.tokens;
         if !(0..=300).contains(&self.client_auth.clock_skew) {
             return Err("client_auth.clock_skew must be between 0 and 300 seconds".into());
@@ -355,45 +559,7 @@ impl Settings {
                 return Err(format!("{name} must be at least {min} seconds"));
             }
         }
-        let k = &self.keys;
-        if k.prepublish < 0 {
-            return Err("keys.prepublish must not be negative".into());
-        }
-        if k.rotation_interval < 0
-            || (k.rotation_interval > 0 && k.rotation_interval <= k.prepublish)
-        {
-            return Err(
-                "keys.rotation_interval must be 0 (off) or longer than keys.prepublish".into(),
-            );
-        }
-        if self.master_key.is_none() && !k.master_key_file.is_empty() {
-            let path = &k.master_key_file;
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("keys.master_key_file: cannot read {path}: {e}"))?;
-            self.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
-                format!("keys.master_key_file: {e} (expected 32 bytes as 64 hex digits or base64)")
-            })?);
-        }
-        if t.refresh_token_idle_ttl() > t.refresh_token_absolute_ttl {
-            return Err(
-                "tokens.refresh_token_idle_ttl must not exceed tokens.refresh_token_absolute_ttl"
-                    .into(),
-            );
-        }
-        self.api_keys.prefixes()?;
-        self.network.proxies()?;
-        for name in self.api_keys.rate_limit_classes.keys() {
-            gatehouse_core::apikey::validate_rate_limit_class(name).map_err(|_| {
-                format!("api_keys.rate_limit_classes: {name:?} is not a valid class name (1 to 64 of A-Z, a-z, 0-9, _, - and .)")
-            })?;
-        }
-        if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
-            return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
-        }
-        if !(1..=86_400).contains(&self.api_keys.exchange_token_ttl) {
-            return Err("api_keys.exchange_token_ttl must be between 1 and 86400".into());
-        }
-        Ok(self)
+        Ok(())
     }
 
     /// The login session lifetimes.
@@ -428,5 +594,49 @@ impl Settings {
             p.access_token_audience = self.tokens.audience.clone();
         }
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_file_holds_the_built_in_throttle_and_pool_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/gatehouse.toml");
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(path))
+            .extract()
+            .unwrap();
+        let d = Settings::default();
+        assert_eq!(s.login_throttle.policy(), d.login_throttle.policy());
+        assert_eq!(
+            s.login_throttle.max_tracked_keys,
+            d.login_throttle.max_tracked_keys
+        );
+        assert_eq!(
+            s.password_hashing.pool_size(),
+            d.password_hashing.pool_size()
+        );
+        assert!(s.validated().is_ok());
+    }
+
+    #[test]
+    fn bad_throttle_and_pool_settings_are_refused_by_name() {
+        let mut s = Settings::default();
+        s.login_throttle.initial_wait_seconds = 1000;
+        let err = s.validated().unwrap_err();
+        assert!(err.contains("initial_wait_seconds"), "{err}");
+        let mut s = Settings::default();
+        s.password_hashing.max_queue_wait_ms = 0;
+        let err = s.validated().unwrap_err();
+        assert!(err.contains("password_hashing.max_queue_wait_ms"), "{err}");
+        let mut s = Settings::default();
+        s.rate_limits.login_attempts_per_user_per_minute = Some(10);
+        let err = s.validated().unwrap_err();
+        assert!(
+            err.contains("login_throttle.user_address_free_failures"),
+            "{err}"
+        );
     }
 }

@@ -29,8 +29,12 @@ pub struct AppState {
     pub assertion_rules: AssertionRules,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`[network] trusted_proxies`).
     pub trusted_proxies: Vec<gatehouse_core::apikey::IpNet>,
-    /// Login attempts and admin-API calls per key (in memory, per node).
+    /// Admin-API calls per API key (in memory, per node).
     pub rate_limits: Arc<crate::rate_limit::RateLimits>,
+    /// The bounded Argon2id pool every password check and hash goes through.
+    pub hash_pool: Arc<crate::hash_pool::HashPool>,
+    /// Failed sign-ins of this node, for the login throttle (in memory, bounded).
+    pub sign_in_failures: Arc<crate::throttle::MemoryFailures>,
 }
 
 impl AppState {

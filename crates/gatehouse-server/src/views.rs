@@ -1,5 +1,7 @@
 //! HTML pages (askama templates under `templates/`, autoescaped as `.html`), and the security
-//! headers every page carries: no framing, no caching, a strict CSP, no referrer.
+//! headers every page carries: no framing, no caching, a strict CSP, no referrer. The sign-in
+//! forms (login page, console sign-in) come with a fresh double-submit CSRF token and its
+//! cookie ([`crate::session`]).
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -16,6 +18,74 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// What the login page shows besides its CSRF token: the client, the original request (carried
+/// through the form) and the username typed so far.
+#[derive(Debug, Clone)]
+pub struct LoginForm {
+    pub client_name: String,
+    pub request: String,
+    pub username: String,
+}
+
+/// The login page with a fresh CSRF token and its cookie.
+pub fn login_page(
+    status: StatusCode,
+    form: &LoginForm,
+    error: Option<&str>,
+    secure: bool,
+) -> HttpResponse {
+    let (csrf, cookie) = crate::session::LOGIN.form_csrf(secure);
+    let mut resp = page(
+        status,
+        &LoginPage {
+            client_name: &form.client_name,
+            csrf_token: &csrf,
+            request: &form.request,
+            username: &form.username,
+            error,
+        },
+    );
+    let _ = resp.add_cookie(&cookie);
+    resp
+}
+
+/// The console's CSP: the login pages' policy plus same-origin scripts and form posts.
+const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Renders a console page with the security headers and the console's CSP.
+pub fn console_page(status: StatusCode, t: &impl Template) -> HttpResponse {
+    match t.render() {
+        Ok(body) => secure(HttpResponse::build(status))
+            .insert_header((header::CONTENT_SECURITY_POLICY, CONSOLE_CSP))
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "console template rendering failed");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// The console's sign-in page with a fresh CSRF token and its cookie.
+pub fn console_sign_in_page(
+    status: StatusCode,
+    username: &str,
+    error: Option<&str>,
+    secure: bool,
+) -> HttpResponse {
+    let (token, cookie) = crate::session::CONSOLE.form_csrf(secure);
+    let mut resp = console_page(
+        status,
+        &crate::console::views::SignInPage {
+            csrf_token: &token,
+            username,
+            error,
+        },
+    );
+    let _ = resp.add_cookie(&cookie);
+    resp
+}
+
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
@@ -25,6 +95,37 @@ pub struct ConsentPage<'a> {
     pub request: &'a str,
     /// (scope, description) pairs.
     pub scopes: Vec<(String, String)>,
+}
+
+/// The consent page for `areq` (already narrowed to what the user may get), in the session
+/// `b`, with the scopes described by `descriptions` (`[scopes]`; others show their name).
+pub fn consent_page(
+    areq: &gatehouse_core::authorize::AuthorizationRequest,
+    b: &gatehouse_core::session::BoundSession,
+    descriptions: &std::collections::BTreeMap<String, String>,
+) -> HttpResponse {
+    let scopes = areq
+        .scope
+        .iter()
+        .map(|s| {
+            let description = descriptions.get(s).cloned();
+            (
+                s.to_owned(),
+                description.unwrap_or_else(|| format!("Use {s}")),
+            )
+        })
+        .collect();
+    let request = areq.params.to_query();
+    page(
+        StatusCode::OK,
+        &ConsentPage {
+            client_name: &areq.client.name,
+            username: &b.user().username,
+            csrf_token: &b.session().csrf_token,
+            request: &request,
+            scopes,
+        },
+    )
 }
 
 /// The auto-submitting form of `response_mode=form_post` (Form Post Response Mode §2).

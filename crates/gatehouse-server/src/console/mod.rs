@@ -1,10 +1,11 @@
 //! The admin console under `/admin/console` (issue 4): server-rendered askama pages for admin
 //! users (users holding admin scopes, `gatehouse_core::admin`).
 //!
-//! - Sign-in with username and password; a user without admin scopes is refused with the same
-//!   message as a wrong password. The console has its own server-side session (cookie
-//!   `gatehouse_console`: HttpOnly, SameSite=Strict, Path=/admin, Secure under an https
-//!   issuer) with the idle and absolute lifetimes of the login session ([`session`]).
+//! - Sign-in with username and password ([`sign_in`], the server's one sign-in of
+//!   `crate::signin`); a user without admin scopes is refused with the same message as a
+//!   wrong password. The console has its own server-side session (`crate::session::CONSOLE`:
+//!   cookie `gatehouse_console`, HttpOnly, SameSite=Strict, Path=/admin, Secure under an https
+//!   issuer) with the idle and absolute lifetimes of the login session.
 //! - Every form carries a CSRF token compared in constant time: a double-submit cookie on the
 //!   sign-in form, the session's synchronizer token afterwards.
 //! - Pages: API keys per tenant ([`apikeys`]), clients and the audit trail ([`pages`]).
@@ -22,7 +23,7 @@
 
 pub mod apikeys;
 pub mod pages;
-pub mod session;
+mod sign_in;
 pub mod views;
 
 use actix_web::http::{StatusCode, header};
@@ -30,20 +31,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use gatehouse_admin::{Actor, Context, Denied, Object, OpError};
 use gatehouse_core::admin::{Access, AdminPrincipal, Operation, Resource};
-use gatehouse_core::audit::{ActorKind, NewAuditEvent, Outcome};
-use gatehouse_core::password;
+use gatehouse_core::audit::ActorKind;
 use gatehouse_core::ports::{Session, UserStore};
 use gatehouse_core::user::User;
 use gatehouse_core::{TenantId, params::Params};
 
 use crate::request_meta::RequestMeta;
+use crate::session::CONSOLE;
 use crate::state::AppState;
 
 /// Where the console lives.
 pub const BASE: &str = "/admin/console";
-
-/// The console's CSP: the login pages' policy plus same-origin scripts and form posts.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The console's only script: the copy button of the one-time secret.
 const CONSOLE_JS: &str = include_str!("console.js");
@@ -52,9 +50,18 @@ const CONSOLE_JS: &str = include_str!("console.js");
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(BASE, web::get().to(home))
         .route(&format!("{BASE}/"), web::get().to(home))
-        .route(&format!("{BASE}/sign-in"), web::get().to(sign_in_get))
-        .route(&format!("{BASE}/sign-in"), web::post().to(sign_in_post))
-        .route(&format!("{BASE}/sign-out"), web::post().to(sign_out_post))
+        .route(
+            &format!("{BASE}/sign-in"),
+            web::get().to(sign_in::sign_in_get),
+        )
+        .route(
+            &format!("{BASE}/sign-in"),
+            web::post().to(sign_in::sign_in_post),
+        )
+        .route(
+            &format!("{BASE}/sign-out"),
+            web::post().to(sign_in::sign_out_post),
+        )
         .route(&format!("{BASE}/console.js"), web::get().to(script))
         .route(
             &format!("{BASE}/api-keys"),
@@ -75,18 +82,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&format!("{BASE}/audit"), web::get().to(pages::audit_get));
 }
 
-/// Renders a console page with the security headers.
+/// Renders a console page with the security headers (the console's CSP: the login pages'
+/// policy plus same-origin scripts and form posts).
 pub(crate) fn page(status: StatusCode, t: &impl Template) -> HttpResponse {
-    match t.render() {
-        Ok(body) => crate::views::secure(HttpResponse::build(status))
-            .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-            .content_type("text/html; charset=utf-8")
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "console template rendering failed");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
+    crate::views::console_page(status, t)
 }
 
 /// A message page (refusals, errors).
@@ -210,7 +209,8 @@ pub(crate) async fn current_admin(
     req: &HttpRequest,
 ) -> Result<Option<Admin>, HttpResponse> {
     let now = state.now();
-    let Some(s) = session::current(&state.store, req, state.settings.session_policy(), now)
+    let Some(s) = CONSOLE
+        .current(&state.store, req, state.settings.session_policy(), now)
         .await
         .map_err(internal)?
     else {
@@ -218,7 +218,7 @@ pub(crate) async fn current_admin(
     };
     let user = state.store.find_user(&s.user_id).await.map_err(internal)?;
     let Some(user) = user else {
-        session::delete(&state.store, req).await.map_err(internal)?;
+        CONSOLE.delete(&state.store, req).await.map_err(internal)?;
         return Ok(None);
     };
     let principal = AdminPrincipal {
@@ -233,7 +233,7 @@ pub(crate) async fn current_admin(
         Err(e) => return Err(internal(e)),
     };
     if !principal.is_admin() || !tenant_live {
-        session::delete(&state.store, req).await.map_err(internal)?;
+        CONSOLE.delete(&state.store, req).await.map_err(internal)?;
         return Ok(None);
     }
     Ok(Some(Admin {
@@ -342,169 +342,4 @@ async fn script() -> HttpResponse {
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .content_type("text/javascript; charset=utf-8")
         .body(CONSOLE_JS)
-}
-
-const BAD_LOGIN: &str = "Invalid username or password.";
-
-fn sign_in_page(
-    state: &AppState,
-    status: StatusCode,
-    username: &str,
-    error: Option<&str>,
-) -> HttpResponse {
-    let (token, cookie) = session::sign_in_csrf(state.settings.is_https());
-    let mut resp = page(
-        status,
-        &views::SignInPage {
-            csrf_token: &token,
-            username,
-            error,
-        },
-    );
-    let _ = resp.add_cookie(&cookie);
-    resp
-}
-
-async fn sign_in_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    match current_admin(&state, &req).await {
-        Ok(Some(_)) => see_other(BASE),
-        Ok(None) => sign_in_page(&state, StatusCode::OK, "", None),
-        Err(r) => r,
-    }
-}
-
-async fn sign_in_post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    meta: RequestMeta,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form = match read_form(&req, &body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let username = form.get("username").unwrap_or_default();
-    if !session::check_sign_in_csrf(&req, form.get("csrf_token").unwrap_or_default()) {
-        return sign_in_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            username,
-            Some("This form has expired. Please sign in again."),
-        );
-    }
-    let password = form.get("password").unwrap_or_default();
-    let user = match state.store.find_user_by_username(username).await {
-        Ok(u) => u,
-        Err(e) => return internal(e),
-    };
-    // Argon2 off the async workers; an unknown user is checked against a dummy hash so the
-    // timing does not tell which usernames exist.
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| password::dummy_hash().to_owned());
-    let pw = password.to_owned();
-    let verified = web::block(move || password::verify_password(&pw, &hash))
-        .await
-        .unwrap_or(false);
-    let now = state.now();
-    let known = user
-        .as_ref()
-        .map(|u| (u.id.as_str().to_owned(), u.tenant_id.as_str().to_owned()));
-    let admin = match user {
-        Some(u)
-            if verified
-                && u.admin_scopes
-                    .iter()
-                    .any(gatehouse_core::admin::is_admin_scope) =>
-        {
-            // A disabled tenant's admins are refused like anyone else.
-            match state.store.get_tenant(&u.tenant_id).await {
-                Ok(Some(t)) if !t.disabled => Some(u),
-                Ok(_) => None,
-                Err(e) => return internal(e),
-            }
-        }
-        _ => None,
-    };
-    let Some(user) = admin else {
-        // Recorded in the tenant of the named user, when there is one (no password, ever).
-        let mut e = NewAuditEvent::operator(
-            now,
-            known.as_ref().map(|(_, t)| t.as_str()),
-            "console.sign_in",
-            "",
-            serde_json::json!({}),
-        );
-        e.actor_kind = ActorKind::Anonymous;
-        e.target = known.map(|(id, _)| id);
-        e.outcome = Outcome::Failure;
-        e.source_ip = meta.ip_string();
-        e.request_id = Some(meta.request_id.clone());
-        if let Err(err) = state.store.audit().append(&e).await {
-            return internal(err);
-        }
-        tracing::info!("console sign-in refused");
-        return sign_in_page(&state, StatusCode::UNAUTHORIZED, username, Some(BAD_LOGIN));
-    };
-    let cookie = match session::start(
-        &state.store,
-        &req,
-        user.id.clone(),
-        now,
-        state.settings.session.ttl,
-        state.settings.is_https(),
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(e) => return internal(e),
-    };
-    let actor = Actor::admin(
-        AdminPrincipal {
-            tenant: user.tenant_id.clone(),
-            actor_kind: ActorKind::User,
-            actor: user.id.as_str().to_owned(),
-            scopes: user.admin_scopes.clone(),
-        },
-        meta.ip_string(),
-        Some(meta.request_id.clone()),
-    );
-    if let Err(e) = Context::new(&state.store, &actor, now)
-        .audit(
-            Some(user.tenant_id.as_str()),
-            "console.sign_in",
-            user.id.as_str(),
-            serde_json::json!({ "username": user.username }),
-        )
-        .await
-    {
-        return internal(e);
-    }
-    tracing::info!(user_id = %user.id, "console sign-in");
-    let mut resp = see_other(BASE);
-    let _ = resp.add_cookie(&cookie);
-    let _ = resp.add_cookie(&session::sign_in_csrf_removal(state.settings.is_https()));
-    resp
-}
-
-async fn sign_out_post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let form = match read_form(&req, &body) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    if let Err(r) = require_admin_form(&state, &req, &form).await {
-        return r;
-    }
-    let removal = match session::end(&state.store, &req, state.settings.is_https()).await {
-        Ok(c) => c,
-        Err(e) => return internal(e),
-    };
-    let mut resp = see_other(&format!("{BASE}/sign-in"));
-    let _ = resp.add_cookie(&removal);
-    resp
 }

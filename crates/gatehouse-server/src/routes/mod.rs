@@ -4,8 +4,10 @@
 //! each other.
 
 pub mod authorize;
+pub mod consent;
 pub mod discovery;
 pub mod introspect;
+pub mod login;
 pub mod logout;
 pub mod revoke;
 pub mod token;
