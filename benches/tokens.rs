@@ -1,6 +1,12 @@
 //! Criterion benchmarks: JWT signing and verification (RS256, ES256) on the in-memory key ring,
 //! and a whole client_credentials token request through the actix service, in process.
 //! Run with `cargo bench --bench tokens`; numbers are recorded in docs/benchmarks.md.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    clippy::disallowed_methods
+)]
 
 use std::net::TcpListener;
 use std::sync::Arc;

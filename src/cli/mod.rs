@@ -97,7 +97,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let env = Env {
         settings,
         operator: Actor::operator(),
-        now: Utc::now(),
+        // Each command acts at one instant, read once from the system clock.
+        now: gatehouse_core::ports::Clock::now(&gatehouse_core::ports::SystemClock),
     };
     match cli.command {
         Command::Serve => Ok(()),

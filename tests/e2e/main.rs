@@ -1,10 +1,17 @@
 //! End-to-end tests: the real server on a random port with a fresh database (SQLite, or
 //! PostgreSQL when `GATEHOUSE_TEST_DATABASE_URL` is set), driven as a relying party and a
 //! browser would drive it. One module per protocol area.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    clippy::disallowed_methods
+)]
 
 mod support;
 
 mod admin_api;
+mod admin_api_callers;
 mod admin_rights;
 mod apikey_use;
 mod apikeys_cli;
@@ -18,6 +25,7 @@ mod conformance_logout;
 mod conformance_prompt;
 mod conformance_support;
 mod console;
+mod console_access;
 mod console_browser;
 mod discovery;
 mod hash_flood;

@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     // The OS RNG failing is not recoverable: no secret may be issued without it.
+    #[allow(clippy::expect_used)]
     getrandom::fill(&mut buf).expect("the operating system's random number generator failed");
     buf
 }

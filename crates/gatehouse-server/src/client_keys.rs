@@ -63,12 +63,6 @@ pub struct KeyVerifier {
     allow_internal: bool,
 }
 
-impl Default for KeyVerifier {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Resolves host names for `jwks_uri` fetches, dropping addresses a client must not make us
 /// reach (see [`is_internal`]); loopback survives only for `localhost`.
 struct OutwardResolver;
@@ -95,13 +89,19 @@ impl reqwest::dns::Resolve for OutwardResolver {
 }
 
 impl KeyVerifier {
-    pub fn new() -> Self {
+    /// A verifier without a master key that never fetches from internal addresses.
+    pub fn new() -> Result<Self, reqwest::Error> {
         Self::with_options(None, false)
     }
 
     /// A verifier that can open `client_secret_jwt` secrets sealed under `master`, and that
     /// fetches from internal addresses only when `allow_internal`.
-    pub fn with_options(master: Option<gatehouse_jose::MasterKey>, allow_internal: bool) -> Self {
+    /// Fails only when the HTTP client cannot be built (no TLS backend): the server then does
+    /// not start, rather than fetching without our resolver.
+    pub fn with_options(
+        master: Option<gatehouse_jose::MasterKey>,
+        allow_internal: bool,
+    ) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .connect_timeout(FETCH_TIMEOUT)
@@ -110,16 +110,12 @@ impl KeyVerifier {
         if !allow_internal {
             builder = builder.dns_resolver(std::sync::Arc::new(OutwardResolver));
         }
-        Self {
-            // Building fails only without a TLS backend, which is compiled in; never fall back
-            // to a client without our resolver.
-            http: builder
-                .build()
-                .expect("the jwks_uri HTTP client cannot be built"),
+        Ok(Self {
+            http: builder.build()?,
             cache: Mutex::new(HashMap::new()),
             master,
             allow_internal,
-        }
+        })
     }
 
     /// The cached set for `uri`, if fresh (or if a refresh is not allowed yet).

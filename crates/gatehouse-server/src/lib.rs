@@ -4,6 +4,8 @@
 //! exist, loads them into memory and binds the listener; [`Application::run`] serves until the
 //! shutdown future resolves. Routes live in [`routes`]; the single mapping from protocol
 //! errors to HTTP is [`error`]; pages are in [`views`].
+// Unit tests may read the system clock and run long; shipped code may not.
+#![cfg_attr(test, allow(clippy::disallowed_methods, clippy::too_many_lines))]
 
 pub mod access_tokens;
 pub mod admin_api;
@@ -80,10 +82,13 @@ impl Application {
                 settings.login_throttle.max_tracked_keys,
                 clock.clone(),
             )),
-            key_verifier: Arc::new(client_keys::KeyVerifier::with_options(
-                settings.master_key.clone(),
-                settings.client_auth.allow_internal_jwks_uri,
-            )),
+            key_verifier: Arc::new(
+                client_keys::KeyVerifier::with_options(
+                    settings.master_key.clone(),
+                    settings.client_auth.allow_internal_jwks_uri,
+                )
+                .map_err(|e| format!("the jwks_uri HTTP client cannot be built: {e}"))?,
+            ),
             policy: settings.policy(),
             store,
             keys,

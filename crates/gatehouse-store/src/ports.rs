@@ -466,14 +466,14 @@ impl ConsentStore for Store {
 
 impl SessionStore for Store {
     async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
-        let now = db_time(Utc::now());
         let row = session::ActiveModel {
             id_hash: Set(s.id_hash.to_hex()),
             user_id: Set(s.user_id.as_str().to_owned()),
             auth_time: Set(db_time(s.auth_time)),
             csrf_token: Set(s.csrf_token.clone()),
             expires_at: Set(db_time(s.expires_at)),
-            created_at: Set(now),
+            // A session is created at its login.
+            created_at: Set(db_time(s.auth_time)),
             last_seen_at: Set(Some(db_time(s.last_seen))),
         };
         session::Entity::insert(row)

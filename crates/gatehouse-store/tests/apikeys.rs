@@ -1,5 +1,11 @@
 //! Storage of tenants, API keys and the audit trail (issue 4), on SQLite and, when
 //! `GATEHOUSE_TEST_DATABASE_URL` is set, PostgreSQL. Time is injected: no sleeps.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    clippy::disallowed_methods
+)]
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use gatehouse_core::apikey::{ApiKeyPrefixes, ApiKeyRequest, CreateRefused};

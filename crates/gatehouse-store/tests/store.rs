@@ -1,5 +1,11 @@
 //! Storage tests. Each test has its own database: SQLite by default, PostgreSQL when
 //! `GATEHOUSE_TEST_DATABASE_URL` is set.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    clippy::disallowed_methods
+)]
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use gatehouse_core::client::{AuthMethod, Client, GrantType};

@@ -57,44 +57,49 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table("jwt_bearer_trusts")
-                    .if_not_exists()
-                    .col(ColumnDef::new("id").text().not_null().primary_key())
-                    .col(ColumnDef::new("tenant_id").text().not_null())
-                    .col(ColumnDef::new("issuer").text().not_null())
-                    .col(ColumnDef::new("subject").text().not_null())
-                    .col(ColumnDef::new("jwks").json_binary().not_null())
-                    .col(ColumnDef::new("scopes").text().not_null())
-                    .col(
-                        ColumnDef::new("created_at")
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_jwt_bearer_trusts_tenant_id")
-                            .from("jwt_bearer_trusts", "tenant_id")
-                            .to("tenants", "id")
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .take(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_jwt_bearer_trusts_issuer_subject")
-                    .table("jwt_bearer_trusts")
-                    .col("issuer")
-                    .col("subject")
-                    .unique()
-                    .if_not_exists()
-                    .take(),
-            )
-            .await?;
-        Ok(())
+        create_trusts(manager).await
     }
+}
+
+/// The JWT bearer grant's trusted issuers and subjects, unique per pair.
+async fn create_trusts(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table("jwt_bearer_trusts")
+                .if_not_exists()
+                .col(ColumnDef::new("id").text().not_null().primary_key())
+                .col(ColumnDef::new("tenant_id").text().not_null())
+                .col(ColumnDef::new("issuer").text().not_null())
+                .col(ColumnDef::new("subject").text().not_null())
+                .col(ColumnDef::new("jwks").json_binary().not_null())
+                .col(ColumnDef::new("scopes").text().not_null())
+                .col(
+                    ColumnDef::new("created_at")
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_jwt_bearer_trusts_tenant_id")
+                        .from("jwt_bearer_trusts", "tenant_id")
+                        .to("tenants", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .take(),
+        )
+        .await?;
+    manager
+        .create_index(
+            Index::create()
+                .name("idx_jwt_bearer_trusts_issuer_subject")
+                .table("jwt_bearer_trusts")
+                .col("issuer")
+                .col("subject")
+                .unique()
+                .if_not_exists()
+                .take(),
+        )
+        .await?;
+    Ok(())
 }

@@ -105,38 +105,43 @@ impl MigrationTrait for Migration {
             .create_index(index("api_keys", &["tenant_id"]))
             .await?;
 
-        manager
-            .create_table(
-                Table::create()
-                    .table("audit_events")
-                    .if_not_exists()
-                    .col(
-                        ColumnDef::new("id")
-                            .big_integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
-                    .col(time("at"))
-                    .col(text_null("tenant_id"))
-                    .col(text("actor_kind"))
-                    .col(text_null("actor"))
-                    .col(text("action"))
-                    .col(text_null("target"))
-                    .col(text_null("source_ip"))
-                    .col(text_null("request_id"))
-                    .col(text("outcome"))
-                    .col(ColumnDef::new("details").json_binary().not_null())
-                    .take(),
-            )
-            .await?;
-        manager
-            .create_index(index("audit_events", &["tenant_id"]))
-            .await?;
-        Ok(())
+        create_audit_events(manager).await
     }
 
     fn use_transaction(&self) -> Option<bool> {
         Some(true)
     }
+}
+
+/// The append-only audit trail.
+async fn create_audit_events(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table("audit_events")
+                .if_not_exists()
+                .col(
+                    ColumnDef::new("id")
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
+                .col(time("at"))
+                .col(text_null("tenant_id"))
+                .col(text("actor_kind"))
+                .col(text_null("actor"))
+                .col(text("action"))
+                .col(text_null("target"))
+                .col(text_null("source_ip"))
+                .col(text_null("request_id"))
+                .col(text("outcome"))
+                .col(ColumnDef::new("details").json_binary().not_null())
+                .take(),
+        )
+        .await?;
+    manager
+        .create_index(index("audit_events", &["tenant_id"]))
+        .await?;
+    Ok(())
 }
