@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
+pub use crate::settings::DEFAULT_CLASS;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// One keyed limit of `per_minute` events, bursting up to the same number.
@@ -68,9 +69,6 @@ pub struct RateLimits {
     /// By class name; keys without a class use `default`.
     pub api_key_classes: BTreeMap<String, ClassLimits>,
 }
-
-/// The class of keys created without one.
-pub const DEFAULT_CLASS: &str = "default";
 
 impl RateLimits {
     pub fn from_settings(s: &crate::settings::Settings) -> Self {

@@ -8,6 +8,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+/// The class of keys created without one.
+pub const DEFAULT_CLASS: &str = "default";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -100,7 +103,7 @@ impl Default for ApiKeySettings {
             expiry_warning_days: gatehouse_core::apikey::DEFAULT_EXPIRY_WARNING_DAYS,
             exchange_token_ttl: gatehouse_core::token_exchange::DEFAULT_EXCHANGE_TTL,
             rate_limit_classes: BTreeMap::from([(
-                crate::rate_limit::DEFAULT_CLASS.to_owned(),
+                DEFAULT_CLASS.to_owned(),
                 RateLimitClass {
                     reads_per_minute: 1200,
                     writes_per_minute: 120,

@@ -36,16 +36,17 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
-pub use admin::{Purged, StoredKey};
+pub use admin::Purged;
 pub use apikeys::CreateApiKeyError;
 pub use audit::AuditLog;
 pub use migration::Migrator;
 pub use signing_keys::KeyStatus;
+pub use signing_keys::StoredKey;
 
 /// The key of the PostgreSQL advisory lock that serialises migrations across nodes
 /// (ASCII "gatehous" as a big-endian integer).
@@ -220,4 +221,13 @@ async fn migrate(db: &DatabaseConnection) -> Result<(), Error> {
 /// A timestamp as the database keeps it: truncated to whole microseconds.
 pub(crate) fn db_time(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// Whether the database refused a row for a unique key.
+pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+pub(crate) fn is_fk_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
 }

@@ -8,6 +8,8 @@
 //! others see that it is already done. A unique partial index (one `next` key per algorithm)
 //! backs this up in the schema.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use gatehouse_core::SigningAlg;
 use sea_orm::sea_query::Expr;
@@ -16,9 +18,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, Statement,
 };
 
-use crate::admin::is_unique_violation;
 use crate::entities::signing_key;
-use crate::{Error, Store, StoredKey, db_time};
+use crate::{Error, Store, db_time, is_unique_violation};
 
 /// The PostgreSQL advisory lock serialising key transitions across nodes ("ghkeys" + 0x0001).
 pub const KEYS_LOCK_KEY: i64 = 0x6768_6b65_7973_0001;
@@ -207,5 +208,148 @@ pub(crate) fn new_row(
         status: Set(status.as_str().to_owned()),
         activates_at: Set(Some(db_time(activates_at))),
         encrypted: Set(k.encrypted),
+    }
+}
+
+/// A signing key as stored.
+#[derive(Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    /// The private key: PKCS#8 DER, or an envelope of it (`gatehouse_jose::envelope`) when
+    /// `encrypted`. Omitted from `Debug`.
+    pub private_key: Vec<u8>,
+    /// Whether `private_key` is encrypted with the master key.
+    pub encrypted: bool,
+    /// The public key as a JWK (RFC 7517).
+    pub public_jwk: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    /// Whether this is the key new tokens of `alg` are signed with (`status == Active`).
+    pub active: bool,
+    /// Where the key is in its life cycle.
+    pub status: KeyStatus,
+    /// When the key became (or, if `Next`, becomes) the signing key.
+    pub activates_at: Option<DateTime<Utc>>,
+    /// When a newer key replaced it.
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+impl StoredKey {
+    /// A new key record (state fields are set by the store operation that inserts it).
+    pub fn new(
+        kid: String,
+        alg: SigningAlg,
+        private_key: Vec<u8>,
+        encrypted: bool,
+        public_jwk: serde_json::Value,
+        created_at: DateTime<Utc>,
+    ) -> StoredKey {
+        StoredKey {
+            kid,
+            alg,
+            private_key,
+            encrypted,
+            public_jwk,
+            created_at,
+            active: false,
+            status: KeyStatus::Next,
+            activates_at: None,
+            retired_at: None,
+        }
+    }
+
+    /// When the key started (or starts) signing: `activates_at`, else its creation.
+    pub fn activated_at(&self) -> DateTime<Utc> {
+        self.activates_at.unwrap_or(self.created_at)
+    }
+}
+
+impl fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_key", &"<redacted>")
+            .field("encrypted", &self.encrypted)
+            .field("public_jwk", &self.public_jwk)
+            .field("created_at", &self.created_at)
+            .field("status", &self.status)
+            .field("activates_at", &self.activates_at)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
+}
+
+impl Store {
+    /// All signing keys, oldest first (ties broken by kid).
+    pub async fn list_signing_keys(&self) -> Result<Vec<StoredKey>, Error> {
+        let rows = signing_key::Entity::find()
+            .order_by_asc(signing_key::Column::CreatedAt)
+            .order_by_asc(signing_key::Column::Kid)
+            .all(self.db())
+            .await?;
+        rows.into_iter()
+            .map(|m| {
+                Ok(StoredKey {
+                    alg: SigningAlg::parse(&m.alg).map_err(|e| {
+                        Error::Db(format!("invalid signing_keys.alg of {}: {e}", m.kid))
+                    })?,
+                    status: KeyStatus::of_row(m.active, &m.status),
+                    kid: m.kid,
+                    private_key: m.private_key,
+                    encrypted: m.encrypted,
+                    public_jwk: m.public_jwk,
+                    created_at: m.created_at,
+                    active: m.active,
+                    activates_at: m.activates_at,
+                    retired_at: m.retired_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Makes `k` the active key of its algorithm at once (an operator's immediate rotation):
+    /// in one transaction holding the key-transition lock, retires the active key(s) of that
+    /// algorithm (`retired_at = now`), discards a pre-published `next` key of it (it never
+    /// signed anything, and the new key restarts the rotation schedule), and inserts `k` as
+    /// active from `now` (its own state fields are ignored). Retired keys are kept for
+    /// verification.
+    pub async fn insert_active_key(&self, k: &StoredKey, now: DateTime<Utc>) -> Result<(), Error> {
+        let txn = self.begin_key_transition().await?;
+        signing_key::Entity::delete_many()
+            .filter(signing_key::Column::Alg.eq(k.alg.as_str()))
+            .filter(signing_key::Column::Active.eq(false))
+            .filter(signing_key::Column::Status.eq(KeyStatus::Next.as_str()))
+            .exec(&txn)
+            .await?;
+        retire_active(&txn, k.alg, now).await?;
+        match signing_key::Entity::insert(new_row(k, KeyStatus::Active, now))
+            .exec_without_returning(&txn)
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                txn.rollback().await?;
+                return Err(Error::Conflict(format!(
+                    "signing key {} already exists",
+                    k.kid
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes retired keys whose `retired_at` is before `cutoff`; returns how many.
+    /// Active and `next` keys are never deleted.
+    pub async fn delete_keys_retired_before(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {
+        let res = signing_key::Entity::delete_many()
+            .filter(signing_key::Column::Active.eq(false))
+            .filter(signing_key::Column::Status.ne(KeyStatus::Next.as_str()))
+            .filter(signing_key::Column::RetiredAt.lt(db_time(cutoff)))
+            .exec(self.db())
+            .await?;
+        Ok(res.rows_affected)
     }
 }
