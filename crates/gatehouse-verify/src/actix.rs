@@ -160,7 +160,10 @@ fn header_values<'a>(req: &'a ServiceRequest, name: &str) -> Vec<&'a str> {
 fn append(headers: &mut actix_web::http::header::HeaderMap, extra: &[(&'static str, String)]) {
     for (name, value) in extra {
         // `from_bytes` lowercases the crate's mixed-case names.
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             headers.append(n, v);
         }
     }

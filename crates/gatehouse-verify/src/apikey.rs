@@ -133,8 +133,14 @@ mod tests {
         assert_eq!(key_form(&key, &prefixes()), KeyForm::WellFormed);
         let mut typo = key.clone().into_bytes();
         typo[12] = if typo[12] == b'c' { b'd' } else { b'c' };
-        assert_eq!(key_form(&String::from_utf8(typo).unwrap(), &prefixes()), KeyForm::Malformed);
-        assert_eq!(key_form(&key[..key.len() - 1], &prefixes()), KeyForm::Malformed);
+        assert_eq!(
+            key_form(&String::from_utf8(typo).unwrap(), &prefixes()),
+            KeyForm::Malformed
+        );
+        assert_eq!(
+            key_form(&key[..key.len() - 1], &prefixes()),
+            KeyForm::Malformed
+        );
         assert_eq!(key_form(&key.to_uppercase(), &prefixes()), KeyForm::NotAKey);
         assert_eq!(key_form("eyJhbGciOi.x.y", &prefixes()), KeyForm::NotAKey);
     }
@@ -146,7 +152,10 @@ mod tests {
         assert!(ip_allowed(&list, "::ffff:10.1.2.3".parse().unwrap()));
         assert!(ip_allowed(&list, "2001:db8::7".parse().unwrap()));
         assert!(!ip_allowed(&list, "11.0.0.1".parse().unwrap()));
-        assert!(!ip_allowed(&["garbage".to_owned()], "10.0.0.1".parse().unwrap()));
+        assert!(!ip_allowed(
+            &["garbage".to_owned()],
+            "10.0.0.1".parse().unwrap()
+        ));
         assert!(ip_allowed(&[], "192.0.2.1".parse().unwrap()));
     }
 }

@@ -138,7 +138,11 @@ impl VerifierConfig {
     }
 
     /// Enables API keys, introspected with these client credentials.
-    pub fn introspection_client(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+    pub fn introspection_client(
+        mut self,
+        id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
         self.introspection_client = Some(IntrospectionClient::new(id, secret));
         self
     }
@@ -164,7 +168,9 @@ impl VerifierConfig {
         for p in &self.api_key_prefixes {
             if p.is_empty()
                 || p.len() > 32
-                || !p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                || !p
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             {
                 return bad("api_key_prefixes: each is 1 to 32 of a-z, 0-9 and _");
             }

@@ -75,11 +75,12 @@ impl Discovery {
             (None, Some(j)) => self.checked("jwks_uri", j)?,
             (None, None) => return Err("metadata has no jwks_uri".into()),
         };
-        let introspection_endpoint = match (&self.introspection_endpoint, meta.introspection_endpoint) {
-            (Some(i), _) => Some(i.clone()),
-            (None, Some(i)) => Some(self.checked("introspection_endpoint", i)?),
-            (None, None) => None,
-        };
+        let introspection_endpoint =
+            match (&self.introspection_endpoint, meta.introspection_endpoint) {
+                (Some(i), _) => Some(i.clone()),
+                (None, Some(i)) => Some(self.checked("introspection_endpoint", i)?),
+                (None, None) => None,
+            };
         let e = Endpoints {
             jwks_uri,
             introspection_endpoint,
@@ -114,7 +115,9 @@ fn well_known_urls(issuer: &str) -> Vec<String> {
     if let Ok(u) = url::Url::parse(trimmed) {
         let path = u.path().trim_end_matches('/');
         let origin = u.origin().ascii_serialization();
-        out.push(format!("{origin}/.well-known/oauth-authorization-server{path}"));
+        out.push(format!(
+            "{origin}/.well-known/oauth-authorization-server{path}"
+        ));
     }
     out.push(format!("{trimmed}/.well-known/openid-configuration"));
     out

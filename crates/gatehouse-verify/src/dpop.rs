@@ -162,9 +162,10 @@ impl DpopVerifier {
         if self.config.require_nonce {
             let current = self.nonce();
             let n = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
-            let ok = c.nonce.as_deref().is_some_and(|given| {
-                given == n.current || n.previous.as_deref() == Some(given)
-            });
+            let ok = c
+                .nonce
+                .as_deref()
+                .is_some_and(|given| given == n.current || n.previous.as_deref() == Some(given));
             if !ok {
                 return Err(VerifyError::UseDpopNonce(current));
             }
@@ -176,12 +177,16 @@ impl DpopVerifier {
 fn proof_header(proof: &str) -> Result<(ProofHeader, Jwk), VerifyError> {
     let bad = VerifyError::InvalidDpopProof;
     let mut parts = proof.split('.');
-    let (Some(h), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad("not a compact JWS"));
     };
-    let bytes = URL_SAFE_NO_PAD.decode(h).map_err(|_| bad("malformed header"))?;
-    let header: ProofHeader = serde_json::from_slice(&bytes).map_err(|_| bad("malformed header"))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(h)
+        .map_err(|_| bad("malformed header"))?;
+    let header: ProofHeader =
+        serde_json::from_slice(&bytes).map_err(|_| bad("malformed header"))?;
     if !typ_is(header.typ.as_deref(), "dpop+jwt") {
         return Err(bad("typ is not dpop+jwt"));
     }
@@ -209,7 +214,9 @@ fn proof_alg(header: &ProofHeader, jwk: &Jwk) -> Result<Algorithm, VerifyError> 
         }
         (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256) => p.curve == EllipticCurve::P256,
         (AlgorithmParameters::EllipticCurve(p), Algorithm::ES384) => p.curve == EllipticCurve::P384,
-        (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => p.curve == EllipticCurve::Ed25519,
+        (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => {
+            p.curve == EllipticCurve::Ed25519
+        }
         _ => false,
     };
     if fits { Ok(alg) } else { Err(bad) }
@@ -241,8 +248,14 @@ mod tests {
 
     #[test]
     fn htu_ignores_query_fragment_and_default_port() {
-        assert!(same_url("https://API.example.com:443/v1/x?a=1", "https://api.example.com/v1/x"));
-        assert!(!same_url("https://api.example.com/v1/y", "https://api.example.com/v1/x"));
+        assert!(same_url(
+            "https://API.example.com:443/v1/x?a=1",
+            "https://api.example.com/v1/x"
+        ));
+        assert!(!same_url(
+            "https://api.example.com/v1/y",
+            "https://api.example.com/v1/x"
+        ));
         assert!(!same_url("not a url", "https://api.example.com/v1/x"));
     }
 }

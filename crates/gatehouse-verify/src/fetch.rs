@@ -37,7 +37,10 @@ impl Fetcher {
         Ok(Self { http })
     }
 
-    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<Fetched<T>, String> {
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<Fetched<T>, String> {
         let resp = self
             .http
             .get(url)
@@ -75,7 +78,10 @@ impl Fetcher {
     }
 }
 
-async fn read_json<T: DeserializeOwned>(mut resp: reqwest::Response, url: &str) -> Result<T, String> {
+async fn read_json<T: DeserializeOwned>(
+    mut resp: reqwest::Response,
+    url: &str,
+) -> Result<T, String> {
     if !resp.status().is_success() {
         return Err(format!("{url}: HTTP {}", resp.status().as_u16()));
     }
@@ -108,7 +114,11 @@ pub(crate) fn parse_max_age(v: &str) -> Option<Duration> {
             return Some(Duration::ZERO);
         }
         if let Some(n) = lower.strip_prefix("max-age=") {
-            age = n.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
+            age = n
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
         }
     }
     age
@@ -120,7 +130,10 @@ mod tests {
 
     #[test]
     fn cache_control_max_age_is_read_and_no_store_means_zero() {
-        assert_eq!(parse_max_age("public, max-age=600"), Some(Duration::from_secs(600)));
+        assert_eq!(
+            parse_max_age("public, max-age=600"),
+            Some(Duration::from_secs(600))
+        );
         assert_eq!(parse_max_age("no-store"), Some(Duration::ZERO));
         assert_eq!(parse_max_age("public"), None);
         assert_eq!(parse_max_age("max-age=abc"), None);

@@ -165,4 +165,3 @@ impl Introspector {
 fn secs(t: i64) -> Duration {
     Duration::from_secs(u64::try_from(t).unwrap_or(0))
 }
-

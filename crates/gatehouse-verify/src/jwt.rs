@@ -114,7 +114,9 @@ pub(crate) async fn verify(
         .ok_or(VerifyError::InvalidToken("no kid"))?;
     let key = keys.key(kid).await?;
     if Algorithm::from_str(alg_name).ok() != Some(key.alg) {
-        return Err(VerifyError::InvalidToken("algorithm does not match the key"));
+        return Err(VerifyError::InvalidToken(
+            "algorithm does not match the key",
+        ));
     }
     let mut validation = policy.validation_base.clone();
     validation.algorithms = vec![key.alg];
@@ -128,7 +130,8 @@ pub(crate) async fn verify(
 fn header(token: &str) -> Result<Header, VerifyError> {
     let bad = VerifyError::InvalidToken("malformed token");
     let mut parts = token.split('.');
-    let (Some(h), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad);
     };

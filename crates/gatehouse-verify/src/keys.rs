@@ -103,7 +103,9 @@ impl KeyStore {
             .current()
             .ok_or_else(|| VerifyError::Unavailable("no keys".into()))?;
         if now >= set.expires_at + self.policy.max_stale {
-            return Err(VerifyError::Unavailable("key set too old and no refresh".into()));
+            return Err(VerifyError::Unavailable(
+                "key set too old and no refresh".into(),
+            ));
         }
         set.keys
             .get(kid)
@@ -124,7 +126,10 @@ impl KeyStore {
         }
         let now = self.clock.now();
         {
-            let mut last = self.last_on_demand.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self
+                .last_on_demand
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if let Some(t) = *last
                 && now.duration_since(t).unwrap_or_default() < self.policy.cooldown
             {

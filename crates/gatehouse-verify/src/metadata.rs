@@ -29,7 +29,9 @@ pub(crate) fn location(resource: &str) -> Result<(String, String), BuildError> {
     let u = url::Url::parse(resource)
         .map_err(|_| BuildError(format!("resource: not a URL: {resource:?}")))?;
     if u.query().is_some() || u.fragment().is_some() {
-        return Err(BuildError("resource: no query or fragment allowed (RFC 9728 §2)".into()));
+        return Err(BuildError(
+            "resource: no query or fragment allowed (RFC 9728 §2)".into(),
+        ));
     }
     let tail = u.path().trim_end_matches('/');
     let path = format!("/.well-known/oauth-protected-resource{tail}");
@@ -45,7 +47,10 @@ mod tests {
     fn the_well_known_segment_goes_before_the_resource_path() {
         let (p, u) = location("https://api.example.com").unwrap();
         assert_eq!(p, "/.well-known/oauth-protected-resource");
-        assert_eq!(u, "https://api.example.com/.well-known/oauth-protected-resource");
+        assert_eq!(
+            u,
+            "https://api.example.com/.well-known/oauth-protected-resource"
+        );
         let (p, _) = location("https://example.com/apis/v1").unwrap();
         assert_eq!(p, "/.well-known/oauth-protected-resource/apis/v1");
         assert!(location("https://example.com/?x=1").is_err());

@@ -60,7 +60,10 @@ impl Rejection {
             };
         }
         let mut challenge = match scheme {
-            Scheme::Bearer => format!("Bearer resource_metadata=\"{}\"", quote(&p.resource_metadata)),
+            Scheme::Bearer => format!(
+                "Bearer resource_metadata=\"{}\"",
+                quote(&p.resource_metadata)
+            ),
             Scheme::DPoP => format!(
                 "DPoP algs=\"{}\", resource_metadata=\"{}\"",
                 p.dpop_algs,

@@ -95,8 +95,8 @@ impl ResourceServer {
             dpop_signing_alg_values_supported: DPOP_ALGS.iter().map(|s| (*s).to_owned()).collect(),
             dpop_bound_access_tokens_required: false,
         };
-        let metadata_json = serde_json::to_string(&metadata)
-            .map_err(|e| BuildError(format!("metadata: {e}")))?;
+        let metadata_json =
+            serde_json::to_string(&metadata).map_err(|e| BuildError(format!("metadata: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 verifier,
@@ -176,7 +176,9 @@ impl ResourceServer {
             (Scheme::DPoP, None) => Err(VerifyError::InvalidToken("token is not DPoP-bound")),
             (Scheme::DPoP, Some(jkt)) => {
                 let [proof] = req.dpop else {
-                    return Err(VerifyError::InvalidDpopProof("exactly one DPoP header needed"));
+                    return Err(VerifyError::InvalidDpopProof(
+                        "exactly one DPoP header needed",
+                    ));
                 };
                 let url = format!("{}{}", self.inner.origin, req.path);
                 v.verify_dpop_proof(&DpopRequest {
@@ -204,7 +206,11 @@ fn credentials<'a>(authorization: &[&'a str]) -> Result<(Scheme, &'a str), Verif
     let value = match authorization {
         [] => return Err(VerifyError::Missing),
         [v] => *v,
-        _ => return Err(VerifyError::InvalidRequest("more than one Authorization header")),
+        _ => {
+            return Err(VerifyError::InvalidRequest(
+                "more than one Authorization header",
+            ));
+        }
     };
     let Some((scheme, token)) = value.split_once(' ') else {
         return Err(VerifyError::Missing);
@@ -241,11 +247,16 @@ mod tests {
     fn credentials_are_parsed_strictly() {
         assert_eq!(credentials(&[]), Err(VerifyError::Missing));
         assert_eq!(credentials(&["Basic abc"]), Err(VerifyError::Missing));
-        assert_eq!(credentials(&["bearer abc.def"]), Ok((Scheme::Bearer, "abc.def")));
+        assert_eq!(
+            credentials(&["bearer abc.def"]),
+            Ok((Scheme::Bearer, "abc.def"))
+        );
         assert_eq!(credentials(&["DPoP abc"]), Ok((Scheme::DPoP, "abc")));
         assert_eq!(
             credentials(&["Bearer a", "Bearer b"]),
-            Err(VerifyError::InvalidRequest("more than one Authorization header"))
+            Err(VerifyError::InvalidRequest(
+                "more than one Authorization header"
+            ))
         );
         assert_eq!(
             credentials(&["Bearer a b"]),

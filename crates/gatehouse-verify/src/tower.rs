@@ -89,10 +89,16 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let rs = self.rs.clone();
-        let client_ip = self.client_ip.and_then(|f| f(req.headers(), req.extensions()));
+        let client_ip = self
+            .client_ip
+            .and_then(|f| f(req.headers(), req.extensions()));
         Box::pin(async move {
             if req.method() == http::Method::GET && req.uri().path() == rs.metadata_path() {
-                return Ok(json_response(StatusCode::OK, &[], rs.metadata_json().to_owned()));
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &[],
+                    rs.metadata_json().to_owned(),
+                ));
             }
             let access = {
                 let authorization = header_values(req.headers(), "authorization");
@@ -195,8 +201,10 @@ fn header_values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
 fn rejection_response<B: From<String>>(r: Rejection) -> Response<B> {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNAUTHORIZED);
     let mut res = json_response(status, &r.headers, r.body);
-    res.headers_mut()
-        .insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     res
 }
 

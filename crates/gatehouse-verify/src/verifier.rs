@@ -79,7 +79,9 @@ impl Verifier {
     /// Verifies a JWT access token (RFC 9068).
     pub async fn verify_access_token(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
         let i = &self.inner;
-        jwt::verify(&i.keys, &i.jwt, &i.clock, token).await.map(Arc::new)
+        jwt::verify(&i.keys, &i.jwt, &i.clock, token)
+            .await
+            .map(Arc::new)
     }
 
     /// Verifies an API key: format and checksum offline, then introspection (cached), then
@@ -100,7 +102,9 @@ impl Verifier {
             .map(|k| k.allowed_ips.as_slice())
             .unwrap_or_default();
         if !allowlist.is_empty() && !client_ip.is_some_and(|ip| ip_allowed(allowlist, ip)) {
-            return Err(VerifyError::InvalidToken("API key not allowed from this address"));
+            return Err(VerifyError::InvalidToken(
+                "API key not allowed from this address",
+            ));
         }
         Ok(claims)
     }

@@ -44,8 +44,7 @@ pub(super) struct RedisGcra {
 
 impl RedisGcra {
     pub(super) fn new(url: &str, config: &RateLimitConfig) -> Result<Self, BuildError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| BuildError(format!("redis_url: {e}")))?;
+        let client = redis::Client::open(url).map_err(|e| BuildError(format!("redis_url: {e}")))?;
         Ok(Self {
             client,
             conn: tokio::sync::Mutex::new(None),
