@@ -6,6 +6,8 @@
 //! ([`introspection::introspect_api_key`]). The optional `client_ip` parameter (a Gatehouse
 //! extension) is the key holder's address as the resource server saw it; it is checked
 //! against the key's IP allowlist. Without it the allowlist is returned as `allowed_ips`.
+//! An active key's answer also names its rate-limit class and that class's limits per minute
+//! (`rate_limit_class`, `rate_limits`), which resource servers enforce.
 
 use std::net::IpAddr;
 
@@ -79,7 +81,7 @@ async fn handle(
             .map(|ip| ip.trim().parse::<IpAddr>())
             .transpose()
             .map_err(|_| OAuthError::invalid_request("client_ip: not an IP address"))?;
-        return introspection::introspect_api_key(
+        let mut answer = introspection::introspect_api_key(
             &state.store,
             &state.policy,
             &client,
@@ -88,7 +90,16 @@ async fn handle(
             Some(&meta.request_id),
             state.now(),
         )
-        .await;
+        .await?;
+        // Resource servers enforce the key's class (gatehouse-verify): publish its limits.
+        if answer.active {
+            let published = state
+                .settings
+                .api_keys
+                .published_limits(answer.rate_limit_class.as_deref());
+            (answer.rate_limit_class, answer.rate_limits) = published.unzip();
+        }
+        return Ok(answer);
     }
     let ring = state.keys.current();
     let verifier = RingVerifier { ring: &ring, state };
