@@ -26,6 +26,7 @@ mod login_limits;
 mod private_key_jwt;
 mod refresh;
 mod refresh_policy;
+mod resource_server;
 mod revocation;
 mod tenant_tokens;
 mod token_endpoint;
