@@ -23,10 +23,11 @@ fn bench(c: &mut Criterion) {
     let cfg = VerifierConfig::new(&server.issuer).introspection_client(RS_CLIENT, RS_SECRET);
     let v = Verifier::with_clock(cfg, Arc::new(clock.clone())).unwrap();
     let now = now_secs(&clock);
-    let rs_token = rsa.token(&claims(&server.issuer, now, "instances:read instances:write"));
-    let es_token = ec.token(&claims(&server.issuer, now, "instances:read instances:write"));
+    let cl = claims(&server.issuer, now, "instances:read instances:write");
+    let (rs_token, es_token) = (rsa.token(&cl), ec.token(&cl));
     let key = api_key("gh_live_", 42);
-    server.add_key(&key, key_answer(&server.issuer, "key-1", "instances:read", None));
+    let answer = key_answer(&server.issuer, "key-1", "instances:read", None);
+    server.add_key(&key, answer);
     rt.block_on(async {
         v.verify_access_token(&rs_token).await.unwrap();
         v.verify_access_token(&es_token).await.unwrap();
