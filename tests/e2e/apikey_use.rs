@@ -3,7 +3,6 @@
 //! key for a short-lived JWT access token, and the IP allowlist against the real source
 //! address (with and without a trusted proxy).
 
-use chrono::Utc;
 use gatehouse_admin::{Actor, Context, api_keys};
 use gatehouse_core::apikey::ApiKeyRequest;
 use gatehouse_server::settings::ApiKeySettings;
@@ -66,16 +65,6 @@ async fn exchange_with(
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-trait Now {
-    fn clock_now(&self) -> chrono::DateTime<Utc>;
-}
-
-impl Now for TestServer {
-    fn clock_now(&self) -> chrono::DateTime<Utc> {
-        gatehouse_core::ports::Clock::now(&*self.clock)
-    }
 }
 
 #[tokio::test]

@@ -37,6 +37,7 @@ mod private_key_jwt;
 mod refresh;
 mod refresh_concurrency;
 mod refresh_policy;
+mod resource_server;
 mod revocation;
 mod tenant_sessions;
 mod tenant_tokens;

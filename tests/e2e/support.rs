@@ -90,6 +90,11 @@ impl TestServer {
         }
     }
 
+    /// The server's (test) clock now.
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

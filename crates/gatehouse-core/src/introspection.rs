@@ -83,6 +83,13 @@ pub struct Introspection {
     /// API keys with an IP allowlist: the allowed addresses and CIDR blocks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_ips: Option<Vec<String>>,
+    /// API keys: the rate-limit class resource servers count the key in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_class: Option<String>,
+    /// API keys: that class's limits per minute by request kind (`read`, `create`, `update`,
+    /// `delete`; 0 = unlimited). Filled in by the server, which holds the configured classes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<std::collections::BTreeMap<String, u32>>,
 }
 
 impl Introspection {
@@ -267,6 +274,8 @@ pub async fn introspect_api_key<S: ApiKeyAuthStore>(
         } else {
             Some(key.allowed_ips.iter().map(ToString::to_string).collect())
         },
+        rate_limit_class: key.rate_limit_class,
+        rate_limits: None,
     })
 }
 
@@ -321,6 +330,8 @@ async fn access<S: IntrospectionStore, V: AccessTokenVerifier>(
         name,
         environment: None,
         allowed_ips: None,
+        rate_limit_class: None,
+        rate_limits: None,
     }))
 }
 
@@ -360,6 +371,8 @@ async fn refresh<S: GrantStore>(
         name: None,
         environment: None,
         allowed_ips: None,
+        rate_limit_class: None,
+        rate_limits: None,
     }))
 }
 

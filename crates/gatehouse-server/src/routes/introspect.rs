@@ -2,9 +2,13 @@
 //! and the client credentials; the core's [`introspection::introspect_request`] authenticates
 //! the client (confidential clients only) and describes the token, or the API key with the
 //! Gatehouse `client_ip` extension; [`token_reply`] maps the answer (never cached).
+//!
+//! An active API key's answer also names its rate-limit class and that class's limits per
+//! minute (`rate_limit_class`, `rate_limits`), which resource servers enforce; the classes are
+//! server configuration, so they are filled in here.
 
 use actix_web::{HttpResponse, web};
-use gatehouse_core::introspection::{self, IntrospectionRequest};
+use gatehouse_core::introspection::{self, Introspection, IntrospectionRequest};
 
 use crate::access_tokens::AccessTokens;
 use crate::error::token_reply;
@@ -29,5 +33,17 @@ pub async fn introspect(
         request_id,
     )
     .await;
-    token_reply(answer)
+    token_reply(answer.map(|a| with_published_limits(&state, a)))
+}
+
+/// An active API key's answer with its class's limits (gatehouse-verify enforces them).
+fn with_published_limits(state: &AppState, mut a: Introspection) -> Introspection {
+    if a.active && a.token_type == Some("api_key") {
+        let published = state
+            .settings
+            .api_keys
+            .published_limits(a.rate_limit_class.as_deref());
+        (a.rate_limit_class, a.rate_limits) = published.unzip();
+    }
+    a
 }
