@@ -1,0 +1,297 @@
+//! Server settings: built-in defaults, then `config/gatehouse.toml` (or `--config`), then
+//! `GATEHOUSE_*` environment variables, in that order of precedence (see the operator contract).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+mod api_keys;
+mod network;
+mod protocol;
+mod sign_in;
+
+pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
+pub use network::NetworkSettings;
+pub use protocol::{ClientAuthSettings, KeySettings, SessionSettings, TokenSettings};
+pub use sign_in::{LoginThrottleSettings, PasswordHashingSettings, RateLimitSettings};
+
+/// The environment variable holding the master key (operator contract).
+pub use gatehouse_admin::signing_keys::MASTER_KEY_ENV;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The issuer identifier; endpoints are published under it.
+    pub issuer: String,
+    /// The address to listen on.
+    pub listen: String,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    pub tokens: TokenSettings,
+    pub session: SessionSettings,
+    /// Descriptions of scopes for the consent page; unknown scopes show their name.
+    pub scopes: BTreeMap<String, String>,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+    pub keys: KeySettings,
+    /// The key-encryption key of private signing keys: `GATEHOUSE_MASTER_KEY`, else the file
+    /// `keys.master_key_file`. Never serialized; its `Debug` is redacted.
+    #[serde(skip)]
+    pub master_key: Option<gatehouse_jose::MasterKey>,
+    /// Signed client authentication and JWT bearer assertions (RFC 7523).
+    pub client_auth: ClientAuthSettings,
+    /// API keys: secret prefixes and the listing's expiry warning.
+    pub api_keys: ApiKeySettings,
+    /// Where requests come from: the proxies whose `X-Forwarded-For` is believed.
+    pub network: NetworkSettings,
+    /// Retired login-limit keys (refused with the name of their replacement).
+    pub rate_limits: RateLimitSettings,
+    /// Throttling of failed password sign-ins (login page and console).
+    pub login_throttle: LoginThrottleSettings,
+    /// The bounded Argon2id pool.
+    pub password_hashing: PasswordHashingSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/gatehouse.db?mode=rwc".into(),
+            tokens: TokenSettings::default(),
+            session: SessionSettings::default(),
+            scopes: default_scope_descriptions(),
+            workers: 0,
+            keys: KeySettings::default(),
+            master_key: None,
+            client_auth: ClientAuthSettings::default(),
+            api_keys: ApiKeySettings::default(),
+            network: NetworkSettings::default(),
+            rate_limits: RateLimitSettings::default(),
+            login_throttle: LoginThrottleSettings::default(),
+            password_hashing: PasswordHashingSettings::default(),
+        }
+    }
+}
+
+fn default_scope_descriptions() -> BTreeMap<String, String> {
+    [
+        ("openid", "Sign you in with your account"),
+        ("profile", "See your username and name"),
+        ("email", "See your e-mail address"),
+        ("offline_access", "Stay connected when you are not using it"),
+        ("address", "See your postal address"),
+        ("phone", "See your phone number"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+impl Settings {
+    /// Loads settings: defaults, then the file (`path`, or `config/gatehouse.toml` when it
+    /// exists), then the environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, String> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        match path {
+            Some(p) if !p.exists() => {
+                return Err(format!("--config: {} does not exist", p.display()));
+            }
+            Some(p) => fig = fig.merge(Toml::file(p)),
+            None if Path::new("config/gatehouse.toml").exists() => {
+                fig = fig.merge(Toml::file("config/gatehouse.toml"))
+            }
+            None => {}
+        }
+        let fig = fig.merge(
+            Env::prefixed("GATEHOUSE_")
+                .only(&["issuer", "listen", "database_url"])
+                .map(|k| k.as_str().to_ascii_lowercase().into()),
+        );
+        let mut s: Settings = fig.extract().map_err(|e| format!("configuration: {e}"))?;
+        if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
+            s.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
+                format!("{MASTER_KEY_ENV}: {e} (expected 32 bytes as 64 hex digits or base64)")
+            })?);
+        }
+        s.validated()
+    }
+
+    /// Normalises and checks the settings.
+    pub fn validated(mut self) -> Result<Self, String> {
+        while self.issuer.ends_with('/') {
+            self.issuer.pop();
+        }
+        let url = url::Url::parse(&self.issuer).map_err(|e| format!("issuer: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https")
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err("issuer must be an http(s) URL without query or fragment".into());
+        }
+        self.check_lifetimes()?;
+        let k = &self.keys;
+        if k.prepublish < 0 {
+            return Err("keys.prepublish must not be negative".into());
+        }
+        if k.rotation_interval < 0
+            || (k.rotation_interval > 0 && k.rotation_interval <= k.prepublish)
+        {
+            return Err(
+                "keys.rotation_interval must be 0 (off) or longer than keys.prepublish".into(),
+            );
+        }
+        if self.master_key.is_none() && !k.master_key_file.is_empty() {
+            let path = &k.master_key_file;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("keys.master_key_file: cannot read {path}: {e}"))?;
+            self.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
+                format!("keys.master_key_file: {e} (expected 32 bytes as 64 hex digits or base64)")
+            })?);
+        }
+        let t = &self.tokens;
+        if t.refresh_token_idle_ttl() > t.refresh_token_absolute_ttl {
+            return Err(
+                "tokens.refresh_token_idle_ttl must not exceed tokens.refresh_token_absolute_ttl"
+                    .into(),
+            );
+        }
+        self.api_keys.prefixes()?;
+        self.network.proxies()?;
+        for name in self.api_keys.rate_limit_classes.keys() {
+            gatehouse_core::apikey::validate_rate_limit_class(name).map_err(|_| {
+                format!("api_keys.rate_limit_classes: {name:?} is not a valid class name (1 to 64 of A-Z, a-z, 0-9, _, - and .)")
+            })?;
+        }
+        if !(0..=365).contains(&self.api_keys.expiry_warning_days) {
+            return Err("api_keys.expiry_warning_days must be between 0 and 365".into());
+        }
+        if !(1..=86_400).contains(&self.api_keys.exchange_token_ttl) {
+            return Err("api_keys.exchange_token_ttl must be between 1 and 86400".into());
+        }
+        self.rate_limits.check_retired()?;
+        self.login_throttle.check()?;
+        self.password_hashing.check()?;
+        Ok(self)
+    }
+
+    /// Lower (and a few upper) bounds of the lifetimes, in seconds.
+    fn check_lifetimes(&self) -> Result<(), String> {
+        let t = &self.tokens;
+        if !(0..=300).contains(&self.client_auth.clock_skew) {
+            return Err("client_auth.clock_skew must be between 0 and 300 seconds".into());
+        }
+        if self.client_auth.max_assertion_lifetime > 3600 {
+            return Err("client_auth.max_assertion_lifetime must be at most 3600 seconds".into());
+        }
+        for (name, v, min) in [
+            ("tokens.access_token_ttl", t.access_token_ttl, 60),
+            ("tokens.id_token_ttl", t.id_token_ttl, 60),
+            ("tokens.refresh_token_ttl", t.refresh_token_ttl, 60),
+            (
+                "tokens.refresh_token_idle_ttl",
+                t.refresh_token_idle_ttl.unwrap_or(t.refresh_token_ttl),
+                60,
+            ),
+            (
+                "tokens.refresh_token_absolute_ttl",
+                t.refresh_token_absolute_ttl,
+                60,
+            ),
+            ("tokens.code_ttl", t.code_ttl, 10),
+            ("session.ttl", self.session.ttl, 60),
+            ("session.idle_ttl", self.session.idle_ttl, 60),
+            (
+                "client_auth.max_assertion_lifetime",
+                self.client_auth.max_assertion_lifetime,
+                10,
+            ),
+        ] {
+            if v < min {
+                return Err(format!("{name} must be at least {min} seconds"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The login session lifetimes.
+    pub fn session_policy(&self) -> gatehouse_core::session::SessionPolicy {
+        gatehouse_core::session::SessionPolicy {
+            ttl: self.session.ttl,
+            idle_ttl: self.session.idle_ttl,
+        }
+    }
+
+    /// The assertion rules: `aud` is the issuer or the token endpoint URL.
+    pub fn assertion_rules(&self) -> gatehouse_core::client_auth::AssertionRules {
+        gatehouse_core::client_auth::AssertionRules {
+            audiences: vec![self.issuer.clone(), format!("{}/oauth/token", self.issuer)],
+            max_lifetime: self.client_auth.max_assertion_lifetime,
+            skew: self.client_auth.clock_skew,
+        }
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    pub fn policy(&self) -> gatehouse_core::policy::Policy {
+        let mut p = gatehouse_core::policy::Policy::new(self.issuer.clone());
+        p.access_token_ttl = self.tokens.access_token_ttl;
+        p.id_token_ttl = self.tokens.id_token_ttl;
+        p.refresh_token_ttl = self.tokens.refresh_token_idle_ttl();
+        p.refresh_token_absolute_ttl = self.tokens.refresh_token_absolute_ttl;
+        p.code_ttl = self.tokens.code_ttl;
+        if !self.tokens.audience.is_empty() {
+            p.access_token_audience = self.tokens.audience.clone();
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_file_holds_the_built_in_throttle_and_pool_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/gatehouse.toml");
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(path))
+            .extract()
+            .unwrap();
+        let d = Settings::default();
+        assert_eq!(s.login_throttle.policy(), d.login_throttle.policy());
+        assert_eq!(
+            s.login_throttle.max_tracked_keys,
+            d.login_throttle.max_tracked_keys
+        );
+        assert_eq!(
+            s.password_hashing.pool_size(),
+            d.password_hashing.pool_size()
+        );
+        assert!(s.validated().is_ok());
+    }
+
+    #[test]
+    fn bad_throttle_and_pool_settings_are_refused_by_name() {
+        let mut s = Settings::default();
+        s.login_throttle.initial_wait_seconds = 1000;
+        let err = s.validated().unwrap_err();
+        assert!(err.contains("initial_wait_seconds"), "{err}");
+        let mut s = Settings::default();
+        s.password_hashing.max_queue_wait_ms = 0;
+        let err = s.validated().unwrap_err();
+        assert!(err.contains("password_hashing.max_queue_wait_ms"), "{err}");
+        let mut s = Settings::default();
+        s.rate_limits.login_attempts_per_user_per_minute = Some(10);
+        let err = s.validated().unwrap_err();
+        assert!(
+            err.contains("login_throttle.user_address_free_failures"),
+            "{err}"
+        );
+    }
+}
