@@ -209,22 +209,35 @@ where
         }
     }
 
-    /// The rules after a verified password: the tenant is enabled; the console needs an admin
-    /// scope.
+    /// The rules after a verified password ([`admitted`]).
     async fn audience_rules(
         &self,
         a: &Attempt<'_>,
         user: &User,
     ) -> Result<Result<(), Refusal>, StoreError> {
-        if !tenant_enabled(self.store, &user.tenant_id).await? {
-            return Ok(Err(Refusal::TenantDisabled));
-        }
-        if matches!(a.audience, Audience::Console) && !user.admin_scopes.iter().any(is_admin_scope)
-        {
-            return Ok(Err(Refusal::NotAdmin));
-        }
-        Ok(Ok(()))
+        admitted(self.store, a.audience, user).await
     }
+}
+
+/// Whether `user` may be signed in to `audience` now: their tenant is enabled, and for the
+/// console they hold an admin scope. Checked at sign-in, and again on every use of a console
+/// session, so a disabled tenant or withdrawn admin rights end access at once — one rule for
+/// both.
+pub async fn admitted<S: TenantStore>(
+    store: &S,
+    audience: Audience<'_>,
+    user: &User,
+) -> Result<Result<(), Refusal>, StoreError> {
+    if !audience.admits_tenant_of(user) {
+        return Ok(Err(Refusal::InvalidCredentials));
+    }
+    if !tenant_enabled(store, &user.tenant_id).await? {
+        return Ok(Err(Refusal::TenantDisabled));
+    }
+    if matches!(audience, Audience::Console) && !user.admin_scopes.iter().any(is_admin_scope) {
+        return Ok(Err(Refusal::NotAdmin));
+    }
+    Ok(Ok(()))
 }
 
 /// The username as typed, bounded.

@@ -33,6 +33,7 @@ use gatehouse_admin::{Actor, Context, Denied, Object, OpError};
 use gatehouse_core::admin::{Access, AdminPrincipal, Operation, Resource};
 use gatehouse_core::audit::ActorKind;
 use gatehouse_core::ports::{Session, UserStore};
+use gatehouse_core::signin::{self, Audience};
 use gatehouse_core::user::User;
 use gatehouse_core::{TenantId, params::Params};
 
@@ -221,21 +222,21 @@ pub(crate) async fn current_admin(
         CONSOLE.delete(&state.store, req).await.map_err(internal)?;
         return Ok(None);
     };
+    // The sign-in's own rule, again at every use: no admin scope any more, or a disabled
+    // tenant, and the session ends at once.
+    let admitted = signin::admitted(&state.store, Audience::Console, &user)
+        .await
+        .map_err(internal)?;
+    if admitted.is_err() {
+        CONSOLE.delete(&state.store, req).await.map_err(internal)?;
+        return Ok(None);
+    }
     let principal = AdminPrincipal {
         tenant: user.tenant_id.clone(),
         actor_kind: ActorKind::User,
         actor: user.id.as_str().to_owned(),
         scopes: user.admin_scopes.clone(),
     };
-    // No admin scope any more, or a disabled tenant: the session ends at once.
-    let tenant_live = match state.store.get_tenant(&user.tenant_id).await {
-        Ok(t) => t.is_some_and(|t| !t.disabled),
-        Err(e) => return Err(internal(e)),
-    };
-    if !principal.is_admin() || !tenant_live {
-        CONSOLE.delete(&state.store, req).await.map_err(internal)?;
-        return Ok(None);
-    }
     Ok(Some(Admin {
         session: s,
         user,
