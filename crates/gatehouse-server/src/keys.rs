@@ -193,6 +193,8 @@ pub struct KeyCache {
     /// When a reload was last forced by an unknown `kid`; held while one runs, so concurrent
     /// requests carrying the same new `kid` wait for one reload instead of each starting one.
     forced: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// How many reloads an unknown `kid` has forced.
+    forced_count: std::sync::atomic::AtomicU64,
     /// Retired keys stay published this long (longer than any token they signed lives).
     retired_window: Duration,
     master: Option<MasterKey>,
@@ -205,6 +207,7 @@ impl KeyCache {
             parsed: RwLock::new(HashMap::new()),
             signing_since: RwLock::new(Vec::new()),
             forced: tokio::sync::Mutex::new(None),
+            forced_count: std::sync::atomic::AtomicU64::new(0),
             retired_window,
             master,
         }
@@ -233,6 +236,11 @@ impl KeyCache {
         }
     }
 
+    /// How many reloads an unknown `kid` has forced so far.
+    pub fn forced_reloads(&self) -> u64 {
+        self.forced_count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Since when the signing key of each algorithm signs.
     pub fn signing_since(&self) -> Vec<(SigningAlg, DateTime<Utc>)> {
         match self.signing_since.read() {
@@ -257,6 +265,8 @@ impl KeyCache {
             return;
         }
         *last = Some(std::time::Instant::now());
+        self.forced_count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = self.reload(store, now).await;
         crate::telemetry::key_reload("unknown_kid", result.is_ok());
         if let Err(e) = result {
