@@ -131,7 +131,7 @@ async fn https_with_the_configured_certificate_reloaded_on_sighup() {
 }
 
 #[tokio::test]
-async fn a_missing_or_mismatched_certificate_stops_the_start_naming_the_setting() {
+async fn a_bad_certificate_or_variable_stops_the_start_naming_the_setting() {
     let db = gatehouse_store::test_support::TestDb::new().await;
     let dir = std::env::temp_dir().join(format!("gh-tls-bad-{}", free_port()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -139,12 +139,14 @@ async fn a_missing_or_mismatched_certificate_stops_the_start_naming_the_setting(
     let (_, key_b) = certificate();
     std::fs::write(dir.join("cert.pem"), &cert_a).unwrap();
     std::fs::write(dir.join("key.pem"), &key_b).unwrap();
-    for (config, expected) in [
+    let no_env: &[(&str, &str)] = &[];
+    for (config, env, expected) in [
         (
             format!(
                 "[tls]\ncert_file = {:?}\n",
                 dir.join("cert.pem").display().to_string()
             ),
+            no_env,
             "tls.key_file must be set",
         ),
         (
@@ -153,6 +155,7 @@ async fn a_missing_or_mismatched_certificate_stops_the_start_naming_the_setting(
                 dir.join("missing.pem").display().to_string(),
                 dir.join("key.pem").display().to_string()
             ),
+            no_env,
             "tls.cert_file: cannot read",
         ),
         (
@@ -161,13 +164,23 @@ async fn a_missing_or_mismatched_certificate_stops_the_start_naming_the_setting(
                 dir.join("cert.pem").display().to_string(),
                 dir.join("key.pem").display().to_string()
             ),
+            no_env,
             "does not fit the certificate",
         ),
+        // The variables of the new sections are read, and checked like the file.
+        (
+            String::new(),
+            &[("GATEHOUSE_REDIS_URL", "http://:hunter2@redis:6379")],
+            "redis.url must start with redis://",
+        ),
+        (String::new(), &[("GATEHOUSE_LOG_FORMAT", "yaml")], "yaml"),
     ] {
-        let mut node = Process::spawn(&db.url, None, &config, &[]);
+        let mut node = Process::spawn(&db.url, None, &config, env);
         let status = node.exit_status(Duration::from_secs(30)).await;
         assert!(!status.success());
-        assert!(node.log_text().contains(expected), "{}", node.log_text());
+        let log = node.log_text();
+        assert!(log.contains(expected), "{log}");
+        assert!(!log.contains("hunter2"), "{log}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

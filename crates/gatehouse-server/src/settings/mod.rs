@@ -326,6 +326,59 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_config_file_holds_the_operations_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/gatehouse.toml");
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(path))
+            .extract()
+            .unwrap();
+        let d = Settings::default();
+        let show = |s: &Settings| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {} {}",
+                s.server,
+                s.tls,
+                s.metrics,
+                s.log,
+                s.redis,
+                s.keys.propagation_delay,
+                s.keys.reload_interval
+            )
+        };
+        assert_eq!(show(&s), show(&d));
+    }
+
+    #[test]
+    fn bad_operations_settings_are_refused_by_name() {
+        let refused = |f: &dyn Fn(&mut Settings)| {
+            let mut s = Settings::default();
+            f(&mut s);
+            s.validated().unwrap_err()
+        };
+        type Tweak = &'static dyn Fn(&mut Settings);
+        let cases: [(Tweak, &str); 7] = [
+            (&|s| s.server.body_timeout = 0, "server.body_timeout"),
+            (&|s| s.server.max_connections = 0, "server.max_connections"),
+            (&|s| s.tls.cert_file = "c.pem".into(), "tls.key_file"),
+            (&|s| s.metrics.listen = "nowhere".into(), "metrics.listen"),
+            (
+                &|s| s.redis.url = RedisUrl::new("http://redis:6379"),
+                "redis.url",
+            ),
+            (&|s| s.keys.propagation_delay = 9, "keys.propagation_delay"),
+            (&|s| s.keys.reload_interval = 6, "keys.reload_interval"),
+        ];
+        for (f, name) in cases {
+            let err = refused(f);
+            assert!(err.contains(name), "{err}");
+        }
+        let mut s = Settings::default();
+        s.redis.url = RedisUrl::new("redis://:hunter2@redis:6379");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(s.server.max_connections_per_worker(3), 3334);
+    }
+
+    #[test]
     fn bad_throttle_and_pool_settings_are_refused_by_name() {
         let mut s = Settings::default();
         s.login_throttle.initial_wait_seconds = 1000;
