@@ -1,9 +1,11 @@
 //! # gatehouse-server: the HTTP face of Gatehouse
 //!
 //! [`Application::build`] connects storage (running migrations), makes sure signing keys
-//! exist, loads them into memory and binds the listener; [`Application::run`] serves until the
-//! shutdown future resolves. Routes live in [`routes`]; the single mapping from protocol
-//! errors to HTTP is [`error`]; pages are in [`views`].
+//! exist, loads them into memory and binds the listener (and the metrics listener, and the TLS
+//! certificate, when configured); [`Application::run`] serves until the shutdown future
+//! resolves, then drains. Routes live in [`routes`]; the single mapping from protocol errors to
+//! HTTP is [`error`]; pages are in [`views`]. Every request passes [`observe`] (request id,
+//! access log, metrics) and [`connection::body_deadline`]; [`telemetry`] keeps the metrics.
 // Unit tests may read the system clock and run long; shipped code may not.
 #![cfg_attr(test, allow(clippy::disallowed_methods, clippy::too_many_lines))]
 

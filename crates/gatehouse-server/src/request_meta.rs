@@ -155,6 +155,16 @@ mod tests {
         let id = RequestMeta::from_parts(&req, &[]).request_id;
         assert_ne!(id, "bad id\"<script>");
         assert!(uuid::Uuid::parse_str(&id).is_ok());
+        // The id the request was given (and answered with) wins over the header.
+        let req = TestRequest::default()
+            .insert_header(("x-request-id", "abc-123"))
+            .to_http_request();
+        req.extensions_mut()
+            .insert(RequestId("given-by-observe".into()));
+        assert_eq!(
+            RequestMeta::from_parts(&req, &[]).request_id,
+            "given-by-observe"
+        );
     }
 
     #[test]
