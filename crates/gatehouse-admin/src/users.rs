@@ -102,7 +102,7 @@ pub async fn create(
         tokio::task::spawn_blocking(move || gatehouse_core::password::hash_password(&password))
             .await
             .map_err(|e| OpError::Storage(e.to_string()))?
-            .map_err(OpError::Storage)?;
+            .map_err(|e| OpError::Storage(e.to_string()))?;
     let u = User {
         id: UserId::generate(),
         tenant_id: tenant.clone(),

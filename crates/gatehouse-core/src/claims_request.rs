@@ -30,17 +30,37 @@ pub struct ClaimsRequest {
     pub id_token: BTreeSet<String>,
 }
 
+/// Why a `claims` parameter is refused (OIDC Core §5.5); the text is the `error_description`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimsError {
+    #[error("the claims parameter is too long")]
+    TooLong,
+    #[error("the claims parameter is not valid JSON")]
+    NotJson,
+    #[error("the claims parameter must be a JSON object")]
+    NotAnObject,
+    #[error("claims.{0} must be an object")]
+    BadTarget(&'static str),
+    #[error("claims.{target}.{name} must be null or an object")]
+    BadMember { target: &'static str, name: String },
+}
+
+impl From<ClaimsError> for std::borrow::Cow<'static, str> {
+    fn from(e: ClaimsError) -> Self {
+        std::borrow::Cow::Owned(e.to_string())
+    }
+}
+
 impl ClaimsRequest {
     /// Parses the JSON of the `claims` parameter (OIDC Core §5.5). Unknown members and claims
     /// are ignored (§5.5: "not understood ... MUST be ignored"); malformed JSON is an error.
-    pub fn parse(raw: &str) -> Result<ClaimsRequest, String> {
+    pub fn parse(raw: &str) -> Result<ClaimsRequest, ClaimsError> {
         if raw.len() > MAX_CLAIMS_PARAM {
-            return Err("the claims parameter is too long".into());
+            return Err(ClaimsError::TooLong);
         }
-        let v: Value =
-            serde_json::from_str(raw).map_err(|_| "the claims parameter is not valid JSON")?;
+        let v: Value = serde_json::from_str(raw).map_err(|_| ClaimsError::NotJson)?;
         let Value::Object(top) = v else {
-            return Err("the claims parameter must be a JSON object".into());
+            return Err(ClaimsError::NotAnObject);
         };
         let mut out = ClaimsRequest::default();
         for (target, set) in [
@@ -52,16 +72,17 @@ impl ClaimsRequest {
                 Some(Value::Object(members)) => {
                     for (name, spec) in members {
                         if !matches!(spec, Value::Null | Value::Object(_)) {
-                            return Err(format!(
-                                "claims.{target}.{name} must be null or an object"
-                            ));
+                            return Err(ClaimsError::BadMember {
+                                target,
+                                name: name.clone(),
+                            });
                         }
                         if user::supported_claims().any(|c| c == name) {
                             set.insert(name.clone());
                         }
                     }
                 }
-                Some(_) => return Err(format!("claims.{target} must be an object")),
+                Some(_) => return Err(ClaimsError::BadTarget(target)),
             }
         }
         Ok(out)
@@ -77,8 +98,8 @@ impl ClaimsRequest {
     }
 
     /// Reads the stored form back.
-    pub fn from_json(s: &str) -> Result<ClaimsRequest, String> {
-        serde_json::from_str(s).map_err(|e| e.to_string())
+    pub fn from_json(s: &str) -> Result<ClaimsRequest, serde_json::Error> {
+        serde_json::from_str(s)
     }
 }
 

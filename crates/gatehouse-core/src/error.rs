@@ -112,10 +112,39 @@ impl OAuthError {
     }
 }
 
-/// A failure of a storage port. Its message is logged, never sent to a client.
+/// The error behind a [`StoreError::Backend`]: the database driver's own error, kept as the
+/// source so the log shows the whole chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A failure of a storage port. Its message is logged, never sent to a client (who sees a
+/// bare `server_error`).
 #[derive(Debug, thiserror::Error)]
-#[error("storage: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// The database (or another backing service) failed or could not be reached.
+    #[error("storage: {0}")]
+    Backend(#[source] BoxError),
+    /// A stored value does not read back: the row was corrupted or written by something else.
+    #[error("storage: invalid {what} in the database: {detail}")]
+    Corrupt { what: String, detail: String },
+    /// In-memory state behind a lock is unusable because a thread panicked while holding it.
+    #[error("storage: {0} is unusable after a panic")]
+    Poisoned(&'static str),
+}
+
+impl StoreError {
+    /// A backend failure from any error (or message).
+    pub fn backend(e: impl Into<BoxError>) -> Self {
+        StoreError::Backend(e.into())
+    }
+
+    /// A stored value of `what` (e.g. `clients.redirect_uris`) that does not parse back.
+    pub fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        StoreError::Corrupt {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
+    }
+}
 
 /// The error of the protocol layer.
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +157,7 @@ pub enum Error {
     Store(#[from] StoreError),
     /// Signing failed; answered as `server_error`.
     #[error("signing: {0}")]
-    Signing(String),
+    Signing(#[from] crate::ports::SignError),
 }
 
 impl Error {

@@ -136,10 +136,16 @@ pub fn access_token(client: &str, grant: Option<&str>, iat: DateTime<Utc>) -> St
 pub struct FakeSigner;
 
 impl TokenSigner for FakeSigner {
-    fn sign<C: Serialize>(&self, _: SigningAlg, typ: &str, claims: &C) -> Result<String, String> {
+    fn sign<C: Serialize>(
+        &self,
+        _: SigningAlg,
+        typ: &str,
+        claims: &C,
+    ) -> Result<String, crate::ports::SignError> {
         Ok(format!(
             "{typ}.{}",
-            serde_json::to_string(claims).map_err(|e| e.to_string())?
+            serde_json::to_string(claims)
+                .map_err(|e| crate::ports::SignError::Failed(e.to_string()))?
         ))
     }
 }

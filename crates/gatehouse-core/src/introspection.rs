@@ -251,7 +251,7 @@ pub async fn introspect_api_key<S: ApiKeyAuthStore>(
     let (key, _) = match authenticate_api_key_for(store, presented, &using, now).await {
         Ok(found) => found,
         Err(ApiKeyDenied::Store) => {
-            return Err(StoreError("API key lookup failed".into()).into());
+            return Err(StoreError::backend("API key lookup failed").into());
         }
         Err(_) => return Ok(Introspection::inactive()),
     };

@@ -74,8 +74,8 @@ impl HashMemory {
 }
 
 /// Hashes a password into a PHC string (allocating working memory for this one call).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    hash_password_with(password, &mut HashMemory::new()).map_err(|e| e.to_string())
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    hash_password_with(password, &mut HashMemory::new())
 }
 
 /// Hashes a password into a PHC string with the default parameters and a random 128-bit salt,

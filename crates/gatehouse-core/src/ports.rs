@@ -35,10 +35,26 @@ impl Clock for SystemClock {
     }
 }
 
+/// Why a JWT could not be signed (answered as `server_error`, logged).
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// No key of the algorithm is active (keys not loaded, or a rotation in progress).
+    #[error("no active signing key for {0}")]
+    NoActiveKey(SigningAlg),
+    /// The claims could not be serialized or the signature could not be computed.
+    #[error("signing failed: {0}")]
+    Failed(String),
+}
+
 /// Signs JWTs with the server's current key for an algorithm.
 pub trait TokenSigner {
     /// Returns a compact JWS with header `alg`, `kid` and `typ`.
-    fn sign<C: Serialize>(&self, alg: SigningAlg, typ: &str, claims: &C) -> Result<String, String>;
+    fn sign<C: Serialize>(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: &C,
+    ) -> Result<String, SignError>;
 }
 
 /// An issued authorization code, stored by the SHA-256 of its value.

@@ -16,6 +16,56 @@ use subtle::ConstantTimeEq;
 /// Longest identifier, scope token, state or nonce we accept; longer input is refused, not cut.
 pub const MAX_PARAM_LEN: usize = 2048;
 
+/// Why a protocol value does not parse. The text is the RFC rule, fit for an
+/// `error_description` or a CLI message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{0} must be 1 to 255 visible ASCII characters")]
+    Identifier(&'static str),
+    #[error("redirect_uri is too long")]
+    RedirectUriTooLong,
+    #[error("redirect_uri is not an absolute URI: {0}")]
+    RedirectUriNotAbsolute(String),
+    #[error("redirect_uri must not contain a fragment")]
+    RedirectUriFragment,
+    #[error(
+        "redirect URI {0} uses http on a non-loopback host; use https (http is allowed only for 127.0.0.1, [::1] and localhost)"
+    )]
+    RedirectUriPlainHttp(String),
+    #[error(
+        "redirect URI {uri} has scheme {scheme}: use https, loopback http, or a private-use scheme such as com.example.app"
+    )]
+    RedirectUriScheme { uri: String, scheme: String },
+    #[error("invalid scope token {0:?}")]
+    ScopeToken(String),
+    #[error("scope is too long")]
+    ScopeTooLong,
+    #[error("unsupported signing algorithm {0:?} (use RS256 or ES256)")]
+    SigningAlg(String),
+    #[error("code_challenge_method must be S256 (plain is not allowed)")]
+    PkcePlain,
+    #[error("unsupported code_challenge_method {0:?}")]
+    PkceMethod(String),
+    #[error("code_challenge must be the 43-character BASE64URL of a SHA-256 digest")]
+    PkceChallenge,
+    #[error("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]")]
+    PkceVerifier,
+}
+
+/// Lets a value error become a field error's reason (`FieldError::new(field, e)`).
+impl From<ValueError> for String {
+    fn from(e: ValueError) -> Self {
+        e.to_string()
+    }
+}
+
+/// Lets a value error become an `error_description` (`OAuthError::invalid_request(e)`).
+impl From<ValueError> for std::borrow::Cow<'static, str> {
+    fn from(e: ValueError) -> Self {
+        std::borrow::Cow::Owned(e.to_string())
+    }
+}
+
 macro_rules! id_type {
     ($(#[$m:meta])* $name:ident, $what:literal) => {
         $(#[$m])*
@@ -25,9 +75,9 @@ macro_rules! id_type {
 
         impl $name {
             /// Parses an identifier: 1 to 255 visible ASCII characters.
-            pub fn parse(s: &str) -> Result<Self, String> {
+            pub fn parse(s: &str) -> Result<Self, ValueError> {
                 if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-                    return Err(format!("{} must be 1 to 255 visible ASCII characters", $what));
+                    return Err(ValueError::Identifier($what));
                 }
                 Ok(Self(s.to_owned()))
             }
@@ -40,8 +90,8 @@ macro_rules! id_type {
             }
         }
         impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(s: String) -> Result<Self, String> {
+            type Error = ValueError;
+            fn try_from(s: String) -> Result<Self, ValueError> {
                 Self::parse(&s)
             }
         }
@@ -90,14 +140,14 @@ pub struct RedirectUri(String);
 
 impl RedirectUri {
     /// Parses a redirect URI as sent in a request.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
         if s.len() > MAX_PARAM_LEN {
-            return Err("redirect_uri is too long".into());
+            return Err(ValueError::RedirectUriTooLong);
         }
         let url =
-            url::Url::parse(s).map_err(|e| format!("redirect_uri is not an absolute URI: {e}"))?;
+            url::Url::parse(s).map_err(|e| ValueError::RedirectUriNotAbsolute(e.to_string()))?;
         if url.fragment().is_some() || s.contains('#') {
-            return Err("redirect_uri must not contain a fragment".into());
+            return Err(ValueError::RedirectUriFragment);
         }
         Ok(Self(s.to_owned()))
     }
@@ -105,19 +155,19 @@ impl RedirectUri {
     /// Parses a redirect URI for registration, where RFC 9700 §2.1 and RFC 8252 §7 apply:
     /// `https`, `http` only on a loopback host, or a private-use scheme with a dot
     /// (`com.example.app:/callback`).
-    pub fn parse_for_registration(s: &str) -> Result<Self, String> {
+    pub fn parse_for_registration(s: &str) -> Result<Self, ValueError> {
         let uri = Self::parse(s)?;
-        let url = url::Url::parse(s).map_err(|e| e.to_string())?;
+        let url =
+            url::Url::parse(s).map_err(|e| ValueError::RedirectUriNotAbsolute(e.to_string()))?;
         match url.scheme() {
             "https" => Ok(uri),
             "http" if is_loopback_host(&url) => Ok(uri),
-            "http" => Err(format!(
-                "redirect URI {s} uses http on a non-loopback host; use https (http is allowed only for 127.0.0.1, [::1] and localhost)"
-            )),
+            "http" => Err(ValueError::RedirectUriPlainHttp(s.to_owned())),
             scheme if scheme.contains('.') => Ok(uri),
-            scheme => Err(format!(
-                "redirect URI {s} has scheme {scheme}: use https, loopback http, or a private-use scheme such as com.example.app"
-            )),
+            scheme => Err(ValueError::RedirectUriScheme {
+                uri: s.to_owned(),
+                scheme: scheme.to_owned(),
+            }),
         }
     }
 
@@ -163,8 +213,8 @@ fn is_loopback_host(url: &url::Url) -> bool {
 }
 
 impl TryFrom<String> for RedirectUri {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
         Self::parse(&s)
     }
 }
@@ -184,7 +234,7 @@ impl fmt::Display for RedirectUri {
 pub struct Scope(String);
 
 impl Scope {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
         let ok = !s.is_empty()
             && s.len() <= 256
             && s.bytes()
@@ -192,7 +242,7 @@ impl Scope {
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(format!("invalid scope token {s:?}"))
+            Err(ValueError::ScopeToken(s.to_owned()))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -207,9 +257,9 @@ pub struct ScopeSet(BTreeSet<Scope>);
 
 impl ScopeSet {
     /// Parses a space-delimited scope string; empty input gives the empty set.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
         if s.len() > MAX_PARAM_LEN * 4 {
-            return Err("scope is too long".into());
+            return Err(ValueError::ScopeTooLong);
         }
         s.split(' ')
             .filter(|t| !t.is_empty())
@@ -259,8 +309,8 @@ impl fmt::Display for ScopeSet {
     }
 }
 impl TryFrom<String> for ScopeSet {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
         Self::parse(&s)
     }
 }
@@ -285,13 +335,11 @@ impl SigningAlg {
             SigningAlg::ES256 => "ES256",
         }
     }
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
         match s {
             "RS256" => Ok(SigningAlg::RS256),
             "ES256" => Ok(SigningAlg::ES256),
-            other => Err(format!(
-                "unsupported signing algorithm {other:?} (use RS256 or ES256)"
-            )),
+            other => Err(ValueError::SigningAlg(other.to_owned())),
         }
     }
 }
@@ -310,19 +358,15 @@ pub struct PkceChallenge(String);
 impl PkceChallenge {
     /// Parses `code_challenge` and `code_challenge_method`. A missing method means `plain`
     /// (RFC 7636 §4.3), which is refused.
-    pub fn parse(challenge: &str, method: Option<&str>) -> Result<Self, String> {
+    pub fn parse(challenge: &str, method: Option<&str>) -> Result<Self, ValueError> {
         match method {
             Some("S256") => {}
-            Some("plain") | None => {
-                return Err("code_challenge_method must be S256 (plain is not allowed)".into());
-            }
-            Some(other) => return Err(format!("unsupported code_challenge_method {other:?}")),
+            Some("plain") | None => return Err(ValueError::PkcePlain),
+            Some(other) => return Err(ValueError::PkceMethod(other.to_owned())),
         }
         // BASE64URL(SHA-256) is 43 characters.
         if challenge.len() != 43 || !challenge.bytes().all(is_b64url) {
-            return Err(
-                "code_challenge must be the 43-character BASE64URL of a SHA-256 digest".into(),
-            );
+            return Err(ValueError::PkceChallenge);
         }
         Ok(Self(challenge.to_owned()))
     }
@@ -349,14 +393,14 @@ fn is_b64url(b: u8) -> bool {
 pub struct PkceVerifier(String);
 
 impl PkceVerifier {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
         let ok = (43..=128).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]".into())
+            Err(ValueError::PkceVerifier)
         }
     }
 }

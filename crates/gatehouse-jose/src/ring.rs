@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use gatehouse_core::SigningAlg;
-use gatehouse_core::ports::TokenSigner;
+use gatehouse_core::ports::{SignError, TokenSigner};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Serialize;
@@ -180,11 +180,14 @@ impl KeyRing {
 }
 
 impl TokenSigner for KeyRing {
-    fn sign<C: Serialize>(&self, alg: SigningAlg, typ: &str, claims: &C) -> Result<String, String> {
-        let key = self
-            .active(alg)
-            .ok_or(JoseError::NoActiveKey(alg))
-            .map_err(|e| e.to_string())?;
-        key.sign_jws(typ, claims).map_err(|e| e.to_string())
+    fn sign<C: Serialize>(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: &C,
+    ) -> Result<String, SignError> {
+        let key = self.active(alg).ok_or(SignError::NoActiveKey(alg))?;
+        key.sign_jws(typ, claims)
+            .map_err(|e| SignError::Failed(e.to_string()))
     }
 }

@@ -167,7 +167,7 @@ impl MemoryFailures {
     ) -> Result<std::sync::MutexGuard<'_, HashMap<ThrottleKey, FailureRecord>>, StoreError> {
         self.records
             .lock()
-            .map_err(|_| StoreError("the sign-in failure table is poisoned".into()))
+            .map_err(|_| StoreError::Poisoned("the sign-in failure table"))
     }
 
     /// Drops the records that no longer have any effect (housekeeping).

@@ -18,7 +18,7 @@ use crate::tenants::tenant_from_row;
 use crate::{Error, Store};
 
 fn db(e: gatehouse_core::StoreError) -> Error {
-    Error::Db(e.0)
+    Error::Db(e.to_string())
 }
 
 impl Store {

@@ -14,6 +14,7 @@ use gatehouse_core::client_auth::{ClientKeyStore, JtiUse, KeySource, ReplayStore
 use gatehouse_core::jwt_bearer::{Trust, TrustStore};
 use gatehouse_core::secret::Secret;
 use gatehouse_core::values::TenantId;
+use gatehouse_core::values::ValueError;
 use gatehouse_core::{ClientId, ScopeSet, StoreError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -25,7 +26,7 @@ use crate::ports::client_to_row;
 use crate::{Error, Store, db_time};
 
 fn db_err(e: DbErr) -> StoreError {
-    StoreError(e.to_string())
+    StoreError::backend(e)
 }
 
 fn is_unique_violation(e: &DbErr) -> bool {
@@ -127,7 +128,7 @@ impl ClientKeyStore for Store {
                 client_id: id.clone(),
                 envelope: base64::engine::general_purpose::STANDARD
                     .decode(sealed)
-                    .map_err(|e| StoreError(format!("clients.hmac_secret: {e}")))?,
+                    .map_err(|e| StoreError::corrupt("clients.hmac_secret", e))?,
             })),
             _ => None,
         })
@@ -191,7 +192,7 @@ impl TrustStore for Store {
         else {
             return Ok(None);
         };
-        let bad = |c: &str, e: String| StoreError(format!("invalid jwt_bearer_trusts.{c}: {e}"));
+        let bad = |c: &str, e: ValueError| StoreError::corrupt(format!("jwt_bearer_trusts.{c}"), e);
         Ok(Some(Trust {
             tenant_id: TenantId::parse(&m.tenant_id).map_err(|e| bad("tenant_id", e))?,
             scopes: ScopeSet::parse(&m.scopes).map_err(|e| bad("scopes", e))?,

@@ -26,7 +26,7 @@ impl ClaimsRequestStore for Store {
         grant_claims::Entity::insert(row)
             .exec_without_returning(self.db())
             .await
-            .map_err(|e| StoreError(e.to_string()))?;
+            .map_err(StoreError::backend)?;
         Ok(())
     }
 
@@ -37,11 +37,10 @@ impl ClaimsRequestStore for Store {
         let row = grant_claims::Entity::find_by_id(grant.as_str())
             .one(self.db())
             .await
-            .map_err(|e| StoreError(e.to_string()))?;
+            .map_err(StoreError::backend)?;
         row.map(|r| {
-            ClaimsRequest::from_json(&r.claims).map_err(|e| {
-                StoreError(format!("invalid grant_claims.claims in the database: {e}"))
-            })
+            ClaimsRequest::from_json(&r.claims)
+                .map_err(|e| StoreError::corrupt("grant_claims.claims", e))
         })
         .transpose()
     }

@@ -82,7 +82,7 @@ impl From<DbErr> for Error {
 
 impl From<Error> for gatehouse_core::StoreError {
     fn from(e: Error) -> Self {
-        gatehouse_core::StoreError(e.to_string())
+        gatehouse_core::StoreError::backend(e)
     }
 }
 

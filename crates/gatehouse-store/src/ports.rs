@@ -30,12 +30,12 @@ use crate::{Store, db_time};
 const GRANT_LOCK_CLASS: i32 = 0x6772_6e74;
 
 fn db_err(e: DbErr) -> StoreError {
-    StoreError(e.to_string())
+    StoreError::backend(e)
 }
 
 /// A stored value that does not parse back: the row was corrupted or written by something else.
 fn bad(table: &str, column: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError(format!("invalid {table}.{column} in the database: {e}"))
+    StoreError::corrupt(format!("{table}.{column}"), e)
 }
 
 fn hash(table: &str, column: &str, hex: &str) -> Result<SecretHash, StoreError> {

@@ -18,7 +18,7 @@ use crate::entities::{refresh_token, revoked_token};
 use crate::{Error, Store, db_time};
 
 fn db_err(e: DbErr) -> StoreError {
-    StoreError(e.to_string())
+    StoreError::backend(e)
 }
 
 impl RevokedTokenStore for Store {

@@ -22,7 +22,7 @@ impl SessionActivityStore for Store {
             .filter(session::Column::IdHash.eq(id_hash.to_hex()))
             .exec(self.db())
             .await
-            .map_err(|e| StoreError(e.to_string()))?;
+            .map_err(StoreError::backend)?;
         Ok(())
     }
 }

@@ -209,7 +209,7 @@ async fn authenticate_key<S: ApiKeyAuthStore>(
     };
     match authenticate_api_key_for(store, presented.expose(), &using, now).await {
         Ok((key, _)) => Ok(key),
-        Err(ApiKeyDenied::Store) => Err(StoreError("API key lookup failed".into()).into()),
+        Err(ApiKeyDenied::Store) => Err(StoreError::backend("API key lookup failed").into()),
         // One answer for every reason (the reason is in the audit trail).
         Err(_) => Err(OAuthError::invalid_grant(
             "the API key is invalid, expired or revoked, or not allowed from this address",
