@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
+use gatehouse_server::settings::LogFormat;
 use gatehouse_server::{Application, Settings};
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    init_tracing(args.serves());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,7 +31,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(serving: bool) {
+/// Logging to standard error: `GATEHOUSE_LOG` is the filter (`info` when serving, else
+/// `warn`), `[log] format` / `GATEHOUSE_LOG_FORMAT` the line format. Events of a request
+/// carry its `request_id` (the `request` span).
+pub(crate) fn init_tracing(serving: bool, format: LogFormat) {
     let default = if serving {
         "info,sqlx=warn,sea_orm=warn"
     } else {
@@ -40,11 +43,19 @@ fn init_tracing(serving: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
+    let lines = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // Only fails when a subscriber is already set, which the binary never does twice.
+    let _ = match format {
+        LogFormat::Json => lines
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => lines.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
 }
 
 /// `gatehouse serve`.

@@ -8,8 +8,9 @@ use super::{Env, Flagged, print};
 
 #[derive(Subcommand)]
 pub enum KeyCmd {
-    /// Create a new active signing key at once; the old one stays published.
-    /// Needs GATEHOUSE_MASTER_KEY when the stored keys are encrypted.
+    /// Create a new signing key: published at once, it signs from `activates_at`
+    /// ([keys] propagation_delay later, when every node has loaded it); the old one stays
+    /// published. Needs GATEHOUSE_MASTER_KEY when the stored keys are encrypted.
     Rotate {
         /// RS256 or ES256.
         #[arg(long)]
@@ -30,7 +31,10 @@ pub async fn run(env: &Env, cmd: KeyCmd) -> anyhow::Result<()> {
     let master = env.settings.master_key.as_ref();
     match cmd {
         KeyCmd::Rotate { alg, json } => {
-            let out = signing_keys::rotate(&ctx, &alg, master).await.flagged()?;
+            let delay = env.settings.keys.propagation();
+            let out = signing_keys::rotate(&ctx, &alg, master, delay)
+                .await
+                .flagged()?;
             print(&out, json, &["kid", "alg"])
         }
         KeyCmd::List { json } => {

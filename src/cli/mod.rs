@@ -91,6 +91,7 @@ impl Env {
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
+    crate::init_tracing(cli.serves(), settings.log.format);
     if let Command::Serve = cli.command {
         return crate::serve(settings).await;
     }

@@ -263,7 +263,7 @@ async fn user_create_reads_the_password_from_stdin_and_the_user_can_log_in() {
 
 #[tokio::test]
 async fn key_rotate_is_picked_up_by_a_running_server_and_old_keys_stay_published() {
-    let s = TestServer::start().await;
+    let (s, state) = TestServer::start_with_state(|_| {}).await;
     let before = json(&gatehouse(&s.db_url, &["key", "list", "--json"], None));
     assert_eq!(before["keys"].as_array().unwrap().len(), 2);
     let rotated = json(&gatehouse(
@@ -272,16 +272,51 @@ async fn key_rotate_is_picked_up_by_a_running_server_and_old_keys_stay_published
         None,
     ));
     let new_kid = rotated["kid"].as_str().unwrap().to_owned();
+    // Published now, signing after [keys] propagation_delay (10 s by default).
+    assert_eq!(rotated["status"], "next");
+    let activates = chrono::DateTime::parse_from_rfc3339(rotated["activates_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let ahead = activates - chrono::Utc::now();
+    assert!(
+        (1..=10).contains(&ahead.num_seconds()),
+        "activates_at {activates}"
+    );
     let after = json(&gatehouse(&s.db_url, &["key", "list", "--json"], None));
     let keys = after["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 3);
-    assert_eq!(
-        keys.iter()
-            .filter(|k| k["alg"] == "RS256" && k["active"] == true)
-            .count(),
-        1
-    );
-    // The contract: a running server signs with the new key within 10 seconds.
+    let signing: Vec<_> = keys
+        .iter()
+        .filter(|k| k["alg"] == "RS256" && k["active"] == true)
+        .collect();
+    assert_eq!(signing.len(), 1);
+    assert_ne!(signing[0]["kid"], new_kid.as_str());
+    // The contract: a running server publishes a rotated key within 10 seconds (its reload),
+    // before the key signs anything.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let jwks: serde_json::Value = http()
+            .get(s.url("/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == new_kid.as_str())
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not publish the rotated key within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let c = s
         .client(|r| {
             r.grant_types = vec!["client_credentials".into()];
@@ -289,22 +324,18 @@ async fn key_rotate_is_picked_up_by_a_running_server_and_old_keys_stay_published
             r.scope = Some("api:read".into());
         })
         .await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let kid_now = async || {
         let (_, t) = token_request(&s, &c, &[("grant_type", "client_credentials")]).await;
-        let kid = jsonwebtoken::decode_header(t["access_token"].as_str().unwrap())
+        jsonwebtoken::decode_header(t["access_token"].as_str().unwrap())
             .unwrap()
             .kid
-            .unwrap();
-        if kid == new_kid {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not pick up the rotated key within 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+            .unwrap()
+    };
+    assert_ne!(kid_now().await, new_kid, "not signing before its time");
+    // Once due it signs (the server's clock moved past activates_at).
+    s.clock.advance(11);
+    state.run_key_scheduler().await.unwrap();
+    assert_eq!(kid_now().await, new_kid);
     let jwks: serde_json::Value = http()
         .get(s.url("/jwks.json"))
         .send()

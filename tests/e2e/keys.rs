@@ -270,7 +270,7 @@ fn json_out(out: &Output) -> Value {
 
 #[tokio::test]
 async fn cli_rotate_and_list_use_the_master_key() {
-    let s = TestServer::start_with(|st| st.master_key = mk(MK1)).await;
+    let (s, state) = TestServer::start_with_state(|st| st.master_key = mk(MK1)).await;
     let wrong = gatehouse(
         &s.db_url,
         Some(MK2),
@@ -296,16 +296,17 @@ async fn cli_rotate_and_list_use_the_master_key() {
         Some(MK1),
         &["key", "rotate", "--alg", "ES256", "--json"],
     ));
-    assert_eq!(rotated["active"], true);
-    assert_eq!(rotated["status"], "active");
+    // Pre-published: it signs only after the propagation delay.
+    assert_eq!(rotated["active"], false);
+    assert_eq!(rotated["status"], "next");
+    assert!(rotated["activates_at"].is_string());
     assert_eq!(rotated["encrypted"], true);
     let list = json_out(&gatehouse(&s.db_url, Some(MK1), &["key", "list", "--json"]));
     let keys = list["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 3);
-    let retired: Vec<_> = keys.iter().filter(|k| k["status"] == "retired").collect();
-    assert_eq!(retired.len(), 1);
-    assert_eq!(retired[0]["active"], false);
-    assert!(retired[0]["retired_at"].is_string() && retired[0]["activates_at"].is_string());
+    let next: Vec<_> = keys.iter().filter(|k| k["status"] == "next").collect();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0]["kid"], rotated["kid"]);
     assert!(
         keys.iter()
             .all(|k| k["encrypted"] == true && k["created_at"].is_string())
@@ -313,7 +314,16 @@ async fn cli_rotate_and_list_use_the_master_key() {
     let bad = gatehouse(&s.db_url, Some("too short"), &["key", "list", "--json"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("GATEHOUSE_MASTER_KEY"));
-    // The running server can read the key the CLI sealed.
+    // The running server can read the key the CLI sealed, and signs with it when it is due.
+    s.clock.advance(11);
+    state.run_key_scheduler().await.unwrap();
+    assert!(
+        state
+            .keys
+            .current()
+            .active(gatehouse_core::SigningAlg::ES256)
+            .is_some_and(|k| k.kid() == rotated["kid"])
+    );
     let c = machine_client(&s).await;
     let _ = signing_kid(&s, &s.base, &c).await;
 }

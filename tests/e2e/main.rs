@@ -8,6 +8,7 @@
     clippy::disallowed_methods
 )]
 
+mod ops_support;
 mod support;
 
 mod admin_api;
@@ -18,20 +19,25 @@ mod apikeys_cli;
 mod audit_events;
 mod cli;
 mod client_secret_jwt;
+mod cluster;
 mod code_flow;
 mod conformance_code_flow;
 mod conformance_discovery;
 mod conformance_logout;
 mod conformance_prompt;
 mod conformance_support;
+mod connections;
 mod console;
 mod console_access;
 mod console_browser;
 mod discovery;
+mod durability;
 mod hash_flood;
+mod health_metrics;
 mod introspection;
 mod jwt_bearer;
 mod keys;
+mod log_scan;
 mod login_limits;
 mod private_key_jwt;
 mod refresh;
@@ -41,6 +47,7 @@ mod resource_server;
 mod revocation;
 mod tenant_sessions;
 mod tenant_tokens;
+mod tls;
 mod token_endpoint;
 mod user_profile_cli;
 mod userinfo;

@@ -49,6 +49,7 @@ pub struct TestServer {
     _db: TestDb,
 }
 
+#[derive(Clone)]
 pub struct TestClient {
     pub id: String,
     pub secret: Option<String>,
@@ -263,6 +264,18 @@ pub async fn run_flow(
     password: &str,
     decision: &str,
 ) -> Outcome {
+    run_flow_at(b, &server.base, authorize_url, username, password, decision).await
+}
+
+/// [`run_flow`] against the server at `base` (another node, or the binary).
+pub async fn run_flow_at(
+    b: &reqwest::Client,
+    base: &str,
+    authorize_url: &str,
+    username: &str,
+    password: &str,
+    decision: &str,
+) -> Outcome {
     let mut resp = b.get(authorize_url).send().await.unwrap();
     for _ in 0..4 {
         let status = resp.status().as_u16();
@@ -278,7 +291,7 @@ pub async fn run_flow(
                 ("request", hidden(&body, "request").unwrap()),
             ];
             resp = b
-                .post(server.url("/login"))
+                .post(format!("{base}/login"))
                 .form(&form)
                 .send()
                 .await
@@ -290,7 +303,7 @@ pub async fn run_flow(
                 ("request", hidden(&body, "request").unwrap()),
             ];
             resp = b
-                .post(server.url("/consent"))
+                .post(format!("{base}/consent"))
                 .form(&form)
                 .send()
                 .await

@@ -1,6 +1,11 @@
 //! The server's signing keys (RFC 7517 key sets): generating, sealing under the master key,
-//! opening, rotating at once, and listing their public parts. The server's running key cache
-//! and rotation scheduler (`gatehouse_server::keys`) build on the same functions.
+//! opening, rotating, and listing their public parts. The server's running key cache and
+//! rotation scheduler (`gatehouse_server::keys`) build on the same functions.
+//!
+//! A rotation by hand pre-publishes: the new key is published at once and signs only after the
+//! propagation delay, so every node of a cluster (and every resource server refreshing the
+//! JWKS) knows it before the first token it signs arrives. Only the very first key of an
+//! algorithm is active at once (there is nothing to verify yet).
 //!
 //! Private keys are encrypted at rest with the master key ([`MasterKey`]) when one is
 //! configured; without one they are stored in plaintext, marked as such. Key material is never
@@ -92,7 +97,8 @@ pub async fn check_master_key(store: &Store, master: Option<&MasterKey>) -> Resu
 }
 
 /// Generates a key of `alg` and makes it the active signing key for that algorithm at once;
-/// the previous active key is retired but stays published.
+/// the previous active key is retired but stays published. For the first key of an algorithm
+/// (first start); rotations go through [`prepublish_new_key`].
 pub async fn activate_new_key(
     store: &Store,
     alg: SigningAlg,
@@ -104,6 +110,23 @@ pub async fn activate_new_key(
     key.active = true;
     key.status = KeyStatus::Active;
     key.activates_at = Some(now);
+    Ok(key)
+}
+
+/// Generates a key of `alg` and publishes it as the `next` key, signing from `now + delay`
+/// (a pending `next` key is retired); active at once only when `alg` has no active key.
+pub async fn prepublish_new_key(
+    store: &Store,
+    alg: SigningAlg,
+    master: Option<&MasterKey>,
+    now: DateTime<Utc>,
+    delay: chrono::Duration,
+) -> Result<StoredKey, KeyError> {
+    let mut key = generate(alg, master, now).await?;
+    let status = store.insert_rotated_key(&key, now + delay, now).await?;
+    key.status = status;
+    key.active = status == KeyStatus::Active;
+    key.activates_at = Some(if key.active { now } else { now + delay });
     Ok(key)
 }
 
@@ -133,27 +156,29 @@ pub async fn check_master(ctx: &Context<'_>, master: Option<&MasterKey>) -> Resu
     check_master_key(ctx.store, master).await.map_err(key_error)
 }
 
-/// Generates a new active key for `alg` at once (encrypted with `master` when given); the
-/// previous one is retired and stays published. Refuses, writing nothing, when `master` cannot
-/// decrypt the stored keys (a key sealed with another master key would stop the server).
+/// Generates a new key for `alg` (encrypted with `master` when given), published at once and
+/// signing `propagation_delay` later, when it replaces the active key (which stays published).
+/// Refuses, writing nothing, when `master` cannot decrypt the stored keys (a key sealed with
+/// another master key would stop the server).
 pub async fn rotate(
     ctx: &Context<'_>,
     alg: &str,
     master: Option<&MasterKey>,
+    propagation_delay: chrono::Duration,
 ) -> Result<KeyView, OpError> {
     ctx.authorize_global(Operation::RotateSigningKey)?;
     let alg = SigningAlg::parse(alg).map_err(|e| FieldError::new(Field::Alg, e))?;
     check_master_key(ctx.store, master)
         .await
         .map_err(key_error)?;
-    let k = activate_new_key(ctx.store, alg, master, ctx.now)
+    let k = prepublish_new_key(ctx.store, alg, master, ctx.now, propagation_delay)
         .await
         .map_err(key_error)?;
     ctx.audit(
         None,
         "signing_key.rotate",
         &k.kid,
-        serde_json::json!({ "alg": k.alg.as_str() }),
+        serde_json::json!({ "alg": k.alg.as_str(), "activates_at": k.activates_at }),
     )
     .await?;
     Ok(KeyView::from(&k))

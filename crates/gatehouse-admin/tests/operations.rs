@@ -23,8 +23,8 @@ use gatehouse_core::audit::ActorKind;
 use gatehouse_core::client::ClientRegistration;
 use gatehouse_core::tenant::TenantRegistration;
 use gatehouse_core::{ScopeSet, SigningAlg};
-use gatehouse_store::Store;
 use gatehouse_store::test_support::TestDb;
+use gatehouse_store::{KeyStatus, Store};
 
 fn policy() -> ApiKeyPolicy {
     ApiKeyPolicy {
@@ -254,7 +254,9 @@ async fn only_a_platform_admin_rotates_signing_keys() {
         api_key_of(&TenantId::default_tenant(), "write:keys"),
     ] {
         let ctx = Context::new(&store, &actor, Utc::now());
-        let err = signing_keys::rotate(&ctx, "ES256", None).await.unwrap_err();
+        let err = signing_keys::rotate(&ctx, "ES256", None, DELAY)
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, OpError::Denied(Denied::PlatformAdminOnly)),
             "{err:?}"
@@ -263,11 +265,33 @@ async fn only_a_platform_admin_rotates_signing_keys() {
     assert!(store.list_signing_keys().await.unwrap().is_empty());
     let platform = api_key_of(&TenantId::default_tenant(), "admin:all");
     let ctx = Context::new(&store, &platform, Utc::now());
-    match signing_keys::rotate(&ctx, "HS256", None).await {
+    match signing_keys::rotate(&ctx, "HS256", None, DELAY).await {
         Err(OpError::Invalid(f)) => assert_eq!(f.field, Field::Alg),
         other => panic!("{other:?}"),
     }
-    let k = signing_keys::rotate(&ctx, "ES256", None).await.unwrap();
-    assert_eq!(k.alg, SigningAlg::ES256.as_str());
+    // The first key of an algorithm signs at once: nothing could be signed with it before.
+    let first = signing_keys::rotate(&ctx, "ES256", None, DELAY)
+        .await
+        .unwrap();
+    assert_eq!(first.alg, SigningAlg::ES256.as_str());
+    assert_eq!(first.status, "active");
     assert_eq!(signing_keys::list(&ctx).await.unwrap().keys.len(), 1);
+    // A rotation pre-publishes: the new key waits for the propagation delay, the old one signs.
+    let second = signing_keys::rotate(&ctx, "ES256", None, DELAY)
+        .await
+        .unwrap();
+    assert_eq!(second.status, "next");
+    assert_eq!(second.activates_at, Some(ctx.now + DELAY));
+    // Rotating again before it signs replaces the pending key, which stays published (retired).
+    let third = signing_keys::rotate(&ctx, "ES256", None, DELAY)
+        .await
+        .unwrap();
+    let keys = store.list_signing_keys().await.unwrap();
+    let status_of = |kid: &str| keys.iter().find(|k| k.kid == kid).unwrap().status;
+    assert_eq!(status_of(&first.kid), KeyStatus::Active);
+    assert_eq!(status_of(&second.kid), KeyStatus::Retired);
+    assert_eq!(status_of(&third.kid), KeyStatus::Next);
 }
+
+/// The propagation delay of the rotations above.
+const DELAY: chrono::Duration = chrono::Duration::seconds(10);

@@ -2,6 +2,9 @@
 //! reuse, code replay, token exchange) to the audit trail, stamped with the request's source
 //! IP and request id from [`RequestMeta`].
 //!
+//! Token and sign-in metrics are counted here too ([`crate::telemetry::audit_event`]), from the
+//! same events, so what counts as an issued token or a refused sign-in is decided once.
+//!
 //! An audit write never fails the request it describes: a failed write is logged as a warning
 //! with the action, so it is not lost silently. One insert per event.
 
@@ -43,6 +46,7 @@ impl<'a> RequestAudit<'a> {
 
 impl AuditSink for RequestAudit<'_> {
     async fn record(&self, mut event: NewAuditEvent) {
+        crate::telemetry::audit_event(&event);
         event.source_ip = self.meta.ip_string();
         event.request_id = Some(self.meta.request_id.clone());
         if let Err(e) = self.store.audit().append(&event).await {

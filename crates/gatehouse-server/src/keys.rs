@@ -1,6 +1,14 @@
 //! Signing keys at run time: created on first start, parsed once into an in-memory
-//! [`KeyRing`], reloaded from the database every few seconds so that a key rotated by
-//! `gatehouse key rotate`, by the scheduler, or by another node is used without a restart.
+//! [`KeyRing`], reloaded from the database every few seconds (`[keys] reload_interval`) so that
+//! a key rotated by `gatehouse key rotate`, by the admin API, by the scheduler, or by another
+//! node is used without a restart.
+//!
+//! No valid token is ever rejected by a node of the cluster: every new key is published (as
+//! `next`) before it signs — for `keys.prepublish` by the scheduler, for
+//! `keys.propagation_delay` (at least two reloads) after a rotation by hand — and a node that
+//! meets an unknown `kid` reloads its ring at once ([`KeyCache::ensure_kid`], at most once per
+//! [`FORCED_RELOAD_GAP`]) before it answers. A `next` key whose time has come signs on every
+//! node from its next reload, whichever node records the transition in the database.
 //!
 //! Scheduled rotation ([`scheduler_tick`]): when the active key of an algorithm has signed for
 //! `keys.rotation_interval` minus `keys.prepublish`, a `next` key is generated and published in
@@ -29,9 +37,9 @@ use gatehouse_store::{KeyStatus, Store};
 
 use crate::settings::Settings;
 
-/// How often a running server looks for rotated keys and runs the scheduler (the contract
-/// promises that a rotated key is used within 10 s).
-pub const RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// The shortest time between two reloads forced by an unknown `kid`, so that tokens with
+/// made-up key ids cannot turn into a stream of database reads.
+pub const FORCED_RELOAD_GAP: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The rotation schedule, from `[keys]` and the token lifetimes.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +47,8 @@ pub struct Schedule {
     /// `None`: no scheduled rotation.
     pub rotation_interval: Option<Duration>,
     pub prepublish: Duration,
+    /// The least time any new key is published before it signs (`keys.propagation_delay`).
+    pub propagation: Duration,
     /// How long a retired key stays published: the longest lifetime of a token it can have
     /// signed (access tokens, which a client may extend to a day, and ID tokens) plus 5 minutes.
     pub retired_window: Duration,
@@ -55,6 +65,7 @@ impl Schedule {
             rotation_interval: (s.keys.rotation_interval > 0)
                 .then(|| Duration::seconds(s.keys.rotation_interval)),
             prepublish: Duration::seconds(s.keys.prepublish),
+            propagation: s.keys.propagation(),
             retired_window: Duration::seconds(longest_token + 300),
         }
     }
@@ -143,8 +154,9 @@ pub async fn scheduler_tick(
         if now < due - schedule.prepublish {
             continue;
         }
-        // Overdue (e.g. the servers were down): still publish for the whole window first.
-        let activates_at = due.max(now + schedule.prepublish);
+        // Overdue (e.g. the servers were down): still publish for the whole window first, and
+        // never for less than the propagation delay.
+        let activates_at = due.max(now + schedule.prepublish.max(schedule.propagation));
         let key = generate(alg, master, now)
             .await
             .map_err(|e| e.to_string())?;
@@ -176,6 +188,13 @@ pub struct KeyCache {
     ring: RwLock<Arc<KeyRing>>,
     /// Parsed keys by kid, so a reload never parses (or decrypts) a key twice.
     parsed: RwLock<HashMap<String, Arc<SigningKey>>>,
+    /// Since when each algorithm's signing key signs (for the key-age metric).
+    signing_since: RwLock<Vec<(SigningAlg, DateTime<Utc>)>>,
+    /// When a reload was last forced by an unknown `kid`; held while one runs, so concurrent
+    /// requests carrying the same new `kid` wait for one reload instead of each starting one.
+    forced: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// How many reloads an unknown `kid` has forced.
+    forced_count: std::sync::atomic::AtomicU64,
     /// Retired keys stay published this long (longer than any token they signed lives).
     retired_window: Duration,
     master: Option<MasterKey>,
@@ -186,6 +205,9 @@ impl KeyCache {
         Self {
             ring: RwLock::new(Arc::new(KeyRing::new(Vec::new()))),
             parsed: RwLock::new(HashMap::new()),
+            signing_since: RwLock::new(Vec::new()),
+            forced: tokio::sync::Mutex::new(None),
+            forced_count: std::sync::atomic::AtomicU64::new(0),
             retired_window,
             master,
         }
@@ -202,23 +224,72 @@ impl KeyCache {
         }
     }
 
+    /// Whether `k` is published at `now`, and if so whether it signs.
+    fn publication(&self, k: &gatehouse_store::StoredKey, now: DateTime<Utc>) -> Option<bool> {
+        match k.status {
+            KeyStatus::Active => Some(true),
+            KeyStatus::Next => Some(k.activated_at() <= now),
+            KeyStatus::Retired => k
+                .retired_at
+                .is_some_and(|r| r + self.retired_window > now)
+                .then_some(false),
+        }
+    }
+
+    /// How many reloads an unknown `kid` has forced so far.
+    pub fn forced_reloads(&self) -> u64 {
+        self.forced_count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Since when the signing key of each algorithm signs.
+    pub fn signing_since(&self) -> Vec<(SigningAlg, DateTime<Utc>)> {
+        match self.signing_since.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Makes sure the ring knows `kid` if the database does: when it is unknown, reloads once
+    /// (unless a forced reload ran less than [`FORCED_RELOAD_GAP`] ago). A token signed on
+    /// another node with a key this node has not loaded yet is then verified, not rejected.
+    pub async fn ensure_kid(&self, store: &Store, kid: &str, now: DateTime<Utc>) {
+        if self.current().get(kid).is_some() {
+            return;
+        }
+        let mut last = self.forced.lock().await;
+        // Another request may have loaded it while this one waited.
+        if self.current().get(kid).is_some() {
+            return;
+        }
+        if last.is_some_and(|t| t.elapsed() < FORCED_RELOAD_GAP) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        self.forced_count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let result = self.reload(store, now).await;
+        crate::telemetry::key_reload("unknown_kid", result.is_ok());
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "reloading signing keys for an unknown kid failed");
+        }
+    }
+
     /// Loads the published keys (active, next, and retired within the window) from storage and
-    /// swaps in a new ring. On error the previous ring stays in use.
+    /// swaps in a new ring. A `next` key whose `activates_at` has come signs from now on, even
+    /// before a scheduler records the transition. On error the previous ring stays in use.
     pub async fn reload(&self, store: &Store, now: DateTime<Utc>) -> Result<(), String> {
         let stored = store.list_signing_keys().await.map_err(|e| e.to_string())?;
+        let mut due_next = Vec::new();
         let mut entries = Vec::new();
+        let mut since: Vec<(SigningAlg, DateTime<Utc>)> = Vec::new();
         let mut parsed = match self.parsed.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         for k in stored {
-            let published = match k.status {
-                KeyStatus::Active | KeyStatus::Next => true,
-                KeyStatus::Retired => k.retired_at.is_some_and(|r| r + self.retired_window > now),
-            };
-            if !published {
+            let Some(signs) = self.publication(&k, now) else {
                 continue;
-            }
+            };
             let key = match parsed.get(&k.kid) {
                 Some(key) => key.clone(),
                 None => {
@@ -231,16 +302,30 @@ impl KeyCache {
                     key
                 }
             };
-            entries.push(KeyEntry {
-                key,
-                active: k.status == KeyStatus::Active,
-            });
+            let entry = KeyEntry { key, active: signs };
+            // The ring signs with the first active entry of an algorithm: a due `next` key
+            // goes before the active key it replaces.
+            if signs && k.status == KeyStatus::Next {
+                since.retain(|(a, _)| *a != k.alg);
+                since.push((k.alg, k.activated_at()));
+                due_next.push(entry);
+            } else {
+                if signs && !since.iter().any(|(a, _)| *a == k.alg) {
+                    since.push((k.alg, k.activated_at()));
+                }
+                entries.push(entry);
+            }
         }
-        let ring = Arc::new(KeyRing::new(entries));
+        due_next.extend(entries);
+        let ring = Arc::new(KeyRing::new(due_next));
         drop(parsed);
         match self.ring.write() {
             Ok(mut g) => *g = ring,
             Err(p) => *p.into_inner() = ring,
+        }
+        match self.signing_since.write() {
+            Ok(mut g) => *g = since,
+            Err(p) => *p.into_inner() = since,
         }
         Ok(())
     }

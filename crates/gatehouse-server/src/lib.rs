@@ -1,9 +1,11 @@
 //! # gatehouse-server: the HTTP face of Gatehouse
 //!
 //! [`Application::build`] connects storage (running migrations), makes sure signing keys
-//! exist, loads them into memory and binds the listener; [`Application::run`] serves until the
-//! shutdown future resolves. Routes live in [`routes`]; the single mapping from protocol
-//! errors to HTTP is [`error`]; pages are in [`views`].
+//! exist, loads them into memory and binds the listener (and the metrics listener, and the TLS
+//! certificate, when configured); [`Application::run`] serves until the shutdown future
+//! resolves, then drains. Routes live in [`routes`]; the single mapping from protocol errors to
+//! HTTP is [`error`]; pages are in [`views`]. Every request passes [`observe`] (request id,
+//! access log, metrics) and [`connection::body_deadline`]; [`telemetry`] keeps the metrics.
 // Unit tests may read the system clock and run long; shipped code may not.
 #![cfg_attr(test, allow(clippy::disallowed_methods, clippy::too_many_lines))]
 
@@ -11,26 +13,33 @@ pub mod access_tokens;
 pub mod admin_api;
 pub mod audit_sink;
 pub mod client_keys;
+pub mod connection;
 pub mod console;
 pub mod error;
 pub mod extract;
 pub mod hash_pool;
 pub mod keys;
+pub mod observe;
 pub mod rate_limit;
 pub mod request_meta;
 pub mod routes;
 pub mod session;
 pub mod settings;
+pub mod shared_limits;
 pub mod signin;
 pub mod state;
+pub mod telemetry;
 pub mod throttle;
+pub mod tls;
 pub mod views;
 
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix_web::{App, HttpServer, middleware, web};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 use gatehouse_core::ports::{Clock, SystemClock};
 use gatehouse_store::Store;
 
@@ -43,6 +52,10 @@ const MAX_BODY: usize = 64 * 1024;
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
+    /// `[metrics] listen`: a second listener serving only metrics and probes.
+    metrics_listener: Option<TcpListener>,
+    /// `[tls]`: the certificate of direct HTTPS.
+    tls: Option<Arc<tls::Certificates>>,
     state: web::Data<AppState>,
 }
 
@@ -61,6 +74,19 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
         let settings = settings.validated()?;
+        let tls = match settings.tls.enabled() {
+            true => Some(tls::Certificates::load(&settings.tls)?),
+            false => None,
+        };
+        let metrics_listener = match (settings.metrics.enabled, settings.metrics.listen.as_str()) {
+            (true, addr) if !addr.is_empty() => {
+                Some(TcpListener::bind(addr).map_err(|e| format!("metrics.listen: {addr}: {e}"))?)
+            }
+            _ => None,
+        };
+        if settings.metrics.enabled {
+            telemetry::install();
+        }
         let store = Store::connect(&settings.database_url)
             .await
             .map_err(|e| format!("database: {e}"))?;
@@ -71,31 +97,13 @@ impl Application {
         let schedule = keys::Schedule::from_settings(&settings);
         let keys = Arc::new(keys::KeyCache::new(schedule.retired_window, master));
         keys.reload(&store, clock.now()).await?;
-        let state = web::Data::new(AppState {
-            assertion_rules: settings.assertion_rules(),
-            trusted_proxies: settings.network.proxies()?,
-            rate_limits: Arc::new(rate_limit::RateLimits::from_settings(&settings)),
-            hash_pool: Arc::new(hash_pool::HashPool::new(
-                settings.password_hashing.pool_size(),
-            )),
-            sign_in_failures: Arc::new(throttle::MemoryFailures::new(
-                settings.login_throttle.max_tracked_keys,
-                clock.clone(),
-            )),
-            key_verifier: Arc::new(
-                client_keys::KeyVerifier::with_options(
-                    settings.master_key.clone(),
-                    settings.client_auth.allow_internal_jwks_uri,
-                )
-                .map_err(|e| format!("the jwks_uri HTTP client cannot be built: {e}"))?,
-            ),
-            policy: settings.policy(),
-            store,
-            keys,
-            settings,
-            clock,
-        });
-        Ok(Self { listener, state })
+        let state = web::Data::new(app_state(settings, store, keys, clock)?);
+        Ok(Self {
+            listener,
+            metrics_listener,
+            tls,
+            state,
+        })
     }
 
     /// The shared state (for in-process benchmarks and tests).
@@ -107,20 +115,96 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
-    /// Serves until `shutdown` resolves, then stops gracefully.
+    /// The port of the separate metrics listener, if `[metrics] listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        let l = self.metrics_listener.as_ref()?;
+        l.local_addr().ok().map(|a| a.port())
+    }
+
+    /// Serves until `shutdown` resolves, then stops gracefully: the listeners close at once,
+    /// requests in flight get `[server] shutdown_timeout` to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let state = self.state.clone();
-        let server = start_server(self.listener, state.clone())?;
+        let server = start_server(self.listener, self.tls.as_ref(), state.clone())?;
         let handle = server.handle();
+        let metrics = match self.metrics_listener {
+            Some(l) => Some(start_metrics_server(l, state.clone())?),
+            None => None,
+        };
+        let metrics_handle = metrics.as_ref().map(|m| m.handle());
+        if let Some(m) = metrics {
+            tokio::spawn(m);
+        }
         let background = tokio::spawn(background_tasks(state));
+        let reloader = tokio::spawn(reload_on_sighup(self.tls));
+        // The server future stays alive (pinned here, polled again below): dropping it would
+        // stop the workers at once instead of letting them drain.
+        tokio::pin!(server);
         tokio::select! {
-            r = server => { background.abort(); return r; }
+            r = &mut server => { background.abort(); reloader.abort(); return r; }
             _ = shutdown => {}
         }
-        tracing::info!("shutting down");
+        tracing::info!("shutting down: refusing new connections, draining requests in flight");
         background.abort();
-        handle.stop(true).await;
-        Ok(())
+        reloader.abort();
+        let (_, result) = tokio::join!(handle.stop(true), server);
+        if let Some(h) = metrics_handle {
+            h.stop(true).await;
+        }
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// The shared state of a built application.
+fn app_state(
+    settings: Settings,
+    store: Store,
+    keys: Arc<keys::KeyCache>,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, String> {
+    let shared = shared_limits::SharedRedis::from_settings(&settings.redis)?;
+    if shared.is_some() {
+        tracing::info!("rate limits and the sign-in throttle are shared through Redis");
+    }
+    let local_failures =
+        throttle::MemoryFailures::new(settings.login_throttle.max_tracked_keys, clock.clone());
+    Ok(AppState {
+        assertion_rules: settings.assertion_rules(),
+        trusted_proxies: settings.network.proxies()?,
+        rate_limits: Arc::new(rate_limit::RateLimits::from_settings(
+            &settings,
+            shared.clone(),
+        )),
+        hash_pool: Arc::new(hash_pool::HashPool::new(
+            settings.password_hashing.pool_size(),
+        )),
+        sign_in_failures: Arc::new(throttle::SignInFailures::new(
+            local_failures,
+            shared,
+            clock.clone(),
+        )),
+        key_verifier: Arc::new(
+            client_keys::KeyVerifier::with_options(
+                settings.master_key.clone(),
+                settings.client_auth.allow_internal_jwks_uri,
+            )
+            .map_err(|e| format!("the jwks_uri HTTP client cannot be built: {e}"))?,
+        ),
+        policy: settings.policy(),
+        schema_current: std::sync::atomic::AtomicBool::new(false),
+        store,
+        keys,
+        settings,
+        clock,
+    })
+}
+
+/// The worker threads: `workers`, or one per core.
+fn worker_count(configured: usize) -> usize {
+    match configured {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
     }
 }
 
@@ -128,35 +212,109 @@ impl Application {
 /// across an await).
 fn start_server(
     listener: TcpListener,
+    tls: Option<&Arc<tls::Certificates>>,
     state: web::Data<AppState>,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let workers = state.settings.workers;
-    let mut server = HttpServer::new(move || {
+    let s = state.settings.server.clone();
+    let workers = worker_count(state.settings.workers);
+    let body_timeout = connection::BodyTimeout(Duration::from_secs(s.body_timeout));
+    let metrics_here = state.settings.metrics.on_main_listener();
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY))
-            .wrap(middleware::Logger::new("%a \"%r\" %s %Dms").exclude("/health"))
+            .app_data(body_timeout)
+            .wrap(from_fn(views::docs_headers))
+            .wrap(from_fn(connection::body_deadline))
+            .wrap(from_fn(observe::observe))
+            .configure(|cfg| {
+                if metrics_here {
+                    cfg.route("/metrics", web::get().to(routes::health::metrics));
+                }
+            })
             .configure(routes_config)
     })
     .disable_signals()
-    .shutdown_timeout(10);
-    if workers > 0 {
-        server = server.workers(workers);
-    }
-    Ok(server.listen(listener)?.run())
+    .workers(workers)
+    .client_request_timeout(Duration::from_secs(s.header_timeout))
+    .tls_handshake_timeout(Duration::from_secs(s.header_timeout))
+    .keep_alive(connection::keep_alive(&s))
+    .max_connections(s.max_connections_per_worker(workers))
+    .shutdown_timeout(s.shutdown_timeout);
+    let server = match tls {
+        Some(certs) => {
+            let config = certs.server_config().map_err(std::io::Error::other)?;
+            server.listen_rustls_0_23(listener, config)?
+        }
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
 
-/// Key reloads and housekeeping.
+/// The separate metrics listener (`[metrics] listen`): metrics and the probes only.
+fn start_metrics_server(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let timeout = state.settings.server.header_timeout;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(routes::health::metrics))
+            .route("/health/live", web::get().to(routes::health::live))
+            .route("/health/ready", web::get().to(routes::health::ready))
+    })
+    .disable_signals()
+    .workers(1)
+    .client_request_timeout(Duration::from_secs(timeout))
+    .max_connections(64)
+    .shutdown_timeout(1)
+    .listen(listener)?;
+    Ok(server.run())
+}
+
+/// SIGHUP reloads the TLS certificate (new handshakes use it; open connections carry on).
+async fn reload_on_sighup(tls: Option<Arc<tls::Certificates>>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let Some(certs) = &tls else {
+                tracing::info!("SIGHUP: nothing to reload ([tls] is off)");
+                continue;
+            };
+            let result = certs.reload();
+            telemetry::tls_reload(result.is_ok());
+            match result {
+                Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "SIGHUP: TLS certificate not reloaded; the previous one stays in use")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(tls);
+}
+
+/// Key reloads, metrics upkeep and housekeeping.
 async fn background_tasks(state: web::Data<AppState>) {
-    let mut tick = tokio::time::interval(keys::RELOAD_INTERVAL);
+    let period = state.settings.keys.reload_period();
+    let mut tick = tokio::time::interval(period);
+    // Housekeeping about every ten minutes.
+    let every = (600 / period.as_secs().max(1)).max(1);
     let mut n: u64 = 0;
     loop {
         tick.tick().await;
         if let Err(e) = state.run_key_scheduler().await {
             tracing::warn!(error = %e, "signing key maintenance failed");
         }
+        telemetry::upkeep();
         n += 1;
-        if n.is_multiple_of(120) {
+        if n.is_multiple_of(every) {
             housekeeping(&state).await;
         }
     }
@@ -166,7 +324,7 @@ async fn background_tasks(state: web::Data<AppState>) {
 /// token they signed can live.
 async fn housekeeping(state: &AppState) {
     state.rate_limits.prune();
-    state.sign_in_failures.prune();
+    state.sign_in_failures.local().prune();
     let now = state.now();
     if let Err(e) = state.store.delete_expired(now).await {
         tracing::warn!(error = %e, "housekeeping failed");
@@ -228,7 +386,9 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/oauth/introspect", web::post().to(introspect::introspect))
     .route("/userinfo", web::get().to(userinfo::userinfo))
     .route("/userinfo", web::post().to(userinfo::userinfo))
-    .route("/health", web::get().to(|| async { "ok" }))
+    .route("/health", web::get().to(health::live))
+    .route("/health/live", web::get().to(health::live))
+    .route("/health/ready", web::get().to(health::ready))
     .configure(console::routes);
     admin_api::configure(cfg);
 }

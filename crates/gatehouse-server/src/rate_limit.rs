@@ -3,15 +3,21 @@
 //! minute, per key"). Password sign-ins are not rate-limited here: their failures are
 //! throttled by `gatehouse_core::throttle` (see [`crate::throttle`]).
 //!
-//! State is in memory, per node: with several nodes behind a load balancer the effective limit
-//! is at most the configured one times the number of nodes. Idle keys are pruned by the
-//! housekeeping task, so the maps do not grow without bound.
+//! With `[redis]` (`GATEHOUSE_REDIS_URL`) the counts are shared by every node
+//! ([`crate::shared_limits`]), so the limit holds for the cluster. Without it — or while Redis
+//! does not answer — state is in this node's memory: with several nodes behind a load balancer
+//! the effective limit is then at most the configured one times the number of nodes. Idle keys
+//! are pruned by the housekeeping task, so the maps do not grow without bound.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
 pub use crate::settings::DEFAULT_CLASS;
+use std::sync::Arc;
+
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::shared_limits::SharedRedis;
 
 /// One keyed limit of `per_minute` events, bursting up to the same number.
 pub struct Limit {
@@ -68,11 +74,14 @@ pub struct ClassLimits {
 pub struct RateLimits {
     /// By class name; keys without a class use `default`.
     pub api_key_classes: BTreeMap<String, ClassLimits>,
+    /// The Redis every node counts in, when configured.
+    pub shared: Option<Arc<SharedRedis>>,
 }
 
 impl RateLimits {
-    pub fn from_settings(s: &crate::settings::Settings) -> Self {
+    pub fn from_settings(s: &crate::settings::Settings, shared: Option<Arc<SharedRedis>>) -> Self {
         Self {
+            shared,
             api_key_classes: s
                 .api_keys
                 .rate_limit_classes
@@ -90,25 +99,51 @@ impl RateLimits {
         }
     }
 
-    /// Counts an admin-API call by the key `key_id` of class `class` (`None` = default).
-    pub fn check_api_key(
+    /// Counts an admin-API call by the key `key_id` of class `class` (`None` = default): in
+    /// the shared Redis when there is one and it answers, else on this node.
+    pub async fn check_api_key(
         &self,
         key_id: &str,
         class: Option<&str>,
         write: bool,
     ) -> Result<(), Limited> {
+        let result = match (&self.shared, self.limit_of(class, write)) {
+            (_, None) => Ok(()),
+            (Some(redis), Some(limit)) => {
+                let key = format!(
+                    "rl:{}:{}:{key_id}",
+                    class.unwrap_or(DEFAULT_CLASS),
+                    if write { 'w' } else { 'r' }
+                );
+                match redis.gcra(&key, limit.per_minute).await {
+                    Some(shared) => shared,
+                    None => limit.check(key_id),
+                }
+            }
+            (None, Some(limit)) => limit.check(key_id),
+        };
+        if result.is_err() {
+            crate::telemetry::rate_limited(if write {
+                "api_key_write"
+            } else {
+                "api_key_read"
+            });
+        }
+        result
+    }
+
+    /// The limit counting calls of `class` (`None` = default; an unknown class falls back to
+    /// the default), reads or writes; `None` when unlimited.
+    fn limit_of(&self, class: Option<&str>, write: bool) -> Option<&Limit> {
         let class = class.unwrap_or(DEFAULT_CLASS);
-        let Some(limits) = self
+        let limits = self
             .api_key_classes
             .get(class)
-            .or_else(|| self.api_key_classes.get(DEFAULT_CLASS))
-        else {
-            return Ok(());
-        };
-        let limit = if write { &limits.write } else { &limits.read };
-        match limit {
-            Some(l) => l.check(key_id),
-            None => Ok(()),
+            .or_else(|| self.api_key_classes.get(DEFAULT_CLASS))?;
+        if write {
+            limits.write.as_ref()
+        } else {
+            limits.read.as_ref()
         }
     }
 
@@ -139,8 +174,8 @@ mod tests {
         assert!(Limit::per_minute(0).is_none());
     }
 
-    #[test]
-    fn api_key_classes_count_reads_and_writes_apart() {
+    #[tokio::test]
+    async fn api_key_classes_count_reads_and_writes_apart() {
         let mut classes = BTreeMap::new();
         classes.insert(
             DEFAULT_CLASS.to_owned(),
@@ -158,17 +193,23 @@ mod tests {
         );
         let limits = RateLimits {
             api_key_classes: classes,
+            shared: None,
         };
-        assert!(limits.check_api_key("k1", None, true).is_ok());
-        assert!(limits.check_api_key("k1", None, true).is_err());
-        assert!(limits.check_api_key("k1", None, false).is_ok());
-        assert!(limits.check_api_key("k1", None, false).is_ok());
-        assert!(limits.check_api_key("k1", None, false).is_err());
+        assert!(limits.check_api_key("k1", None, true).await.is_ok());
+        assert!(limits.check_api_key("k1", None, true).await.is_err());
+        assert!(limits.check_api_key("k1", None, false).await.is_ok());
+        assert!(limits.check_api_key("k1", None, false).await.is_ok());
+        assert!(limits.check_api_key("k1", None, false).await.is_err());
         // An unknown class falls back to the default; a class without a write limit has none.
-        assert!(limits.check_api_key("k2", Some("gone"), true).is_ok());
-        assert!(limits.check_api_key("k2", Some("gone"), true).is_err());
+        assert!(limits.check_api_key("k2", Some("gone"), true).await.is_ok());
+        assert!(
+            limits
+                .check_api_key("k2", Some("gone"), true)
+                .await
+                .is_err()
+        );
         for _ in 0..5 {
-            assert!(limits.check_api_key("k3", Some("bulk"), true).is_ok());
+            assert!(limits.check_api_key("k3", Some("bulk"), true).await.is_ok());
         }
     }
 }

@@ -6,20 +6,19 @@
 //! trusted proxies, and the first address that is not one is the client (a client cannot
 //! forge the entries its proxy appends). Without trusted proxies the header is ignored.
 //!
-//! The request id is the caller's `X-Request-Id` when it is short and plain (so one id can be
-//! followed through a proxy's logs and ours), else a fresh UUID.
+//! The request id is the one [`crate::observe`] gave the request (the caller's `X-Request-Id`
+//! when it is short and plain, else a fresh UUID), so the logs, the audit trail and the
+//! response header agree.
 
 use std::future::{Ready, ready};
 use std::net::IpAddr;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use gatehouse_core::apikey::IpNet;
 
+use crate::observe::{REQUEST_ID_HEADER, RequestId};
 use crate::state::AppState;
-
-/// Longest accepted incoming `X-Request-Id`.
-const MAX_REQUEST_ID: usize = 128;
 
 /// The client address and request id of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,14 +33,13 @@ impl RequestMeta {
     pub fn from_parts(req: &HttpRequest, trusted: &[IpNet]) -> Self {
         let peer = req.peer_addr().map(|a| a.ip());
         let ip = peer.map(|p| client_ip(p, forwarded_for(req), trusted));
-        let request_id = req
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| valid_request_id(v))
-            .map(str::to_owned)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        Self { ip, request_id }
+        let known = req.extensions().get::<RequestId>().cloned();
+        let request_id =
+            known.unwrap_or_else(|| RequestId::from_header(req.headers().get(&REQUEST_ID_HEADER)));
+        Self {
+            ip,
+            request_id: request_id.0,
+        }
     }
 
     /// The address as text for the audit trail.
@@ -91,13 +89,6 @@ fn client_ip(peer: IpAddr, chain: Vec<String>, trusted: &[IpNet]) -> IpAddr {
         }
     }
     client
-}
-
-fn valid_request_id(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= MAX_REQUEST_ID
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 #[cfg(test)]
@@ -164,6 +155,16 @@ mod tests {
         let id = RequestMeta::from_parts(&req, &[]).request_id;
         assert_ne!(id, "bad id\"<script>");
         assert!(uuid::Uuid::parse_str(&id).is_ok());
+        // The id the request was given (and answered with) wins over the header.
+        let req = TestRequest::default()
+            .insert_header(("x-request-id", "abc-123"))
+            .to_http_request();
+        req.extensions_mut()
+            .insert(RequestId("given-by-observe".into()));
+        assert_eq!(
+            RequestMeta::from_parts(&req, &[]).request_id,
+            "given-by-observe"
+        );
     }
 
     #[test]

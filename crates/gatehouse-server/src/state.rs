@@ -29,12 +29,15 @@ pub struct AppState {
     pub assertion_rules: AssertionRules,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`[network] trusted_proxies`).
     pub trusted_proxies: Vec<gatehouse_core::apikey::IpNet>,
-    /// Admin-API calls per API key (in memory, per node).
+    /// Admin-API calls per API key (shared through Redis when configured, else per node).
     pub rate_limits: Arc<crate::rate_limit::RateLimits>,
     /// The bounded Argon2id pool every password check and hash goes through.
     pub hash_pool: Arc<crate::hash_pool::HashPool>,
-    /// Failed sign-ins of this node, for the login throttle (in memory, bounded).
-    pub sign_in_failures: Arc<crate::throttle::MemoryFailures>,
+    /// Failed sign-ins, for the login throttle (shared through Redis when configured, else
+    /// in this node's memory, bounded).
+    pub sign_in_failures: Arc<crate::throttle::SignInFailures>,
+    /// Set once a readiness probe has seen every migration applied.
+    pub schema_current: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {

@@ -1,5 +1,7 @@
-//! The sign-in failure counters of this node, in memory (the policy is
-//! `gatehouse_core::throttle`; this is its [`FailureStore`]).
+//! The sign-in failure counters (the policy is `gatehouse_core::throttle`; this is its
+//! [`FailureStore`]): [`SignInFailures`] keeps them in the shared Redis when one is configured
+//! ([`crate::shared_limits`]), so every node counts the same failures, and in this node's
+//! memory ([`MemoryFailures`]) otherwise or while Redis does not answer.
 //!
 //! Bounded: at most `capacity` keys are kept. Keys are 32-byte digests, so a full table is a
 //! few MiB whatever usernames are tried. A record whose `forget_at` has passed is dropped by
@@ -14,6 +16,136 @@ use std::sync::{Arc, Mutex};
 use gatehouse_core::StoreError;
 use gatehouse_core::ports::Clock;
 use gatehouse_core::throttle::{FailureRecord, FailureStore, ThrottleKey};
+
+use crate::shared_limits::SharedRedis;
+
+/// How often a compare-and-set that lost a race to another node is retried before this node
+/// counts the failure locally.
+const CAS_ATTEMPTS: usize = 8;
+
+/// The counters of the sign-in throttle: shared through Redis when configured, else local.
+pub struct SignInFailures {
+    local: MemoryFailures,
+    shared: Option<Arc<SharedRedis>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SignInFailures {
+    pub fn new(
+        local: MemoryFailures,
+        shared: Option<Arc<SharedRedis>>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            local,
+            shared,
+            clock,
+        }
+    }
+
+    /// The local table (for housekeeping).
+    pub fn local(&self) -> &MemoryFailures {
+        &self.local
+    }
+
+    fn shared_key(redis: &SharedRedis, key: &ThrottleKey) -> String {
+        redis.key(&format!("throttle:{}", key.to_hex()))
+    }
+
+    /// `update` through Redis; `None` when Redis failed (count locally instead).
+    async fn shared_update(
+        &self,
+        redis: &SharedRedis,
+        key: &ThrottleKey,
+        update: &(dyn Fn(Option<FailureRecord>) -> FailureRecord + Sync),
+    ) -> Option<()> {
+        let k = Self::shared_key(redis, key);
+        for _ in 0..CAS_ATTEMPTS {
+            let current = redis.get(&k).await?;
+            let record = update(current.as_deref().and_then(decode));
+            let ttl = (record.forget_at - self.clock.now())
+                .num_milliseconds()
+                .max(1);
+            let written = redis
+                .compare_and_set(&k, current.as_deref(), &encode(&record), ttl.unsigned_abs())
+                .await?;
+            if written {
+                return Some(());
+            }
+        }
+        None
+    }
+}
+
+impl FailureStore for SignInFailures {
+    async fn get(&self, key: &ThrottleKey) -> Result<Option<FailureRecord>, StoreError> {
+        if let Some(redis) = &self.shared
+            && let Some(v) = redis.get(&Self::shared_key(redis, key)).await
+        {
+            return Ok(v.as_deref().and_then(decode));
+        }
+        self.local.get(key).await
+    }
+
+    async fn update(
+        &self,
+        key: &ThrottleKey,
+        update: &(dyn Fn(Option<FailureRecord>) -> FailureRecord + Sync),
+    ) -> Result<(), StoreError> {
+        if let Some(redis) = &self.shared
+            && self.shared_update(redis, key, update).await.is_some()
+        {
+            return Ok(());
+        }
+        self.local.update(key, update).await
+    }
+
+    async fn clear(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        if let Some(redis) = &self.shared {
+            redis.delete(&Self::shared_key(redis, key)).await;
+        }
+        self.local.clear(key).await
+    }
+}
+
+/// A record as stored in Redis: `v1 score at blocked forget`, times in Unix microseconds
+/// (`-` for no block).
+fn encode(r: &FailureRecord) -> String {
+    let blocked = r
+        .blocked_until
+        .map_or_else(|| "-".to_owned(), |b| b.timestamp_micros().to_string());
+    format!(
+        "v1 {} {} {blocked} {}",
+        r.score_milli,
+        r.at.timestamp_micros(),
+        r.forget_at.timestamp_micros()
+    )
+}
+
+/// The record of [`encode`]; `None` for anything else (treated as no record).
+fn decode(s: &str) -> Option<FailureRecord> {
+    let mut parts = s.split(' ');
+    let time = |p: Option<&str>| {
+        p.and_then(|v| v.parse::<i64>().ok())
+            .and_then(chrono::DateTime::from_timestamp_micros)
+    };
+    if parts.next()? != "v1" {
+        return None;
+    }
+    let score_milli = parts.next()?.parse().ok()?;
+    let at = time(parts.next())?;
+    let blocked_until = match parts.next()? {
+        "-" => None,
+        b => Some(time(Some(b))?),
+    };
+    let forget_at = time(parts.next())?;
+    Some(FailureRecord {
+        score_milli,
+        at,
+        blocked_until,
+        forget_at,
+    })
+}
 
 pub struct MemoryFailures {
     records: Mutex<HashMap<ThrottleKey, FailureRecord>>,
@@ -134,6 +266,30 @@ mod tests {
             record_failure(&store, &policy, &s, now).await.unwrap();
         }
         assert!(check(&store, &attacker, now).await.unwrap().is_some());
+    }
+
+    #[test]
+    fn records_survive_their_redis_form() {
+        let now = SystemClock.now();
+        let policy = ThrottlePolicy::default();
+        let first = policy.after_failure(&policy.per_address, None, now);
+        let mut r = first;
+        for _ in 0..30 {
+            r = policy.after_failure(&policy.per_address, Some(r), now);
+        }
+        for rec in [first, r] {
+            let back = decode(&encode(&rec)).unwrap();
+            assert_eq!(back.score_milli, rec.score_milli);
+            assert_eq!(back.at.timestamp_micros(), rec.at.timestamp_micros());
+            assert_eq!(
+                back.blocked_until.map(|b| b.timestamp_micros()),
+                rec.blocked_until.map(|b| b.timestamp_micros())
+            );
+        }
+        assert!(r.blocked_until.is_some());
+        for junk in ["", "v2 1 2 - 3", "v1 x 2 - 3", "v1 1 2 - ", "v1 1 2"] {
+            assert!(decode(junk).is_none(), "{junk}");
+        }
     }
 
     #[tokio::test]

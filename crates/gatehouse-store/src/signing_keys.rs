@@ -118,6 +118,49 @@ impl Store {
         Ok(true)
     }
 
+    /// Rotates by hand to `k` without ever signing with a key some node may not have loaded:
+    /// in one transaction holding the key-transition lock, a `next` key already pending for
+    /// the algorithm is retired (`retired_at = now`, so it stays published for a node that may
+    /// already sign with it), and `k` becomes the `next` key, signing from `activates_at`.
+    /// When the algorithm has no active key at all, nothing can be signed with it anywhere, so
+    /// `k` becomes active at once. Returns the state `k` was stored in.
+    pub async fn insert_rotated_key(
+        &self,
+        k: &StoredKey,
+        activates_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<KeyStatus, Error> {
+        let txn = self.begin_key_transition().await?;
+        let has_active = signing_key::Entity::find()
+            .filter(signing_key::Column::Alg.eq(k.alg.as_str()))
+            .filter(signing_key::Column::Active.eq(true))
+            .one(&txn)
+            .await?
+            .is_some();
+        let (status, from) = if has_active {
+            retire_pending_next(&txn, k.alg, now).await?;
+            (KeyStatus::Next, activates_at)
+        } else {
+            (KeyStatus::Active, now)
+        };
+        match signing_key::Entity::insert(new_row(k, status, from))
+            .exec_without_returning(&txn)
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                txn.rollback().await?;
+                return Err(Error::Conflict(format!(
+                    "signing key {} already exists",
+                    k.kid
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        txn.commit().await?;
+        Ok(status)
+    }
+
     /// Makes the `next` key of `alg` the active one if its `activates_at` is not after `now`:
     /// the active key is retired (`retired_at = now`). Returns the kid of the newly active key,
     /// or `None` when there is nothing to activate (or another node just did it).
@@ -186,6 +229,27 @@ pub(crate) async fn retire_active(
         .col_expr(signing_key::Column::RetiredAt, Expr::value(db_time(now)))
         .filter(signing_key::Column::Alg.eq(alg.as_str()))
         .filter(signing_key::Column::Active.eq(true))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Retires the pending `next` key(s) of `alg` as of `now` (they stay published for the retired
+/// window, like any key that may have signed).
+async fn retire_pending_next(
+    txn: &DatabaseTransaction,
+    alg: SigningAlg,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    signing_key::Entity::update_many()
+        .col_expr(
+            signing_key::Column::Status,
+            Expr::value(KeyStatus::Retired.as_str()),
+        )
+        .col_expr(signing_key::Column::RetiredAt, Expr::value(db_time(now)))
+        .filter(signing_key::Column::Alg.eq(alg.as_str()))
+        .filter(signing_key::Column::Active.eq(false))
+        .filter(signing_key::Column::Status.eq(KeyStatus::Next.as_str()))
         .exec(txn)
         .await?;
     Ok(())

@@ -41,6 +41,7 @@ pub async fn authenticate(
             state
                 .rate_limits
                 .check_api_key(&k.key_id, k.rate_limit_class.as_deref(), write)
+                .await
                 .map_err(|l| ApiError::rate_limited(l.retry_after))?;
             Ok(AdminPrincipal {
                 tenant: k.tenant_id,
@@ -72,7 +73,7 @@ pub async fn authorize(
 }
 
 async fn from_access_token(state: &AppState, token: &str) -> Result<AdminPrincipal, ApiError> {
-    let verifier = AccessTokens::new(state);
+    let verifier = AccessTokens::for_token(state, token).await;
     let claims = active_access_token(&state.store, &verifier, token, state.now())
         .await
         .map_err(ApiError::server)?

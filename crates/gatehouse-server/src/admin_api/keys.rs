@@ -25,7 +25,8 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, meta: RequestMet
     Ok(json_response(StatusCode::OK, &v))
 }
 
-/// Generates a new active key for `alg` at once (platform administrators).
+/// Generates a new key for `alg` (platform administrators): published in the JWKS at once, it
+/// signs from its `activates_at` (`[keys] propagation_delay` later), when every node has it.
 #[utoipa::path(
     tag = "keys",
     request_body = RotateKey,
@@ -44,8 +45,15 @@ pub async fn rotate(
     let b: RotateKey = parse_body(&body)?;
     let a = actor(&p, &meta);
     let ctx = context(&state, &a);
-    let v = ops::rotate(&ctx, &b.alg, state.settings.master_key.as_ref()).await?;
-    // Sign with the new key on this node at once; other nodes pick it up on their next reload.
+    let v = ops::rotate(
+        &ctx,
+        &b.alg,
+        state.settings.master_key.as_ref(),
+        state.settings.keys.propagation(),
+    )
+    .await?;
+    // Publish the new key from this node at once; other nodes load it on their next reload,
+    // well before it signs.
     state
         .keys
         .reload(&state.store, ctx.now)

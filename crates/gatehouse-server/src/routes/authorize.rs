@@ -52,6 +52,9 @@ async fn authorize(
     // must log in; with prompt=none that is login_required). A hint we did not issue is an
     // invalid request. Checked only here, not after the login form, so logging in as someone
     // else cannot loop.
+    if let Some(token) = areq.params.get("id_token_hint") {
+        crate::access_tokens::know_kid_of(state, token).await;
+    }
     let signed_in = match areq.params.get("id_token_hint") {
         None => signed_in,
         Some(token) => match crate::routes::logout::verify_hint(state, token) {

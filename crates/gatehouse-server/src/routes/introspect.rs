@@ -22,7 +22,11 @@ pub async fn introspect(
     meta: RequestMeta,
     form: ClientRequest<IntrospectionRequest>,
 ) -> HttpResponse {
-    let (auth, tokens) = (state.client_auth(), AccessTokens::new(&state));
+    let presented = form.request.token.token.expose();
+    let (auth, tokens) = (
+        state.client_auth(),
+        AccessTokens::for_token(&state, presented).await,
+    );
     let (creds, request_id) = (form.credentials.as_ref(), Some(meta.request_id.as_str()));
     let answer = introspection::introspect_request(
         &auth,

@@ -117,6 +117,9 @@ pub async fn confirm_post(
 
 /// Verifies the hint (when sent) and validates the request; failures are error pages.
 async fn validate(state: &AppState, params: &Params) -> Result<EndSessionRequest, HttpResponse> {
+    if let Some(t) = params.get("id_token_hint") {
+        crate::access_tokens::know_kid_of(state, t).await;
+    }
     let hint = params.get("id_token_hint").map(|t| verify_hint(state, t));
     end_session::validate(&state.store, params, hint)
         .await

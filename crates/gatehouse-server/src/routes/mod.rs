@@ -6,6 +6,7 @@
 pub mod authorize;
 pub mod consent;
 pub mod discovery;
+pub mod health;
 pub mod introspect;
 pub mod login;
 pub mod logout;

@@ -19,7 +19,11 @@ pub async fn revoke(
     meta: RequestMeta,
     form: ClientRequest<PresentedToken>,
 ) -> HttpResponse {
-    let (auth, tokens) = (state.client_auth(), AccessTokens::new(&state));
+    let presented = form.request.token.expose();
+    let (auth, tokens) = (
+        state.client_auth(),
+        AccessTokens::for_token(&state, presented).await,
+    );
     let creds = form.credentials.as_ref();
     let answer = revocation::revoke_request(&auth, &tokens, creds, &form.request);
     let answer = match answer.await {

@@ -13,6 +13,6 @@ use crate::extract::BearerToken;
 use crate::state::AppState;
 
 pub async fn userinfo(state: web::Data<AppState>, token: BearerToken) -> HttpResponse {
-    let tokens = AccessTokens::new(&state);
+    let tokens = AccessTokens::for_token(&state, &token.0).await;
     bearer_reply(userinfo::userinfo(&state.store, &tokens, &token.0, state.now()).await)
 }

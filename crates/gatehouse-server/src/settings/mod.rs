@@ -9,14 +9,30 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod api_keys;
+mod log;
+mod metrics;
 mod network;
 mod protocol;
+mod redis;
+mod server;
 mod sign_in;
+mod tls;
 
 pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
 pub use network::NetworkSettings;
 pub use protocol::{ClientAuthSettings, KeySettings, SessionSettings, TokenSettings};
 pub use sign_in::{LoginThrottleSettings, PasswordHashingSettings, RateLimitSettings};
+// Running in production: the listener, direct HTTPS, metrics, logs, shared limits.
+pub use log::{LogFormat, LogSettings};
+pub use metrics::MetricsSettings;
+pub use redis::{RedisSettings, RedisUrl};
+pub use server::ServerSettings;
+pub use tls::TlsSettings;
+
+/// The log line format, `text` or `json` (wins over `[log] format`).
+pub const LOG_FORMAT_ENV: &str = "GATEHOUSE_LOG_FORMAT";
+/// The Redis URL for shared rate limits (wins over `[redis] url`).
+pub const REDIS_URL_ENV: &str = "GATEHOUSE_REDIS_URL";
 
 /// The environment variable holding the master key (operator contract).
 pub use gatehouse_admin::signing_keys::MASTER_KEY_ENV;
@@ -53,6 +69,16 @@ pub struct Settings {
     pub login_throttle: LoginThrottleSettings,
     /// The bounded Argon2id pool.
     pub password_hashing: PasswordHashingSettings,
+    /// Connection timeouts and limits of the listener, the drain on shutdown.
+    pub server: ServerSettings,
+    /// Optional direct HTTPS.
+    pub tls: TlsSettings,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
+    /// Log line format.
+    pub log: LogSettings,
+    /// A Redis shared by the nodes for their rate limits (optional).
+    pub redis: RedisSettings,
 }
 
 impl Default for Settings {
@@ -73,6 +99,11 @@ impl Default for Settings {
             rate_limits: RateLimitSettings::default(),
             login_throttle: LoginThrottleSettings::default(),
             password_hashing: PasswordHashingSettings::default(),
+            server: ServerSettings::default(),
+            tls: TlsSettings::default(),
+            metrics: MetricsSettings::default(),
+            log: LogSettings::default(),
+            redis: RedisSettings::default(),
         }
     }
 }
@@ -111,6 +142,14 @@ impl Settings {
                 .only(&["issuer", "listen", "database_url"])
                 .map(|k| k.as_str().to_ascii_lowercase().into()),
         );
+        // Variables of nested settings, each named in full.
+        let fig = fig.merge(Env::raw().only(&[LOG_FORMAT_ENV, REDIS_URL_ENV]).map(|k| {
+            if k.as_str().eq_ignore_ascii_case(LOG_FORMAT_ENV) {
+                "log.format".into()
+            } else {
+                "redis.url".into()
+            }
+        }));
         let mut s: Settings = fig.extract().map_err(|e| format!("configuration: {e}"))?;
         if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
             s.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
@@ -175,7 +214,17 @@ impl Settings {
         self.rate_limits.check_retired()?;
         self.login_throttle.check()?;
         self.password_hashing.check()?;
+        self.check_operations()?;
         Ok(self)
+    }
+
+    /// The sections of running in production: listener, TLS, metrics, Redis, key propagation.
+    fn check_operations(&self) -> Result<(), String> {
+        self.server.check()?;
+        self.tls.check()?;
+        self.metrics.check()?;
+        self.redis.check()?;
+        self.keys.check_propagation()
     }
 
     /// Lower (and a few upper) bounds of the lifetimes, in seconds.
@@ -274,6 +323,59 @@ mod tests {
             d.password_hashing.pool_size()
         );
         assert!(s.validated().is_ok());
+    }
+
+    #[test]
+    fn the_shipped_config_file_holds_the_operations_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/gatehouse.toml");
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(path))
+            .extract()
+            .unwrap();
+        let d = Settings::default();
+        let show = |s: &Settings| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {} {}",
+                s.server,
+                s.tls,
+                s.metrics,
+                s.log,
+                s.redis,
+                s.keys.propagation_delay,
+                s.keys.reload_interval
+            )
+        };
+        assert_eq!(show(&s), show(&d));
+    }
+
+    #[test]
+    fn bad_operations_settings_are_refused_by_name() {
+        let refused = |f: &dyn Fn(&mut Settings)| {
+            let mut s = Settings::default();
+            f(&mut s);
+            s.validated().unwrap_err()
+        };
+        type Tweak = &'static dyn Fn(&mut Settings);
+        let cases: [(Tweak, &str); 7] = [
+            (&|s| s.server.body_timeout = 0, "server.body_timeout"),
+            (&|s| s.server.max_connections = 0, "server.max_connections"),
+            (&|s| s.tls.cert_file = "c.pem".into(), "tls.key_file"),
+            (&|s| s.metrics.listen = "nowhere".into(), "metrics.listen"),
+            (
+                &|s| s.redis.url = RedisUrl::new("http://redis:6379"),
+                "redis.url",
+            ),
+            (&|s| s.keys.propagation_delay = 9, "keys.propagation_delay"),
+            (&|s| s.keys.reload_interval = 6, "keys.reload_interval"),
+        ];
+        for (f, name) in cases {
+            let err = refused(f);
+            assert!(err.contains(name), "{err}");
+        }
+        let mut s = Settings::default();
+        s.redis.url = RedisUrl::new("redis://:hunter2@redis:6379");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(s.server.max_connections_per_worker(3), 3334);
     }
 
     #[test]

@@ -34,6 +34,13 @@ pub struct KeySettings {
     pub prepublish: i64,
     /// A file holding the 32-byte master key (hex or base64); `GATEHOUSE_MASTER_KEY` wins.
     pub master_key_file: String,
+    /// Seconds a key rotated by hand (`gatehouse key rotate`, the admin API) is published
+    /// before it signs, so that every node (and every resource server refreshing the JWKS) has
+    /// it before the first token it signs arrives. At least twice `reload_interval`.
+    pub propagation_delay: i64,
+    /// Seconds between two reloads of the key ring from the database on every node (and runs
+    /// of the rotation scheduler), 1 to 5.
+    pub reload_interval: i64,
 }
 
 impl Default for KeySettings {
@@ -42,7 +49,35 @@ impl Default for KeySettings {
             rotation_interval: 90 * 86_400,
             prepublish: 86_400,
             master_key_file: String::new(),
+            propagation_delay: 10,
+            reload_interval: 5,
         }
+    }
+}
+
+impl KeySettings {
+    /// Checks that a key is published long enough before it signs for every node to load it.
+    pub fn check_propagation(&self) -> Result<(), String> {
+        if !(1..=5).contains(&self.reload_interval) {
+            return Err("keys.reload_interval must be between 1 and 5 seconds".into());
+        }
+        let min = 2 * self.reload_interval;
+        if !(min..=86_400).contains(&self.propagation_delay) {
+            return Err(format!(
+                "keys.propagation_delay must be between {min} (twice keys.reload_interval) and 86400 seconds"
+            ));
+        }
+        Ok(())
+    }
+
+    /// How long a key rotated by hand is published before it signs.
+    pub fn propagation(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.propagation_delay)
+    }
+
+    /// The reload period of the key ring.
+    pub fn reload_period(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.reload_interval.clamp(1, 5).unsigned_abs())
     }
 }
 
