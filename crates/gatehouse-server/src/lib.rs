@@ -49,6 +49,16 @@ pub use state::AppState;
 /// Largest request body we read (forms and token requests are small).
 const MAX_BODY: usize = 64 * 1024;
 
+/// A database that would not open, on one line naming the setting and the database (its
+/// password redacted).
+fn database_error(database: &str, e: gatehouse_store::Error) -> String {
+    let cause = match e {
+        gatehouse_store::Error::Db(m) => m,
+        e => e.to_string(),
+    };
+    format!("database_url: cannot open {database}: {cause}")
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
@@ -87,9 +97,11 @@ impl Application {
         if settings.metrics.enabled {
             telemetry::install();
         }
+        let database = settings.database_display();
         let store = Store::connect(&settings.database_url)
             .await
-            .map_err(|e| format!("database: {e}"))?;
+            .map_err(|e| database_error(&database, e))?;
+        tracing::info!(database = %database, "database opened");
         store.start_audit_batching();
         let master = settings.master_key.clone();
         keys::prepare(&store, master.as_ref()).await?;
