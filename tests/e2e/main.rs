@@ -30,6 +30,7 @@ mod connections;
 mod console;
 mod console_access;
 mod console_browser;
+mod day_one;
 mod discovery;
 mod durability;
 mod hash_flood;

@@ -374,6 +374,8 @@ async fn housekeeping(state: &AppState) {
 /// All routes.
 pub fn routes_config(cfg: &mut web::ServiceConfig) {
     use routes::*;
+    cfg.route("/", web::get().to(home::home))
+        .route("/admin/docs", web::get().to(home::admin_docs));
     cfg.route(
         "/.well-known/openid-configuration",
         web::get().to(discovery::openid_configuration),

@@ -124,7 +124,7 @@ fn extract(fig: &Figment) -> (Settings, Vec<Problem>) {
         ($($name:ident),* $(,)?) => {$(
             match fig.extract_inner(stringify!($name)) {
                 Ok(v) => s.$name = v,
-                Err(e) => out.extend(problems::from_figment(e)),
+                Err(e) => out.extend(problems::from_figment(e, Some(stringify!($name)))),
             }
         )*};
     }
@@ -161,8 +161,9 @@ fn extract(fig: &Figment) -> (Settings, Vec<Problem>) {
     }
     // A section missing from the list above still has its problem reported.
     if out.is_empty() {
-        out.extend(problems::from_figment(first));
+        out.extend(problems::from_figment(first, None));
     }
+    problems::dedup(&mut out);
     (s, out)
 }
 

@@ -142,22 +142,47 @@ fn origin_of_metadata(md: &figment::Metadata, field: &str) -> Origin {
 }
 
 /// A figment error (a value of the wrong type, an unknown key, a file that does not parse)
-/// as problems, one per error in its chain.
-pub(super) fn from_figment(e: figment::Error) -> Vec<Problem> {
+/// as problems, one per error in its chain. `section`: the top-level key the error was
+/// extracted under, if any.
+pub(super) fn from_figment(e: figment::Error, section: Option<&str>) -> Vec<Problem> {
     e.into_iter()
         .map(|e| {
-            let field = if e.path.is_empty() {
-                "configuration".to_owned()
-            } else {
-                e.path.join(".")
+            let mut path: Vec<&str> = e.path.iter().map(String::as_str).collect();
+            // A file that does not parse has no path: it is not the section's problem.
+            if let Some(section) = section.filter(|_| !path.is_empty()) {
+                // `extract_inner` adds the section to the path (at the end): put it first.
+                path.retain(|p| *p != section);
+                path.insert(0, section);
+            }
+            let field = match path.as_slice() {
+                [] => "configuration".to_owned(),
+                p => p.join("."),
             };
             let origin = match &e.metadata {
                 Some(md) => origin_of_metadata(md, &field),
                 None => Origin::Unknown,
             };
-            Problem::new(field, origin, one_line(&e.kind.to_string()))
+            let message = match &e.kind {
+                figment::error::Kind::UnknownField(name, known) => {
+                    format!("unknown setting `{name}` (known: {})", known.join(", "))
+                }
+                kind => one_line(&kind.to_string()),
+            };
+            Problem::new(field, origin, message)
         })
         .collect()
+}
+
+/// Removes repeated problems (a file that does not parse is reported by every section).
+pub(super) fn dedup(problems: &mut Vec<Problem>) {
+    let mut seen = Vec::new();
+    problems.retain(|p| {
+        let new = !seen.contains(p);
+        if new {
+            seen.push(p.clone());
+        }
+        new
+    });
 }
 
 /// A multi-line message (a TOML parse error with its excerpt of the file) on one line: its
