@@ -1,4 +1,4 @@
-//! `gatehouse apikey create|list|revoke`: tenants' API keys.
+//! `gatehouse apikey create|list|show|revoke`: tenants' API keys.
 
 use chrono::SecondsFormat;
 use clap::{Args, Subcommand};
@@ -6,7 +6,7 @@ use gatehouse_admin::Context;
 use gatehouse_admin::api_keys;
 use gatehouse_core::apikey::ApiKeyRequest;
 
-use super::{Env, Flagged, print, tenant_flag};
+use super::{Env, Flagged, json_wanted, print, tenant_flag};
 
 #[derive(Subcommand)]
 pub enum ApikeyCmd {
@@ -16,6 +16,12 @@ pub enum ApikeyCmd {
     List {
         #[arg(long)]
         tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one API key (never its secret).
+    Show {
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -86,7 +92,7 @@ pub async fn run(env: &Env, cmd: ApikeyCmd) -> anyhow::Result<()> {
             let store = env.store().await?;
             let ctx = Context::new(&store, &env.operator, env.now);
             let out = api_keys::list(&ctx, &policy, &tenant).await.flagged()?;
-            if json {
+            if json_wanted(json) {
                 return print(&out, true, &[]);
             }
             for k in &out.api_keys {
@@ -107,6 +113,33 @@ pub async fn run(env: &Env, cmd: ApikeyCmd) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        ApikeyCmd::Show { id, json } => {
+            let store = env.store().await?;
+            let ctx = Context::new(&store, &env.operator, env.now);
+            let out = api_keys::get(&ctx, &policy, &id).await.flagged()?;
+            print(
+                &out,
+                json,
+                &[
+                    "id",
+                    "name",
+                    "tenant",
+                    "masked",
+                    "scopes",
+                    "environment",
+                    "allowed_ips",
+                    "rate_limit_class",
+                    "created_at",
+                    "expires_at",
+                    "expires",
+                    "expiry_warning",
+                    "last_used_at",
+                    "last_used_ip",
+                    "revoked",
+                    "revoked_at",
+                ],
+            )
         }
         ApikeyCmd::Revoke { id, json } => {
             let store = env.store().await?;
