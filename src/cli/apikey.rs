@@ -63,6 +63,26 @@ pub struct ApikeyCreate {
     json: bool,
 }
 
+/// The fields `apikey show` prints as a table (never a secret: the view has none).
+const SHOW: &[&str] = &[
+    "id",
+    "name",
+    "tenant",
+    "masked",
+    "scopes",
+    "environment",
+    "allowed_ips",
+    "rate_limit_class",
+    "created_at",
+    "expires_at",
+    "expires",
+    "expiry_warning",
+    "last_used_at",
+    "last_used_ip",
+    "revoked",
+    "revoked_at",
+];
+
 pub async fn run(env: &Env, cmd: ApikeyCmd) -> anyhow::Result<()> {
     let policy = env.settings.api_keys.policy().map_err(anyhow::Error::msg)?;
     match cmd {
@@ -118,28 +138,7 @@ pub async fn run(env: &Env, cmd: ApikeyCmd) -> anyhow::Result<()> {
             let store = env.store().await?;
             let ctx = Context::new(&store, &env.operator, env.now);
             let out = api_keys::get(&ctx, &policy, &id).await.flagged()?;
-            print(
-                &out,
-                json,
-                &[
-                    "id",
-                    "name",
-                    "tenant",
-                    "masked",
-                    "scopes",
-                    "environment",
-                    "allowed_ips",
-                    "rate_limit_class",
-                    "created_at",
-                    "expires_at",
-                    "expires",
-                    "expiry_warning",
-                    "last_used_at",
-                    "last_used_ip",
-                    "revoked",
-                    "revoked_at",
-                ],
-            )
+            print(&out, json, SHOW)
         }
         ApikeyCmd::Revoke { id, json } => {
             let store = env.store().await?;

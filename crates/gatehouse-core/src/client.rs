@@ -327,9 +327,7 @@ fn checked(
     };
     let uris = |field: Field, list: &[String]| {
         list.iter()
-            .map(|u| {
-                RedirectUri::parse_for_registration(u).map_err(|e| FieldError::new(field, e))
-            })
+            .map(|u| RedirectUri::parse_for_registration(u).map_err(|e| FieldError::new(field, e)))
             .collect::<Result<Vec<_>, _>>()
     };
     let redirect_uris = uris(Field::RedirectUris, &reg.redirect_uris)?;

@@ -11,8 +11,8 @@ use gatehouse_core::secret::SecretHash;
 use gatehouse_core::tenant::Tenant;
 use gatehouse_core::user::User;
 use gatehouse_core::values::TenantId;
-use sea_orm::sea_query::Expr;
 use sea_orm::ActiveValue::NotSet;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::client_keys::trust_from_row;

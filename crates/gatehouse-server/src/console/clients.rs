@@ -220,7 +220,8 @@ pub async fn list_get(
     let q = try_page!(read_query(&req));
     let actor = admin.actor(&meta);
     let ctx = Context::new(&state.store, &actor, state.now());
-    let tenant = try_page!(pick_tenant(&ctx, q.get("tenant"), Resource::Clients, Access::Read).await);
+    let tenant =
+        try_page!(pick_tenant(&ctx, q.get("tenant"), Resource::Clients, Access::Read).await);
     let extras = Extras {
         create: (q.get("create") == Some("1")).then(|| ClientForm {
             kind: "web".into(),
@@ -284,7 +285,10 @@ fn registration(f: &ClientForm, tenant: &TenantView) -> Result<ClientRegistratio
     reg.redirect_uris = lines(&f.redirect_uris);
     reg.scope = Some(f.scope.clone()).filter(|s| !s.trim().is_empty());
     let (grants, method): (&[&str], &str) = match f.kind.as_str() {
-        "web" => (&["authorization_code", "refresh_token"], "client_secret_basic"),
+        "web" => (
+            &["authorization_code", "refresh_token"],
+            "client_secret_basic",
+        ),
         "public" => (&["authorization_code", "refresh_token"], "none"),
         "machine" => (&["client_credentials"], "client_secret_basic"),
         _ => return Err("choose one of the offered kinds of client".to_owned()),
@@ -380,7 +384,13 @@ async fn addressed(ctx: &Context<'_>, form: &Params) -> Result<ClientView, HttpR
 
 /// The tenant of a client, as the page shows it.
 async fn tenant_of(ctx: &Context<'_>, c: &ClientView) -> Result<TenantView, HttpResponse> {
-    pick_tenant(ctx, Some(c.tenant.as_str()), Resource::Clients, Access::Write).await
+    pick_tenant(
+        ctx,
+        Some(c.tenant.as_str()),
+        Resource::Clients,
+        Access::Write,
+    )
+    .await
 }
 
 /// `POST /admin/console/clients/update`: `csrf_token`, `id`, `name`, `redirect_uris` (one

@@ -79,10 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &format!("{BASE}/api-keys/delete"),
             web::post().to(apikeys::delete_post),
         )
-        .route(
-            &format!("{BASE}/clients"),
-            web::get().to(clients::list_get),
-        )
+        .route(&format!("{BASE}/clients"), web::get().to(clients::list_get))
         .route(
             &format!("{BASE}/clients/create"),
             web::post().to(clients::create_post),
