@@ -74,7 +74,7 @@ async fn client_patch_is_checked_by_rights_tenant_scopes_and_etag() {
     assert_eq!(r.status, 412, "{}", r.body);
     let unchanged = api::get(&server, &path, &writer).await;
     assert_eq!(unchanged.body["name"], "Portal");
-    assert_eq!(unchanged.body["scope"], "openid api:read");
+    assert_eq!(unchanged.body["scope"], "api:read openid");
     let tag = unchanged.headers["etag"].to_str().unwrap().to_owned();
 
     // Allowed: applied at once, a new ETag, audited.

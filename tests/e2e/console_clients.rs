@@ -353,7 +353,7 @@ async fn signing_keys_are_listed_and_rotated_with_pre_publication_by_platform_ad
     assert_eq!(keys.len(), before + 1);
     // Published at once.
     let newest = keys.iter().max_by_key(|k| k.created_at).unwrap();
-    let jwks: serde_json::Value = reqwest::get(s.url("/.well-known/jwks.json"))
+    let jwks: serde_json::Value = reqwest::get(s.url("/jwks.json"))
         .await
         .unwrap()
         .json()
