@@ -498,7 +498,7 @@ mod tests {
         assert!(u.secret_hash == client.secret_hash && u.secret_hash.is_some());
         assert_eq!(u.name, "Renamed");
         assert_eq!(u.redirect_uris[0].as_str(), "https://app.example/other");
-        assert_eq!(u.allowed_scopes.to_string(), "openid api:read");
+        assert_eq!(u.allowed_scopes.to_string(), "api:read openid");
         assert_eq!(u.grant_types, client.grant_types);
         // Nothing changed: the same client.
         let same = client.updated(ClientChanges::default()).unwrap();
