@@ -220,6 +220,10 @@ pub async fn update(
     if precondition.is_some_and(|p| !p(&ClientView::from(&c))) {
         return Err(OpError::Stale);
     }
+    if changes.is_empty() {
+        // Nothing to write, nothing to audit.
+        return Ok(ClientView::from(&c));
+    }
     let changed = changed_fields(&changes);
     let updated = c.updated(changes)?;
     if !ctx.store.update_client(&updated).await? {
