@@ -13,10 +13,12 @@ use super::{Env, Flagged, json_wanted, print, print_table, read_jwks_file, tenan
 
 #[derive(Subcommand)]
 pub enum ClientCmd {
-    /// Register a client; its secret is printed once. Name its grants: `--redirect-uri` for a
-    /// web or native application (authorization_code and refresh_token unless --grant-type
-    /// says otherwise), or `--grant-type client_credentials` (and `--scope`) for a machine
-    /// client. A client with neither is refused.
+    /// Register a client; its secret is printed once.
+    ///
+    /// Name its grants: `--redirect-uri` for a web or native application (authorization_code
+    /// and refresh_token unless --grant-type says otherwise), or `--grant-type
+    /// client_credentials` (and `--scope`) for a machine client. A client with neither is
+    /// refused.
     Create(ClientCreate),
     /// List a tenant's clients (never their secrets).
     List {
@@ -32,18 +34,18 @@ pub enum ClientCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Change a client's registration, checked as a registration is. A repeated flag
-    /// (--redirect-uri, --grant-type, --post-logout-redirect-uri) replaces the whole list.
+    /// Change a client's registration, checked as a registration is.
+    ///
+    /// A repeated flag (--redirect-uri, --grant-type, --post-logout-redirect-uri) replaces the
+    /// whole list; the auth method and secret are not changed here (see rotate-secret).
     Update(ClientUpdate),
-    /// Delete a client with its codes, refresh tokens and consents; its tokens are refused
-    /// from now on.
+    /// Delete a client with its codes, refresh tokens and consents.
     Delete {
         id: String,
         #[arg(long)]
         json: bool,
     },
-    /// Replace a confidential client's secret: the new one is printed once, the old one stops
-    /// working at once.
+    /// Replace a client's secret: printed once; the old one stops working at once.
     RotateSecret {
         id: String,
         #[arg(long)]

@@ -19,8 +19,9 @@ pub enum TrustCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Delete a trust: assertions of its issuer and subject are refused from now on (tokens
-    /// already issued stay valid until they expire).
+    /// Delete a trust: its assertions are refused from now on.
+    ///
+    /// Access tokens already issued through it stay valid until they expire.
     Delete {
         id: String,
         #[arg(long)]
