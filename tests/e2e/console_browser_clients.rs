@@ -94,7 +94,7 @@ async fn console_clients_and_signing_keys_in_headless_chromium() {
     );
 
     // Edit the redirect URIs.
-    c.find(Locator::Css("td.actions a.edit"))
+    c.find(Locator::Css("#clients a.edit"))
         .await
         .unwrap()
         .click()
@@ -111,7 +111,7 @@ async fn console_clients_and_signing_keys_in_headless_chromium() {
     save_screenshot(&c, "console-clients.png").await;
 
     // Rotate the secret through the confirmation dialog.
-    c.find(Locator::Css("td.actions a.rotate"))
+    c.find(Locator::Css("#clients a.rotate"))
         .await
         .unwrap()
         .click()
