@@ -186,7 +186,9 @@ pub async fn run(env: &Env, cmd: ClientCmd) -> anyhow::Result<()> {
             print(&out, json, &["id", "deleted"])
         }
         ClientCmd::RotateSecret { id, json } => {
-            let out = clients::rotate_secret(&ctx, &id, None).await.flagged()?;
+            let out = clients::rotate_secret(&ctx, &id, None, env.settings.master_key.as_ref())
+                .await
+                .flagged()?;
             print(&out, json, &["client_id", "client_secret"])
         }
     }

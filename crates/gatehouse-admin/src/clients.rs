@@ -286,10 +286,15 @@ pub async fn delete(
 
 /// Replaces a confidential client's secret; the old one stops working at once. The answer
 /// holds the new secret, shown this once.
+///
+/// A `client_secret_jwt` client's secret is also the HS256 key of its assertions: the new one
+/// is sealed under `master` and stored with the new hash in one write, so the new secret signs
+/// from now on and the old one no longer does.
 pub async fn rotate_secret(
     ctx: &Context<'_>,
     id: &str,
     precondition: Precondition<'_, ClientView>,
+    master: Option<&MasterKey>,
 ) -> Result<RotatedClientSecret, OpError> {
     let c = visible(ctx, id, Access::Write).await?;
     if precondition.is_some_and(|p| !p(&ClientView::from(&c))) {
@@ -301,7 +306,30 @@ pub async fn rotate_secret(
         ));
     }
     let secret = Secret::generate();
-    if !ctx.store.set_client_secret_hash(id, &secret.hash()).await? {
+    let sealed = if c.auth_method == AuthMethod::ClientSecretJwt {
+        let Some(m) = master else {
+            return Err(OpError::Refused(format!(
+                "rotating a client_secret_jwt secret needs the master key ({MASTER_KEY_ENV} or keys.master_key_file)"
+            )));
+        };
+        check_master_key(ctx.store, Some(m))
+            .await
+            .map_err(|e| OpError::Refused(e.to_string()))?;
+        let envelope = m
+            .seal(
+                &hmac_secret_label(c.id.as_str()),
+                secret.expose().as_bytes(),
+            )
+            .map_err(|e| OpError::Storage(format!("sealing the client secret: {e}")))?;
+        Some(envelope)
+    } else {
+        None
+    };
+    if !ctx
+        .store
+        .set_client_secret(id, &secret.hash(), sealed.as_deref())
+        .await?
+    {
         return Err(not_found(id));
     }
     ctx.audit(

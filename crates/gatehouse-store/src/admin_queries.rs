@@ -149,8 +149,28 @@ impl Store {
     /// Replaces the secret hash of a confidential client (rotation: the old secret stops
     /// working at once). Returns whether such a client existed.
     pub async fn set_client_secret_hash(&self, id: &str, hash: &SecretHash) -> Result<bool, Error> {
-        let res = client::Entity::update_many()
-            .col_expr(client::Column::SecretHash, Expr::value(hash.to_hex()))
+        self.set_client_secret(id, hash, None).await
+    }
+
+    /// Replaces a client's secret hash and, for a `client_secret_jwt` client, its sealed HS256
+    /// secret, in one `UPDATE` (the two never disagree). `false` if no client with a secret has
+    /// that id.
+    pub async fn set_client_secret(
+        &self,
+        id: &str,
+        hash: &SecretHash,
+        sealed: Option<&[u8]>,
+    ) -> Result<bool, Error> {
+        let mut update = client::Entity::update_many()
+            .col_expr(client::Column::SecretHash, Expr::value(hash.to_hex()));
+        if let Some(envelope) = sealed {
+            use base64::Engine;
+            update = update.col_expr(
+                client::Column::HmacSecret,
+                Expr::value(base64::engine::general_purpose::STANDARD.encode(envelope)),
+            );
+        }
+        let res = update
             .filter(client::Column::Id.eq(id))
             .filter(client::Column::SecretHash.is_not_null())
             .exec(self.db())

@@ -182,6 +182,12 @@ pub async fn rotate_secret(
     let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
     let a = actor(&p, &meta);
     let matches = |c: &ClientView| if_match(&req, &etag_source(c));
-    let v = ops::rotate_secret(&context(&state, &a), &id, Some(&matches)).await?;
+    let v = ops::rotate_secret(
+        &context(&state, &a),
+        &id,
+        Some(&matches),
+        state.settings.master_key.as_ref(),
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, &v, &etag_source(&v.client)))
 }

@@ -454,7 +454,14 @@ pub async fn rotate_post(
     let actor = admin.actor(&meta);
     let ctx = Context::new(&state.store, &actor, state.now());
     let id = form.get("id").unwrap_or_default();
-    let rotated = match gatehouse_admin::clients::rotate_secret(&ctx, id, None).await {
+    let rotated = match gatehouse_admin::clients::rotate_secret(
+        &ctx,
+        id,
+        None,
+        state.settings.master_key.as_ref(),
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => return refusal(e),
     };
