@@ -43,6 +43,7 @@ mod private_key_jwt;
 mod refresh;
 mod refresh_concurrency;
 mod refresh_policy;
+mod resource_indicators;
 mod resource_server;
 mod revocation;
 mod tenant_sessions;

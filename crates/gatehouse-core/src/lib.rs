@@ -32,6 +32,7 @@ pub mod params;
 pub mod password;
 pub mod policy;
 pub mod ports;
+pub mod resource;
 pub mod revocation;
 pub mod secret;
 pub mod session;

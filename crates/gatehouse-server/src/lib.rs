@@ -344,6 +344,13 @@ async fn housekeeping(state: &AppState) {
     {
         tracing::warn!(error = %e, "pruning claims requests failed");
     }
+    if let Err(e) = state
+        .store
+        .delete_stale_grant_resources(claims_cutoff)
+        .await
+    {
+        tracing::warn!(error = %e, "pruning grant resources failed");
+    }
     if let Err(e) = state.store.delete_expired_revoked_tokens(now).await {
         tracing::warn!(error = %e, "pruning revoked access tokens failed");
     }

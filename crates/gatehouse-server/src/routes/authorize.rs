@@ -94,7 +94,10 @@ pub(crate) async fn validate(
     let resolved = authorize::resolve_client(&state.store, params)
         .await
         .map_err(fail)?;
-    authorize::validate(resolved, params).map_err(fail)
+    let areq = authorize::validate(resolved, params).map_err(fail)?;
+    authorize::admit_resources(&state.store, areq)
+        .await
+        .map_err(fail)
 }
 
 /// Decides and performs the next step for a validated request and the session bound to it.
