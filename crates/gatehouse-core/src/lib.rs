@@ -17,6 +17,7 @@ pub mod apikey;
 pub mod apikey_auth;
 pub mod audit;
 pub mod authorize;
+pub mod cimd;
 pub mod claims;
 pub mod claims_request;
 pub mod client;

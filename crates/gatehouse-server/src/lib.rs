@@ -13,6 +13,7 @@ pub mod access_tokens;
 pub mod admin_api;
 pub mod audit_sink;
 pub mod client_keys;
+pub mod client_metadata;
 pub mod connection;
 pub mod console;
 pub mod error;
@@ -191,6 +192,11 @@ fn app_state(
             )
             .map_err(|e| format!("the jwks_uri HTTP client cannot be built: {e}"))?,
         ),
+        clients: client_metadata::MetadataClients {
+            store: store.clone(),
+            metadata: client_metadata::ClientMetadata::from_settings(&settings.client_metadata)?,
+            clock: clock.clone(),
+        },
         policy: settings.policy(),
         schema_current: std::sync::atomic::AtomicBool::new(false),
         store,

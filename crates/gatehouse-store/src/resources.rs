@@ -12,7 +12,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::client_keys::{insert_client_row, is_unique_violation};
-use crate::entities::{client_options, grant_resources, refresh_token, resource_server};
+use crate::entities::{client, client_options, grant_resources, refresh_token, resource_server};
 use crate::{Error, Store, db_time};
 
 /// A client's protocol options beyond its registration.
@@ -151,6 +151,44 @@ impl Store {
             .exec_without_returning(&txn)
             .await?;
         txn.commit().await?;
+        Ok(())
+    }
+
+    /// Keeps the row of a client described by a metadata document (its `client_id` is the
+    /// document's URL) in step with the document, so codes, consents and refresh tokens can
+    /// refer to it. Inserts, or updates what the document may change.
+    pub async fn upsert_metadata_client(
+        &self,
+        c: &Client,
+        keys: Option<&KeySource>,
+    ) -> Result<(), Error> {
+        use sea_orm::sea_query::OnConflict;
+        let mut row = crate::ports::client_to_row(c);
+        row.jwks = Set(match keys {
+            Some(KeySource::Jwks(v)) => Some(v.clone()),
+            _ => None,
+        });
+        row.jwks_uri = Set(match keys {
+            Some(KeySource::Uri(u)) => Some(u.clone()),
+            _ => None,
+        });
+        let update = [
+            client::Column::Name,
+            client::Column::AuthMethod,
+            client::Column::RedirectUris,
+            client::Column::GrantTypes,
+            client::Column::AllowedScopes,
+            client::Column::Jwks,
+            client::Column::JwksUri,
+        ];
+        client::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(client::Column::Id)
+                    .update_columns(update)
+                    .to_owned(),
+            )
+            .exec_without_returning(self.db())
+            .await?;
         Ok(())
     }
 

@@ -91,7 +91,7 @@ pub(crate) async fn validate(
     params: &Params,
 ) -> Result<AuthorizationRequest, PageError> {
     let fail = |e| PageError::authorize(&state.policy.issuer, e);
-    let resolved = authorize::resolve_client(&state.store, params)
+    let resolved = authorize::resolve_client(&state.clients, params)
         .await
         .map_err(fail)?;
     let areq = authorize::validate(resolved, params).map_err(fail)?;

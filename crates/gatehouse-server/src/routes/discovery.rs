@@ -28,7 +28,7 @@ pub fn metadata(state: &AppState) -> Value {
         v.push("none");
         v
     };
-    json!({
+    let mut doc = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
@@ -60,7 +60,12 @@ pub fn metadata(state: &AppState) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-    })
+    });
+    // Client ID Metadata Documents: advertised only when an operator turned them on.
+    if state.clients.metadata.enabled() {
+        doc["client_id_metadata_document_supported"] = json!(true);
+    }
+    doc
 }
 
 /// The token claims plus every user claim (OIDC Core §2, §5.1).
