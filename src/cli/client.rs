@@ -63,6 +63,9 @@ pub struct ClientCreate {
     /// of its tenant's.
     #[arg(long = "resource", value_name = "URI")]
     resources: Vec<String>,
+    /// Authorization requests of this client must be pushed first (RFC 9126 PAR).
+    #[arg(long = "require-par")]
+    require_par: bool,
     #[arg(long, default_value = "default")]
     tenant: String,
     /// Print one JSON object.
@@ -97,7 +100,7 @@ pub async fn run(env: &Env, cmd: ClientCmd) -> anyhow::Result<()> {
     let req = NewClientRequest { registration, keys };
     let options = NewClientOptions {
         resources: c.resources,
-        require_par: false,
+        require_par: c.require_par,
     };
     let master = env.settings.master_key.as_ref();
     let out = clients::create_with_options(&ctx, req, master, options)

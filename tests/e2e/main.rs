@@ -40,6 +40,7 @@ mod keys;
 mod log_scan;
 mod login_limits;
 mod mcp_client;
+mod par;
 mod private_key_jwt;
 mod refresh;
 mod refresh_concurrency;

@@ -29,6 +29,7 @@ mod fakes;
 pub mod field;
 pub mod grant;
 pub mod introspection;
+pub mod par;
 pub mod params;
 pub mod password;
 pub mod policy;

@@ -357,6 +357,9 @@ async fn housekeeping(state: &AppState) {
     {
         tracing::warn!(error = %e, "pruning grant resources failed");
     }
+    if let Err(e) = state.store.delete_expired_pushed_requests(now).await {
+        tracing::warn!(error = %e, "pruning pushed authorization requests failed");
+    }
     if let Err(e) = state.store.delete_expired_revoked_tokens(now).await {
         tracing::warn!(error = %e, "pruning revoked access tokens failed");
     }
@@ -392,6 +395,7 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/login", web::post().to(login::login_post))
     .route("/consent", web::post().to(consent::consent_post))
     .route("/oauth/token", web::post().to(token::token))
+    .route("/oauth/par", web::post().to(par::push))
     .route("/oauth/logout", web::get().to(logout::logout_get))
     .route("/oauth/logout", web::post().to(logout::logout_post))
     .route("/logout", web::post().to(logout::confirm_post))

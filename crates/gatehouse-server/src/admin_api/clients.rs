@@ -67,7 +67,7 @@ pub async fn create(
     let a = actor(&p, &meta);
     let options = NewClientOptions {
         resources: b.resources,
-        require_par: false,
+        require_par: b.require_par,
     };
     let registration = ClientRegistration {
         name: b.name,

@@ -146,6 +146,9 @@ pub struct CreateClient {
     /// Registered resources (RFC 8707) the client may target; empty: any of its tenant's.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// Authorization requests must be pushed first (RFC 9126).
+    #[serde(default)]
+    pub require_par: bool,
 }
 
 /// A resource server (RFC 8707).

@@ -32,6 +32,9 @@ pub fn metadata(state: &AppState) -> Value {
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
+        "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        "require_pushed_authorization_requests":
+            state.settings.par.require_pushed_authorization_requests,
         "userinfo_endpoint": format!("{iss}/userinfo"),
         "end_session_endpoint": format!("{iss}/oauth/logout"),
         "revocation_endpoint": format!("{iss}/oauth/revoke"),

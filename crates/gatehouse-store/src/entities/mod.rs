@@ -12,6 +12,7 @@ pub mod consent;
 pub mod grant_claims;
 pub mod grant_resources;
 pub mod jwt_bearer_trust;
+pub mod pushed_request;
 pub mod refresh_token;
 pub mod resource_server;
 pub mod revoked_grant;
