@@ -138,13 +138,15 @@ pub async fn expand<S: ParStore>(
     params: Params,
     now: DateTime<Utc>,
 ) -> Result<(Params, bool), Error> {
-    let Some(uri) = params.get("request_uri") else {
+    // Any other `request_uri` (a request object by reference, OIDC Core §6.2) is left to the
+    // authorization endpoint, which refuses it after checking the redirect URI.
+    let Some(token) = params
+        .get("request_uri")
+        .and_then(|u| u.strip_prefix(REQUEST_URI_PREFIX))
+    else {
         return Ok((params, false));
     };
     let bad = |d: &'static str| Error::OAuth(OAuthError::invalid_request(d));
-    let token = uri
-        .strip_prefix(REQUEST_URI_PREFIX)
-        .ok_or_else(|| bad("request_uri was not issued by this server"))?;
     let record = store
         .take_pushed(&Secret::from_presented(token).hash())
         .await?
