@@ -47,6 +47,7 @@ mod refresh_concurrency;
 mod refresh_policy;
 mod resource_indicators;
 mod resource_server;
+mod resources_admin_api;
 mod revocation;
 mod tenant_sessions;
 mod tenant_tokens;
