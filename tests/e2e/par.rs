@@ -176,3 +176,22 @@ async fn the_server_may_require_par_for_everyone_rfc9126_5() {
     let url = authorize_with_uri(&s, &c.id, str_of(&body, "request_uri"));
     assert_eq!(status_of(&url).await, 200);
 }
+
+#[tokio::test]
+async fn a_flood_of_pushes_is_bounded_per_client() {
+    let s = TestServer::start().await;
+    let c = s.client(|_| {}).await;
+    let (form, _) = params(&c);
+    for _ in 0..50 {
+        let (status, body) = push(&s, &c, &form).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = push(&s, &c, &form).await;
+    assert_eq!((status, str_of(&body, "error")), (400, "invalid_request"));
+    // Once they expire the client may push again; other clients are not affected.
+    let other = s.client(|_| {}).await;
+    let (other_form, _) = params(&other);
+    assert_eq!(push(&s, &other, &other_form).await.0, 201);
+    s.clock.advance(61);
+    assert_eq!(push(&s, &c, &form).await.0, 201);
+}

@@ -7,7 +7,8 @@
 //!   `request_uri` itself (§2.1).
 //! - [`expand`] (§4): at the authorization endpoint, `request_uri` is taken from storage
 //!   once (single use: one conditional delete decides), must be unexpired and issued to the
-//!   `client_id` of the request; the pushed parameters then replace the request's.
+//!   `client_id` of the request; the pushed parameters then replace the request's. A client
+//!   has at most [`MAX_PENDING_PER_CLIENT`] unexpired pushed requests.
 //! - [`check_required`] (§5, §6): a client registered with `require_par`, or every client when
 //!   the server requires it, may only start an authorization with a pushed request. This is
 //!   enforced where requests enter the authorization endpoint; the login and consent forms
@@ -31,6 +32,9 @@ use crate::values::ClientId;
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// Lifetime of a pushed request, in seconds (RFC 9126 §2.2 suggests 5 to 600).
 pub const PAR_TTL: i64 = 60;
+/// Most unexpired pushed requests one client may have: pushing is open to public clients,
+/// which only name themselves, so this bounds what a flood can store.
+pub const MAX_PENDING_PER_CLIENT: u64 = 50;
 /// Parameters of the push that authenticate the client and are not kept.
 const CREDENTIAL_PARAMS: [&str; 3] = ["client_secret", "client_assertion", "client_assertion_type"];
 
@@ -48,6 +52,12 @@ pub struct PushedRequest {
 #[allow(async_fn_in_trait)]
 pub trait ParStore {
     async fn insert_pushed(&self, r: &PushedRequest) -> Result<(), StoreError>;
+    /// How many unexpired pushed requests `client` has.
+    async fn pending_pushed(
+        &self,
+        client: &ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// Removes and returns the request; of concurrent calls at most one gets it.
     async fn take_pushed(&self, uri_hash: &SecretHash)
     -> Result<Option<PushedRequest>, StoreError>;
@@ -116,6 +126,12 @@ where
     authorize::admit_resources(store, areq)
         .await
         .map_err(as_json)?;
+    if store.pending_pushed(&client.id, now).await? >= MAX_PENDING_PER_CLIENT {
+        return Err(OAuthError::invalid_request(
+            "too many pending pushed requests for this client; use or let them expire",
+        )
+        .into());
+    }
     let secret = Secret::generate();
     store
         .insert_pushed(&PushedRequest {

@@ -10,7 +10,8 @@
 //! `Cache-Control: max-age` (300 s without one), never longer than
 //! `client_metadata.max_cache_seconds`; `no-store` / `no-cache` mean every use refetches. A
 //! failed fetch is remembered for [`FAILURE_TTL`], so an unknown URL cannot cause a fetch storm;
-//! the cache holds at most [`MAX_CACHED`] documents.
+//! at most [`MAX_CONCURRENT_FETCHES`] fetches run at once; the cache holds at most
+//! [`MAX_CACHED`] documents.
 //!
 //! A valid document's client is written to the `clients` table (upsert), so codes, consents
 //! and refresh tokens refer to it like to any client; the document stays the truth.
@@ -38,6 +39,9 @@ pub const FAILURE_TTL: Duration = Duration::from_secs(10);
 const DEFAULT_TTL: u64 = 300;
 /// Most documents kept (beyond it, the cache is cleared).
 const MAX_CACHED: usize = 1024;
+/// Most fetches in flight on this node; beyond it a URL `client_id` is answered as unknown
+/// (not cached), so a flood of distinct URLs cannot make the server fetch without bound.
+const MAX_CONCURRENT_FETCHES: usize = 8;
 
 type Described = (Client, Option<KeySource>);
 
@@ -53,6 +57,7 @@ pub struct ClientMetadata {
     policy: Option<MetadataPolicy>,
     max_cache: u64,
     cache: Mutex<HashMap<String, Cached>>,
+    fetches: tokio::sync::Semaphore,
 }
 
 impl ClientMetadata {
@@ -78,6 +83,7 @@ impl ClientMetadata {
             policy,
             max_cache: s.max_cache_seconds,
             cache: Mutex::new(HashMap::new()),
+            fetches: tokio::sync::Semaphore::new(MAX_CONCURRENT_FETCHES),
         })
     }
 
@@ -115,6 +121,10 @@ impl ClientMetadata {
         if let Some(hit) = self.cached(id.as_str()) {
             return Ok(hit);
         }
+        let Ok(_permit) = self.fetches.try_acquire() else {
+            tracing::warn!(client_id = %id, "client metadata fetches at their limit");
+            return Ok(None);
+        };
         let (found, ttl) = match self.fetch(policy, id.as_str(), now).await {
             Ok((described, ttl)) => (Some(described), ttl),
             Err(e) => {

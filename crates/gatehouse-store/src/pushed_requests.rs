@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use gatehouse_core::par::{ParStore, PushedRequest};
 use gatehouse_core::secret::SecretHash;
 use gatehouse_core::{ClientId, StoreError};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::entities::pushed_request;
 use crate::{Error, Store, db_time};
@@ -23,6 +23,19 @@ impl ParStore for Store {
             .await
             .map_err(StoreError::backend)?;
         Ok(())
+    }
+
+    async fn pending_pushed(
+        &self,
+        client: &ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        pushed_request::Entity::find()
+            .filter(pushed_request::Column::ClientId.eq(client.as_str()))
+            .filter(pushed_request::Column::ExpiresAt.gt(db_time(now)))
+            .count(self.db())
+            .await
+            .map_err(StoreError::backend)
     }
 
     async fn take_pushed(
