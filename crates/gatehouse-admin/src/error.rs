@@ -15,6 +15,7 @@ pub enum Object {
     ApiKey,
     /// A resource server (RFC 8707).
     Resource,
+    Trust,
 }
 
 impl Object {
@@ -25,6 +26,7 @@ impl Object {
             Object::Client => "client",
             Object::ApiKey => "API key",
             Object::Resource => "resource",
+            Object::Trust => "trust",
         }
     }
 }
