@@ -13,6 +13,8 @@ pub enum Object {
     User,
     Client,
     ApiKey,
+    /// A resource server (RFC 8707).
+    Resource,
     Trust,
 }
 
@@ -23,6 +25,7 @@ impl Object {
             Object::User => "user",
             Object::Client => "client",
             Object::ApiKey => "API key",
+            Object::Resource => "resource",
             Object::Trust => "trust",
         }
     }
