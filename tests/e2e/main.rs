@@ -47,6 +47,7 @@ mod resource_server;
 mod revocation;
 mod tenant_sessions;
 mod tenant_tokens;
+mod tenant_usernames;
 mod tls;
 mod token_endpoint;
 mod user_profile_cli;

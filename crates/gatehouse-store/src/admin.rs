@@ -43,8 +43,9 @@ impl Store {
         }
     }
 
-    /// Creates a user. `Conflict` if the username (or id) is taken, `NotFound` if its tenant does
-    /// not exist. Uniqueness is enforced by the database, so concurrent creations cannot both win.
+    /// Creates a user. `Conflict` if the username is taken in its tenant (or the id anywhere),
+    /// `NotFound` if its tenant does not exist. Uniqueness is enforced by the database, so
+    /// concurrent creations cannot both win.
     pub async fn insert_user(&self, u: &User) -> Result<(), Error> {
         match user::Entity::insert(user_to_row(u))
             .exec_without_returning(self.db())
@@ -53,6 +54,7 @@ impl Store {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => {
                 let name_taken = user::Entity::find()
+                    .filter(user::Column::TenantId.eq(u.tenant_id.as_str()))
                     .filter(user::Column::Username.eq(u.username.as_str()))
                     .count(self.db())
                     .await?
