@@ -39,6 +39,7 @@ mod jwt_bearer;
 mod keys;
 mod log_scan;
 mod login_limits;
+mod operations_cli;
 mod private_key_jwt;
 mod refresh;
 mod refresh_concurrency;

@@ -16,6 +16,7 @@ mod protocol;
 mod redis;
 mod server;
 mod sign_in;
+mod storage;
 mod tls;
 
 pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
@@ -27,6 +28,7 @@ pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
 pub use redis::{RedisSettings, RedisUrl};
 pub use server::ServerSettings;
+pub use storage::{AuditSettings, DatabaseSettings, HousekeepingSettings};
 pub use tls::TlsSettings;
 
 /// The log line format, `text` or `json` (wins over `[log] format`).
@@ -79,6 +81,12 @@ pub struct Settings {
     pub log: LogSettings,
     /// A Redis shared by the nodes for their rate limits (optional).
     pub redis: RedisSettings,
+    /// Connecting to the database and migrating it.
+    pub database: DatabaseSettings,
+    /// The background purge of expired rows.
+    pub housekeeping: HousekeepingSettings,
+    /// Audit trail retention.
+    pub audit: AuditSettings,
 }
 
 impl Default for Settings {
@@ -104,6 +112,9 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             log: LogSettings::default(),
             redis: RedisSettings::default(),
+            database: DatabaseSettings::default(),
+            housekeeping: HousekeepingSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -224,6 +235,7 @@ impl Settings {
         self.tls.check()?;
         self.metrics.check()?;
         self.redis.check()?;
+        storage::check(&self.database, &self.housekeeping, &self.audit)?;
         self.keys.check_propagation()
     }
 
