@@ -347,12 +347,15 @@ mod tests {
         let d = Settings::default();
         let show = |s: &Settings| {
             format!(
-                "{:?} {:?} {:?} {:?} {:?} {} {}",
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {}",
                 s.server,
                 s.tls,
                 s.metrics,
                 s.log,
                 s.redis,
+                s.database,
+                s.housekeeping,
+                s.audit,
                 s.keys.propagation_delay,
                 s.keys.reload_interval
             )
@@ -368,7 +371,19 @@ mod tests {
             s.validated().unwrap_err()
         };
         type Tweak = &'static dyn Fn(&mut Settings);
-        let cases: [(Tweak, &str); 7] = [
+        let cases: [(Tweak, &str); 10] = [
+            (
+                &|s| s.database.connect_timeout = 0,
+                "database.connect_timeout",
+            ),
+            (
+                &|s| s.housekeeping.batch_size = 0,
+                "housekeeping.batch_size",
+            ),
+            (
+                &|s| s.audit.retention_days = 100_000,
+                "audit.retention_days",
+            ),
             (&|s| s.server.body_timeout = 0, "server.body_timeout"),
             (&|s| s.server.max_connections = 0, "server.max_connections"),
             (&|s| s.tls.cert_file = "c.pem".into(), "tls.key_file"),
