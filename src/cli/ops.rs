@@ -104,6 +104,7 @@ pub async fn backup(env: &Env, to: &Path, json: bool) -> anyhow::Result<()> {
 /// `gatehouse master-key rotate`.
 pub async fn master_key(env: &Env, cmd: MasterKeyCmd) -> anyhow::Result<()> {
     let MasterKeyCmd::Rotate { new_key_file, json } = cmd;
+    let json = super::json_wanted(json);
     let new = new_master_key(new_key_file.as_deref())?;
     let store = env.store().await?;
     let ctx = Context::new(&store, &env.operator, env.now);

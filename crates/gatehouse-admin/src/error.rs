@@ -13,6 +13,7 @@ pub enum Object {
     User,
     Client,
     ApiKey,
+    Trust,
 }
 
 impl Object {
@@ -22,6 +23,7 @@ impl Object {
             Object::User => "user",
             Object::Client => "client",
             Object::ApiKey => "API key",
+            Object::Trust => "trust",
         }
     }
 }
