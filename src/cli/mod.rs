@@ -8,6 +8,7 @@ mod apikey;
 mod audit;
 mod client;
 mod key;
+mod ops;
 mod resource;
 mod tenant;
 mod trust;
@@ -44,7 +45,7 @@ pub struct Cli {
 impl Cli {
     /// Whether this run serves (it logs at `info` then).
     pub fn serves(&self) -> bool {
-        matches!(self.command, Command::Serve)
+        matches!(self.command, Command::Serve { .. })
     }
 }
 
@@ -53,7 +54,11 @@ impl Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the authorization server.
-    Serve,
+    Serve {
+        /// Do not apply pending migrations; refuse to start while any are pending.
+        #[arg(long)]
+        no_migrate: bool,
+    },
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(client::ClientCmd),
@@ -78,6 +83,31 @@ enum Command {
     /// Manage resource servers (RFC 8707 resource indicators).
     #[command(subcommand)]
     Resource(resource::ResourceCmd),
+    /// Apply pending database migrations without serving (--check: list them, exit non-zero
+    /// when any is pending).
+    Migrate {
+        #[arg(long)]
+        check: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a SQLite database to a new file while it is in use (PostgreSQL: use pg_dump).
+    Backup {
+        /// The new file to write (must not exist).
+        #[arg(long, value_name = "PATH")]
+        to: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage the master key that seals private keys and client secrets.
+    #[command(subcommand, name = "master-key")]
+    MasterKey(ops::MasterKeyCmd),
+    /// Delete expired codes, tokens, sessions and replay entries, and audit events past
+    /// [audit] retention_days, in bounded batches (the server also does this periodically).
+    Purge {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The output format of `--output`.
@@ -107,7 +137,7 @@ impl Env {
     /// Opens the database (running pending migrations, as every admin command does).
     pub async fn store(&self) -> anyhow::Result<Store> {
         let url = &self.settings.database_url;
-        Store::connect(url)
+        Store::connect_within(url, self.settings.database.connect_timeout())
             .await
             .map_err(|e| anyhow::anyhow!("database {}: {e}", redact(url)))
     }
@@ -116,9 +146,10 @@ impl Env {
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let _ = OUTPUT.set(cli.output.unwrap_or_default());
-    let settings = Settings::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
+    let mut settings = Settings::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
     crate::init_tracing(cli.serves(), settings.log.format);
-    if let Command::Serve = cli.command {
+    if let Command::Serve { no_migrate } = cli.command {
+        settings.database.migrate_on_start &= !no_migrate;
         return crate::serve(settings).await;
     }
     let env = Env {
@@ -128,7 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         now: gatehouse_core::ports::Clock::now(&gatehouse_core::ports::SystemClock),
     };
     match cli.command {
-        Command::Serve => Ok(()),
+        Command::Serve { .. } => Ok(()),
         Command::Client(c) => client::run(&env, c).await,
         Command::User(c) => user::run(&env, c).await,
         Command::Key(c) => key::run(&env, c).await,
@@ -137,6 +168,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey(c) => apikey::run(&env, c).await,
         Command::Audit(c) => audit::run(&env, c).await,
         Command::Resource(c) => resource::run(&env, c).await,
+        Command::Migrate { check, json } => ops::migrate(&env, check, json_wanted(json)).await,
+        Command::Backup { to, json } => ops::backup(&env, &to, json_wanted(json)).await,
+        Command::MasterKey(c) => ops::master_key(&env, c).await,
+        Command::Purge { json } => ops::purge(&env, json_wanted(json)).await,
     }
 }
 

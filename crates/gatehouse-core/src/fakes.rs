@@ -396,8 +396,15 @@ impl UserStore for FakeStore {
             .find(|u| &u.id == id)
             .cloned())
     }
-    async fn find_user_by_username(&self, _: &str) -> Result<Option<User>, StoreError> {
+    async fn find_user_by_username(
+        &self,
+        _: &TenantId,
+        _: &str,
+    ) -> Result<Option<User>, StoreError> {
         Ok(None)
+    }
+    async fn find_users_named(&self, _: &str, _: u64) -> Result<Vec<User>, StoreError> {
+        Ok(Vec::new())
     }
 }
 

@@ -88,7 +88,7 @@ impl Application {
         if settings.metrics.enabled {
             telemetry::install();
         }
-        let store = Store::connect(&settings.database_url)
+        let store = open_store(&settings)
             .await
             .map_err(|e| format!("database: {e}"))?;
         store.start_audit_batching();
@@ -306,12 +306,24 @@ async fn reload_on_sighup(tls: Option<Arc<tls::Certificates>>) {
     drop(tls);
 }
 
+/// Opens the database: migrating it, or (`[database] migrate_on_start = false`, `serve
+/// --no-migrate`) refusing while migrations are pending.
+async fn open_store(settings: &Settings) -> Result<Store, gatehouse_store::Error> {
+    let (url, timeout) = (&settings.database_url, settings.database.connect_timeout());
+    if settings.database.migrate_on_start {
+        return Store::connect_within(url, timeout).await;
+    }
+    let store = Store::open(url, timeout).await?;
+    store.require_migrated().await?;
+    Ok(store)
+}
+
 /// Key reloads, metrics upkeep and housekeeping.
 async fn background_tasks(state: web::Data<AppState>) {
     let period = state.settings.keys.reload_period();
     let mut tick = tokio::time::interval(period);
-    // Housekeeping about every ten minutes.
-    let every = (600 / period.as_secs().max(1)).max(1);
+    // Housekeeping every `[housekeeping] interval`, rounded to reload periods.
+    let every = (state.settings.housekeeping.interval / period.as_secs().max(1)).max(1);
     let mut n: u64 = 0;
     loop {
         tick.tick().await;
@@ -326,14 +338,20 @@ async fn background_tasks(state: web::Data<AppState>) {
     }
 }
 
-/// Deletes expired codes, sessions and refresh tokens, and keys retired longer ago than any
-/// token they signed can live.
+/// Deletes expired codes, sessions, refresh tokens and replay entries in bounded batches,
+/// audit events past the retention, and keys retired longer ago than any token they signed
+/// can live.
 async fn housekeeping(state: &AppState) {
     state.rate_limits.prune();
     state.sign_in_failures.local().prune();
     let now = state.now();
-    if let Err(e) = state.store.delete_expired(now).await {
-        tracing::warn!(error = %e, "housekeeping failed");
+    match state
+        .store
+        .purge(now, purge_policy(&state.settings, now))
+        .await
+    {
+        Ok(report) => tracing::debug!(?report, "housekeeping purged expired rows"),
+        Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
     }
     let idle_cutoff = now - chrono::Duration::seconds(state.settings.session.idle_ttl);
     if let Err(e) = state.store.delete_idle_sessions(idle_cutoff).await {
@@ -360,18 +378,24 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.delete_expired_pushed_requests(now).await {
         tracing::warn!(error = %e, "pruning pushed authorization requests failed");
     }
-    if let Err(e) = state.store.delete_expired_revoked_tokens(now).await {
-        tracing::warn!(error = %e, "pruning revoked access tokens failed");
-    }
-    if let Err(e) = state.store.delete_expired_assertions(now).await {
-        tracing::warn!(error = %e, "pruning assertion jti records failed");
-    }
     if let Err(e) = state
         .store
         .delete_keys_retired_before(now - state.keys.retired_window())
         .await
     {
         tracing::warn!(error = %e, "pruning retired keys failed");
+    }
+}
+
+/// What a purge deletes besides expired rows, per the settings (the housekeeping job and
+/// `gatehouse purge` share it).
+pub fn purge_policy(
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+) -> gatehouse_store::PurgePolicy {
+    gatehouse_store::PurgePolicy {
+        batch_size: settings.housekeeping.batch_size,
+        audit_before: settings.audit.retention().map(|keep| now - keep),
     }
 }
 

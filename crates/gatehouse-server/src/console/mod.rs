@@ -249,7 +249,7 @@ pub(crate) async fn current_admin(
     };
     // The sign-in's own rule, again at every use: no admin scope any more, or a disabled
     // tenant, and the session ends at once.
-    let admitted = signin::admitted(&state.store, Audience::Console, &user)
+    let admitted = signin::admitted(&state.store, Audience::Console(None), &user)
         .await
         .map_err(internal)?;
     if admitted.is_err() {

@@ -17,6 +17,7 @@ mod protocol;
 mod redis;
 mod server;
 mod sign_in;
+mod storage;
 mod tls;
 
 pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
@@ -29,6 +30,7 @@ pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
 pub use redis::{RedisSettings, RedisUrl};
 pub use server::ServerSettings;
+pub use storage::{AuditSettings, DatabaseSettings, HousekeepingSettings};
 pub use tls::TlsSettings;
 
 /// The log line format, `text` or `json` (wins over `[log] format`).
@@ -85,6 +87,12 @@ pub struct Settings {
     pub client_metadata: ClientMetadataSettings,
     /// Pushed authorization requests (RFC 9126).
     pub par: ParSettings,
+    /// Connecting to the database and migrating it.
+    pub database: DatabaseSettings,
+    /// The background purge of expired rows.
+    pub housekeeping: HousekeepingSettings,
+    /// Audit trail retention.
+    pub audit: AuditSettings,
 }
 
 /// `[par]`: pushed authorization requests (RFC 9126).
@@ -121,6 +129,9 @@ impl Default for Settings {
             redis: RedisSettings::default(),
             client_metadata: ClientMetadataSettings::default(),
             par: ParSettings::default(),
+            database: DatabaseSettings::default(),
+            housekeeping: HousekeepingSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -242,6 +253,7 @@ impl Settings {
         self.metrics.check()?;
         self.client_metadata.check()?;
         self.redis.check()?;
+        storage::check(&self.database, &self.housekeeping, &self.audit)?;
         self.keys.check_propagation()
     }
 
@@ -353,12 +365,15 @@ mod tests {
         let d = Settings::default();
         let show = |s: &Settings| {
             format!(
-                "{:?} {:?} {:?} {:?} {:?} {} {}",
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {}",
                 s.server,
                 s.tls,
                 s.metrics,
                 s.log,
                 s.redis,
+                s.database,
+                s.housekeeping,
+                s.audit,
                 s.keys.propagation_delay,
                 s.keys.reload_interval
             )
@@ -374,7 +389,19 @@ mod tests {
             s.validated().unwrap_err()
         };
         type Tweak = &'static dyn Fn(&mut Settings);
-        let cases: [(Tweak, &str); 7] = [
+        let cases: [(Tweak, &str); 10] = [
+            (
+                &|s| s.database.connect_timeout = 0,
+                "database.connect_timeout",
+            ),
+            (
+                &|s| s.housekeeping.batch_size = 0,
+                "housekeeping.batch_size",
+            ),
+            (
+                &|s| s.audit.retention_days = 100_000,
+                "audit.retention_days",
+            ),
             (&|s| s.server.body_timeout = 0, "server.body_timeout"),
             (&|s| s.server.max_connections = 0, "server.max_connections"),
             (&|s| s.tls.cert_file = "c.pem".into(), "tls.key_file"),
