@@ -7,8 +7,11 @@
 mod apikey;
 mod audit;
 mod client;
+mod completions;
+mod config;
 mod key;
 mod ops;
+mod perform;
 mod resource;
 mod tenant;
 mod trust;
@@ -54,6 +57,7 @@ impl Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the authorization server.
+    #[command(after_help = SERVE_ENVIRONMENT)]
     Serve {
         /// Do not apply pending migrations; refuse to start while any are pending.
         #[arg(long)]
@@ -80,6 +84,14 @@ enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Check the configuration without serving.
+    #[command(subcommand)]
+    Config(config::ConfigCmd),
+    /// Run an OAuth flow as a client would (a loopback redirect listener, PKCE).
+    #[command(subcommand)]
+    Perform(perform::PerformCmd),
+    /// Print a shell completion script (e.g. `gatehouse completions bash > /etc/bash_completion.d/gatehouse`).
+    Completions(completions::CompletionsArgs),
     /// Manage resource servers (RFC 8707 resource indicators).
     #[command(subcommand)]
     Resource(resource::ResourceCmd),
@@ -126,6 +138,20 @@ pub(crate) fn json_wanted(json_flag: bool) -> bool {
     json_flag || OUTPUT.get() == Some(&Output::Json)
 }
 
+/// The environment variables `serve` reads (also listed in `docs/configuration.md`).
+const SERVE_ENVIRONMENT: &str = "\
+Environment variables (they win over the configuration file):
+  GATEHOUSE_ISSUER        issuer identifier and public base URL [default: follows the listen address]
+  GATEHOUSE_LISTEN        address to bind [default: 127.0.0.1:8080]
+  GATEHOUSE_DATABASE_URL  sqlite://PATH?mode=rwc or postgres://user:pass@host/db
+                          [default: sqlite://data/gatehouse.db?mode=rwc, relative to the working directory]
+  GATEHOUSE_MASTER_KEY    master key sealing private signing keys (64 hex digits or base64)
+  GATEHOUSE_LOG           log filter, e.g. info or info,gatehouse::access=warn [default: info]
+  GATEHOUSE_LOG_FORMAT    text or json [default: text]
+  GATEHOUSE_REDIS_URL     redis://host:port, rate limits shared by the nodes [default: none]
+The configuration file is --config PATH, else config/gatehouse.toml when it exists.
+Check a configuration with: gatehouse config check";
+
 /// What a command runs with: the settings, the local operator, the time of the command.
 pub(crate) struct Env {
     pub settings: Settings,
@@ -136,21 +162,47 @@ pub(crate) struct Env {
 impl Env {
     /// Opens the database (running pending migrations, as every admin command does).
     pub async fn store(&self) -> anyhow::Result<Store> {
-        let url = &self.settings.database_url;
-        Store::connect_within(url, self.settings.database.connect_timeout())
+        let s = &self.settings;
+        if let Some(path) = s.sqlite_path().filter(|p| !p.exists()) {
+            // A command run from another directory than the server's would otherwise work on
+            // a new, empty database without a word.
+            eprintln!(
+                "warning: database_url: {} does not exist, creating a new empty database (run from the server's directory or set GATEHOUSE_DATABASE_URL)",
+                path.display()
+            );
+        }
+        let timeout = s.database.connect_timeout();
+        Store::connect_within(&s.database_url, timeout)
             .await
-            .map_err(|e| anyhow::anyhow!("database {}: {e}", redact(url)))
+            .map_err(|e| {
+                let cause = match e {
+                    gatehouse_store::Error::Db(m) => m,
+                    e => e.to_string(),
+                };
+                anyhow::anyhow!(
+                    "database_url: cannot open {}: {cause}",
+                    s.database_display()
+                )
+            })
     }
 }
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let _ = OUTPUT.set(cli.output.unwrap_or_default());
-    let mut settings = Settings::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
-    crate::init_tracing(cli.serves(), settings.log.format);
+    match cli.command {
+        Command::Config(c) => return config::run(cli.config.as_deref(), c),
+        Command::Completions(c) => return completions::run(c),
+        _ => {}
+    }
+    let (mut settings, report) = Settings::load_reported(cli.config.as_deref())?;
+    crate::init_tracing(cli.serves(), settings.log.format)?;
     if let Command::Serve { no_migrate } = cli.command {
         settings.database.migrate_on_start &= !no_migrate;
-        return crate::serve(settings).await;
+        return crate::serve(settings, report).await;
+    }
+    if let Command::Perform(c) = cli.command {
+        return perform::run(&settings, c).await;
     }
     let env = Env {
         settings,
@@ -167,6 +219,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(c) => tenant::run(&env, c).await,
         Command::Apikey(c) => apikey::run(&env, c).await,
         Command::Audit(c) => audit::run(&env, c).await,
+        Command::Config(_) | Command::Completions(_) | Command::Perform(_) => Ok(()),
         Command::Resource(c) => resource::run(&env, c).await,
         Command::Migrate { check, json } => ops::migrate(&env, check, json_wanted(json)).await,
         Command::Backup { to, json } => ops::backup(&env, &to, json_wanted(json)).await,
@@ -331,15 +384,4 @@ pub(crate) fn read_jwks_file(path: &std::path::Path) -> anyhow::Result<serde_jso
 /// Parses `--tenant`.
 pub(crate) fn tenant_flag(env: &Env, tenant: &str) -> anyhow::Result<gatehouse_core::TenantId> {
     env.operator.tenant_or_home(Some(tenant)).flagged()
-}
-
-/// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -34,9 +34,12 @@ pub enum MasterKeyCmd {
 async fn open(env: &Env) -> anyhow::Result<Store> {
     let url = &env.settings.database_url;
     let timeout = env.settings.database.connect_timeout();
-    Store::open(url, timeout)
-        .await
-        .map_err(|e| anyhow::anyhow!("database {}: {e}", super::redact(url)))
+    Store::open(url, timeout).await.map_err(|e| {
+        anyhow::anyhow!(
+            "database_url: cannot open {}: {e}",
+            env.settings.database_display()
+        )
+    })
 }
 
 /// `gatehouse migrate [--check]`.

@@ -34,6 +34,7 @@ mod console_access;
 mod console_browser;
 mod console_browser_clients;
 mod console_clients;
+mod day_one;
 mod discovery;
 mod durability;
 mod hash_flood;

@@ -50,6 +50,16 @@ pub use state::AppState;
 /// Largest request body we read (forms and token requests are small).
 const MAX_BODY: usize = 64 * 1024;
 
+/// A database that would not open, on one line naming the setting and the database (its
+/// password redacted).
+fn database_error(database: &str, e: gatehouse_store::Error) -> String {
+    let cause = match e {
+        gatehouse_store::Error::Db(m) => m,
+        e => e.to_string(),
+    };
+    format!("database_url: cannot open {database}: {cause}")
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
@@ -88,9 +98,11 @@ impl Application {
         if settings.metrics.enabled {
             telemetry::install();
         }
+        let database = settings.database_display();
         let store = open_store(&settings)
             .await
-            .map_err(|e| format!("database: {e}"))?;
+            .map_err(|e| database_error(&database, e))?;
+        tracing::info!(database = %database, "database opened");
         store.start_audit_batching();
         let master = settings.master_key.clone();
         keys::prepare(&store, master.as_ref()).await?;
@@ -402,6 +414,8 @@ pub fn purge_policy(
 /// All routes.
 pub fn routes_config(cfg: &mut web::ServiceConfig) {
     use routes::*;
+    cfg.route("/", web::get().to(home::home))
+        .route("/admin/docs", web::get().to(home::admin_docs));
     cfg.route(
         "/.well-known/openid-configuration",
         web::get().to(discovery::openid_configuration),

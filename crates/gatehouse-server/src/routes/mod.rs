@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod consent;
 pub mod discovery;
 pub mod health;
+pub mod home;
 pub mod introspect;
 pub mod login;
 pub mod logout;

@@ -2,7 +2,7 @@
 //! `GATEHOUSE_*` environment variables, in that order of precedence (see the operator contract).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -13,6 +13,7 @@ mod client_metadata;
 mod log;
 mod metrics;
 mod network;
+mod problems;
 mod protocol;
 mod redis;
 mod server;
@@ -23,6 +24,7 @@ mod tls;
 pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
 pub use client_metadata::ClientMetadataSettings;
 pub use network::NetworkSettings;
+pub use problems::{Origin, Problem, SettingsError, env_var_of};
 pub use protocol::{ClientAuthSettings, KeySettings, SessionSettings, TokenSettings};
 pub use sign_in::{LoginThrottleSettings, PasswordHashingSettings, RateLimitSettings};
 // Running in production: the listener, direct HTTPS, metrics, logs, shared limits.
@@ -136,6 +138,68 @@ impl Default for Settings {
     }
 }
 
+/// Extracts the settings from `fig`. On failure every section is extracted on its own, so
+/// that a problem in one does not hide the problems of another; the settings returned then
+/// hold the defaults for the sections in error.
+fn extract(fig: &Figment) -> (Settings, Vec<Problem>) {
+    let first = match fig.extract::<Settings>() {
+        Ok(s) => return (s, Vec::new()),
+        Err(e) => e,
+    };
+    let mut s = Settings::default();
+    let mut out = Vec::new();
+    macro_rules! sections {
+        ($($name:ident),* $(,)?) => {$(
+            match fig.extract_inner(stringify!($name)) {
+                Ok(v) => s.$name = v,
+                Err(e) => out.extend(problems::from_figment(e, Some(stringify!($name)))),
+            }
+        )*};
+    }
+    sections!(
+        issuer,
+        listen,
+        database_url,
+        tokens,
+        session,
+        scopes,
+        workers,
+        keys,
+        client_auth,
+        api_keys,
+        network,
+        rate_limits,
+        login_throttle,
+        password_hashing,
+        server,
+        tls,
+        metrics,
+        log,
+        redis,
+        client_metadata,
+        par,
+        database,
+        housekeeping,
+        audit,
+    );
+    type Top = BTreeMap<String, figment::value::Value>;
+    let known = Figment::from(Serialized::defaults(Settings::default()))
+        .extract::<Top>()
+        .unwrap_or_default();
+    for key in fig.extract::<Top>().unwrap_or_default().keys() {
+        if !known.contains_key(key) {
+            let origin = problems::origin_of(fig, key);
+            out.push(Problem::new(key, origin, "unknown setting"));
+        }
+    }
+    // A section missing from the list above still has its problem reported.
+    if out.is_empty() {
+        out.extend(problems::from_figment(first, None));
+    }
+    problems::dedup(&mut out);
+    (s, out)
+}
+
 fn default_scope_descriptions() -> BTreeMap<String, String> {
     [
         ("openid", "Sign you in with your account"),
@@ -150,20 +214,45 @@ fn default_scope_descriptions() -> BTreeMap<String, String> {
     .collect()
 }
 
+/// The configuration file read when `--config` is not given (relative to the working
+/// directory), if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "config/gatehouse.toml";
+
+/// What loading found besides the settings, for the log and `gatehouse config check`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// The configuration file read, if any.
+    pub file: Option<PathBuf>,
+    /// The issuer was not set but the listen address was: the issuer follows the listen address.
+    pub issuer_follows_listen: bool,
+    /// A relative SQLite path as configured, before it was made absolute (against the working
+    /// directory).
+    pub relative_database_path: Option<String>,
+}
+
 impl Settings {
-    /// Loads settings: defaults, then the file (`path`, or `config/gatehouse.toml` when it
-    /// exists), then the environment.
-    pub fn load(path: Option<&Path>) -> Result<Self, String> {
+    /// Loads settings: defaults, then the file (`path`, or [`DEFAULT_CONFIG_FILE`] when it
+    /// exists), then the environment. The error lists every problem found.
+    pub fn load(path: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_reported(path).map(|(s, _)| s)
+    }
+
+    /// [`Settings::load`], with what loading decided on the way ([`LoadReport`]).
+    pub fn load_reported(path: Option<&Path>) -> Result<(Self, LoadReport), SettingsError> {
+        let file = match path {
+            Some(p) if !p.is_file() => {
+                return Err(SettingsError::one(Problem::new(
+                    "--config",
+                    Origin::File(p.to_path_buf()),
+                    "no such file (give the path of a TOML configuration file)",
+                )));
+            }
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
+        };
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));
-        match path {
-            Some(p) if !p.exists() => {
-                return Err(format!("--config: {} does not exist", p.display()));
-            }
-            Some(p) => fig = fig.merge(Toml::file(p)),
-            None if Path::new("config/gatehouse.toml").exists() => {
-                fig = fig.merge(Toml::file("config/gatehouse.toml"))
-            }
-            None => {}
+        if let Some(f) = &file {
+            fig = fig.merge(Toml::file(f));
         }
         let fig = fig.merge(
             Env::prefixed("GATEHOUSE_")
@@ -178,20 +267,145 @@ impl Settings {
                 "redis.url".into()
             }
         }));
-        let mut s: Settings = fig.extract().map_err(|e| format!("configuration: {e}"))?;
+        let (mut s, mut problems) = extract(&fig);
         if let Ok(text) = std::env::var(MASTER_KEY_ENV) {
-            s.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
-                format!("{MASTER_KEY_ENV}: {e} (expected 32 bytes as 64 hex digits or base64)")
-            })?);
+            match gatehouse_jose::MasterKey::parse(&text) {
+                Ok(k) => s.master_key = Some(k),
+                Err(e) => problems.push(Problem::new(
+                    "master key",
+                    Origin::Env(MASTER_KEY_ENV.into()),
+                    format!("{e} (expected 32 bytes as 64 hex digits or base64)"),
+                )),
+            }
         }
-        s.validated()
+        let mut report = LoadReport {
+            file,
+            ..LoadReport::default()
+        };
+        report.issuer_follows_listen = s.follow_listen(&fig);
+        report.relative_database_path = s.resolve_sqlite_path();
+        let (s, checked) = s.checked();
+        problems.extend(checked.into_iter().map(|mut p| {
+            p.origin = problems::origin_of(&fig, &p.field);
+            p
+        }));
+        match problems.is_empty() {
+            true => Ok((s, report)),
+            false => Err(SettingsError { problems }),
+        }
     }
 
-    /// Normalises and checks the settings.
-    pub fn validated(mut self) -> Result<Self, String> {
+    /// When the listen address is set and the issuer is not, the issuer follows the listen
+    /// address (an unspecified host becomes 127.0.0.1). Returns whether it did.
+    fn follow_listen(&mut self, fig: &Figment) -> bool {
+        let set = |field| problems::origin_of(fig, field) != Origin::Default;
+        if set("issuer") || !set("listen") {
+            return false;
+        }
+        let Ok(addr) = self.listen.parse::<std::net::SocketAddr>() else {
+            return false;
+        };
+        let host = match addr.ip() {
+            ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        let scheme = if self.tls.enabled() { "https" } else { "http" };
+        self.issuer = format!("{scheme}://{host}:{}", addr.port());
+        true
+    }
+
+    /// Makes a relative SQLite path absolute, once, against the working directory, so that
+    /// every message and log names the real file. Returns the relative path it replaced.
+    fn resolve_sqlite_path(&mut self) -> Option<String> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rest, None),
+        };
+        if path.is_empty() || path.starts_with('/') || path.starts_with(":memory:") {
+            return None;
+        }
+        let cwd = std::env::current_dir().ok()?;
+        let absolute = cwd.join(path);
+        let resolved = match query {
+            Some(q) => format!("sqlite://{}?{q}", absolute.display()),
+            None => format!("sqlite://{}", absolute.display()),
+        };
+        let relative = path.to_owned();
+        self.database_url = resolved;
+        Some(relative)
+    }
+
+    /// The SQLite file of `database_url`, if it names one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or(rest);
+        if path.is_empty() || path.starts_with(":memory:") || rest.contains("mode=memory") {
+            return None;
+        }
+        Some(PathBuf::from(path))
+    }
+
+    /// `database_url` without its password, for logs and messages.
+    pub fn database_display(&self) -> String {
+        match url::Url::parse(&self.database_url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+
+    /// Normalises and checks the settings; the error lists every problem.
+    pub fn validated(self) -> Result<Self, SettingsError> {
+        let (s, problems) = self.checked();
+        match problems.is_empty() {
+            true => Ok(s),
+            false => Err(SettingsError { problems }),
+        }
+    }
+
+    /// Normalises the settings and finds every problem (each check independent of the others).
+    fn checked(mut self) -> (Self, Vec<Problem>) {
         while self.issuer.ends_with('/') {
             self.issuer.pop();
         }
+        let mut out = Vec::new();
+        if let Err(m) = self.read_master_key_file() {
+            out.push(Problem::from_message(&m));
+        }
+        let checks = [
+            self.check_issuer(),
+            self.check_lifetimes(),
+            self.check_keys(),
+            self.check_refresh_lifetimes(),
+            self.check_api_keys(),
+            self.network.proxies().map(|_| ()),
+            self.rate_limits.check_retired(),
+            self.login_throttle.check(),
+            self.password_hashing.check(),
+            self.server.check(),
+            self.tls.check(),
+            self.metrics.check(),
+            self.client_metadata.check(),
+            self.redis.check(),
+            storage::check(&self.database, &self.housekeeping, &self.audit),
+            self.keys.check_propagation(),
+        ];
+        out.extend(
+            checks
+                .into_iter()
+                .filter_map(Result::err)
+                .map(|m| Problem::from_message(&m)),
+        );
+        (self, out)
+    }
+
+    fn check_issuer(&self) -> Result<(), String> {
         let url = url::Url::parse(&self.issuer).map_err(|e| format!("issuer: {e}"))?;
         if !matches!(url.scheme(), "http" | "https")
             || url.query().is_some()
@@ -199,7 +413,10 @@ impl Settings {
         {
             return Err("issuer must be an http(s) URL without query or fragment".into());
         }
-        self.check_lifetimes()?;
+        Ok(())
+    }
+
+    fn check_keys(&self) -> Result<(), String> {
         let k = &self.keys;
         if k.prepublish < 0 {
             return Err("keys.prepublish must not be negative".into());
@@ -211,14 +428,24 @@ impl Settings {
                 "keys.rotation_interval must be 0 (off) or longer than keys.prepublish".into(),
             );
         }
-        if self.master_key.is_none() && !k.master_key_file.is_empty() {
-            let path = &k.master_key_file;
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("keys.master_key_file: cannot read {path}: {e}"))?;
-            self.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
-                format!("keys.master_key_file: {e} (expected 32 bytes as 64 hex digits or base64)")
-            })?);
+        Ok(())
+    }
+
+    /// `keys.master_key_file`, unless `GATEHOUSE_MASTER_KEY` gave the key.
+    fn read_master_key_file(&mut self) -> Result<(), String> {
+        let path = &self.keys.master_key_file;
+        if self.master_key.is_some() || path.is_empty() {
+            return Ok(());
         }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("keys.master_key_file: cannot read {path}: {e}"))?;
+        self.master_key = Some(gatehouse_jose::MasterKey::parse(&text).map_err(|e| {
+            format!("keys.master_key_file: {e} (expected 32 bytes as 64 hex digits or base64)")
+        })?);
+        Ok(())
+    }
+
+    fn check_refresh_lifetimes(&self) -> Result<(), String> {
         let t = &self.tokens;
         if t.refresh_token_idle_ttl() > t.refresh_token_absolute_ttl {
             return Err(
@@ -226,8 +453,11 @@ impl Settings {
                     .into(),
             );
         }
+        Ok(())
+    }
+
+    fn check_api_keys(&self) -> Result<(), String> {
         self.api_keys.prefixes()?;
-        self.network.proxies()?;
         for name in self.api_keys.rate_limit_classes.keys() {
             gatehouse_core::apikey::validate_rate_limit_class(name).map_err(|_| {
                 format!("api_keys.rate_limit_classes: {name:?} is not a valid class name (1 to 64 of A-Z, a-z, 0-9, _, - and .)")
@@ -239,22 +469,7 @@ impl Settings {
         if !(1..=86_400).contains(&self.api_keys.exchange_token_ttl) {
             return Err("api_keys.exchange_token_ttl must be between 1 and 86400".into());
         }
-        self.rate_limits.check_retired()?;
-        self.login_throttle.check()?;
-        self.password_hashing.check()?;
-        self.check_operations()?;
-        Ok(self)
-    }
-
-    /// The sections of running in production: listener, TLS, metrics, Redis, key propagation.
-    fn check_operations(&self) -> Result<(), String> {
-        self.server.check()?;
-        self.tls.check()?;
-        self.metrics.check()?;
-        self.client_metadata.check()?;
-        self.redis.check()?;
-        storage::check(&self.database, &self.housekeeping, &self.audit)?;
-        self.keys.check_propagation()
+        Ok(())
     }
 
     /// Lower (and a few upper) bounds of the lifetimes, in seconds.
