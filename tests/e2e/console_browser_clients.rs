@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use fantoccini::{Client, Locator};
 
-use crate::console_browser::{browser, by_id, chromedriver, chromium, start_driver};
+use crate::console_browser::{browser, by_id, require_browser, start_driver};
 use crate::support::{PASSWORD, TestServer, admin_user};
 
 fn screenshot(name: &str) -> PathBuf {
@@ -38,17 +38,12 @@ async fn value_of(c: &Client, id: &str) -> String {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(gatehouse_test_browser),
+    ignore = "needs headless Chromium and chromedriver (apt-get install chromium chromium-driver), or GATEHOUSE_REQUIRE_BROWSER=1"
+)]
 async fn console_clients_and_signing_keys_in_headless_chromium() {
-    let (driver_bin, chromium_bin) = (chromedriver(), chromium());
-    if !(Path::new(&driver_bin).exists() && Path::new(&chromium_bin).exists()) {
-        if std::env::var("GATEHOUSE_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!(
-                "GATEHOUSE_REQUIRE_BROWSER=1 but {chromium_bin} or {driver_bin} is missing (apt-get install chromium chromium-driver)"
-            );
-        }
-        println!("skipped: no chromium/chromedriver ({chromium_bin}, {driver_bin})");
-        return;
-    }
+    require_browser();
     let server = TestServer::start().await;
     admin_user(&server, "root", "default", "admin:all").await;
     let (_driver, driver_url) = start_driver().await;
