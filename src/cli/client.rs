@@ -75,7 +75,7 @@ pub async fn run(env: &Env, cmd: ClientCmd) -> anyhow::Result<()> {
     };
     let registration = ClientRegistration {
         name: c.name,
-        tenant_id: tenant_flag(env, &c.tenant)?,
+        tenant_id: tenant_flag(env, &c.tenant).await?,
         grant_types: c.grant_types,
         redirect_uris: c.redirect_uris,
         post_logout_redirect_uris: c.post_logout_redirect_uris,

@@ -76,15 +76,23 @@ pub(crate) struct Env {
     pub settings: Settings,
     pub operator: Actor,
     pub now: DateTime<Utc>,
+    /// The database, opened once on first use.
+    store: tokio::sync::OnceCell<Store>,
 }
 
 impl Env {
-    /// Opens the database (running pending migrations, as every admin command does).
+    /// Opens the database on first use (running pending migrations, as every admin command
+    /// does); later calls share its pool.
     pub async fn store(&self) -> anyhow::Result<Store> {
         let url = &self.settings.database_url;
-        Store::connect(url)
+        self.store
+            .get_or_try_init(|| async {
+                Store::connect(url)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("database {}: {e}", redact(url)))
+            })
             .await
-            .map_err(|e| anyhow::anyhow!("database {}: {e}", redact(url)))
+            .cloned()
     }
 }
 
@@ -100,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         operator: Actor::operator(),
         // Each command acts at one instant, read once from the system clock.
         now: gatehouse_core::ports::Clock::now(&gatehouse_core::ports::SystemClock),
+        store: tokio::sync::OnceCell::new(),
     };
     match cli.command {
         Command::Serve => Ok(()),
@@ -206,9 +215,16 @@ pub(crate) fn read_jwks_file(path: &std::path::Path) -> anyhow::Result<serde_jso
     })
 }
 
-/// Parses `--tenant`.
-pub(crate) fn tenant_flag(env: &Env, tenant: &str) -> anyhow::Result<gatehouse_core::TenantId> {
-    env.operator.tenant_or_home(Some(tenant)).flagged()
+/// Resolves `--tenant` (a tenant's id or its name) through the operator layer's one resolver.
+pub(crate) async fn tenant_flag(
+    env: &Env,
+    tenant: &str,
+) -> anyhow::Result<gatehouse_core::TenantId> {
+    let store = env.store().await?;
+    let ctx = gatehouse_admin::Context::new(&store, &env.operator, env.now);
+    gatehouse_admin::tenants::resolve(&ctx, tenant)
+        .await
+        .flagged()
 }
 
 /// A database URL without its password, for messages.

@@ -42,7 +42,7 @@ pub async fn run(env: &Env, cmd: TrustCmd) -> anyhow::Result<()> {
         jwks: read_jwks_file(&t.jwks_file)?,
         scope: t.scope,
     };
-    let tenant = tenant_flag(env, &t.tenant)?;
+    let tenant = tenant_flag(env, &t.tenant).await?;
     let store = env.store().await?;
     let ctx = Context::new(&store, &env.operator, env.now);
     let out = trusts::create(&ctx, &tenant, new).await.flagged()?;

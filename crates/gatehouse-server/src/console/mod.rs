@@ -129,6 +129,9 @@ pub(crate) fn refusal(e: OpError) -> HttpResponse {
         OpError::Denied(Denied::PlatformAdminOnly) => {
             forbidden("Only a platform administrator may do this.")
         }
+        OpError::Denied(Denied::Outranked { scope }) => forbidden(&format!(
+            "This user holds {scope}, which your own admin scopes do not include."
+        )),
         OpError::Denied(Denied::OtherTenant)
         | OpError::OtherTenant {
             what: Object::Tenant,
@@ -138,7 +141,7 @@ pub(crate) fn refusal(e: OpError) -> HttpResponse {
         OpError::UnknownTenant(t) => message(
             StatusCode::NOT_FOUND,
             "No such tenant",
-            &format!("There is no tenant with id {t}."),
+            &format!("There is no tenant with id or name {t}."),
         ),
         OpError::Invalid(f) => message(
             StatusCode::BAD_REQUEST,
@@ -152,6 +155,11 @@ pub(crate) fn refusal(e: OpError) -> HttpResponse {
             StatusCode::CONFLICT,
             "Changed meanwhile",
             "The object changed since the page was loaded. Reload it and try again.",
+        ),
+        OpError::Busy(secs) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            &format!("The server is busy hashing passwords. Try again in {secs} seconds."),
         ),
         e @ OpError::Storage(_) => internal(e),
     }
