@@ -18,6 +18,7 @@ mod apikey_use;
 mod apikeys_cli;
 mod audit_events;
 mod cli;
+mod cli_users;
 mod client_secret_jwt;
 mod cluster;
 mod code_flow;
