@@ -8,7 +8,8 @@
 //!   issuer) with the idle and absolute lifetimes of the login session.
 //! - Every form carries a CSRF token compared in constant time: a double-submit cookie on the
 //!   sign-in form, the session's synchronizer token afterwards.
-//! - Pages: API keys per tenant ([`apikeys`]), clients and the audit trail ([`pages`]).
+//! - Pages: API keys per tenant ([`apikeys`]), clients and the audit trail ([`pages`]),
+//!   users and their sessions ([`users`]), tenants for platform administrators ([`tenants`]).
 //!   Every read and change is an operator action of `gatehouse_admin` run with the user's
 //!   principal (admin scopes read at every request), so the console grants exactly what the
 //!   CLI and the admin API grant: a user sees only their own tenant unless they are a platform
@@ -24,6 +25,8 @@
 pub mod apikeys;
 pub mod pages;
 mod sign_in;
+pub mod tenants;
+pub mod users;
 pub mod views;
 
 use actix_web::http::{StatusCode, header};
@@ -80,7 +83,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &format!("{BASE}/clients"),
             web::get().to(pages::clients_get),
         )
-        .route(&format!("{BASE}/audit"), web::get().to(pages::audit_get));
+        .route(&format!("{BASE}/audit"), web::get().to(pages::audit_get))
+        .configure(users::routes)
+        .configure(tenants::routes);
 }
 
 /// Renders a console page with the security headers (the console's CSP: the login pages'
@@ -199,6 +204,8 @@ impl Admin {
             api_keys: self.principal.can(Resource::ApiKeys, Access::Read),
             clients: self.principal.can(Resource::Clients, Access::Read),
             audit: self.principal.can(Resource::Audit, Access::Read),
+            users: self.principal.can(Resource::Users, Access::Read),
+            tenants: self.principal.is_platform_admin(),
             tenant_query: q,
         }
     }
