@@ -31,6 +31,7 @@ mod connections;
 mod console;
 mod console_access;
 mod console_browser;
+mod console_browser_users;
 mod console_users;
 mod discovery;
 mod durability;
