@@ -13,9 +13,10 @@ mod trust;
 mod user;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use gatehouse_admin::{Actor, Field, OpError};
 use gatehouse_server::Settings;
 use gatehouse_store::Store;
@@ -31,6 +32,10 @@ pub struct Cli {
     /// Configuration file (default: config/gatehouse.toml when present).
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// How results are printed: `table` (default; yes/no for booleans) or `json` (one JSON
+    /// object, as each command's `--json`).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    output: Option<Output>,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,6 +76,22 @@ enum Command {
     Audit(audit::AuditCmd),
 }
 
+/// The output format of `--output`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    #[default]
+    Table,
+    Json,
+}
+
+/// The `--output` of this process, set once before the command runs.
+static OUTPUT: OnceLock<Output> = OnceLock::new();
+
+/// Whether to print JSON: the command's own `--json`, or `--output json`.
+pub(crate) fn json_wanted(json_flag: bool) -> bool {
+    json_flag || OUTPUT.get() == Some(&Output::Json)
+}
+
 /// What a command runs with: the settings, the local operator, the time of the command.
 pub(crate) struct Env {
     pub settings: Settings,
@@ -98,6 +119,7 @@ impl Env {
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let _ = OUTPUT.set(cli.output.unwrap_or_default());
     let settings = Settings::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
     crate::init_tracing(cli.serves(), settings.log.format);
     if let Command::Serve = cli.command {
@@ -186,15 +208,73 @@ impl<T> Flagged<T> for Result<T, OpError> {
     }
 }
 
-/// Prints a view: its JSON (`--json`, one object on one line), else `field: value` lines.
+/// Prints a view: its JSON (`--json` or `--output json`: one object on one line), else aligned
+/// `field: value` lines of `fields`.
 pub(crate) fn print(out: &impl Serialize, json: bool, fields: &[&str]) -> anyhow::Result<()> {
     let out = serde_json::to_value(out)?;
-    if json {
+    if json_wanted(json) {
         println!("{out}");
     } else {
+        let width = fields.iter().map(|f| f.len()).max().unwrap_or(0) + 1;
         for f in fields {
-            println!("{f}: {}", out[f].as_str().unwrap_or("-"));
+            println!("{:width$} {}", format!("{f}:"), cell(&out[f]));
         }
+    }
+    Ok(())
+}
+
+/// A JSON value as a table shows it: booleans as yes/no, lists joined, absence as `-`.
+pub(crate) fn cell(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "-".to_owned(),
+        Value::Bool(true) => "yes".to_owned(),
+        Value::Bool(false) => "no".to_owned(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) if a.is_empty() => "-".to_owned(),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(", "),
+        v => v.to_string(),
+    }
+}
+
+/// Prints `rows` as a table with a header line: `columns` are (heading, field) pairs;
+/// `empty` is printed instead when there are no rows.
+pub(crate) fn print_table(
+    rows: &[serde_json::Value],
+    columns: &[(&str, &str)],
+    empty: &str,
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        println!("{empty}");
+        return Ok(());
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|(_, f)| cell(&r[f])).collect())
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (h, _))| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |values: Vec<&str>| {
+        let padded: Vec<String> = values
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(columns.iter().map(|(h, _)| *h).collect());
+    for r in &cells {
+        line(r.iter().map(String::as_str).collect());
     }
     Ok(())
 }

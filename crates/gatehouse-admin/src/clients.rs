@@ -1,12 +1,12 @@
 //! OAuth clients (RFC 6749 §2): register (with `private_key_jwt` keys, RFC 7523, or a
-//! `client_secret_jwt` secret sealed under the master key), list, read, delete, rotate the
-//! secret. A secret is shown only in the answer that creates it. A client's allowed scopes
+//! `client_secret_jwt` secret sealed under the master key), list, read, update (checked by the
+//! rules of a registration), delete, rotate the secret. A secret is shown only in the answer that creates it. A client's allowed scopes
 //! reach its `client_credentials` tokens, so admin scopes among them are handed on only by
 //! callers who hold them.
 
 use gatehouse_core::TenantId;
 use gatehouse_core::admin::{Access, Grantee, Operation, Resource};
-use gatehouse_core::client::{AuthMethod, Client, ClientRegistration, NewClient};
+use gatehouse_core::client::{AuthMethod, Client, ClientChanges, ClientRegistration, NewClient};
 use gatehouse_core::client_auth::{KeySource, SealedSecret};
 use gatehouse_core::field::{Field, FieldError};
 use gatehouse_core::secret::Secret;
@@ -203,6 +203,65 @@ pub async fn get(ctx: &Context<'_>, id: &str) -> Result<ClientView, OpError> {
         .map(|c| ClientView::from(&c))
 }
 
+/// Changes a client's registration; every change is checked as a registration would be, and
+/// scopes handed to the client are granted only by callers who hold them. Takes effect at
+/// once (clients are not cached).
+pub async fn update(
+    ctx: &Context<'_>,
+    id: &str,
+    changes: ClientChanges,
+    precondition: Precondition<'_, ClientView>,
+) -> Result<ClientView, OpError> {
+    let c = visible(ctx, id, Access::Write).await?;
+    if let Some(scope) = changes.scope.as_deref() {
+        let asked = ScopeSet::parse(scope).unwrap_or_default();
+        ctx.authorize_global(Operation::Grant(Grantee::Client, &asked))?;
+    }
+    if precondition.is_some_and(|p| !p(&ClientView::from(&c))) {
+        return Err(OpError::Stale);
+    }
+    if changes.is_empty() {
+        // Nothing to write, nothing to audit.
+        return Ok(ClientView::from(&c));
+    }
+    let changed = changed_fields(&changes);
+    let updated = c.updated(changes)?;
+    if !ctx.store.update_client(&updated).await? {
+        return Err(not_found(id));
+    }
+    ctx.audit(
+        Some(c.tenant_id.as_str()),
+        "client.update",
+        c.id.as_str(),
+        json!({ "name": updated.name, "changed": changed }),
+    )
+    .await?;
+    Ok(ClientView::from(&updated))
+}
+
+/// The names of the fields a change sets, for the audit trail.
+fn changed_fields(c: &ClientChanges) -> Vec<&'static str> {
+    [
+        ("name", c.name.is_some()),
+        ("grant_types", c.grant_types.is_some()),
+        ("redirect_uris", c.redirect_uris.is_some()),
+        (
+            "post_logout_redirect_uris",
+            c.post_logout_redirect_uris.is_some(),
+        ),
+        ("scope", c.scope.is_some()),
+        ("id_token_alg", c.id_token_alg.is_some()),
+        ("access_token_ttl", c.access_token_ttl.is_some()),
+        ("pkce_optional", c.pkce_optional.is_some()),
+        ("refresh_grace_seconds", c.refresh_grace_seconds.is_some()),
+        ("refresh_idle_ttl", c.refresh_idle_ttl.is_some()),
+        ("refresh_absolute_ttl", c.refresh_absolute_ttl.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(n, set)| set.then_some(n))
+    .collect()
+}
+
 /// Deletes a client with its grants.
 pub async fn delete(
     ctx: &Context<'_>,
@@ -227,10 +286,15 @@ pub async fn delete(
 
 /// Replaces a confidential client's secret; the old one stops working at once. The answer
 /// holds the new secret, shown this once.
+///
+/// A `client_secret_jwt` client's secret is also the HS256 key of its assertions: the new one
+/// is sealed under `master` and stored with the new hash in one write, so the new secret signs
+/// from now on and the old one no longer does.
 pub async fn rotate_secret(
     ctx: &Context<'_>,
     id: &str,
     precondition: Precondition<'_, ClientView>,
+    master: Option<&MasterKey>,
 ) -> Result<RotatedClientSecret, OpError> {
     let c = visible(ctx, id, Access::Write).await?;
     if precondition.is_some_and(|p| !p(&ClientView::from(&c))) {
@@ -242,7 +306,30 @@ pub async fn rotate_secret(
         ));
     }
     let secret = Secret::generate();
-    if !ctx.store.set_client_secret_hash(id, &secret.hash()).await? {
+    let sealed = if c.auth_method == AuthMethod::ClientSecretJwt {
+        let Some(m) = master else {
+            return Err(OpError::Refused(format!(
+                "rotating a client_secret_jwt secret needs the master key ({MASTER_KEY_ENV} or keys.master_key_file)"
+            )));
+        };
+        check_master_key(ctx.store, Some(m))
+            .await
+            .map_err(|e| OpError::Refused(e.to_string()))?;
+        let envelope = m
+            .seal(
+                &hmac_secret_label(c.id.as_str()),
+                secret.expose().as_bytes(),
+            )
+            .map_err(|e| OpError::Storage(format!("sealing the client secret: {e}")))?;
+        Some(envelope)
+    } else {
+        None
+    };
+    if !ctx
+        .store
+        .set_client_secret(id, &secret.hash(), sealed.as_deref())
+        .await?
+    {
         return Err(not_found(id));
     }
     ctx.audit(

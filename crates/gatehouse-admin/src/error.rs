@@ -13,6 +13,7 @@ pub enum Object {
     User,
     Client,
     ApiKey,
+    Trust,
     Session,
 }
 
@@ -23,6 +24,7 @@ impl Object {
             Object::User => "user",
             Object::Client => "client",
             Object::ApiKey => "API key",
+            Object::Trust => "trust",
             Object::Session => "session",
         }
     }

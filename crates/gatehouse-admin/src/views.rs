@@ -124,6 +124,20 @@ impl From<&Client> for ClientView {
     }
 }
 
+/// `client list`: a tenant's clients.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientList {
+    pub tenant: TenantId,
+    pub clients: Vec<ClientView>,
+}
+
+/// A deleted client or trust.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    pub id: String,
+    pub deleted: bool,
+}
+
 /// A newly registered client, with its secret shown this once (`None` for public and
 /// `private_key_jwt` clients).
 #[derive(Debug, Clone, Serialize)]
@@ -459,6 +473,13 @@ impl From<&Trust> for TrustView {
             created_at: t.created_at,
         }
     }
+}
+
+/// `trust list`: a tenant's trusts.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustList {
+    pub tenant: TenantId,
+    pub trusts: Vec<TrustView>,
 }
 
 /// A page of the audit trail, oldest first; `next_after` is the cursor for the next call (the

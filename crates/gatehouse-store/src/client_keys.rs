@@ -192,15 +192,20 @@ impl TrustStore for Store {
         else {
             return Ok(None);
         };
-        let bad = |c: &str, e: ValueError| StoreError::corrupt(format!("jwt_bearer_trusts.{c}"), e);
-        Ok(Some(Trust {
-            tenant_id: TenantId::parse(&m.tenant_id).map_err(|e| bad("tenant_id", e))?,
-            scopes: ScopeSet::parse(&m.scopes).map_err(|e| bad("scopes", e))?,
-            id: m.id,
-            issuer: m.issuer,
-            subject: m.subject,
-            jwks: m.jwks,
-            created_at: m.created_at,
-        }))
+        trust_from_row(m).map(Some)
     }
+}
+
+/// A stored trust, its typed columns checked.
+pub(crate) fn trust_from_row(m: jwt_bearer_trust::Model) -> Result<Trust, StoreError> {
+    let bad = |c: &str, e: ValueError| StoreError::corrupt(format!("jwt_bearer_trusts.{c}"), e);
+    Ok(Trust {
+        tenant_id: TenantId::parse(&m.tenant_id).map_err(|e| bad("tenant_id", e))?,
+        scopes: ScopeSet::parse(&m.scopes).map_err(|e| bad("scopes", e))?,
+        id: m.id,
+        issuer: m.issuer,
+        subject: m.subject,
+        jwks: m.jwks,
+        created_at: m.created_at,
+    })
 }

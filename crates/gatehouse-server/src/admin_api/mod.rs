@@ -498,6 +498,7 @@ fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(clients::list)
         .service(clients::create)
         .service(clients::get_one)
+        .service(clients::patch)
         .service(clients::remove)
         .service(clients::rotate_secret)
         .service(api_keys::list)

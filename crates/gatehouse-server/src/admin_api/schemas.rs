@@ -150,6 +150,25 @@ pub struct CreateClient {
     pub refresh_absolute_ttl: Option<i64>,
 }
 
+/// Changes to a client; an absent member stays as it is, a list replaces the whole list.
+/// Checked as a registration is; the authentication method is not changed here.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchClient {
+    pub name: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Space-separated scopes the client may obtain.
+    pub scope: Option<String>,
+    pub id_token_alg: Option<String>,
+    pub access_token_ttl: Option<i64>,
+    pub pkce_optional: Option<bool>,
+    pub refresh_grace_seconds: Option<i64>,
+    pub refresh_idle_ttl: Option<i64>,
+    pub refresh_absolute_ttl: Option<i64>,
+}
+
 #[derive(ToSchema)]
 pub struct ApiKeyBody {
     pub id: String,
