@@ -6,7 +6,7 @@ use gatehouse_admin::tenants::{self, TenantChanges};
 use gatehouse_admin::{Context, Field};
 use gatehouse_core::tenant::TenantRegistration;
 
-use super::{Env, Flagged, flag, op_error, print};
+use super::{Env, Flagged, flag, json_wanted, op_error, print};
 
 #[derive(Subcommand)]
 pub enum TenantCmd {
@@ -102,19 +102,21 @@ pub async fn run(env: &Env, cmd: TenantCmd) -> anyhow::Result<()> {
         TenantCmd::Show { id, json } => {
             let id = resolve(&ctx, &id).await?;
             let out = tenants::get(&ctx, &id).await.flagged()?;
-            print(&out, json, FIELDS)?;
-            if !json {
-                let scopes = out.allowed_scopes.as_deref().unwrap_or("(unrestricted)");
-                println!("max_api_keys: {}", out.max_api_keys);
-                println!("allowed_scopes: {scopes}");
-                println!("created_at: {}", out.created_at.to_rfc3339());
-            }
-            return Ok(());
+            let fields = [
+                "id",
+                "name",
+                "disabled",
+                "api_access",
+                "max_api_keys",
+                "allowed_scopes",
+                "created_at",
+            ];
+            return print(&out, json, &fields);
         }
         TenantCmd::Delete { id, json } => {
             let id = resolve(&ctx, &id).await?;
             let out = tenants::delete(&ctx, &id).await.flagged()?;
-            if json {
+            if json_wanted(json) {
                 return print(&out, true, &[]);
             }
             println!(

@@ -10,10 +10,19 @@ use gatehouse_admin::users::{self, NewUser, ProfileInput, UserChanges};
 use gatehouse_admin::views::UserView;
 use gatehouse_admin::{BlockingHasher, Context, sessions};
 
-use super::{Env, Flagged, print, tenant_flag};
+use super::{Env, Flagged, json_wanted, print, print_table, tenant_flag};
 
 /// The fields printed without `--json`.
-const FIELDS: &[&str] = &["id", "username", "tenant", "email"];
+const FIELDS: &[&str] = &[
+    "id",
+    "username",
+    "tenant",
+    "email",
+    "name",
+    "disabled",
+    "admin_scopes",
+    "created_at",
+];
 
 #[derive(Subcommand)]
 pub enum UserCmd {
@@ -198,12 +207,21 @@ pub async fn run(env: &Env, cmd: UserCmd) -> anyhow::Result<()> {
             let out = users::list(&ctx, &tenant, after.as_deref(), limit)
                 .await
                 .flagged()?;
-            if json {
+            if json_wanted(json) {
                 return print(&out, true, &[]);
             }
-            for u in &out.users {
-                println!("{}", list_line(u));
-            }
+            let rows = serde_json::to_value(&out.users)?;
+            print_table(
+                rows.as_array().map_or(&[][..], Vec::as_slice),
+                &[
+                    ("USERNAME", "username"),
+                    ("EMAIL", "email"),
+                    ("DISABLED", "disabled"),
+                    ("ADMIN SCOPES", "admin_scopes"),
+                    ("ID", "id"),
+                ],
+                "no users",
+            )?;
             if let Some(next) = &out.next_after {
                 eprintln!("more users: --after {next}");
             }
@@ -244,7 +262,7 @@ pub async fn run(env: &Env, cmd: UserCmd) -> anyhow::Result<()> {
             let out = sessions::end(&ctx, &id, session.as_deref())
                 .await
                 .flagged()?;
-            if json {
+            if json_wanted(json) {
                 return print(&out, true, &[]);
             }
             println!("ended {} session(s) of {}", out.ended, out.user);
@@ -295,46 +313,28 @@ async fn update(ctx: &Context<'_>, u: UserUpdate) -> anyhow::Result<()> {
 
 async fn sessions_list(ctx: &Context<'_>, id: &str, json: bool) -> anyhow::Result<()> {
     let out = sessions::list(ctx, id).await.flagged()?;
-    if json {
+    if json_wanted(json) {
         return print(&out, true, &[]);
     }
-    if out.sessions.is_empty() {
-        println!("{} has no live sessions", out.username);
-    }
-    for s in &out.sessions {
-        println!(
-            "{}  signed in {}  last seen {}  expires {}",
-            s.id,
-            s.auth_time.to_rfc3339(),
-            s.last_seen_at.to_rfc3339(),
-            s.expires_at.to_rfc3339()
-        );
-    }
-    Ok(())
-}
-
-/// One line of `user list`: id, username, state, admin scopes.
-fn list_line(u: &UserView) -> String {
-    let state = if u.disabled { "disabled" } else { "enabled" };
-    let admin = if u.admin_scopes.is_empty() {
-        String::new()
-    } else {
-        format!("  admin: {}", u.admin_scopes.join(" "))
-    };
-    format!("{}  {}  {state}{admin}", u.id, u.username)
+    let rows = serde_json::to_value(&out.sessions)?;
+    print_table(
+        rows.as_array().map_or(&[][..], Vec::as_slice),
+        &[
+            ("SESSION", "id"),
+            ("SIGNED IN", "auth_time"),
+            ("LAST SEEN", "last_seen_at"),
+            ("EXPIRES", "expires_at"),
+        ],
+        &format!("{} has no live sessions", out.username),
+    )
 }
 
 fn show(u: &UserView, json: bool) -> anyhow::Result<()> {
-    print(u, json, FIELDS)?;
-    if !json {
-        println!("disabled: {}", if u.disabled { "yes" } else { "no" });
-        println!("admin_scopes: {}", u.admin_scopes.join(" "));
-    }
-    Ok(())
+    print(u, json, FIELDS)
 }
 
 fn changed(out: &gatehouse_admin::views::UserChange, json: bool, what: &str) -> anyhow::Result<()> {
-    if json {
+    if json_wanted(json) {
         return print(out, true, &[]);
     }
     println!(
