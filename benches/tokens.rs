@@ -1,8 +1,6 @@
-//! Criterion benchmarks of the hot paths: JWT signing and verification (RS256, ES256) on the
-//! in-memory key ring, and whole client_credentials token requests (RS256 and ES256 access
-//! tokens) and introspections of our own JWT through the actix service, in process.
-//! Run with `cargo bench --bench tokens`; `scripts/bench/check.sh` compares a run with the
-//! committed baseline (`benches/baseline/`).
+//! Criterion benchmarks: JWT signing and verification (RS256, ES256) on the in-memory key ring,
+//! and a whole client_credentials token request through the actix service, in process.
+//! Run with `cargo bench --bench tokens`; numbers are recorded in docs/benchmarks.md.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -69,110 +67,77 @@ fn jwt(c: &mut Criterion) {
     }
 }
 
-/// A confidential client-credentials client of the default tenant: (id, Basic credentials).
-async fn bench_client(
-    state: &gatehouse_server::AppState,
-    access_token_alg: Option<&str>,
-) -> (String, String) {
-    let mut reg =
-        ClientRegistration::named("bench", gatehouse_core::TenantId::parse("default").unwrap());
-    reg.grant_types = vec!["client_credentials".into()];
-    reg.scope = Some("api:read".into());
-    reg.access_token_alg = access_token_alg.map(str::to_owned);
-    let actor = Actor::operator();
-    let ctx = Context::new(&state.store, &actor, chrono::Utc::now());
-    let req = NewClientRequest {
-        registration: reg,
-        keys: None,
-    };
-    let out = gatehouse_admin::clients::create(&ctx, req, None)
-        .await
-        .expect("client");
-    let id = out.client.client_id.to_string();
-    let secret = out
-        .client_secret
-        .map(|s| s.expose().to_owned())
-        .unwrap_or_default();
-    let basic = {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    };
-    (id, basic)
-}
-
-fn post(path: &str, basic: &str, body: String) -> actix_http::Request {
-    test::TestRequest::post()
-        .uri(path)
-        .insert_header(("authorization", format!("Basic {basic}")))
-        .insert_header(("content-type", "application/x-www-form-urlencoded"))
-        .set_payload(body)
-        .to_request()
-}
-
-/// The token and introspection endpoints through the actix service, in process, on SQLite
-/// (no socket): what a request costs besides the network.
-fn endpoints(c: &mut Criterion) {
+fn token_endpoint(c: &mut Criterion) {
     let rt = actix_web::rt::Runtime::new().expect("runtime");
     let dir = std::env::temp_dir().join(format!("gatehouse-bench-{}", std::process::id()));
     let settings = Settings {
         database_url: format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
         ..Settings::default()
     };
-    let (app, rs256, es256) = rt.block_on(async {
+    let (app, client_id, secret) = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let application =
             Application::build_with_listener(settings, listener, Arc::new(SystemClock))
                 .await
                 .expect("build");
         let state = application.state();
-        let rs256 = bench_client(&state, None).await.1;
-        let es256 = bench_client(&state, Some("ES256")).await.1;
+        let reg = ClientRegistration {
+            name: "bench".into(),
+            tenant_id: gatehouse_core::TenantId::parse("default").expect("tenant"),
+            grant_types: vec!["client_credentials".into()],
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scope: Some("api:read".into()),
+            auth_method: None,
+            id_token_alg: None,
+            access_token_ttl: None,
+            pkce_optional: false,
+            refresh_grace_seconds: None,
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
+        };
+        let actor = Actor::operator();
+        let ctx = Context::new(&state.store, &actor, chrono::Utc::now());
+        let req = NewClientRequest {
+            registration: reg,
+            keys: None,
+        };
+        let out = gatehouse_admin::clients::create(&ctx, req, None)
+            .await
+            .expect("client");
         let app =
             test::init_service(App::new().app_data(state.clone()).configure(routes_config)).await;
-        (app, rs256, es256)
+        (
+            app,
+            out.client.client_id.to_string(),
+            out.client_secret
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+        )
     });
-    let token = |basic: &str| {
-        let basic = basic.to_owned();
-        rt.block_on(async {
-            let req = post(
-                "/oauth/token",
-                &basic,
-                "grant_type=client_credentials".into(),
-            );
-            let body: serde_json::Value = test::call_and_read_body_json(&app, req).await;
-            body["access_token"].as_str().expect("token").to_owned()
-        })
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
     };
-    for (name, basic) in [("RS256", &rs256), ("ES256", &es256)] {
-        c.bench_function(
-            &format!("client_credentials token request {name} (in process, SQLite)"),
-            |b| {
-                b.iter(|| {
-                    rt.block_on(async {
-                        let req = post(
-                            "/oauth/token",
-                            basic,
-                            "grant_type=client_credentials".into(),
-                        );
-                        let resp = test::call_service(&app, req).await;
-                        assert!(resp.status().is_success());
-                    })
-                });
-            },
-        );
-    }
-    let access = token(&es256);
-    c.bench_function("introspection of our JWT (in process, SQLite)", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let req = post("/oauth/introspect", &rs256, format!("token={access}"));
-                let body: serde_json::Value = test::call_and_read_body_json(&app, req).await;
-                assert_eq!(body["active"], true);
-            })
-        });
-    });
+    c.bench_function(
+        "client_credentials token request (in process, SQLite)",
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let req = test::TestRequest::post()
+                        .uri("/oauth/token")
+                        .insert_header(("authorization", format!("Basic {basic}")))
+                        .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                        .set_payload("grant_type=client_credentials")
+                        .to_request();
+                    let resp = test::call_service(&app, req).await;
+                    assert!(resp.status().is_success());
+                })
+            });
+        },
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, jwt, endpoints);
+criterion_group!(benches, jwt, token_endpoint);
 criterion_main!(benches);

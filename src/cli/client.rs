@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use gatehouse_admin::Context;
-use gatehouse_admin::clients::{self, NewClientRequest};
+use gatehouse_admin::clients::{self, NewClientOptions, NewClientRequest};
 use gatehouse_admin::views::{ClientList, Deleted};
 use gatehouse_core::client::{ClientChanges, ClientRegistration};
 use gatehouse_core::client_auth::KeySource;
@@ -100,6 +100,13 @@ pub struct ClientCreate {
     /// Refresh-token family lifetime in seconds (default: tokens.refresh_token_absolute_ttl).
     #[arg(long = "refresh-absolute-ttl", value_name = "SECONDS")]
     refresh_absolute_ttl: Option<i64>,
+    /// A registered resource (RFC 8707) this client may target (repeatable); without it, any
+    /// of its tenant's.
+    #[arg(long = "resource", value_name = "URI")]
+    resources: Vec<String>,
+    /// Authorization requests of this client must be pushed first (RFC 9126 PAR).
+    #[arg(long = "require-par")]
+    require_par: bool,
     #[arg(long, default_value = "default")]
     tenant: String,
     /// Print one JSON object.
@@ -242,7 +249,12 @@ async fn create(env: &Env, ctx: &Context<'_>, c: ClientCreate) -> anyhow::Result
         refresh_absolute_ttl: c.refresh_absolute_ttl,
     };
     let req = NewClientRequest { registration, keys };
-    let out = clients::create(ctx, req, env.settings.master_key.as_ref())
+    let options = NewClientOptions {
+        resources: c.resources,
+        require_par: c.require_par,
+    };
+    let master = env.settings.master_key.as_ref();
+    let out = clients::create_with_options(ctx, req, master, options)
         .await
         .flagged()?;
     print(&out, c.json, &["client_id", "client_secret"])

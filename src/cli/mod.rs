@@ -8,6 +8,7 @@ mod apikey;
 mod audit;
 mod client;
 mod key;
+mod resource;
 mod tenant;
 mod trust;
 mod user;
@@ -74,6 +75,9 @@ enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Manage resource servers (RFC 8707 resource indicators).
+    #[command(subcommand)]
+    Resource(resource::ResourceCmd),
 }
 
 /// The output format of `--output`.
@@ -141,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(c) => tenant::run(&env, c).await,
         Command::Apikey(c) => apikey::run(&env, c).await,
         Command::Audit(c) => audit::run(&env, c).await,
+        Command::Resource(c) => resource::run(&env, c).await,
     }
 }
 
@@ -179,6 +184,8 @@ pub(crate) fn flag(field: Field) -> &'static str {
         Field::Alg => "--alg",
         Field::Issuer => "--issuer",
         Field::Subject => "--subject",
+        Field::Identifier => "--identifier",
+        Field::Resources => "--resource",
         Field::After => "--after",
         Field::Limit => "--limit",
     }

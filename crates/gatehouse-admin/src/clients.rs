@@ -9,11 +9,13 @@ use gatehouse_core::admin::{Access, Grantee, Operation, Resource};
 use gatehouse_core::client::{AuthMethod, Client, ClientChanges, ClientRegistration, NewClient};
 use gatehouse_core::client_auth::{KeySource, SealedSecret};
 use gatehouse_core::field::{Field, FieldError};
+use gatehouse_core::resource::ResourceStore;
 use gatehouse_core::secret::Secret;
 use gatehouse_core::{ScopeSet, client};
 use gatehouse_jose::MasterKey;
 use gatehouse_jose::client_assertion::{hmac_secret_label, parse_public_jwks};
 use gatehouse_jose::jwks_uri::check_jwks_uri;
+use gatehouse_store::resources::ClientOptions;
 use serde_json::json;
 
 use crate::actor::{Context, Precondition};
@@ -83,6 +85,51 @@ pub async fn create(
     req: NewClientRequest,
     master: Option<&MasterKey>,
 ) -> Result<CreatedClient, OpError> {
+    create_with_options(ctx, req, master, NewClientOptions::default()).await
+}
+
+/// Protocol options of a new client: the resources it is restricted to (RFC 8707; none: any
+/// of its tenant's) and whether it must push authorization requests (RFC 9126 §6).
+#[derive(Debug, Clone, Default)]
+pub struct NewClientOptions {
+    pub resources: Vec<String>,
+    pub require_par: bool,
+}
+
+/// Each resource must be registered in `tenant` already.
+async fn check_options(
+    ctx: &Context<'_>,
+    tenant: &TenantId,
+    new: NewClientOptions,
+) -> Result<ClientOptions, OpError> {
+    let mut resources = Vec::new();
+    for raw in &new.resources {
+        let r = crate::resources::parse_identifier(Field::Resources, raw)?;
+        let found = ctx.store.find_resource(tenant, &r).await;
+        if found
+            .map_err(|e| OpError::Storage(e.to_string()))?
+            .is_none()
+        {
+            let why = format!("{r} is not a registered resource of tenant {tenant}");
+            return Err(FieldError::new(Field::Resources, why).into());
+        }
+        if !resources.contains(&r) {
+            resources.push(r);
+        }
+    }
+    Ok(ClientOptions {
+        resources,
+        require_par: new.require_par,
+    })
+}
+
+/// [`create`] with protocol options, written in the same transaction as the client.
+pub async fn create_with_options(
+    ctx: &Context<'_>,
+    req: NewClientRequest,
+    master: Option<&MasterKey>,
+    options: NewClientOptions,
+) -> Result<CreatedClient, OpError> {
     let NewClientRequest {
         registration: reg,
         keys,
@@ -114,6 +161,7 @@ pub async fn create(
         (false, _) => None,
     };
     ctx.existing_tenant(&tenant).await?;
+    let options = check_options(ctx, &tenant, options).await?;
     let NewClient { client, secret } = NewClient::validate(reg, ctx.now)?;
     check_key_presence(&client, keys.as_ref())?;
     let keys = match (master, &secret) {
@@ -129,7 +177,7 @@ pub async fn create(
         _ => keys,
     };
     ctx.store
-        .insert_client_with_keys(&client, keys.as_ref())
+        .insert_client_with_options(&client, keys.as_ref(), &options)
         .await?;
     let jwks_uri = match keys {
         Some(KeySource::Uri(u)) => Some(u),

@@ -13,6 +13,8 @@ pub enum Object {
     User,
     Client,
     ApiKey,
+    /// A resource server (RFC 8707).
+    Resource,
     Trust,
     Session,
 }
@@ -24,6 +26,7 @@ impl Object {
             Object::User => "user",
             Object::Client => "client",
             Object::ApiKey => "API key",
+            Object::Resource => "resource",
             Object::Trust => "trust",
             Object::Session => "session",
         }

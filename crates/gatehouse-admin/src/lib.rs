@@ -27,6 +27,7 @@ pub mod audit;
 pub mod clients;
 pub mod error;
 pub mod password;
+pub mod resources;
 pub mod sessions;
 pub mod signing_keys;
 pub mod tenants;

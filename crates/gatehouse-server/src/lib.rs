@@ -13,6 +13,7 @@ pub mod access_tokens;
 pub mod admin_api;
 pub mod audit_sink;
 pub mod client_keys;
+pub mod client_metadata;
 pub mod connection;
 pub mod console;
 pub mod error;
@@ -191,6 +192,11 @@ fn app_state(
             )
             .map_err(|e| format!("the jwks_uri HTTP client cannot be built: {e}"))?,
         ),
+        clients: client_metadata::MetadataClients {
+            store: store.clone(),
+            metadata: client_metadata::ClientMetadata::from_settings(&settings.client_metadata)?,
+            clock: clock.clone(),
+        },
         policy: settings.policy(),
         schema_current: std::sync::atomic::AtomicBool::new(false),
         store,
@@ -344,6 +350,16 @@ async fn housekeeping(state: &AppState) {
     {
         tracing::warn!(error = %e, "pruning claims requests failed");
     }
+    if let Err(e) = state
+        .store
+        .delete_stale_grant_resources(claims_cutoff)
+        .await
+    {
+        tracing::warn!(error = %e, "pruning grant resources failed");
+    }
+    if let Err(e) = state.store.delete_expired_pushed_requests(now).await {
+        tracing::warn!(error = %e, "pruning pushed authorization requests failed");
+    }
     if let Err(e) = state.store.delete_expired_revoked_tokens(now).await {
         tracing::warn!(error = %e, "pruning revoked access tokens failed");
     }
@@ -379,6 +395,7 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/login", web::post().to(login::login_post))
     .route("/consent", web::post().to(consent::consent_post))
     .route("/oauth/token", web::post().to(token::token))
+    .route("/oauth/par", web::post().to(par::push))
     .route("/oauth/logout", web::get().to(logout::logout_get))
     .route("/oauth/logout", web::post().to(logout::logout_post))
     .route("/logout", web::post().to(logout::confirm_post))

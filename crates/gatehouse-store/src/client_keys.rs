@@ -29,7 +29,7 @@ fn db_err(e: DbErr) -> StoreError {
     StoreError::backend(e)
 }
 
-fn is_unique_violation(e: &DbErr) -> bool {
+pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
@@ -45,6 +45,17 @@ impl Store {
         c: &Client,
         keys: Option<&KeySource>,
     ) -> Result<(), Error> {
+        insert_client_row(self.db(), c, keys).await
+    }
+}
+
+/// The `INSERT` of [`Store::insert_client_with_keys`], on a connection or in a transaction.
+pub(crate) async fn insert_client_row<D: sea_orm::ConnectionTrait>(
+    db: &D,
+    c: &Client,
+    keys: Option<&KeySource>,
+) -> Result<(), Error> {
+    {
         let mut row = client_to_row(c);
         match keys {
             Some(KeySource::Jwks(v)) => row.jwks = Set(Some(v.clone())),
@@ -56,10 +67,7 @@ impl Store {
             }
             None => {}
         }
-        match client::Entity::insert(row)
-            .exec_without_returning(self.db())
-            .await
-        {
+        match client::Entity::insert(row).exec_without_returning(db).await {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => {
                 Err(Error::Conflict(format!("client {} already exists", c.id)))
@@ -70,7 +78,9 @@ impl Store {
             Err(e) => Err(e.into()),
         }
     }
+}
 
+impl Store {
     /// Registers a trust of the JWT bearer grant. `Conflict` if one exists for the same issuer
     /// and subject, `NotFound` if the tenant does not exist.
     pub async fn insert_trust(&self, t: &Trust) -> Result<(), Error> {

@@ -25,6 +25,8 @@ pub mod grant_claims;
 pub mod health;
 pub mod migration;
 pub mod ports;
+pub mod pushed_requests;
+pub mod resources;
 pub mod revocation;
 pub mod session_activity;
 pub mod signing_keys;

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use gatehouse_admin::clients::{self as ops, NewClientRequest};
+use gatehouse_admin::clients::{self as ops, NewClientOptions, NewClientRequest};
 use gatehouse_admin::views::ClientView;
 use gatehouse_core::admin::{Access, Resource};
 use gatehouse_core::client::{ClientChanges, ClientRegistration};
@@ -65,6 +65,10 @@ pub async fn create(
     let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
     let b: CreateClient = parse_body(&body)?;
     let a = actor(&p, &meta);
+    let options = NewClientOptions {
+        resources: b.resources,
+        require_par: b.require_par,
+    };
     let registration = ClientRegistration {
         name: b.name,
         tenant_id: a.tenant_or_home(b.tenant.as_deref())?,
@@ -85,7 +89,7 @@ pub async fn create(
         keys: None,
     };
     let master = state.settings.master_key.as_ref();
-    let v = ops::create(&context(&state, &a), req, master).await?;
+    let v = ops::create_with_options(&context(&state, &a), req, master, options).await?;
     Ok(json_response(StatusCode::CREATED, &v))
 }
 

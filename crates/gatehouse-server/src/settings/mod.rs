@@ -9,6 +9,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod api_keys;
+mod client_metadata;
 mod log;
 mod metrics;
 mod network;
@@ -19,6 +20,7 @@ mod sign_in;
 mod tls;
 
 pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
+pub use client_metadata::ClientMetadataSettings;
 pub use network::NetworkSettings;
 pub use protocol::{ClientAuthSettings, KeySettings, SessionSettings, TokenSettings};
 pub use sign_in::{LoginThrottleSettings, PasswordHashingSettings, RateLimitSettings};
@@ -79,6 +81,19 @@ pub struct Settings {
     pub log: LogSettings,
     /// A Redis shared by the nodes for their rate limits (optional).
     pub redis: RedisSettings,
+    /// Client ID Metadata Documents: URLs as `client_id` (off by default).
+    pub client_metadata: ClientMetadataSettings,
+    /// Pushed authorization requests (RFC 9126).
+    pub par: ParSettings,
+}
+
+/// `[par]`: pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ParSettings {
+    /// Every client must push its authorization requests first (RFC 9126 §5
+    /// `require_pushed_authorization_requests`).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for Settings {
@@ -104,6 +119,8 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             log: LogSettings::default(),
             redis: RedisSettings::default(),
+            client_metadata: ClientMetadataSettings::default(),
+            par: ParSettings::default(),
         }
     }
 }
@@ -223,6 +240,7 @@ impl Settings {
         self.server.check()?;
         self.tls.check()?;
         self.metrics.check()?;
+        self.client_metadata.check()?;
         self.redis.check()?;
         self.keys.check_propagation()
     }
