@@ -87,7 +87,7 @@ pub async fn run(env: &Env, cmd: ApikeyCmd) -> anyhow::Result<()> {
     let policy = env.settings.api_keys.policy().map_err(anyhow::Error::msg)?;
     match cmd {
         ApikeyCmd::Create(c) => {
-            let tenant = tenant_flag(env, &c.tenant)?;
+            let tenant = tenant_flag(env, &c.tenant).await?;
             let req = ApiKeyRequest {
                 name: c.name,
                 scope: c.scope,
@@ -108,7 +108,7 @@ pub async fn run(env: &Env, cmd: ApikeyCmd) -> anyhow::Result<()> {
             )
         }
         ApikeyCmd::List { tenant, json } => {
-            let tenant = tenant_flag(env, &tenant)?;
+            let tenant = tenant_flag(env, &tenant).await?;
             let store = env.store().await?;
             let ctx = Context::new(&store, &env.operator, env.now);
             let out = api_keys::list(&ctx, &policy, &tenant).await.flagged()?;

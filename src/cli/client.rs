@@ -179,7 +179,7 @@ pub async fn run(env: &Env, cmd: ClientCmd) -> anyhow::Result<()> {
         ClientCmd::Create(c) => create(env, &ctx, c).await,
         ClientCmd::Update(u) => update(&ctx, u).await,
         ClientCmd::List { tenant, json } => {
-            let tenant = tenant_flag(env, &tenant)?;
+            let tenant = tenant_flag(env, &tenant).await?;
             let clients = clients::list_by_name(&ctx, &tenant).await.flagged()?;
             list(&ClientList { tenant, clients }, json)
         }
@@ -235,7 +235,7 @@ async fn create(env: &Env, ctx: &Context<'_>, c: ClientCreate) -> anyhow::Result
     };
     let registration = ClientRegistration {
         name: c.name,
-        tenant_id: tenant_flag(env, &c.tenant)?,
+        tenant_id: tenant_flag(env, &c.tenant).await?,
         grant_types: c.grant_types,
         redirect_uris: c.redirect_uris,
         post_logout_redirect_uris: c.post_logout_redirect_uris,

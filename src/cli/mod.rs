@@ -157,33 +157,41 @@ pub(crate) struct Env {
     pub settings: Settings,
     pub operator: Actor,
     pub now: DateTime<Utc>,
+    /// The database, opened once on first use.
+    store: tokio::sync::OnceCell<Store>,
 }
 
 impl Env {
-    /// Opens the database (running pending migrations, as every admin command does).
+    /// Opens the database on first use (running pending migrations, as every admin command
+    /// does); later calls share its pool.
     pub async fn store(&self) -> anyhow::Result<Store> {
         let s = &self.settings;
-        if let Some(path) = s.sqlite_path().filter(|p| !p.exists()) {
-            // A command run from another directory than the server's would otherwise work on
-            // a new, empty database without a word.
-            eprintln!(
-                "warning: database_url: {} does not exist, creating a new empty database (run from the server's directory or set GATEHOUSE_DATABASE_URL)",
-                path.display()
-            );
-        }
-        let timeout = s.database.connect_timeout();
-        Store::connect_within(&s.database_url, timeout)
-            .await
-            .map_err(|e| {
-                let cause = match e {
-                    gatehouse_store::Error::Db(m) => m,
-                    e => e.to_string(),
-                };
-                anyhow::anyhow!(
-                    "database_url: cannot open {}: {cause}",
-                    s.database_display()
-                )
+        self.store
+            .get_or_try_init(|| async {
+                if let Some(path) = s.sqlite_path().filter(|p| !p.exists()) {
+                    // A command run from another directory than the server's would otherwise
+                    // work on a new, empty database without a word.
+                    eprintln!(
+                        "warning: database_url: {} does not exist, creating a new empty database (run from the server's directory or set GATEHOUSE_DATABASE_URL)",
+                        path.display()
+                    );
+                }
+                let timeout = s.database.connect_timeout();
+                Store::connect_within(&s.database_url, timeout)
+                    .await
+                    .map_err(|e| {
+                        let cause = match e {
+                            gatehouse_store::Error::Db(m) => m,
+                            e => e.to_string(),
+                        };
+                        anyhow::anyhow!(
+                            "database_url: cannot open {}: {cause}",
+                            s.database_display()
+                        )
+                    })
             })
+            .await
+            .cloned()
     }
 }
 
@@ -209,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         operator: Actor::operator(),
         // Each command acts at one instant, read once from the system clock.
         now: gatehouse_core::ports::Clock::now(&gatehouse_core::ports::SystemClock),
+        store: tokio::sync::OnceCell::new(),
     };
     match cli.command {
         Command::Serve { .. } => Ok(()),
@@ -381,7 +390,14 @@ pub(crate) fn read_jwks_file(path: &std::path::Path) -> anyhow::Result<serde_jso
     })
 }
 
-/// Parses `--tenant`.
-pub(crate) fn tenant_flag(env: &Env, tenant: &str) -> anyhow::Result<gatehouse_core::TenantId> {
-    env.operator.tenant_or_home(Some(tenant)).flagged()
+/// Resolves `--tenant` (a tenant's id or its name) through the operator layer's one resolver.
+pub(crate) async fn tenant_flag(
+    env: &Env,
+    tenant: &str,
+) -> anyhow::Result<gatehouse_core::TenantId> {
+    let store = env.store().await?;
+    let ctx = gatehouse_admin::Context::new(&store, &env.operator, env.now);
+    gatehouse_admin::tenants::resolve(&ctx, tenant)
+        .await
+        .flagged()
 }

@@ -63,7 +63,7 @@ pub async fn run(env: &Env, cmd: ResourceCmd) -> anyhow::Result<()> {
     let ctx = Context::new(&store, &env.operator, env.now);
     match cmd {
         ResourceCmd::Create(c) => {
-            let tenant = tenant_flag(env, &c.tenant)?;
+            let tenant = tenant_flag(env, &c.tenant).await?;
             let new = NewResource {
                 identifier: c.identifier,
                 scope: c.scope,
@@ -74,7 +74,7 @@ pub async fn run(env: &Env, cmd: ResourceCmd) -> anyhow::Result<()> {
             print(&out, c.json, &["identifier", "id", "scope"])
         }
         ResourceCmd::List(l) => {
-            let tenant = tenant_flag(env, &l.tenant)?;
+            let tenant = tenant_flag(env, &l.tenant).await?;
             let out = resources::list(&ctx, &tenant).await.flagged()?;
             if l.json {
                 return print(&out, true, &[]);
@@ -85,7 +85,7 @@ pub async fn run(env: &Env, cmd: ResourceCmd) -> anyhow::Result<()> {
             Ok(())
         }
         ResourceCmd::Delete(d) => {
-            let tenant = tenant_flag(env, &d.tenant)?;
+            let tenant = tenant_flag(env, &d.tenant).await?;
             let out = resources::delete(&ctx, &tenant, &d.identifier)
                 .await
                 .flagged()?;

@@ -1,11 +1,12 @@
-//! `gatehouse tenant create|list|rename|disable|enable|api-access`.
+//! `gatehouse tenant create|list|show|rename|disable|enable|api-access|delete`. Every `ID` is a
+//! tenant's id or its name.
 
 use clap::Subcommand;
 use gatehouse_admin::tenants::{self, TenantChanges};
 use gatehouse_admin::{Context, Field};
 use gatehouse_core::tenant::TenantRegistration;
 
-use super::{Env, Flagged, flag, op_error, print};
+use super::{Env, Flagged, flag, json_wanted, op_error, print};
 
 #[derive(Subcommand)]
 pub enum TenantCmd {
@@ -27,6 +28,20 @@ pub enum TenantCmd {
     },
     /// List tenants.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one tenant (by id or name).
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a tenant with everything it owns: its users (with their sessions and refresh
+    /// tokens), clients, API keys and trusts. The audit trail keeps its events. The default
+    /// tenant cannot be deleted.
+    Delete {
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -84,10 +99,37 @@ pub async fn run(env: &Env, cmd: TenantCmd) -> anyhow::Result<()> {
             return print(&out, json, FIELDS);
         }
         TenantCmd::List { json } => return list(&ctx, json).await,
+        TenantCmd::Show { id, json } => {
+            let id = resolve(&ctx, &id).await?;
+            let out = tenants::get(&ctx, &id).await.flagged()?;
+            let fields = [
+                "id",
+                "name",
+                "disabled",
+                "api_access",
+                "max_api_keys",
+                "allowed_scopes",
+                "created_at",
+            ];
+            return print(&out, json, &fields);
+        }
+        TenantCmd::Delete { id, json } => {
+            let id = resolve(&ctx, &id).await?;
+            let out = tenants::delete(&ctx, &id).await.flagged()?;
+            if json_wanted(json) {
+                return print(&out, true, &[]);
+            }
+            println!(
+                "deleted tenant {} ({}) with {} user(s), {} client(s), {} API key(s), {} trust(s); its audit events are kept",
+                out.name, out.id, out.users, out.clients, out.api_keys, out.trusts
+            );
+            return Ok(());
+        }
         TenantCmd::Rename { id, name, json } => (id, changes(|c| c.name = Some(name)), json),
         TenantCmd::Disable { id, json } => (id, changes(|c| c.disabled = Some(true)), json),
         TenantCmd::Enable { id, json } => (id, changes(|c| c.disabled = Some(false)), json),
         TenantCmd::ApiAccess { id, value, json } => {
+            let id = resolve(&ctx, &id).await?;
             let changes = changes(|c| c.api_access = Some(value));
             let out = tenants::update(&ctx, &id, changes, None)
                 .await
@@ -101,8 +143,17 @@ pub async fn run(env: &Env, cmd: TenantCmd) -> anyhow::Result<()> {
             return print(&out, json, FIELDS);
         }
     };
+    let id = resolve(&ctx, &id).await?;
     let out = tenants::update(&ctx, &id, changes, None).await.flagged()?;
     print(&out, json, FIELDS)
+}
+
+/// The tenant `ID` names (its id or its name), as an id.
+async fn resolve(ctx: &Context<'_>, given: &str) -> anyhow::Result<String> {
+    tenants::resolve(ctx, given)
+        .await
+        .map(|t| t.to_string())
+        .map_err(|e| op_error(e, |_| "ID"))
 }
 
 fn changes(set: impl FnOnce(&mut TenantChanges)) -> TenantChanges {

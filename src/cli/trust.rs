@@ -53,7 +53,7 @@ pub async fn run(env: &Env, cmd: TrustCmd) -> anyhow::Result<()> {
     match cmd {
         TrustCmd::Create(t) => create(env, t).await,
         TrustCmd::List { tenant, json } => {
-            let tenant = tenant_flag(env, &tenant)?;
+            let tenant = tenant_flag(env, &tenant).await?;
             let store = env.store().await?;
             let ctx = Context::new(&store, &env.operator, env.now);
             let out = trusts::list(&ctx, &tenant).await.flagged()?;
@@ -89,7 +89,7 @@ async fn create(env: &Env, t: TrustCreate) -> anyhow::Result<()> {
         jwks: read_jwks_file(&t.jwks_file)?,
         scope: t.scope,
     };
-    let tenant = tenant_flag(env, &t.tenant)?;
+    let tenant = tenant_flag(env, &t.tenant).await?;
     let store = env.store().await?;
     let ctx = Context::new(&store, &env.operator, env.now);
     let out = trusts::create(&ctx, &tenant, new).await.flagged()?;

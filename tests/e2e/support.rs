@@ -165,7 +165,7 @@ pub async fn operator_user(store: &Store, tenant: &str, new: NewUser) -> Result<
     let actor = Actor::operator();
     let ctx = Context::new(store, &actor, Utc::now());
     let tenant = TenantId::parse(tenant).expect("tenant id");
-    gatehouse_admin::users::create(&ctx, &tenant, new).await
+    gatehouse_admin::users::create(&ctx, &tenant, new, &gatehouse_admin::BlockingHasher).await
 }
 
 impl Drop for TestServer {

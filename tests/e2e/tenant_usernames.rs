@@ -157,3 +157,29 @@ async fn the_console_resolves_a_username_in_the_named_tenant_the_platform_or_the
         401
     );
 }
+
+#[tokio::test]
+async fn a_disabled_user_is_found_by_no_console_resolution() {
+    let s = TestServer::start().await;
+    let b = tenant(&s, "Tenant B", 10).await;
+    let new = gatehouse_admin::users::NewUser {
+        username: "dave".into(),
+        password: "dave of B".into(),
+        profile: gatehouse_admin::users::ProfileInput {
+            admin_scopes: vec!["admin:all".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let dave = operator_user(&s.store, &b, new).await.unwrap();
+    // The one tenant with that name is found without naming it...
+    assert_eq!(console_sign_in(&s, "dave", "dave of B", "").await, 303);
+    let actor = gatehouse_admin::Actor::operator();
+    let ctx = gatehouse_admin::Context::new(&s.store, &actor, chrono::Utc::now());
+    gatehouse_admin::users::disable(&ctx, dave.id.as_str())
+        .await
+        .unwrap();
+    // ...until the user is disabled: then by no path, with the right password or not.
+    assert_eq!(console_sign_in(&s, "dave", "dave of B", "").await, 401);
+    assert_eq!(console_sign_in(&s, "dave", "dave of B", &b).await, 401);
+}

@@ -16,6 +16,7 @@ pub enum Object {
     /// A resource server (RFC 8707).
     Resource,
     Trust,
+    Session,
 }
 
 impl Object {
@@ -27,6 +28,7 @@ impl Object {
             Object::ApiKey => "API key",
             Object::Resource => "resource",
             Object::Trust => "trust",
+            Object::Session => "session",
         }
     }
 }
@@ -49,7 +51,7 @@ pub enum OpError {
     #[error("no {} with id {id:?}", what.as_str())]
     OtherTenant { what: Object, id: String },
     /// The tenant named in the request does not exist.
-    #[error("no tenant with id {0:?}")]
+    #[error("no tenant with id or name {0:?}")]
     UnknownTenant(String),
     /// A field of the request is refused.
     #[error("{}: {}", .0.field, .0.reason)]
@@ -68,6 +70,9 @@ pub enum OpError {
     /// The object changed since the caller read it (its [`crate::Precondition`] failed).
     #[error("the object changed since it was read")]
     Stale,
+    /// Password hashing is at capacity; retry after this many seconds. Nothing was written.
+    #[error("password hashing is at capacity; retry in {0} s")]
+    Busy(u64),
     /// Storage or key material failed; the message is for logs.
     #[error("storage error: {0}")]
     Storage(String),

@@ -1,7 +1,7 @@
 //! # gatehouse-admin: the operator layer
 //!
-//! Every operator action of Gatehouse (issues 4 and 8) — tenants, users, clients, JWT bearer
-//! trusts, API keys, signing keys, the audit trail — as one typed function, shared by the three
+//! Every operator action of Gatehouse (issues 4, 8 and 11) — tenants, users and their
+//! sessions, clients, JWT bearer trusts, API keys, signing keys, the audit trail — as one typed function, shared by the three
 //! surfaces: the `gatehouse` CLI, the admin API (`/admin/v1`) and the admin console. Each
 //! operation
 //!
@@ -27,7 +27,9 @@ pub mod audit;
 pub mod clients;
 pub mod error;
 pub mod master_key;
+pub mod password;
 pub mod resources;
+pub mod sessions;
 pub mod signing_keys;
 pub mod tenants;
 pub mod trusts;
@@ -38,4 +40,5 @@ pub use actor::{Actor, Context, Precondition};
 pub use error::{Object, OpError};
 pub use gatehouse_core::admin::{Denied, Grantee, Principal};
 pub use gatehouse_core::field::{Field, FieldError};
+pub use password::{BlockingHasher, PasswordHasher};
 pub use views::ShownOnce;

@@ -1,8 +1,10 @@
-//! Tenants (organizations): creating them and governing their API-key policy are platform
-//! actions; a tenant administrator reads and renames its own tenant.
+//! Tenants (organizations): creating, deleting and governing them are platform actions; a
+//! tenant administrator reads and renames its own tenant. Every surface names a tenant by id
+//! or by name through [`resolve`].
 
 use gatehouse_core::TenantId;
-use gatehouse_core::admin::{Access, Operation, Resource};
+use gatehouse_core::admin::{Access, Operation, Principal, Resource};
+use gatehouse_core::field::{Field, FieldError};
 use gatehouse_core::tenant::{
     Tenant, TenantRegistration, parse_allowed_scopes, parse_api_access, validate_max_api_keys,
     validate_tenant_name,
@@ -11,7 +13,7 @@ use serde_json::json;
 
 use crate::actor::{Context, Precondition};
 use crate::error::{Object, OpError};
-use crate::views::{TenantList, TenantView};
+use crate::views::{DeletedTenant, TenantList, TenantView};
 
 /// Changes to a tenant; absent fields stay. Only a platform administrator may change
 /// `disabled`, `api_access`, `max_api_keys` and `allowed_scopes`.
@@ -209,4 +211,85 @@ pub async fn update(
             .await?;
     }
     Ok(latest.map_or(current, |t| TenantView::from(&t)))
+}
+
+/// The tenant `given` names: its id, else its name among the tenants the caller may see (so a
+/// name never reveals another tenant). A name several visible tenants share is refused with
+/// their ids.
+pub async fn resolve(ctx: &Context<'_>, given: &str) -> Result<TenantId, OpError> {
+    if let Ok(id) = TenantId::parse(given)
+        && ctx.store.tenant_exists(&id).await?
+    {
+        return Ok(id);
+    }
+    let may_see = |t: &Tenant| match &ctx.actor.principal {
+        Principal::LocalOperator { .. } => true,
+        Principal::Admin(p) => p.may_access_tenant(&t.id),
+    };
+    let named: Vec<Tenant> = ctx
+        .store
+        .tenants_named(given)
+        .await?
+        .into_iter()
+        .filter(may_see)
+        .collect();
+    match named.as_slice() {
+        [] => Err(OpError::UnknownTenant(given.to_owned())),
+        [one] => Ok(one.id.clone()),
+        many => {
+            let ids: Vec<&str> = many.iter().map(|t| t.id.as_str()).collect();
+            Err(FieldError::new(
+                Field::Tenant,
+                format!(
+                    "{} tenants are named {given:?}; give one of their ids: {}",
+                    many.len(),
+                    ids.join(", ")
+                ),
+            )
+            .into())
+        }
+    }
+}
+
+/// The tenant a request names (by id or name), or the caller's own when it names none.
+pub async fn resolve_or_home(ctx: &Context<'_>, given: Option<&str>) -> Result<TenantId, OpError> {
+    match given {
+        None => Ok(ctx.actor.principal.home_tenant()),
+        Some(g) => resolve(ctx, g).await,
+    }
+}
+
+/// Deletes a tenant (platform administrators) with everything it owns: users with their
+/// sessions, consents, codes and refresh tokens; clients; API keys; JWT bearer trusts. The
+/// audit trail keeps the tenant's events. The `default` tenant cannot be deleted.
+pub async fn delete(ctx: &Context<'_>, id: &str) -> Result<DeletedTenant, OpError> {
+    ctx.require(Resource::Organizations, Access::Write)?;
+    let tid = parse_id(id)?;
+    ctx.authorize_in(Operation::GovernTenant(&tid), &tid)?;
+    if tid.as_str() == TenantId::DEFAULT {
+        return Err(OpError::Refused(format!(
+            "the {} tenant cannot be deleted: it is the operator's home tenant",
+            TenantId::DEFAULT
+        )));
+    }
+    let t = load(ctx, id).await?;
+    let Some(removed) = ctx.store.delete_tenant(&tid).await? else {
+        return Err(OpError::NotFound {
+            what: Object::Tenant,
+            id: id.to_owned(),
+        });
+    };
+    let out = DeletedTenant {
+        id: t.id,
+        name: t.name,
+        deleted: true,
+        users: removed.users,
+        clients: removed.clients,
+        api_keys: removed.api_keys,
+        trusts: removed.trusts,
+    };
+    let details = serde_json::to_value(&out).map_err(|e| OpError::Storage(e.to_string()))?;
+    ctx.audit(Some(tid.as_str()), "tenant.delete", tid.as_str(), details)
+        .await?;
+    Ok(out)
 }

@@ -13,7 +13,7 @@ use gatehouse_core::jwt_bearer::Trust;
 use gatehouse_core::tenant::Tenant;
 use gatehouse_core::user::User;
 use gatehouse_core::{ClientId, TenantId, UserId};
-use gatehouse_store::StoredKey;
+use gatehouse_store::{StoredKey, StoredUser};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -172,6 +172,19 @@ pub struct UserView {
     pub admin_scopes: Vec<String>,
     #[serde(serialize_with = "time::rfc3339")]
     pub created_at: DateTime<Utc>,
+    /// A disabled user cannot sign in, and its sessions and refresh tokens were ended.
+    pub disabled: bool,
+    #[serde(serialize_with = "time::rfc3339_opt")]
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl From<&StoredUser> for UserView {
+    fn from(s: &StoredUser) -> Self {
+        let mut v = UserView::from(&s.user);
+        v.disabled = s.disabled_at.is_some();
+        v.disabled_at = s.disabled_at;
+        v
+    }
 }
 
 impl From<&User> for UserView {
@@ -188,8 +201,81 @@ impl From<&User> for UserView {
             tenant: u.tenant_id.clone(),
             admin_scopes: u.admin_scopes.iter().map(str::to_owned).collect(),
             created_at: u.created_at,
+            disabled: false,
+            disabled_at: None,
         }
     }
+}
+
+/// `user list`: a page of a tenant's users by id.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserList {
+    pub tenant: TenantId,
+    pub users: Vec<UserView>,
+    /// The cursor for the next page (the last id), when there may be more.
+    pub next_after: Option<String>,
+}
+
+/// A user just disabled, enabled or given a new password, and what that ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserChange {
+    #[serde(flatten)]
+    pub user: UserView,
+    /// Sessions (sign-in and console) ended by this change.
+    pub sessions_ended: u64,
+    /// Grants revoked by this change: their refresh tokens stop at once and their access
+    /// tokens introspect as inactive.
+    pub grants_revoked: u64,
+}
+
+/// A deleted user.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeletedUser {
+    pub id: UserId,
+    pub username: String,
+    pub deleted: bool,
+}
+
+/// One browser session of a user (sign-in page or console). `id` is a handle derived from
+/// the stored digest: neither the cookie nor its stored hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    #[serde(serialize_with = "time::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::rfc3339")]
+    pub auth_time: DateTime<Utc>,
+    #[serde(serialize_with = "time::rfc3339")]
+    pub last_seen_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A user's sessions.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionList {
+    pub user: UserId,
+    pub username: String,
+    pub sessions: Vec<SessionView>,
+}
+
+/// Sessions just ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndedSessions {
+    pub user: UserId,
+    pub ended: u64,
+}
+
+/// A deleted tenant and what was deleted with it (the audit trail keeps its events).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeletedTenant {
+    pub id: TenantId,
+    pub name: String,
+    pub deleted: bool,
+    pub users: u64,
+    pub clients: u64,
+    pub api_keys: u64,
+    pub trusts: u64,
 }
 
 /// A tenant and its API-key policy.

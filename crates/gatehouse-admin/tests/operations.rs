@@ -14,7 +14,7 @@ use gatehouse_admin::api_keys::{self, ApiKeyPolicy};
 use gatehouse_admin::clients::{self, NewClientRequest};
 use gatehouse_admin::users::{self, NewUser, ProfileInput};
 use gatehouse_admin::{
-    Actor, Context, Denied, Field, Grantee, Object, OpError, signing_keys, tenants,
+    Actor, BlockingHasher, Context, Denied, Field, Grantee, Object, OpError, signing_keys, tenants,
 };
 use gatehouse_core::TenantId;
 use gatehouse_core::admin::AdminPrincipal;
@@ -102,9 +102,14 @@ async fn another_tenants_objects_are_reported_as_of_another_tenant_and_stay_unto
         password: "correct horse battery".into(),
         ..NewUser::default()
     };
-    let gina = users::create(&Context::new(&store, &op, Utc::now()), &globex, new)
-        .await
-        .unwrap();
+    let gina = users::create(
+        &Context::new(&store, &op, Utc::now()),
+        &globex,
+        new,
+        &BlockingHasher,
+    )
+    .await
+    .unwrap();
     let acme_admin = api_key_of(&acme, "admin:all");
     let ctx = Context::new(&store, &acme_admin, Utc::now());
     let id = gina.id.to_string();
@@ -159,7 +164,7 @@ async fn field_errors_name_typed_fields_and_nothing_is_written() {
         },
         ..NewUser::default()
     };
-    match users::create(&ctx, &default, new).await {
+    match users::create(&ctx, &default, new, &BlockingHasher).await {
         Err(OpError::Invalid(f)) => assert_eq!(f.field, Field::Phone, "{f}"),
         other => panic!("{other:?}"),
     }
@@ -169,7 +174,7 @@ async fn field_errors_name_typed_fields_and_nothing_is_written() {
         password: "correct horse battery".into(),
         ..NewUser::default()
     };
-    match users::create(&ctx, &nowhere, new).await {
+    match users::create(&ctx, &nowhere, new, &BlockingHasher).await {
         Err(OpError::UnknownTenant(t)) => assert_eq!(t, "nowhere"),
         other => panic!("{other:?}"),
     }

@@ -193,7 +193,8 @@ pub enum Operation<'a> {
     ReadOwnTenant,
     /// Create a tenant.
     CreateTenant,
-    /// Disable or enable a tenant, or change its API access, key limit or allowed scopes.
+    /// Disable, enable or delete a tenant, or change its API access, key limit or allowed
+    /// scopes.
     GovernTenant(&'a TenantId),
     /// Read the public parts of the server's signing keys.
     ReadSigningKeys,
@@ -201,6 +202,10 @@ pub enum Operation<'a> {
     RotateSigningKey,
     /// Hand scopes to a new object.
     Grant(Grantee, &'a ScopeSet),
+    /// Change, disable, delete, reset the password of, or end the sessions of a user holding
+    /// these admin scopes: the caller must hold every one of them, or it could take over an
+    /// account stronger than its own.
+    ActOnUser(&'a ScopeSet),
 }
 
 /// Why the policy refuses an operation.
@@ -222,6 +227,9 @@ pub enum Denied {
     /// The caller would hand on an admin scope it does not hold.
     #[error("cannot grant {scope}: the caller does not hold it")]
     CannotGrant { grantee: Grantee, scope: String },
+    /// The user acted on holds an admin scope the caller does not hold.
+    #[error("the user holds {scope}, which the caller does not hold")]
+    Outranked { scope: String },
 }
 
 /// The one decision of the admin surface: may `principal` do `op`?
@@ -280,6 +288,12 @@ impl AdminPrincipal {
             Operation::GovernTenant(t) => platform(self).and_then(|()| tenant(t)),
             Operation::ReadSigningKeys => need(self, Resource::Keys, Access::Read),
             Operation::Grant(grantee, scopes) => self.may_grant(grantee, scopes),
+            Operation::ActOnUser(held) => {
+                self.may_grant(Grantee::User, held).map_err(|d| match d {
+                    Denied::CannotGrant { scope, .. } => Denied::Outranked { scope },
+                    d => d,
+                })
+            }
         }
     }
 
@@ -325,6 +339,31 @@ mod tests {
             actor: "ci-deploy".into(),
             scopes: ScopeSet::parse(scopes).unwrap(),
         }
+    }
+
+    #[test]
+    fn only_a_caller_holding_every_admin_scope_of_a_user_acts_on_it() {
+        let users_admin = admin("acme", "write:users read:audit");
+        let act = |p: &Principal, held: &str| authorize(p, Operation::ActOnUser(&set(held)));
+        assert_eq!(act(&users_admin, ""), Ok(()));
+        assert_eq!(act(&users_admin, "read:audit"), Ok(()));
+        assert_eq!(
+            act(&users_admin, "admin:all"),
+            Err(Denied::Outranked {
+                scope: "admin:all".into()
+            })
+        );
+        assert_eq!(
+            act(&users_admin, "write:audit"),
+            Err(Denied::Outranked {
+                scope: "write:audit".into()
+            })
+        );
+        assert_eq!(act(&admin("acme", "admin:all"), "admin:all"), Ok(()));
+        let operator = Principal::LocalOperator {
+            login: "root".into(),
+        };
+        assert_eq!(act(&operator, "admin:all"), Ok(()));
     }
 
     #[test]

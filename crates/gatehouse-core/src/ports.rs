@@ -142,6 +142,9 @@ pub trait ClientStore {
     async fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
 }
 
+/// The users who may act. A user an operator disabled is absent from both lookups, so every
+/// protocol path (sign-in, code redemption, refresh, userinfo, console sessions) treats it as
+/// unknown: the rule lives in this port, not in each caller.
 pub trait UserStore {
     async fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
     /// The user named `username` in `tenant` (usernames are unique per tenant).

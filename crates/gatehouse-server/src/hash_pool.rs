@@ -146,6 +146,17 @@ impl HashPool {
     }
 }
 
+/// New passwords of operator actions (user creation, password resets through the admin API
+/// and the console) are hashed in the same bounded pool as sign-ins.
+impl gatehouse_admin::PasswordHasher for HashPool {
+    async fn hash(&self, password: &str) -> Result<String, gatehouse_admin::OpError> {
+        HashPool::hash(self, password).await.map_err(|e| match e {
+            HashError::Busy(b) => gatehouse_admin::OpError::Busy(b.retry_after),
+            e => gatehouse_admin::OpError::Storage(e.to_string()),
+        })
+    }
+}
+
 impl PasswordCheck for HashPool {
     async fn verify(&self, password: &str, phc: &str) -> Result<bool, Overloaded> {
         HashPool::verify(self, password, phc)

@@ -37,6 +37,7 @@ pub mod session_activity;
 pub mod signing_keys;
 pub mod tenants;
 pub mod test_support;
+pub mod user_admin;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -57,6 +58,7 @@ pub use migration::Migrator;
 pub use purge::{PurgePolicy, PurgeReport};
 pub use signing_keys::KeyStatus;
 pub use signing_keys::StoredKey;
+pub use user_admin::{Ended, StoredUser, TenantRemoval, UserSession};
 
 /// The key of the PostgreSQL advisory lock that serialises migrations across nodes
 /// (ASCII "gatehous" as a big-endian integer).

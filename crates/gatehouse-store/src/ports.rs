@@ -160,6 +160,7 @@ pub(crate) fn user_to_row(u: &User) -> user::ActiveModel {
         phone_number: Set(u.profile.phone_number.clone()),
         address: Set(u.profile.address.as_ref().map(|a| a.to_string())),
         admin_scopes: Set((!u.admin_scopes.is_empty()).then(|| u.admin_scopes.to_string())),
+        disabled_at: Set(None),
     }
 }
 
@@ -236,6 +237,7 @@ impl ClientStore for Store {
 impl UserStore for Store {
     async fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let row = user::Entity::find_by_id(id.as_str())
+            .filter(user::Column::DisabledAt.is_null())
             .one(self.db())
             .await
             .map_err(db_err)?;
@@ -250,6 +252,7 @@ impl UserStore for Store {
         let row = user::Entity::find()
             .filter(user::Column::TenantId.eq(tenant.as_str()))
             .filter(user::Column::Username.eq(username))
+            .filter(user::Column::DisabledAt.is_null())
             .one(self.db())
             .await
             .map_err(db_err)?;
@@ -259,6 +262,8 @@ impl UserStore for Store {
     async fn find_users_named(&self, username: &str, limit: u64) -> Result<Vec<User>, StoreError> {
         let rows = user::Entity::find()
             .filter(user::Column::Username.eq(username))
+            // A disabled user is unknown to the protocol, here as in every other lookup.
+            .filter(user::Column::DisabledAt.is_null())
             .limit(limit)
             .all(self.db())
             .await

@@ -20,6 +20,7 @@ mod keys;
 mod resources;
 mod schemas;
 mod tenants;
+mod user_schemas;
 mod users;
 
 use std::collections::HashMap;
@@ -113,6 +114,17 @@ impl ApiError {
         e
     }
 
+    /// 503: password hashing is at capacity; retry after `secs`.
+    pub fn busy(secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            format!("password hashing is at capacity; retry in {secs} s"),
+        );
+        e.retry_after = Some(secs);
+        e
+    }
+
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -196,7 +208,7 @@ impl From<OpError> for ApiError {
             }
             OpError::UnknownTenant(t) => ApiError::invalid(
                 Some(json_member(Field::Tenant)),
-                format!("tenant: no tenant with id {t:?}"),
+                format!("tenant: no tenant with id or name {t:?}"),
             ),
             OpError::Invalid(f) => {
                 let member = json_member(f.field);
@@ -206,6 +218,7 @@ impl From<OpError> for ApiError {
             OpError::Conflict(m) => ApiError::conflict("conflict", m),
             OpError::LimitReached(m) => ApiError::conflict("api_key_limit_reached", m),
             OpError::Stale => ApiError::precondition_failed(),
+            OpError::Busy(secs) => ApiError::busy(secs),
             OpError::Storage(m) => ApiError::server(m),
         }
     }
@@ -233,6 +246,7 @@ impl From<Denied> for ApiError {
             Denied::OtherTenant => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such object")
             }
+            Denied::Outranked { scope } => ApiError::insufficient_scope(scope),
         };
         e.description = description;
         e
@@ -472,10 +486,18 @@ fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(tenants::create)
         .service(tenants::get_one)
         .service(tenants::patch)
+        .service(tenants::remove)
         .service(users::list)
         .service(users::create)
         .service(users::get_one)
         .service(users::remove)
+        .service(users::patch_one)
+        .service(users::disable)
+        .service(users::enable)
+        .service(users::reset_password)
+        .service(users::list_sessions)
+        .service(users::end_sessions)
+        .service(users::end_session)
         .service(clients::list)
         .service(clients::create)
         .service(clients::get_one)

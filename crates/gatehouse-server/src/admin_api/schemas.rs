@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 #[derive(ToSchema)]
 pub struct ErrorBody {
     /// `invalid_token`, `insufficient_scope`, `invalid_request`, `not_found`, `conflict`,
-    /// `api_key_limit_reached`, `precondition_failed` or `server_error`.
+    /// `api_key_limit_reached`, `precondition_failed`, `temporarily_unavailable` or
+    /// `server_error`.
     pub error: String,
     pub error_description: String,
     /// The request field at fault, when one is.
@@ -83,7 +84,11 @@ pub struct UserBody {
     pub family_name: Option<String>,
     pub phone_number: Option<String>,
     pub address: Option<serde_json::Value>,
+    pub admin_scopes: Vec<String>,
     pub created_at: String,
+    /// A disabled user cannot sign in; its sessions and refresh tokens were ended.
+    pub disabled: bool,
+    pub disabled_at: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]

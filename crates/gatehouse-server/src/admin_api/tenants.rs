@@ -3,7 +3,7 @@
 //! administrator may read and rename its own tenant).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, get, patch, post, web};
+use actix_web::{HttpRequest, delete, get, patch, post, web};
 use gatehouse_admin::tenants::{self as ops, TenantChanges};
 use gatehouse_admin::views::TenantView;
 use gatehouse_core::admin::{Access, Operation, Resource};
@@ -11,7 +11,10 @@ use gatehouse_core::tenant::TenantRegistration;
 
 use super::auth::{authenticate, authorize, require};
 use super::schemas::{CreateTenant, ErrorBody, Page, PatchTenant, TenantBody};
-use super::{ApiResult, PageRequest, actor, context, if_match, parse_body, query, with_etag};
+use super::user_schemas::DeletedTenantBody;
+use super::{
+    ApiResult, PageRequest, actor, context, if_match, json_response, parse_body, query, with_etag,
+};
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
@@ -90,7 +93,7 @@ pub async fn create(
 /// One tenant.
 #[utoipa::path(
     tag = "tenants",
-    params(("id" = String, Path, description = "Tenant id")),
+    params(("id" = String, Path, description = "Tenant id or name")),
     responses((status = 200, body = TenantBody, headers(("ETag" = String))), (status = 404, body = ErrorBody))
 )]
 #[get("/tenants/{id}")]
@@ -102,7 +105,9 @@ pub async fn get_one(
 ) -> ApiResult {
     let p = authorize(&req, &state, &meta, Resource::Organizations, Access::Read).await?;
     let a = actor(&p, &meta);
-    let v = ops::get(&context(&state, &a), &id).await?;
+    let ctx = context(&state, &a);
+    let id = ops::resolve(&ctx, &id).await?;
+    let v = ops::get(&ctx, id.as_str()).await?;
     Ok(with_etag(StatusCode::OK, &v, &v))
 }
 
@@ -134,4 +139,24 @@ pub async fn patch(
     let matches = |t: &TenantView| if_match(&req, t);
     let v = ops::update(&context(&state, &a), &id, changes, Some(&matches)).await?;
     Ok(with_etag(StatusCode::OK, &v, &v))
+}
+
+/// Deletes a tenant (platform administrators) with its users, sessions, clients, API keys and
+/// trusts; the audit trail keeps its events. The `default` tenant cannot be deleted.
+#[utoipa::path(
+    tag = "tenants",
+    params(("id" = String, Path, description = "Tenant id")),
+    responses((status = 200, body = DeletedTenantBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[delete("/tenants/{id}")]
+pub async fn remove(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    id: web::Path<String>,
+) -> ApiResult {
+    let p = authorize(&req, &state, &meta, Resource::Organizations, Access::Write).await?;
+    let a = actor(&p, &meta);
+    let v = ops::delete(&context(&state, &a), &id).await?;
+    Ok(json_response(StatusCode::OK, &v))
 }

@@ -9,7 +9,8 @@
 //! - Every form carries a CSRF token compared in constant time: a double-submit cookie on the
 //!   sign-in form, the session's synchronizer token afterwards.
 //! - Pages: API keys per tenant ([`apikeys`]), clients ([`clients`]), signing keys
-//!   ([`signing_keys`]) and the audit trail ([`pages`]).
+//!   ([`signing_keys`]), the audit trail ([`pages`]), users and their sessions ([`users`]),
+//!   tenants for platform administrators ([`tenants`]).
 //!   Every read and change is an operator action of `gatehouse_admin` run with the user's
 //!   principal (admin scopes read at every request), so the console grants exactly what the
 //!   CLI and the admin API grant: a user sees only their own tenant unless they are a platform
@@ -27,6 +28,8 @@ pub mod clients;
 pub mod pages;
 mod sign_in;
 pub mod signing_keys;
+pub mod tenants;
+pub mod users;
 pub mod views;
 
 use actix_web::http::{StatusCode, header};
@@ -104,7 +107,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &format!("{BASE}/signing-keys/rotate"),
             web::post().to(signing_keys::rotate_post),
         )
-        .route(&format!("{BASE}/audit"), web::get().to(pages::audit_get));
+        .route(&format!("{BASE}/audit"), web::get().to(pages::audit_get))
+        .configure(users::routes)
+        .configure(tenants::routes);
 }
 
 /// Renders a console page with the security headers (the console's CSP: the login pages'
@@ -153,6 +158,9 @@ pub(crate) fn refusal(e: OpError) -> HttpResponse {
         OpError::Denied(Denied::PlatformAdminOnly) => {
             forbidden("Only a platform administrator may do this.")
         }
+        OpError::Denied(Denied::Outranked { scope }) => forbidden(&format!(
+            "This user holds {scope}, which your own admin scopes do not include."
+        )),
         OpError::Denied(Denied::OtherTenant)
         | OpError::OtherTenant {
             what: Object::Tenant,
@@ -162,7 +170,7 @@ pub(crate) fn refusal(e: OpError) -> HttpResponse {
         OpError::UnknownTenant(t) => message(
             StatusCode::NOT_FOUND,
             "No such tenant",
-            &format!("There is no tenant with id {t}."),
+            &format!("There is no tenant with id or name {t}."),
         ),
         OpError::Invalid(f) => message(
             StatusCode::BAD_REQUEST,
@@ -176,6 +184,11 @@ pub(crate) fn refusal(e: OpError) -> HttpResponse {
             StatusCode::CONFLICT,
             "Changed meanwhile",
             "The object changed since the page was loaded. Reload it and try again.",
+        ),
+        OpError::Busy(secs) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            &format!("The server is busy hashing passwords. Try again in {secs} seconds."),
         ),
         e @ OpError::Storage(_) => internal(e),
     }
@@ -216,6 +229,8 @@ impl Admin {
             clients: self.principal.can(Resource::Clients, Access::Read),
             signing_keys: self.principal.can(Resource::Keys, Access::Read),
             audit: self.principal.can(Resource::Audit, Access::Read),
+            users: self.principal.can(Resource::Users, Access::Read),
+            tenants: self.principal.is_platform_admin(),
             tenant_query: q,
         }
     }

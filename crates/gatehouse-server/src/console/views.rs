@@ -13,6 +13,9 @@ pub struct Nav {
     pub clients: bool,
     pub signing_keys: bool,
     pub audit: bool,
+    pub users: bool,
+    /// A platform administrator: the Tenants page.
+    pub tenants: bool,
     /// `tenant=ID`, so navigation keeps the chosen tenant.
     pub tenant_query: String,
 }
@@ -130,9 +133,16 @@ pub struct ApiKeysPage<'a> {
 pub struct AuditRow {
     pub id: i64,
     pub time: String,
+    /// The actor's kind, e.g. `user`.
+    pub actor_kind: &'static str,
+    /// The actor's name when known, else its id.
     pub actor: String,
+    /// The actor's id (shown on hover).
+    pub actor_id: String,
     pub action: String,
+    /// The target's name when known, else its id.
     pub target: String,
+    pub target_id: String,
     pub source_ip: String,
     pub request_id: String,
     pub outcome: &'static str,
@@ -151,4 +161,90 @@ pub struct AuditPage<'a> {
     pub newest: String,
     /// Whether this is not the newest page.
     pub paged: bool,
+    /// The filter as typed.
+    pub filter: AuditFilterForm,
+    pub scan: u64,
+}
+
+/// The audit filter form's values.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilterForm {
+    pub actor: String,
+    pub action: String,
+    pub outcome: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl AuditFilterForm {
+    pub fn is_empty(&self) -> bool {
+        self.actor.is_empty()
+            && self.action.is_empty()
+            && self.outcome.is_empty()
+            && self.from.is_empty()
+            && self.to.is_empty()
+    }
+}
+
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub admin_scopes: String,
+    pub disabled: bool,
+    pub created: String,
+    pub sessions_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/users.html")]
+pub struct UsersPage<'a> {
+    pub nav: Nav,
+    pub tenant: &'a str,
+    pub tenant_name: &'a str,
+    pub tenants: Vec<String>,
+    pub rows: Vec<UserRow>,
+    pub can_write: bool,
+    /// The admin scopes the signed-in admin may hand on (the policy decides each).
+    pub offered_scopes: Vec<String>,
+    pub notice: Option<String>,
+    /// The link to the next page, when there may be one.
+    pub next: Option<String>,
+}
+
+pub struct SessionRow {
+    pub id: String,
+    pub signed_in: String,
+    pub last_seen: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/user_sessions.html")]
+pub struct SessionsPage<'a> {
+    pub nav: Nav,
+    pub tenant: &'a str,
+    pub user_id: &'a str,
+    pub username: &'a str,
+    pub rows: Vec<SessionRow>,
+    pub can_write: bool,
+    pub notice: Option<String>,
+    pub back: String,
+}
+
+pub struct TenantRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub disabled: bool,
+    pub api_access: &'static str,
+    pub is_default: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/tenants.html")]
+pub struct TenantsPage {
+    pub nav: Nav,
+    pub rows: Vec<TenantRow>,
+    pub notice: Option<String>,
 }

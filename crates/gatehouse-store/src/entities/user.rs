@@ -32,6 +32,8 @@ pub struct Model {
     /// The admin scopes the user holds, space-separated; NULL for ordinary users.
     #[sea_orm(column_type = "Text", nullable)]
     pub admin_scopes: Option<String>,
+    /// When an operator disabled the user; NULL while the user may sign in.
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
