@@ -18,6 +18,7 @@ pub mod admin;
 pub mod admin_queries;
 pub mod apikeys;
 pub mod audit;
+pub mod cache;
 pub mod client_keys;
 pub mod console;
 pub mod entities;
@@ -92,6 +93,8 @@ pub struct Store {
     db: DatabaseConnection,
     /// Set by [`Store::start_audit_batching`]: appends go through one writer task.
     audit_batcher: std::sync::Arc<std::sync::OnceLock<audit::Batcher>>,
+    /// Clients, tenants and revocation lists in memory, kept current across nodes.
+    pub(crate) cache: std::sync::Arc<cache::Caches>,
 }
 
 impl Store {
@@ -161,10 +164,7 @@ impl Store {
             };
             match result {
                 Ok(db) => {
-                    return Ok(Store {
-                        db,
-                        audit_batcher: Default::default(),
-                    });
+                    return Ok(Store::from_connection(db));
                 }
                 Err(Error::Db(m)) if attempt < 20 && m.contains("database is locked") => {
                     attempt += 1;
@@ -180,7 +180,15 @@ impl Store {
         Store {
             db,
             audit_batcher: Default::default(),
+            cache: Default::default(),
         }
+    }
+
+    /// How long this store answers clients, tenants and revocation checks from memory before
+    /// it checks the cache generations again (see [`cache`]); zero checks before every read.
+    /// Applies to every clone.
+    pub fn set_cache_check_interval(&self, interval: Duration) {
+        self.cache.set_interval(interval);
     }
 
     /// The underlying connection pool.

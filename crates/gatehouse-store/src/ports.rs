@@ -23,6 +23,7 @@ use sea_orm::{
 use crate::entities::{
     authorization_code, client, consent, refresh_token, revoked_grant, session, user,
 };
+use crate::cache::{Generation, bump};
 use crate::{Store, db_time};
 
 /// The class (first key) of the PostgreSQL advisory locks that serialise revocations of one
@@ -223,13 +224,23 @@ fn session_from_row(m: session::Model) -> Result<Session, StoreError> {
     })
 }
 
+/// Clients are answered from the node's cache when it holds them (see [`crate::cache`]).
 impl ClientStore for Store {
     async fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        self.cache.check(self.db()).await;
+        if let Some(c) = self.cache.client(id.as_str()) {
+            return Ok(Some(c));
+        }
+        let epoch = self.cache.epoch();
         let row = client::Entity::find_by_id(id.as_str())
             .one(self.db())
             .await
             .map_err(db_err)?;
-        row.map(client_from_row).transpose()
+        let found = row.map(client_from_row).transpose()?;
+        if let Some(c) = &found {
+            self.cache.put_client(epoch, c);
+        }
+        Ok(found)
     }
 }
 
@@ -402,10 +413,18 @@ impl GrantStore for Store {
             .exec(&txn)
             .await
             .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)
+        bump(&txn, Generation::Revocation).await.map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        self.cache.add_revoked(None, Some(grant_id.as_str())).await;
+        Ok(())
     }
 
+    /// From the node's revocation lists when they are complete (see [`crate::cache`]).
     async fn is_grant_revoked(&self, grant_id: &GrantId) -> Result<bool, StoreError> {
+        self.cache.check(self.db()).await;
+        if let Some(answer) = self.cache.grant_revoked(grant_id.as_str()) {
+            return Ok(answer);
+        }
         let row = revoked_grant::Entity::find_by_id(grant_id.as_str())
             .one(self.db())
             .await

@@ -15,6 +15,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use crate::entities::{refresh_token, revoked_token};
+use crate::cache::{Generation, bump};
 use crate::{Error, Store, db_time};
 
 fn db_err(e: DbErr) -> StoreError {
@@ -33,15 +34,24 @@ impl RevokedTokenStore for Store {
             expires_at: Set(db_time(expires_at)),
             revoked_at: Set(db_time(now)),
         };
+        let txn = self.begin_write().await.map_err(db_err)?;
         revoked_token::Entity::insert(row)
             .on_conflict_do_nothing()
-            .exec_without_returning(self.db())
+            .exec_without_returning(&txn)
             .await
             .map_err(db_err)?;
+        bump(&txn, Generation::Revocation).await.map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        self.cache.add_revoked(Some(jti), None).await;
         Ok(())
     }
 
+    /// From the node's revocation lists when they are complete (see [`crate::cache`]).
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        self.cache.check(self.db()).await;
+        if let Some(answer) = self.cache.jti_revoked(jti) {
+            return Ok(answer);
+        }
         Ok(revoked_token::Entity::find_by_id(jti)
             .one(self.db())
             .await
@@ -79,11 +89,18 @@ impl RotationStore for Store {
 
 impl Store {
     /// Deletes revoked-token entries whose tokens have expired (housekeeping).
+    /// Nodes reload their lists when entries went.
     pub async fn delete_expired_revoked_tokens(&self, now: DateTime<Utc>) -> Result<u64, Error> {
-        Ok(revoked_token::Entity::delete_many()
+        let txn = self.begin_write().await?;
+        let deleted = revoked_token::Entity::delete_many()
             .filter(revoked_token::Column::ExpiresAt.lt(db_time(now)))
-            .exec(self.db())
+            .exec(&txn)
             .await?
-            .rows_affected)
+            .rows_affected;
+        if deleted > 0 {
+            bump(&txn, Generation::Revocation).await?;
+        }
+        txn.commit().await?;
+        Ok(deleted)
     }
 }

@@ -6,6 +6,7 @@ use gatehouse_core::values::TenantId;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr};
 
 use crate::entities::tenant;
+use crate::cache::{Generation, bump};
 use crate::{Error, Store, db_time};
 
 pub(crate) fn tenant_from_row(m: tenant::Model) -> Result<Tenant, Error> {
@@ -74,14 +75,18 @@ impl Store {
         id: &TenantId,
         row: tenant::ActiveModel,
     ) -> Result<Tenant, Error> {
+        let txn = self.begin_write().await?;
         let res = tenant::Entity::update_many()
             .set(row)
             .filter(tenant::Column::Id.eq(id.as_str()))
-            .exec(self.db())
+            .exec(&txn)
             .await?;
         if res.rows_affected == 0 {
             return Err(Error::NotFound(format!("tenant {id}")));
         }
+        bump(&txn, Generation::Directory).await?;
+        txn.commit().await?;
+        self.cache.clear_directory();
         self.get_tenant(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("tenant {id}")))
@@ -124,11 +129,21 @@ impl Store {
     }
 }
 
+/// Tenants are answered from the node's cache when it holds them (see [`crate::cache`]).
 impl gatehouse_core::tenant::TenantStore for Store {
     async fn find_tenant(
         &self,
         id: &TenantId,
     ) -> Result<Option<Tenant>, gatehouse_core::StoreError> {
-        Ok(self.get_tenant(id).await?)
+        self.cache.check(self.db()).await;
+        if let Some(t) = self.cache.tenant(id.as_str()) {
+            return Ok(Some(t));
+        }
+        let epoch = self.cache.epoch();
+        let found = self.get_tenant(id).await?;
+        if let Some(t) = &found {
+            self.cache.put_tenant(epoch, t);
+        }
+        Ok(found)
     }
 }

@@ -15,6 +15,7 @@ mod m20261123_000005_key_lifecycle;
 mod m20261123_000006_api_keys;
 mod m20261201_000007_admin_users;
 mod m20261201_000010_rotation_salts_hmac_secrets;
+mod m20261204_000030_cache_generations;
 
 /// The ordered list of Gatehouse migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_api_keys::Migration),
             Box::new(m20261201_000007_admin_users::Migration),
             Box::new(m20261201_000010_rotation_salts_hmac_secrets::Migration),
+            Box::new(m20261204_000030_cache_generations::Migration),
         ]
     }
 }
