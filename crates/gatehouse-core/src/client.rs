@@ -106,7 +106,9 @@ pub struct Client {
     /// The scopes this client may ever obtain.
     pub allowed_scopes: ScopeSet,
     pub id_token_alg: SigningAlg,
-    pub access_token_alg: SigningAlg,
+    /// The algorithm of this client's access tokens; `None` follows the server's default
+    /// ([`crate::policy::Policy::access_token_alg`]).
+    pub access_token_alg: Option<SigningAlg>,
     /// Access-token lifetime override, in seconds.
     pub access_token_ttl: Option<i64>,
     /// PKCE is required for every authorization request of this client (always for public ones).
@@ -154,6 +156,8 @@ pub struct ClientRegistration {
     pub scope: Option<String>,
     pub auth_method: Option<String>,
     pub id_token_alg: Option<String>,
+    /// `RS256` or `ES256`; absent: the server's default.
+    pub access_token_alg: Option<String>,
     pub access_token_ttl: Option<i64>,
     pub pkce_optional: bool,
     /// The refresh rotation grace period in seconds (0..=300; default 0, strict rotation).
@@ -178,6 +182,7 @@ impl ClientRegistration {
             scope: None,
             auth_method: None,
             id_token_alg: None,
+            access_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
             refresh_grace_seconds: None,
@@ -237,6 +242,11 @@ impl NewClient {
             None => SigningAlg::RS256,
             Some(a) => SigningAlg::parse(a).map_err(|e| FieldError::new(Field::IdTokenAlg, e))?,
         };
+        let access_token_alg = reg
+            .access_token_alg
+            .as_deref()
+            .map(|a| SigningAlg::parse(a).map_err(|e| FieldError::new(Field::AccessTokenAlg, e)))
+            .transpose()?;
         let refresh_grace_seconds = reg.refresh_grace_seconds.unwrap_or(0);
         check_lifetimes(&reg, refresh_grace_seconds)?;
         if reg.pkce_optional && auth_method == AuthMethod::None {
@@ -264,7 +274,7 @@ impl NewClient {
             grant_types,
             allowed_scopes,
             id_token_alg,
-            access_token_alg: SigningAlg::RS256,
+            access_token_alg,
             access_token_ttl: reg.access_token_ttl,
             require_pkce: !reg.pkce_optional,
             refresh_grace_seconds,
@@ -379,6 +389,7 @@ mod tests {
             scope: None,
             auth_method: None,
             id_token_alg: None,
+            access_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
             refresh_grace_seconds: None,

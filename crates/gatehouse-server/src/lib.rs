@@ -91,6 +91,7 @@ impl Application {
             .await
             .map_err(|e| format!("database: {e}"))?;
         store.start_audit_batching();
+        store.set_cache_check_interval(settings.cache.interval());
         let master = settings.master_key.clone();
         keys::prepare(&store, master.as_ref()).await?;
         keys::ensure_signing_keys(&store, master.as_ref(), clock.now()).await?;

@@ -30,6 +30,9 @@ use crate::{Store, db_time};
 /// grant; the second key is `hashtext(grant_id)` ("grnt").
 const GRANT_LOCK_CLASS: i32 = 0x6772_6e74;
 
+/// `clients.access_token_alg` of a client that follows the server's default algorithm.
+const SERVER_DEFAULT_ALG: &str = "default";
+
 fn db_err(e: DbErr) -> StoreError {
     StoreError::backend(e)
 }
@@ -78,8 +81,10 @@ pub(crate) fn client_from_row(m: client::Model) -> Result<Client, StoreError> {
         allowed_scopes: ScopeSet::parse(&m.allowed_scopes)
             .map_err(|e| bad(T, "allowed_scopes", e))?,
         id_token_alg: SigningAlg::parse(&m.id_token_alg).map_err(|e| bad(T, "id_token_alg", e))?,
-        access_token_alg: SigningAlg::parse(&m.access_token_alg)
-            .map_err(|e| bad(T, "access_token_alg", e))?,
+        access_token_alg: match m.access_token_alg.as_str() {
+            SERVER_DEFAULT_ALG => None,
+            a => Some(SigningAlg::parse(a).map_err(|e| bad(T, "access_token_alg", e))?),
+        },
         access_token_ttl: m.access_token_ttl,
         require_pkce: m.require_pkce,
         refresh_grace_seconds: m.refresh_grace_seconds,
@@ -109,7 +114,10 @@ pub(crate) fn client_to_row(c: &Client) -> client::ActiveModel {
         grant_types: Set(strings(c.grant_types.iter().map(|g| g.as_str()).collect())),
         allowed_scopes: Set(c.allowed_scopes.to_string()),
         id_token_alg: Set(c.id_token_alg.as_str().to_owned()),
-        access_token_alg: Set(c.access_token_alg.as_str().to_owned()),
+        access_token_alg: Set(c
+            .access_token_alg
+            .map_or(SERVER_DEFAULT_ALG, SigningAlg::as_str)
+            .to_owned()),
         access_token_ttl: Set(c.access_token_ttl),
         require_pkce: Set(c.require_pkce),
         refresh_grace_seconds: Set(c.refresh_grace_seconds),

@@ -53,7 +53,7 @@ fn client(tenant: &TenantId) -> Client {
         grant_types: vec![GrantType::ClientCredentials],
         allowed_scopes: ScopeSet::parse("api:read").unwrap(),
         id_token_alg: SigningAlg::RS256,
-        access_token_alg: SigningAlg::ES256,
+        access_token_alg: Some(SigningAlg::ES256),
         access_token_ttl: None,
         require_pkce: true,
         refresh_grace_seconds: 0,
@@ -94,7 +94,7 @@ async fn deleted_clients_and_rotated_secrets_reach_every_node() {
     a.insert_client(&c).await.unwrap();
     let cached = b.find_client(&c.id).await.unwrap().unwrap();
     assert_eq!(cached.secret_hash, c.secret_hash);
-    assert_eq!(cached.access_token_alg, SigningAlg::ES256);
+    assert_eq!(cached.access_token_alg, Some(SigningAlg::ES256));
 
     let new_hash = Secret::generate().hash();
     assert!(

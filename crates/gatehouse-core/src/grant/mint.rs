@@ -119,7 +119,11 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             api_key_name: None,
         };
         self.signer
-            .sign(client.access_token_alg, ACCESS_TOKEN_TYP, &claims)
+            .sign(
+                client.access_token_alg.unwrap_or(self.policy.access_token_alg),
+                ACCESS_TOKEN_TYP,
+                &claims,
+            )
             .map_err(Error::Signing)
     }
 

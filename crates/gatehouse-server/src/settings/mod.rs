@@ -9,6 +9,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod api_keys;
+mod cache;
 mod log;
 mod metrics;
 mod network;
@@ -19,6 +20,7 @@ mod sign_in;
 mod tls;
 
 pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
+pub use cache::CacheSettings;
 pub use network::NetworkSettings;
 pub use protocol::{ClientAuthSettings, KeySettings, SessionSettings, TokenSettings};
 pub use sign_in::{LoginThrottleSettings, PasswordHashingSettings, RateLimitSettings};
@@ -79,6 +81,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// A Redis shared by the nodes for their rate limits (optional).
     pub redis: RedisSettings,
+    /// How often the in-memory caches ask whether clients, tenants or revocations changed.
+    pub cache: CacheSettings,
 }
 
 impl Default for Settings {
@@ -104,6 +108,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             log: LogSettings::default(),
             redis: RedisSettings::default(),
+            cache: CacheSettings::default(),
         }
     }
 }
@@ -223,6 +228,7 @@ impl Settings {
         self.server.check()?;
         self.tls.check()?;
         self.metrics.check()?;
+        self.cache.check()?;
         self.redis.check()?;
         self.keys.check_propagation()
     }
@@ -294,6 +300,7 @@ impl Settings {
         p.refresh_token_ttl = self.tokens.refresh_token_idle_ttl();
         p.refresh_token_absolute_ttl = self.tokens.refresh_token_absolute_ttl;
         p.code_ttl = self.tokens.code_ttl;
+        p.access_token_alg = self.tokens.access_token_alg;
         if !self.tokens.audience.is_empty() {
             p.access_token_audience = self.tokens.audience.clone();
         }
