@@ -150,6 +150,10 @@ async fn the_cli_and_the_admin_api_set_the_algorithm_and_refuse_unknown_ones() {
         json!({"name": "Bad", "grant_types": ["client_credentials"], "access_token_alg": "none"}),
     )
     .await;
-    assert_eq!(bad.status, 400, "{}", bad.body);
-    assert!(bad.body.to_string().contains("access_token_alg"), "{}", bad.body);
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.to_string().contains("access_token_alg"),
+        "{}",
+        bad.body
+    );
 }

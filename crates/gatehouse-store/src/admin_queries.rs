@@ -12,10 +12,10 @@ use gatehouse_core::values::TenantId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::cache::{Generation, bump};
 use crate::entities::{client, tenant, user};
 use crate::ports::{client_from_row, user_from_row};
 use crate::tenants::tenant_from_row;
-use crate::cache::{Generation, bump};
 use crate::{Error, Store};
 
 fn db(e: gatehouse_core::StoreError) -> Error {

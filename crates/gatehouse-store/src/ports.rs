@@ -20,10 +20,10 @@ use sea_orm::{
     Statement,
 };
 
+use crate::cache::{Generation, bump};
 use crate::entities::{
     authorization_code, client, consent, refresh_token, revoked_grant, session, user,
 };
-use crate::cache::{Generation, bump};
 use crate::{Store, db_time};
 
 /// The class (first key) of the PostgreSQL advisory locks that serialise revocations of one

@@ -14,8 +14,8 @@ use gatehouse_core::secret::SecretHash;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
-use crate::entities::{refresh_token, revoked_token};
 use crate::cache::{Generation, bump};
+use crate::entities::{refresh_token, revoked_token};
 use crate::{Error, Store, db_time};
 
 fn db_err(e: DbErr) -> StoreError {

@@ -5,8 +5,8 @@ use gatehouse_core::tenant::Tenant;
 use gatehouse_core::values::TenantId;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr};
 
-use crate::entities::tenant;
 use crate::cache::{Generation, bump};
+use crate::entities::tenant;
 use crate::{Error, Store, db_time};
 
 pub(crate) fn tenant_from_row(m: tenant::Model) -> Result<Tenant, Error> {

@@ -120,7 +120,9 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
         };
         self.signer
             .sign(
-                client.access_token_alg.unwrap_or(self.policy.access_token_alg),
+                client
+                    .access_token_alg
+                    .unwrap_or(self.policy.access_token_alg),
                 ACCESS_TOKEN_TYP,
                 &claims,
             )
