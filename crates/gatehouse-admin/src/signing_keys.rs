@@ -113,6 +113,24 @@ pub async fn activate_new_key(
     Ok(key)
 }
 
+/// Generates a key of `alg` and makes it active only when `alg` has no active key (a first
+/// start); `None` when another node got there first (its key is the one to use).
+pub async fn create_first_key(
+    store: &Store,
+    alg: SigningAlg,
+    master: Option<&MasterKey>,
+    now: DateTime<Utc>,
+) -> Result<Option<StoredKey>, KeyError> {
+    let mut key = generate(alg, master, now).await?;
+    if !store.insert_first_key(&key, now).await? {
+        return Ok(None);
+    }
+    key.active = true;
+    key.status = KeyStatus::Active;
+    key.activates_at = Some(now);
+    Ok(Some(key))
+}
+
 /// Generates a key of `alg` and publishes it as the `next` key, signing from `now + delay`
 /// (a pending `next` key is retired); active at once only when `alg` has no active key.
 pub async fn prepublish_new_key(

@@ -29,7 +29,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_admin::signing_keys::{
-    MASTER_KEY_ENV, activate_new_key, check_master_key, generate, private_pkcs8,
+    MASTER_KEY_ENV, check_master_key, create_first_key, generate, private_pkcs8,
 };
 use gatehouse_core::SigningAlg;
 use gatehouse_jose::{KeyEntry, KeyRing, MasterKey, SigningKey};
@@ -101,7 +101,9 @@ pub async fn prepare(store: &Store, master: Option<&MasterKey>) -> Result<(), St
     Ok(())
 }
 
-/// Creates an RS256 and an ES256 key when none is active (first start).
+/// Creates an RS256 and an ES256 key when none is active (first start). Nodes starting
+/// together on one empty database agree on one key per algorithm (the store decides under its
+/// key-transition lock).
 pub async fn ensure_signing_keys(
     store: &Store,
     master: Option<&MasterKey>,
@@ -110,10 +112,12 @@ pub async fn ensure_signing_keys(
     let keys = store.list_signing_keys().await.map_err(|e| e.to_string())?;
     for alg in SigningAlg::ALL {
         if !keys.iter().any(|k| k.alg == alg && k.active) {
-            let k = activate_new_key(store, alg, master, now)
+            let made = create_first_key(store, alg, master, now)
                 .await
                 .map_err(|e| e.to_string())?;
-            tracing::info!(kid = %k.kid, alg = %alg, "created signing key");
+            if let Some(k) = made {
+                tracing::info!(kid = %k.kid, alg = %alg, "created signing key");
+            }
         }
     }
     Ok(())

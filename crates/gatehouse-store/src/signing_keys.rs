@@ -405,6 +405,29 @@ impl Store {
         Ok(())
     }
 
+    /// Makes `k` the active key of its algorithm only if that algorithm has none (a first
+    /// start): in one transaction holding the key-transition lock, so that nodes starting
+    /// together on an empty database agree on one key instead of each retiring the other's.
+    /// Returns `false` (and stores nothing) when another node already made one.
+    pub async fn insert_first_key(&self, k: &StoredKey, now: DateTime<Utc>) -> Result<bool, Error> {
+        let txn = self.begin_key_transition().await?;
+        let has_active = signing_key::Entity::find()
+            .filter(signing_key::Column::Alg.eq(k.alg.as_str()))
+            .filter(signing_key::Column::Active.eq(true))
+            .one(&txn)
+            .await?
+            .is_some();
+        if has_active {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        signing_key::Entity::insert(new_row(k, KeyStatus::Active, now))
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
     /// Deletes retired keys whose `retired_at` is before `cutoff`; returns how many.
     /// Active and `next` keys are never deleted.
     pub async fn delete_keys_retired_before(&self, cutoff: DateTime<Utc>) -> Result<u64, Error> {

@@ -182,3 +182,38 @@ async fn keys_of_a_database_from_before_the_life_cycle_migration_keep_their_stat
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn nodes_starting_together_agree_on_one_first_key_per_algorithm() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    let rs = SigningAlg::RS256;
+    // Eight "nodes" create their first RS256 key at the same moment: exactly one wins.
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = store.clone();
+        attempts.spawn(async move {
+            store
+                .insert_first_key(&key(&format!("first-{i}"), rs), t0())
+                .await
+                .unwrap()
+        });
+    }
+    let won = attempts.join_all().await;
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+    let keys = store.list_signing_keys().await.unwrap();
+    let active: Vec<_> = keys.iter().filter(|k| k.alg == rs && k.active).collect();
+    assert_eq!(active.len(), 1);
+    assert_eq!(
+        keys.iter().filter(|k| k.alg == rs).count(),
+        1,
+        "the losers stored nothing"
+    );
+    // An algorithm without a key still gets its own.
+    assert!(
+        store
+            .insert_first_key(&key("es", SigningAlg::ES256), t0())
+            .await
+            .unwrap()
+    );
+}
