@@ -12,7 +12,6 @@ use gatehouse_core::values::TenantId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::cache::{Generation, bump};
 use crate::entities::{client, tenant, user};
 use crate::ports::{client_from_row, user_from_row};
 use crate::tenants::tenant_from_row;
@@ -91,10 +90,8 @@ impl Store {
     /// Deletes a client with its codes, refresh tokens and consents (cascade). Returns whether
     /// it existed.
     pub async fn delete_client(&self, id: &str) -> Result<bool, Error> {
-        let txn = self.begin_write().await?;
-        let res = client::Entity::delete_by_id(id).exec(&txn).await?;
-        bump(&txn, Generation::Directory).await?;
-        txn.commit().await?;
+        let res = client::Entity::delete_by_id(id).exec(self.db()).await?;
+        // The generation trigger tells the other nodes; this one forgets at once.
         self.cache.clear_directory();
         Ok(res.rows_affected > 0)
     }
@@ -102,15 +99,12 @@ impl Store {
     /// Replaces the secret hash of a confidential client (rotation: the old secret stops
     /// working at once). Returns whether such a client existed.
     pub async fn set_client_secret_hash(&self, id: &str, hash: &SecretHash) -> Result<bool, Error> {
-        let txn = self.begin_write().await?;
         let res = client::Entity::update_many()
             .col_expr(client::Column::SecretHash, Expr::value(hash.to_hex()))
             .filter(client::Column::Id.eq(id))
             .filter(client::Column::SecretHash.is_not_null())
-            .exec(&txn)
+            .exec(self.db())
             .await?;
-        bump(&txn, Generation::Directory).await?;
-        txn.commit().await?;
         self.cache.clear_directory();
         Ok(res.rows_affected > 0)
     }
@@ -139,18 +133,15 @@ impl Store {
         col: tenant::Column,
         value: Expr,
     ) -> Result<Tenant, Error> {
-        let txn = self.begin_write().await?;
         let res = tenant::Entity::update_many()
             .col_expr(col, value)
             .filter(tenant::Column::Id.eq(id.as_str()))
-            .exec(&txn)
+            .exec(self.db())
             .await?;
+        self.cache.clear_directory();
         if res.rows_affected == 0 {
             return Err(Error::NotFound(format!("tenant {id}")));
         }
-        bump(&txn, Generation::Directory).await?;
-        txn.commit().await?;
-        self.cache.clear_directory();
         tenant::Entity::find_by_id(id.as_str())
             .one(self.db())
             .await?

@@ -2,8 +2,9 @@
 //! "directory") and the revocation lists (revoked access-token `jti`s and revoked grants), kept
 //! current on every node by one row per cache in `cache_generations`.
 //!
-//! - Every write that changes a cached table bumps its generation **in the same transaction**
-//!   (the write paths of this crate, never their callers), then clears this node's copy at once.
+//! - Every write that changes a cached table bumps its generation **in the same transaction**:
+//!   database triggers do it (migration `m20261204_000030`), whatever wrote. This crate's write
+//!   paths also clear or extend this node's copy at once.
 //! - A read first makes sure the generations were checked within the check interval (default
 //!   [`DEFAULT_CHECK_INTERVAL`]; 0 = before every read): one primary-key read of two rows. A
 //!   generation that moved clears the directory (entries are refilled by the reads that miss)
@@ -35,37 +36,6 @@ pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Most entries of each cache.
 pub const MAX_ENTRIES: usize = 65_536;
-
-/// The caches whose generations are kept in `cache_generations`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Generation {
-    /// `clients` and `tenants`.
-    Directory,
-    /// `revoked_tokens` and `revoked_grants`.
-    Revocation,
-}
-
-impl Generation {
-    /// The statement that bumps this generation (constant text, no input).
-    fn bump_sql(self) -> &'static str {
-        match self {
-            Generation::Directory => {
-                "UPDATE cache_generations SET generation = generation + 1 WHERE name = 'directory'"
-            }
-            Generation::Revocation => {
-                "UPDATE cache_generations SET generation = generation + 1 WHERE name = 'revocation'"
-            }
-        }
-    }
-}
-
-/// Bumps a generation inside the caller's write transaction (or on a connection).
-pub(crate) async fn bump(c: &impl ConnectionTrait, which: Generation) -> Result<(), DbErr> {
-    let backend = c.get_database_backend();
-    c.execute_raw(Statement::from_string(backend, which.bump_sql()))
-        .await?;
-    Ok(())
-}
 
 #[derive(Default)]
 struct Directory {

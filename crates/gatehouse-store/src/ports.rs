@@ -20,7 +20,6 @@ use sea_orm::{
     Statement,
 };
 
-use crate::cache::{Generation, bump};
 use crate::entities::{
     authorization_code, client, consent, refresh_token, revoked_grant, session, user,
 };
@@ -421,7 +420,6 @@ impl GrantStore for Store {
             .exec(&txn)
             .await
             .map_err(db_err)?;
-        bump(&txn, Generation::Revocation).await.map_err(db_err)?;
         txn.commit().await.map_err(db_err)?;
         self.cache.add_revoked(None, Some(grant_id.as_str())).await;
         Ok(())

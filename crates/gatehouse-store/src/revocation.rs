@@ -14,7 +14,6 @@ use gatehouse_core::secret::SecretHash;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
-use crate::cache::{Generation, bump};
 use crate::entities::{refresh_token, revoked_token};
 use crate::{Error, Store, db_time};
 
@@ -34,14 +33,11 @@ impl RevokedTokenStore for Store {
             expires_at: Set(db_time(expires_at)),
             revoked_at: Set(db_time(now)),
         };
-        let txn = self.begin_write().await.map_err(db_err)?;
         revoked_token::Entity::insert(row)
             .on_conflict_do_nothing()
-            .exec_without_returning(&txn)
+            .exec_without_returning(self.db())
             .await
             .map_err(db_err)?;
-        bump(&txn, Generation::Revocation).await.map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
         self.cache.add_revoked(Some(jti), None).await;
         Ok(())
     }
@@ -89,18 +85,12 @@ impl RotationStore for Store {
 
 impl Store {
     /// Deletes revoked-token entries whose tokens have expired (housekeeping).
-    /// Nodes reload their lists when entries went.
+    /// (The generation trigger makes the nodes reload their lists.)
     pub async fn delete_expired_revoked_tokens(&self, now: DateTime<Utc>) -> Result<u64, Error> {
-        let txn = self.begin_write().await?;
-        let deleted = revoked_token::Entity::delete_many()
+        Ok(revoked_token::Entity::delete_many()
             .filter(revoked_token::Column::ExpiresAt.lt(db_time(now)))
-            .exec(&txn)
+            .exec(self.db())
             .await?
-            .rows_affected;
-        if deleted > 0 {
-            bump(&txn, Generation::Revocation).await?;
-        }
-        txn.commit().await?;
-        Ok(deleted)
+            .rows_affected)
     }
 }

@@ -5,7 +5,6 @@ use gatehouse_core::tenant::Tenant;
 use gatehouse_core::values::TenantId;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr};
 
-use crate::cache::{Generation, bump};
 use crate::entities::tenant;
 use crate::{Error, Store, db_time};
 
@@ -75,18 +74,16 @@ impl Store {
         id: &TenantId,
         row: tenant::ActiveModel,
     ) -> Result<Tenant, Error> {
-        let txn = self.begin_write().await?;
         let res = tenant::Entity::update_many()
             .set(row)
             .filter(tenant::Column::Id.eq(id.as_str()))
-            .exec(&txn)
+            .exec(self.db())
             .await?;
+        // The generation trigger tells the other nodes; this one forgets at once.
+        self.cache.clear_directory();
         if res.rows_affected == 0 {
             return Err(Error::NotFound(format!("tenant {id}")));
         }
-        bump(&txn, Generation::Directory).await?;
-        txn.commit().await?;
-        self.cache.clear_directory();
         self.get_tenant(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("tenant {id}")))

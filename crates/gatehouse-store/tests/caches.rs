@@ -155,3 +155,23 @@ async fn a_zero_interval_checks_before_every_read() {
     a.set_tenant_disabled(&t.id, true).await.unwrap();
     assert!(b.find_tenant(&t.id).await.unwrap().unwrap().disabled);
 }
+
+#[tokio::test]
+async fn a_write_in_plain_sql_reaches_every_node_too() {
+    use sea_orm::ConnectionTrait;
+    let db = TestDb::new().await;
+    let (a, b) = two_nodes(&db).await;
+    let t = tenant("by-sql");
+    a.insert_tenant(&t).await.unwrap();
+    assert!(!a.find_tenant(&t.id).await.unwrap().unwrap().disabled);
+    assert!(!b.find_tenant(&t.id).await.unwrap().unwrap().disabled);
+    // An operator's UPDATE (or a write path that forgot the cache) bumps the generation
+    // through the trigger.
+    a.db()
+        .execute_unprepared("UPDATE tenants SET disabled = true WHERE id = 'by-sql'")
+        .await
+        .unwrap();
+    tokio::time::sleep(PAST_INTERVAL).await;
+    assert!(a.find_tenant(&t.id).await.unwrap().unwrap().disabled);
+    assert!(b.find_tenant(&t.id).await.unwrap().unwrap().disabled);
+}
