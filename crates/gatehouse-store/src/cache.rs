@@ -159,6 +159,12 @@ impl Caches {
         Ok(())
     }
 
+    /// Makes the next cached read check the generations (after a write of this node that
+    /// removed entries, so it holds here at once).
+    pub(crate) fn recheck(&self) {
+        self.set_checked(None);
+    }
+
     /// Forgets every client and tenant (this node's part of an invalidation).
     pub(crate) fn clear_directory(&self) {
         if let Ok(mut d) = self.directory.write() {

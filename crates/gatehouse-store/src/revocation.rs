@@ -87,10 +87,12 @@ impl Store {
     /// Deletes revoked-token entries whose tokens have expired (housekeeping).
     /// (The generation trigger makes the nodes reload their lists.)
     pub async fn delete_expired_revoked_tokens(&self, now: DateTime<Utc>) -> Result<u64, Error> {
-        Ok(revoked_token::Entity::delete_many()
+        let deleted = revoked_token::Entity::delete_many()
             .filter(revoked_token::Column::ExpiresAt.lt(db_time(now)))
             .exec(self.db())
             .await?
-            .rows_affected)
+            .rows_affected;
+        self.cache.recheck();
+        Ok(deleted)
     }
 }
