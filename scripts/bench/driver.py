@@ -11,6 +11,7 @@ import argparse
 import base64
 import datetime
 import hashlib
+import html
 import json
 import os
 import platform
@@ -149,11 +150,11 @@ class Bench:
                 "per_cpu_s": n / cpu if cpu else None}
 
 
-def form_fields(html):
+def form_fields(page):
     """The action and hidden fields of the first form of a page."""
-    action = re.search(r'<form[^>]*action="([^"]*)"', html).group(1)
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-    return action.replace("&amp;", "&"), {k: v.replace("&amp;", "&") for k, v in fields.items()}
+    action = re.search(r'<form[^>]*action="([^"]*)"', page).group(1)
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    return html.unescape(action), {k: html.unescape(v) for k, v in fields}
 
 
 def redeem(meta, client_id, secret, location, verifier):
