@@ -8,7 +8,7 @@
 #
 #   scripts/bench/compare.sh
 #
-# Environment: BENCH_DURATION (seconds per load scenario, default 8), BENCH_CONNECTIONS
+# Environment: BENCH_SKIP_BUILD=1 (use the existing release binary), BENCH_DURATION (seconds per load scenario, default 8), BENCH_CONNECTIONS
 # (default 32), GATEHOUSE_BENCH_POSTGRES (an admin URL of the PostgreSQL server, default
 # postgres://postgres@127.0.0.1:5432/postgres; a database is created and dropped), BENCH_OUT
 # (default docs/benchmarks.md). Needs node >= 20.19, npm, python3 with requests, taskset.
@@ -21,7 +21,9 @@ if ! command -v oha >/dev/null 2>&1; then
   echo "installing oha with cargo..." >&2
   cargo install oha --locked >&2
 fi
-cargo build --release --bin gatehouse >&2
+# BENCH_SKIP_BUILD=1 uses the release binary already in target/ (e.g. while another cargo
+# command holds the build directory).
+[ "${BENCH_SKIP_BUILD:-0}" = "1" ] || cargo build --release --bin gatehouse >&2
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
