@@ -1,4 +1,4 @@
-//! `gatehouse apikey create|list|revoke`: tenants' API keys.
+//! `gatehouse apikey create|list|show|revoke`: tenants' API keys.
 
 use chrono::SecondsFormat;
 use clap::{Args, Subcommand};
@@ -6,7 +6,7 @@ use gatehouse_admin::Context;
 use gatehouse_admin::api_keys;
 use gatehouse_core::apikey::ApiKeyRequest;
 
-use super::{Env, Flagged, print, tenant_flag};
+use super::{Env, Flagged, json_wanted, print, tenant_flag};
 
 #[derive(Subcommand)]
 pub enum ApikeyCmd {
@@ -16,6 +16,12 @@ pub enum ApikeyCmd {
     List {
         #[arg(long)]
         tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one API key (never its secret).
+    Show {
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -57,6 +63,26 @@ pub struct ApikeyCreate {
     json: bool,
 }
 
+/// The fields `apikey show` prints as a table (never a secret: the view has none).
+const SHOW: &[&str] = &[
+    "id",
+    "name",
+    "tenant",
+    "masked",
+    "scopes",
+    "environment",
+    "allowed_ips",
+    "rate_limit_class",
+    "created_at",
+    "expires_at",
+    "expires",
+    "expiry_warning",
+    "last_used_at",
+    "last_used_ip",
+    "revoked",
+    "revoked_at",
+];
+
 pub async fn run(env: &Env, cmd: ApikeyCmd) -> anyhow::Result<()> {
     let policy = env.settings.api_keys.policy().map_err(anyhow::Error::msg)?;
     match cmd {
@@ -86,7 +112,7 @@ pub async fn run(env: &Env, cmd: ApikeyCmd) -> anyhow::Result<()> {
             let store = env.store().await?;
             let ctx = Context::new(&store, &env.operator, env.now);
             let out = api_keys::list(&ctx, &policy, &tenant).await.flagged()?;
-            if json {
+            if json_wanted(json) {
                 return print(&out, true, &[]);
             }
             for k in &out.api_keys {
@@ -107,6 +133,12 @@ pub async fn run(env: &Env, cmd: ApikeyCmd) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        ApikeyCmd::Show { id, json } => {
+            let store = env.store().await?;
+            let ctx = Context::new(&store, &env.operator, env.now);
+            let out = api_keys::get(&ctx, &policy, &id).await.flagged()?;
+            print(&out, json, SHOW)
         }
         ApikeyCmd::Revoke { id, json } => {
             let store = env.store().await?;

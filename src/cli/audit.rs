@@ -38,7 +38,7 @@ pub async fn run(env: &Env, cmd: AuditCmd) -> anyhow::Result<()> {
             let store = env.store().await?;
             let ctx = Context::new(&store, &env.operator, env.now);
             let out = audit::list(&ctx, None, after, limit).await.flagged()?;
-            if json {
+            if super::json_wanted(json) {
                 return print(&out, true, &[]);
             }
             for e in &out.events {

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use gatehouse_admin::Context;
 use gatehouse_admin::signing_keys;
 
-use super::{Env, Flagged, print};
+use super::{Env, Flagged, json_wanted, print, print_table};
 
 #[derive(Subcommand)]
 pub enum KeyCmd {
@@ -43,14 +43,23 @@ pub async fn run(env: &Env, cmd: KeyCmd) -> anyhow::Result<()> {
                 signing_keys::check_master(&ctx, master).await.flagged()?;
             }
             let out = signing_keys::list(&ctx).await.flagged()?;
-            if json {
+            if json_wanted(json) {
                 return print(&out, true, &[]);
             }
-            for k in &out.keys {
-                let plain = if k.encrypted { "" } else { "  (unencrypted)" };
-                println!("{}  {}  {}{plain}", k.kid, k.alg, k.status);
-            }
-            Ok(())
+            let rows = serde_json::to_value(&out.keys)?;
+            print_table(
+                rows.as_array().map_or(&[][..], Vec::as_slice),
+                &[
+                    ("KID", "kid"),
+                    ("ALG", "alg"),
+                    ("STATUS", "status"),
+                    ("CREATED", "created_at"),
+                    ("SIGNS FROM", "activates_at"),
+                    ("RETIRED", "retired_at"),
+                    ("ENCRYPTED", "encrypted"),
+                ],
+                "no signing keys yet (the server creates them at its first start)",
+            )
         }
     }
 }

@@ -8,14 +8,17 @@ mod apikey;
 mod audit;
 mod client;
 mod key;
+mod ops;
+mod resource;
 mod tenant;
 mod trust;
 mod user;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use gatehouse_admin::{Actor, Field, OpError};
 use gatehouse_server::Settings;
 use gatehouse_store::Store;
@@ -31,6 +34,10 @@ pub struct Cli {
     /// Configuration file (default: config/gatehouse.toml when present).
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// How results are printed: `table` (default; yes/no for booleans) or `json` (one JSON
+    /// object, as each command's `--json`).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    output: Option<Output>,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,7 +45,7 @@ pub struct Cli {
 impl Cli {
     /// Whether this run serves (it logs at `info` then).
     pub fn serves(&self) -> bool {
-        matches!(self.command, Command::Serve)
+        matches!(self.command, Command::Serve { .. })
     }
 }
 
@@ -47,7 +54,11 @@ impl Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the authorization server.
-    Serve,
+    Serve {
+        /// Do not apply pending migrations; refuse to start while any are pending.
+        #[arg(long)]
+        no_migrate: bool,
+    },
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(client::ClientCmd),
@@ -69,6 +80,50 @@ enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Manage resource servers (RFC 8707 resource indicators).
+    #[command(subcommand)]
+    Resource(resource::ResourceCmd),
+    /// Apply pending database migrations without serving (--check: list them, exit non-zero
+    /// when any is pending).
+    Migrate {
+        #[arg(long)]
+        check: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a SQLite database to a new file while it is in use (PostgreSQL: use pg_dump).
+    Backup {
+        /// The new file to write (must not exist).
+        #[arg(long, value_name = "PATH")]
+        to: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage the master key that seals private keys and client secrets.
+    #[command(subcommand, name = "master-key")]
+    MasterKey(ops::MasterKeyCmd),
+    /// Delete expired codes, tokens, sessions and replay entries, and audit events past
+    /// [audit] retention_days, in bounded batches (the server also does this periodically).
+    Purge {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The output format of `--output`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    #[default]
+    Table,
+    Json,
+}
+
+/// The `--output` of this process, set once before the command runs.
+static OUTPUT: OnceLock<Output> = OnceLock::new();
+
+/// Whether to print JSON: the command's own `--json`, or `--output json`.
+pub(crate) fn json_wanted(json_flag: bool) -> bool {
+    json_flag || OUTPUT.get() == Some(&Output::Json)
 }
 
 /// What a command runs with: the settings, the local operator, the time of the command.
@@ -82,7 +137,7 @@ impl Env {
     /// Opens the database (running pending migrations, as every admin command does).
     pub async fn store(&self) -> anyhow::Result<Store> {
         let url = &self.settings.database_url;
-        Store::connect(url)
+        Store::connect_within(url, self.settings.database.connect_timeout())
             .await
             .map_err(|e| anyhow::anyhow!("database {}: {e}", redact(url)))
     }
@@ -90,9 +145,11 @@ impl Env {
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
+    let _ = OUTPUT.set(cli.output.unwrap_or_default());
+    let mut settings = Settings::load(cli.config.as_deref()).map_err(anyhow::Error::msg)?;
     crate::init_tracing(cli.serves(), settings.log.format);
-    if let Command::Serve = cli.command {
+    if let Command::Serve { no_migrate } = cli.command {
+        settings.database.migrate_on_start &= !no_migrate;
         return crate::serve(settings).await;
     }
     let env = Env {
@@ -102,7 +159,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         now: gatehouse_core::ports::Clock::now(&gatehouse_core::ports::SystemClock),
     };
     match cli.command {
-        Command::Serve => Ok(()),
+        Command::Serve { .. } => Ok(()),
         Command::Client(c) => client::run(&env, c).await,
         Command::User(c) => user::run(&env, c).await,
         Command::Key(c) => key::run(&env, c).await,
@@ -110,6 +167,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(c) => tenant::run(&env, c).await,
         Command::Apikey(c) => apikey::run(&env, c).await,
         Command::Audit(c) => audit::run(&env, c).await,
+        Command::Resource(c) => resource::run(&env, c).await,
+        Command::Migrate { check, json } => ops::migrate(&env, check, json_wanted(json)).await,
+        Command::Backup { to, json } => ops::backup(&env, &to, json_wanted(json)).await,
+        Command::MasterKey(c) => ops::master_key(&env, c).await,
+        Command::Purge { json } => ops::purge(&env, json_wanted(json)).await,
     }
 }
 
@@ -149,6 +211,8 @@ pub(crate) fn flag(field: Field) -> &'static str {
         Field::Alg => "--alg",
         Field::Issuer => "--issuer",
         Field::Subject => "--subject",
+        Field::Identifier => "--identifier",
+        Field::Resources => "--resource",
         Field::After => "--after",
         Field::Limit => "--limit",
     }
@@ -178,15 +242,73 @@ impl<T> Flagged<T> for Result<T, OpError> {
     }
 }
 
-/// Prints a view: its JSON (`--json`, one object on one line), else `field: value` lines.
+/// Prints a view: its JSON (`--json` or `--output json`: one object on one line), else aligned
+/// `field: value` lines of `fields`.
 pub(crate) fn print(out: &impl Serialize, json: bool, fields: &[&str]) -> anyhow::Result<()> {
     let out = serde_json::to_value(out)?;
-    if json {
+    if json_wanted(json) {
         println!("{out}");
     } else {
+        let width = fields.iter().map(|f| f.len()).max().unwrap_or(0) + 1;
         for f in fields {
-            println!("{f}: {}", out[f].as_str().unwrap_or("-"));
+            println!("{:width$} {}", format!("{f}:"), cell(&out[f]));
         }
+    }
+    Ok(())
+}
+
+/// A JSON value as a table shows it: booleans as yes/no, lists joined, absence as `-`.
+pub(crate) fn cell(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "-".to_owned(),
+        Value::Bool(true) => "yes".to_owned(),
+        Value::Bool(false) => "no".to_owned(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) if a.is_empty() => "-".to_owned(),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(", "),
+        v => v.to_string(),
+    }
+}
+
+/// Prints `rows` as a table with a header line: `columns` are (heading, field) pairs;
+/// `empty` is printed instead when there are no rows.
+pub(crate) fn print_table(
+    rows: &[serde_json::Value],
+    columns: &[(&str, &str)],
+    empty: &str,
+) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        println!("{empty}");
+        return Ok(());
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|(_, f)| cell(&r[f])).collect())
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (h, _))| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |values: Vec<&str>| {
+        let padded: Vec<String> = values
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(columns.iter().map(|(h, _)| *h).collect());
+    for r in &cells {
+        line(r.iter().map(String::as_str).collect());
     }
     Ok(())
 }

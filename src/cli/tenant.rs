@@ -113,7 +113,7 @@ fn changes(set: impl FnOnce(&mut TenantChanges)) -> TenantChanges {
 
 async fn list(ctx: &Context<'_>, json: bool) -> anyhow::Result<()> {
     let out = tenants::list(ctx).await.flagged()?;
-    if json {
+    if super::json_wanted(json) {
         return print(&out, true, &[]);
     }
     for t in &out.tenants {

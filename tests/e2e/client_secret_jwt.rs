@@ -196,3 +196,42 @@ async fn without_a_master_key_the_method_is_neither_offered_nor_registrable() {
         "a refused client must not be recorded: {audit}"
     );
 }
+
+#[tokio::test]
+async fn a_rotated_secret_keys_the_assertions_and_the_old_one_stops() {
+    let (s, id, old) = server().await;
+    let master = MasterKey::parse(MK).unwrap();
+    let actor = Actor::operator();
+    let ctx = Context::new(&s.store, &actor, Utc::now());
+    // Without the master key the HS256 key cannot be sealed: refused, nothing changes.
+    let refused = gatehouse_admin::clients::rotate_secret(&ctx, &id, None, None).await;
+    assert!(matches!(refused, Err(OpError::Refused(_))), "{refused:?}");
+    let (status, body) = cc(
+        &s,
+        &hs(Algorithm::HS256, &old, &assertion_claims(&s, &id, &id)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let rotated = gatehouse_admin::clients::rotate_secret(&ctx, &id, None, Some(&master))
+        .await
+        .unwrap();
+    let new = rotated.client_secret.expose().to_owned();
+    assert_ne!(new, old);
+    let (status, body) = cc(
+        &s,
+        &hs(Algorithm::HS256, &new, &assertion_claims(&s, &id, &id)),
+    )
+    .await;
+    assert_eq!(status, 200, "the new secret signs: {body}");
+    let (status, body) = cc(
+        &s,
+        &hs(Algorithm::HS256, &old, &assertion_claims(&s, &id, &id)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "the old secret no longer signs"
+    );
+}

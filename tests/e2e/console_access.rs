@@ -59,10 +59,10 @@ async fn user_create_admin_scope_flag_is_validated_and_stored() {
     assert!(
         server
             .store
-            .find_user_by_username("mallory")
+            .find_users_named("mallory", 1)
             .await
             .unwrap()
-            .is_none()
+            .is_empty()
     );
     // The CLI-made admin can sign in to the console.
     signed_in(&server, "root").await;

@@ -18,16 +18,16 @@ use gatehouse_admin::users::{NewUser, ProfileInput};
 use crate::support::{PASSWORD, TestServer};
 
 /// Where Debian installs them; `GATEHOUSE_CHROMEDRIVER` / `GATEHOUSE_CHROMIUM` override.
-fn chromedriver() -> String {
+pub(crate) fn chromedriver() -> String {
     std::env::var("GATEHOUSE_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
 }
 
-fn chromium() -> String {
+pub(crate) fn chromium() -> String {
     std::env::var("GATEHOUSE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
 }
 
 /// chromedriver, killed when the test ends (also on panic).
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -51,7 +51,7 @@ fn screenshot_path() -> PathBuf {
 }
 
 /// Starts chromedriver on a free port and waits until it answers.
-async fn start_driver() -> (Driver, String) {
+pub(crate) async fn start_driver() -> (Driver, String) {
     let port = free_port();
     let child = Command::new(chromedriver())
         .arg(format!("--port={port}"))
@@ -73,7 +73,7 @@ async fn start_driver() -> (Driver, String) {
     panic!("chromedriver did not start on port {port}");
 }
 
-async fn browser(driver_url: &str) -> Client {
+pub(crate) async fn browser(driver_url: &str) -> Client {
     // Both rustls providers are compiled in (through different crates): pick one, as the
     // server does (aws-lc-rs). Installing twice is harmless.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -99,7 +99,7 @@ async fn browser(driver_url: &str) -> Client {
         .expect("a WebDriver session with headless Chromium")
 }
 
-async fn by_id(c: &Client, id: &str) -> fantoccini::elements::Element {
+pub(crate) async fn by_id(c: &Client, id: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Id(id))

@@ -235,6 +235,8 @@ async fn cli_registers_private_key_jwt_clients_and_trusts_and_refuses_bad_flags(
         &[
             "client",
             "create",
+            "--grant-type",
+            "client_credentials",
             "--name",
             "svc",
             "--auth-method",
@@ -270,6 +272,8 @@ async fn cli_registers_private_key_jwt_clients_and_trusts_and_refuses_bad_flags(
         &[
             "client",
             "create",
+            "--grant-type",
+            "client_credentials",
             "--name",
             "svc2",
             "--auth-method",
@@ -294,6 +298,8 @@ async fn cli_registers_private_key_jwt_clients_and_trusts_and_refuses_bad_flags(
         let mut a = vec![
             "client",
             "create",
+            "--grant-type",
+            "client_credentials",
             "--name",
             "x",
             "--auth-method",
@@ -322,6 +328,8 @@ async fn cli_registers_private_key_jwt_clients_and_trusts_and_refuses_bad_flags(
             vec![
                 "client",
                 "create",
+                "--grant-type",
+                "client_credentials",
                 "--name",
                 "x",
                 "--auth-method",
@@ -334,6 +342,8 @@ async fn cli_registers_private_key_jwt_clients_and_trusts_and_refuses_bad_flags(
             vec![
                 "client",
                 "create",
+                "--grant-type",
+                "client_credentials",
                 "--name",
                 "x",
                 "--jwks-file",
@@ -357,6 +367,8 @@ async fn cli_registers_private_key_jwt_clients_and_trusts_and_refuses_bad_flags(
         let args = [
             "client",
             "create",
+            "--grant-type",
+            "client_credentials",
             "--name",
             "x",
             "--auth-method",

@@ -1,19 +1,21 @@
 //! OAuth clients (RFC 6749 §2): register (with `private_key_jwt` keys, RFC 7523, or a
-//! `client_secret_jwt` secret sealed under the master key), list, read, delete, rotate the
-//! secret. A secret is shown only in the answer that creates it. A client's allowed scopes
+//! `client_secret_jwt` secret sealed under the master key), list, read, update (checked by the
+//! rules of a registration), delete, rotate the secret. A secret is shown only in the answer that creates it. A client's allowed scopes
 //! reach its `client_credentials` tokens, so admin scopes among them are handed on only by
 //! callers who hold them.
 
 use gatehouse_core::TenantId;
 use gatehouse_core::admin::{Access, Grantee, Operation, Resource};
-use gatehouse_core::client::{AuthMethod, Client, ClientRegistration, NewClient};
+use gatehouse_core::client::{AuthMethod, Client, ClientChanges, ClientRegistration, NewClient};
 use gatehouse_core::client_auth::{KeySource, SealedSecret};
 use gatehouse_core::field::{Field, FieldError};
+use gatehouse_core::resource::ResourceStore;
 use gatehouse_core::secret::Secret;
 use gatehouse_core::{ScopeSet, client};
 use gatehouse_jose::MasterKey;
 use gatehouse_jose::client_assertion::{hmac_secret_label, parse_public_jwks};
 use gatehouse_jose::jwks_uri::check_jwks_uri;
+use gatehouse_store::resources::ClientOptions;
 use serde_json::json;
 
 use crate::actor::{Context, Precondition};
@@ -83,6 +85,51 @@ pub async fn create(
     req: NewClientRequest,
     master: Option<&MasterKey>,
 ) -> Result<CreatedClient, OpError> {
+    create_with_options(ctx, req, master, NewClientOptions::default()).await
+}
+
+/// Protocol options of a new client: the resources it is restricted to (RFC 8707; none: any
+/// of its tenant's) and whether it must push authorization requests (RFC 9126 §6).
+#[derive(Debug, Clone, Default)]
+pub struct NewClientOptions {
+    pub resources: Vec<String>,
+    pub require_par: bool,
+}
+
+/// Each resource must be registered in `tenant` already.
+async fn check_options(
+    ctx: &Context<'_>,
+    tenant: &TenantId,
+    new: NewClientOptions,
+) -> Result<ClientOptions, OpError> {
+    let mut resources = Vec::new();
+    for raw in &new.resources {
+        let r = crate::resources::parse_identifier(Field::Resources, raw)?;
+        let found = ctx.store.find_resource(tenant, &r).await;
+        if found
+            .map_err(|e| OpError::Storage(e.to_string()))?
+            .is_none()
+        {
+            let why = format!("{r} is not a registered resource of tenant {tenant}");
+            return Err(FieldError::new(Field::Resources, why).into());
+        }
+        if !resources.contains(&r) {
+            resources.push(r);
+        }
+    }
+    Ok(ClientOptions {
+        resources,
+        require_par: new.require_par,
+    })
+}
+
+/// [`create`] with protocol options, written in the same transaction as the client.
+pub async fn create_with_options(
+    ctx: &Context<'_>,
+    req: NewClientRequest,
+    master: Option<&MasterKey>,
+    options: NewClientOptions,
+) -> Result<CreatedClient, OpError> {
     let NewClientRequest {
         registration: reg,
         keys,
@@ -114,6 +161,7 @@ pub async fn create(
         (false, _) => None,
     };
     ctx.existing_tenant(&tenant).await?;
+    let options = check_options(ctx, &tenant, options).await?;
     let NewClient { client, secret } = NewClient::validate(reg, ctx.now)?;
     check_key_presence(&client, keys.as_ref())?;
     let keys = match (master, &secret) {
@@ -129,7 +177,7 @@ pub async fn create(
         _ => keys,
     };
     ctx.store
-        .insert_client_with_keys(&client, keys.as_ref())
+        .insert_client_with_options(&client, keys.as_ref(), &options)
         .await?;
     let jwks_uri = match keys {
         Some(KeySource::Uri(u)) => Some(u),
@@ -203,6 +251,65 @@ pub async fn get(ctx: &Context<'_>, id: &str) -> Result<ClientView, OpError> {
         .map(|c| ClientView::from(&c))
 }
 
+/// Changes a client's registration; every change is checked as a registration would be, and
+/// scopes handed to the client are granted only by callers who hold them. Takes effect at
+/// once (clients are not cached).
+pub async fn update(
+    ctx: &Context<'_>,
+    id: &str,
+    changes: ClientChanges,
+    precondition: Precondition<'_, ClientView>,
+) -> Result<ClientView, OpError> {
+    let c = visible(ctx, id, Access::Write).await?;
+    if let Some(scope) = changes.scope.as_deref() {
+        let asked = ScopeSet::parse(scope).unwrap_or_default();
+        ctx.authorize_global(Operation::Grant(Grantee::Client, &asked))?;
+    }
+    if precondition.is_some_and(|p| !p(&ClientView::from(&c))) {
+        return Err(OpError::Stale);
+    }
+    if changes.is_empty() {
+        // Nothing to write, nothing to audit.
+        return Ok(ClientView::from(&c));
+    }
+    let changed = changed_fields(&changes);
+    let updated = c.updated(changes)?;
+    if !ctx.store.update_client(&updated).await? {
+        return Err(not_found(id));
+    }
+    ctx.audit(
+        Some(c.tenant_id.as_str()),
+        "client.update",
+        c.id.as_str(),
+        json!({ "name": updated.name, "changed": changed }),
+    )
+    .await?;
+    Ok(ClientView::from(&updated))
+}
+
+/// The names of the fields a change sets, for the audit trail.
+fn changed_fields(c: &ClientChanges) -> Vec<&'static str> {
+    [
+        ("name", c.name.is_some()),
+        ("grant_types", c.grant_types.is_some()),
+        ("redirect_uris", c.redirect_uris.is_some()),
+        (
+            "post_logout_redirect_uris",
+            c.post_logout_redirect_uris.is_some(),
+        ),
+        ("scope", c.scope.is_some()),
+        ("id_token_alg", c.id_token_alg.is_some()),
+        ("access_token_ttl", c.access_token_ttl.is_some()),
+        ("pkce_optional", c.pkce_optional.is_some()),
+        ("refresh_grace_seconds", c.refresh_grace_seconds.is_some()),
+        ("refresh_idle_ttl", c.refresh_idle_ttl.is_some()),
+        ("refresh_absolute_ttl", c.refresh_absolute_ttl.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(n, set)| set.then_some(n))
+    .collect()
+}
+
 /// Deletes a client with its grants.
 pub async fn delete(
     ctx: &Context<'_>,
@@ -227,10 +334,15 @@ pub async fn delete(
 
 /// Replaces a confidential client's secret; the old one stops working at once. The answer
 /// holds the new secret, shown this once.
+///
+/// A `client_secret_jwt` client's secret is also the HS256 key of its assertions: the new one
+/// is sealed under `master` and stored with the new hash in one write, so the new secret signs
+/// from now on and the old one no longer does.
 pub async fn rotate_secret(
     ctx: &Context<'_>,
     id: &str,
     precondition: Precondition<'_, ClientView>,
+    master: Option<&MasterKey>,
 ) -> Result<RotatedClientSecret, OpError> {
     let c = visible(ctx, id, Access::Write).await?;
     if precondition.is_some_and(|p| !p(&ClientView::from(&c))) {
@@ -242,7 +354,30 @@ pub async fn rotate_secret(
         ));
     }
     let secret = Secret::generate();
-    if !ctx.store.set_client_secret_hash(id, &secret.hash()).await? {
+    let sealed = if c.auth_method == AuthMethod::ClientSecretJwt {
+        let Some(m) = master else {
+            return Err(OpError::Refused(format!(
+                "rotating a client_secret_jwt secret needs the master key ({MASTER_KEY_ENV} or keys.master_key_file)"
+            )));
+        };
+        check_master_key(ctx.store, Some(m))
+            .await
+            .map_err(|e| OpError::Refused(e.to_string()))?;
+        let envelope = m
+            .seal(
+                &hmac_secret_label(c.id.as_str()),
+                secret.expose().as_bytes(),
+            )
+            .map_err(|e| OpError::Storage(format!("sealing the client secret: {e}")))?;
+        Some(envelope)
+    } else {
+        None
+    };
+    if !ctx
+        .store
+        .set_client_secret(id, &secret.hash(), sealed.as_deref())
+        .await?
+    {
         return Err(not_found(id));
     }
     ctx.audit(

@@ -13,6 +13,9 @@ pub enum Object {
     User,
     Client,
     ApiKey,
+    /// A resource server (RFC 8707).
+    Resource,
+    Trust,
 }
 
 impl Object {
@@ -22,6 +25,8 @@ impl Object {
             Object::User => "user",
             Object::Client => "client",
             Object::ApiKey => "API key",
+            Object::Resource => "resource",
+            Object::Trust => "trust",
         }
     }
 }
@@ -80,7 +85,10 @@ impl From<gatehouse_store::Error> for OpError {
             gatehouse_store::Error::Conflict(m) => OpError::Conflict(m),
             // A row the write refers to went away after it was checked.
             gatehouse_store::Error::NotFound(m) => OpError::Conflict(format!("not found: {m}")),
-            gatehouse_store::Error::Db(m) => OpError::Storage(m),
+            gatehouse_store::Error::Db(m) | gatehouse_store::Error::Connect(m) => {
+                OpError::Storage(m)
+            }
+            e @ gatehouse_store::Error::MigrationsPending(_) => OpError::Storage(e.to_string()),
         }
     }
 }

@@ -26,6 +26,8 @@ pub mod api_keys;
 pub mod audit;
 pub mod clients;
 pub mod error;
+pub mod master_key;
+pub mod resources;
 pub mod signing_keys;
 pub mod tenants;
 pub mod trusts;

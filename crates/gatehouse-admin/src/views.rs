@@ -127,6 +127,20 @@ impl From<&Client> for ClientView {
     }
 }
 
+/// `client list`: a tenant's clients.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientList {
+    pub tenant: TenantId,
+    pub clients: Vec<ClientView>,
+}
+
+/// A deleted client or trust.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deleted {
+    pub id: String,
+    pub deleted: bool,
+}
+
 /// A newly registered client, with its secret shown this once (`None` for public and
 /// `private_key_jwt` clients).
 #[derive(Debug, Clone, Serialize)]
@@ -376,6 +390,46 @@ impl From<&Trust> for TrustView {
             created_at: t.created_at,
         }
     }
+}
+
+/// A resource server (RFC 8707).
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceView {
+    pub id: String,
+    pub identifier: String,
+    pub scope: String,
+    pub access_token_ttl: Option<i64>,
+    pub alg: Option<&'static str>,
+    pub tenant: TenantId,
+    #[serde(serialize_with = "time::rfc3339")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&gatehouse_core::resource::ResourceServer> for ResourceView {
+    fn from(r: &gatehouse_core::resource::ResourceServer) -> Self {
+        Self {
+            id: r.id.clone(),
+            identifier: r.identifier.to_string(),
+            scope: r.scopes.to_string(),
+            access_token_ttl: r.access_token_ttl,
+            alg: r.access_token_alg.map(gatehouse_core::SigningAlg::as_str),
+            tenant: r.tenant_id.clone(),
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// The resource servers of a tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceList {
+    pub resources: Vec<ResourceView>,
+}
+
+/// `trust list`: a tenant's trusts.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustList {
+    pub tenant: TenantId,
+    pub trusts: Vec<TrustView>,
 }
 
 /// A page of the audit trail, oldest first; `next_after` is the cursor for the next call (the

@@ -34,6 +34,7 @@ use crate::error::{Error, ErrorCode, OAuthError};
 use crate::params::Params;
 use crate::policy::Policy;
 use crate::ports::{ClientStore, CodeRecord, CodeStore, Session, UserStore};
+use crate::resource::{self, ResourceStore, ResourceUri};
 use crate::secret::Secret;
 use crate::session::BoundSession;
 use crate::signin::Authenticated;
@@ -241,6 +242,9 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// The `claims` parameter (OIDC Core §5.5), when sent and not empty.
     pub claims: Option<ClaimsRequest>,
+    /// The `resource` values (RFC 8707 §2.1), checked against the registry by
+    /// [`admit_resources`].
+    pub resources: Vec<ResourceUri>,
     /// The original parameters, carried through the login and consent forms.
     pub params: Params,
 }
@@ -319,8 +323,25 @@ pub fn validate(
         max_age: c.max_age,
         login_hint,
         claims: c.claims,
+        resources: c.resources,
         params: params.clone(),
     })
+}
+
+/// Step 2, continued: every `resource` is registered in the client's tenant and allowed for
+/// the client (RFC 8707 §2.1); otherwise `invalid_target` goes back to the client.
+pub async fn admit_resources<S: ResourceStore>(
+    store: &S,
+    req: AuthorizationRequest,
+) -> Result<AuthorizationRequest, AuthorizeError> {
+    match resource::admit(store, &req.client, &req.resources).await {
+        Ok(()) => Ok(req),
+        Err(Error::OAuth(error)) => Err(AuthorizeError::Redirect {
+            target: req.target,
+            error,
+        }),
+        Err(e) => Err(AuthorizeError::Internal(e)),
+    }
 }
 
 /// The parameters [`validate`] checks, once they passed.
@@ -331,6 +352,7 @@ struct Checked {
     prompt: Prompt,
     max_age: Option<i64>,
     claims: Option<ClaimsRequest>,
+    resources: Vec<ResourceUri>,
 }
 
 /// Every check of step 2, in the order the errors are reported.
@@ -349,6 +371,7 @@ fn check_params(params: &Params, client: &Client) -> Result<Checked, OAuthError>
             .filter(|c| !c.is_empty()),
         None => None,
     };
+    let resources = resource::requested(params)?;
     Ok(Checked {
         scope,
         code_challenge,
@@ -356,6 +379,7 @@ fn check_params(params: &Params, client: &Client) -> Result<Checked, OAuthError>
         prompt,
         max_age,
         claims,
+        resources,
     })
 }
 
@@ -596,9 +620,9 @@ pub fn next_step(
 }
 
 /// Issues an authorization code and returns the response that delivers it (RFC 6749 §4.1.2,
-/// RFC 9207 `iss`). The code is 256 random bits, stored only as a hash. A `claims` request is
-/// stored with the code's grant.
-pub async fn issue_code<S: CodeStore + ClaimsRequestStore>(
+/// RFC 9207 `iss`). The code is 256 random bits, stored only as a hash. A `claims` request and
+/// the `resource` values are stored with the code's grant.
+pub async fn issue_code<S: CodeStore + ClaimsRequestStore + ResourceStore>(
     store: &S,
     policy: &Policy,
     req: &AuthorizationRequest,
@@ -623,6 +647,11 @@ pub async fn issue_code<S: CodeStore + ClaimsRequestStore>(
     if let Some(claims) = &req.claims {
         store
             .save_claims_request(&record.grant_id, claims, now)
+            .await?;
+    }
+    if !req.resources.is_empty() {
+        store
+            .save_grant_resources(&record.grant_id, &req.resources, now)
             .await?;
     }
     store.insert_code(&record).await?;

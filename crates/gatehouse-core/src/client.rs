@@ -214,76 +214,173 @@ impl NewClient {
         reg: ClientRegistration,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Self, FieldError> {
-        let name = reg.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 256 {
-            return Err(FieldError::new(Field::Name, "must be 1 to 256 characters"));
-        }
-        let auth_method = match reg.auth_method.as_deref() {
-            None => AuthMethod::ClientSecretBasic,
-            Some(s) => AuthMethod::parse(s)?,
-        };
-        let uris = |field: Field, list: &[String]| {
-            list.iter()
-                .map(|u| {
-                    RedirectUri::parse_for_registration(u).map_err(|e| FieldError::new(field, e))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let redirect_uris = uris(Field::RedirectUris, &reg.redirect_uris)?;
-        let post_logout_redirect_uris = uris(
-            Field::PostLogoutRedirectUris,
-            &reg.post_logout_redirect_uris,
-        )?;
-        let grant_types = parse_grant_types(&reg.grant_types, !redirect_uris.is_empty())?;
-        check_grants(&grant_types, auth_method, &redirect_uris)?;
-        let allowed_scopes = ScopeSet::parse(reg.scope.as_deref().unwrap_or(DEFAULT_CLIENT_SCOPES))
-            .map_err(|e| FieldError::new(Field::Scope, e))?;
-        let id_token_alg = match reg.id_token_alg.as_deref() {
-            None => SigningAlg::RS256,
-            Some(a) => SigningAlg::parse(a).map_err(|e| FieldError::new(Field::IdTokenAlg, e))?,
-        };
-        let access_token_alg = reg
-            .access_token_alg
-            .as_deref()
-            .map(|a| SigningAlg::parse(a).map_err(|e| FieldError::new(Field::AccessTokenAlg, e)))
-            .transpose()?;
-        let refresh_grace_seconds = reg.refresh_grace_seconds.unwrap_or(0);
-        check_lifetimes(&reg, refresh_grace_seconds)?;
-        if reg.pkce_optional && auth_method == AuthMethod::None {
-            return Err(FieldError::new(
-                Field::PkceOptional,
-                "public clients must always use PKCE",
-            ));
-        }
+        let mut client = checked(reg, ClientId::generate(), now)?;
         // A private_key_jwt client authenticates with its keys only: no secret exists to leak.
         let secret = matches!(
-            auth_method,
+            client.auth_method,
             AuthMethod::ClientSecretBasic
                 | AuthMethod::ClientSecretPost
                 | AuthMethod::ClientSecretJwt
         )
         .then(Secret::generate);
-        let client = Client {
-            id: ClientId::generate(),
-            tenant_id: reg.tenant_id,
-            name,
-            secret_hash: secret.as_ref().map(Secret::hash),
-            auth_method,
-            redirect_uris,
-            post_logout_redirect_uris,
-            grant_types,
-            allowed_scopes,
-            id_token_alg,
-            access_token_alg,
-            access_token_ttl: reg.access_token_ttl,
-            require_pkce: !reg.pkce_optional,
-            refresh_grace_seconds,
-            refresh_idle_ttl: reg.refresh_idle_ttl,
-            refresh_absolute_ttl: reg.refresh_absolute_ttl,
-            created_at: now,
-        };
+        client.secret_hash = secret.as_ref().map(Secret::hash);
         Ok(Self { client, secret })
     }
+}
+
+/// What an operator changes on a registered client; `None` leaves a field as it is. The
+/// authentication method (and with it the secret or keys) is not changed here.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub scope: Option<String>,
+    pub id_token_alg: Option<String>,
+    pub access_token_ttl: Option<i64>,
+    pub pkce_optional: Option<bool>,
+    pub refresh_grace_seconds: Option<i64>,
+    pub refresh_idle_ttl: Option<i64>,
+    pub refresh_absolute_ttl: Option<i64>,
+}
+
+impl ClientChanges {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.grant_types.is_none()
+            && self.redirect_uris.is_none()
+            && self.post_logout_redirect_uris.is_none()
+            && self.scope.is_none()
+            && self.id_token_alg.is_none()
+            && self.access_token_ttl.is_none()
+            && self.pkce_optional.is_none()
+            && self.refresh_grace_seconds.is_none()
+            && self.refresh_idle_ttl.is_none()
+            && self.refresh_absolute_ttl.is_none()
+    }
+}
+
+impl Client {
+    /// The registration this client would have been created from.
+    pub fn registration(&self) -> ClientRegistration {
+        let uris = |l: &[RedirectUri]| l.iter().map(|u| u.as_str().to_owned()).collect();
+        ClientRegistration {
+            name: self.name.clone(),
+            tenant_id: self.tenant_id.clone(),
+            grant_types: self
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            redirect_uris: uris(&self.redirect_uris),
+            post_logout_redirect_uris: uris(&self.post_logout_redirect_uris),
+            scope: Some(self.allowed_scopes.to_string()),
+            auth_method: Some(self.auth_method.as_str().to_owned()),
+            id_token_alg: Some(self.id_token_alg.as_str().to_owned()),
+            access_token_alg: self.access_token_alg.map(|a| a.as_str().to_owned()),
+            access_token_ttl: self.access_token_ttl,
+            pkce_optional: !self.require_pkce,
+            refresh_grace_seconds: Some(self.refresh_grace_seconds),
+            refresh_idle_ttl: self.refresh_idle_ttl,
+            refresh_absolute_ttl: self.refresh_absolute_ttl,
+        }
+    }
+
+    /// This client with `changes` applied, checked by the rules of a registration (so an
+    /// update cannot reach a state a registration could not); id, tenant, authentication and
+    /// secret stay as they are.
+    pub fn updated(&self, changes: ClientChanges) -> Result<Client, FieldError> {
+        let mut reg = self.registration();
+        let c = changes;
+        reg.name = c.name.unwrap_or(reg.name);
+        reg.grant_types = c.grant_types.unwrap_or(reg.grant_types);
+        reg.redirect_uris = c.redirect_uris.unwrap_or(reg.redirect_uris);
+        reg.post_logout_redirect_uris = c
+            .post_logout_redirect_uris
+            .unwrap_or(reg.post_logout_redirect_uris);
+        reg.scope = c.scope.or(reg.scope);
+        reg.id_token_alg = c.id_token_alg.or(reg.id_token_alg);
+        reg.access_token_ttl = c.access_token_ttl.or(reg.access_token_ttl);
+        reg.pkce_optional = c.pkce_optional.unwrap_or(reg.pkce_optional);
+        reg.refresh_grace_seconds = c.refresh_grace_seconds.or(reg.refresh_grace_seconds);
+        reg.refresh_idle_ttl = c.refresh_idle_ttl.or(reg.refresh_idle_ttl);
+        reg.refresh_absolute_ttl = c.refresh_absolute_ttl.or(reg.refresh_absolute_ttl);
+        let checked = checked(reg, self.id.clone(), self.created_at)?;
+        Ok(Client {
+            secret_hash: self.secret_hash.clone(),
+            access_token_alg: self.access_token_alg,
+            ..checked
+        })
+    }
+}
+
+/// A registration checked field by field (each error names its field), as a client without
+/// a secret.
+fn checked(
+    reg: ClientRegistration,
+    id: ClientId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Client, FieldError> {
+    let name = reg.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 256 {
+        return Err(FieldError::new(Field::Name, "must be 1 to 256 characters"));
+    }
+    let auth_method = match reg.auth_method.as_deref() {
+        None => AuthMethod::ClientSecretBasic,
+        Some(s) => AuthMethod::parse(s)?,
+    };
+    let uris = |field: Field, list: &[String]| {
+        list.iter()
+            .map(|u| RedirectUri::parse_for_registration(u).map_err(|e| FieldError::new(field, e)))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let redirect_uris = uris(Field::RedirectUris, &reg.redirect_uris)?;
+    let post_logout_redirect_uris = uris(
+        Field::PostLogoutRedirectUris,
+        &reg.post_logout_redirect_uris,
+    )?;
+    let grant_types = parse_grant_types(&reg.grant_types, !redirect_uris.is_empty())?;
+    check_grants(&grant_types, auth_method, &redirect_uris)?;
+    let allowed_scopes = ScopeSet::parse(reg.scope.as_deref().unwrap_or(DEFAULT_CLIENT_SCOPES))
+        .map_err(|e| FieldError::new(Field::Scope, e))?;
+    let access_token_alg = reg
+        .access_token_alg
+        .as_deref()
+        .map(|a| SigningAlg::parse(a).map_err(|e| FieldError::new(Field::AccessTokenAlg, e)))
+        .transpose()?;
+    let id_token_alg = match reg.id_token_alg.as_deref() {
+        None => SigningAlg::RS256,
+        Some(a) => SigningAlg::parse(a).map_err(|e| FieldError::new(Field::IdTokenAlg, e))?,
+    };
+    let refresh_grace_seconds = reg.refresh_grace_seconds.unwrap_or(0);
+    check_lifetimes(&reg, refresh_grace_seconds)?;
+    if reg.pkce_optional && auth_method == AuthMethod::None {
+        return Err(FieldError::new(
+            Field::PkceOptional,
+            "public clients must always use PKCE",
+        ));
+    }
+    Ok(Client {
+        id,
+        tenant_id: reg.tenant_id,
+        name,
+        secret_hash: None,
+        auth_method,
+        redirect_uris,
+        post_logout_redirect_uris,
+        grant_types,
+        allowed_scopes,
+        id_token_alg,
+        access_token_alg,
+        access_token_ttl: reg.access_token_ttl,
+        require_pkce: !reg.pkce_optional,
+        refresh_grace_seconds,
+        refresh_idle_ttl: reg.refresh_idle_ttl,
+        refresh_absolute_ttl: reg.refresh_absolute_ttl,
+        created_at: now,
+    })
 }
 
 /// The grants asked for; none asked means the code flow for a client with redirect URIs and
@@ -395,6 +492,62 @@ mod tests {
             refresh_grace_seconds: None,
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
+        }
+    }
+
+    #[test]
+    fn updates_keep_identity_and_secret_and_follow_the_registration_rules() {
+        let now = chrono::Utc::now();
+        let NewClient { client, .. } = NewClient::validate(reg(), now).unwrap();
+        let changes = ClientChanges {
+            name: Some(" Renamed ".into()),
+            redirect_uris: Some(vec!["https://app.example/other".into()]),
+            scope: Some("openid api:read".into()),
+            ..ClientChanges::default()
+        };
+        let u = client.updated(changes).unwrap();
+        assert_eq!(u.id, client.id);
+        assert!(u.secret_hash == client.secret_hash && u.secret_hash.is_some());
+        assert_eq!(u.name, "Renamed");
+        assert_eq!(u.redirect_uris[0].as_str(), "https://app.example/other");
+        assert_eq!(u.allowed_scopes.to_string(), "api:read openid");
+        assert_eq!(u.grant_types, client.grant_types);
+        // Nothing changed: the same client.
+        let same = client.updated(ClientChanges::default()).unwrap();
+        assert_eq!(same.registration().redirect_uris, reg().redirect_uris);
+        // The code flow cannot lose its last redirect URI; bad values name their field.
+        let cases = [
+            (
+                ClientChanges {
+                    redirect_uris: Some(vec![]),
+                    ..ClientChanges::default()
+                },
+                Field::RedirectUris,
+            ),
+            (
+                ClientChanges {
+                    redirect_uris: Some(vec!["http://evil.example/cb".into()]),
+                    ..ClientChanges::default()
+                },
+                Field::RedirectUris,
+            ),
+            (
+                ClientChanges {
+                    name: Some("  ".into()),
+                    ..ClientChanges::default()
+                },
+                Field::Name,
+            ),
+            (
+                ClientChanges {
+                    grant_types: Some(vec!["implicit".into()]),
+                    ..ClientChanges::default()
+                },
+                Field::GrantTypes,
+            ),
+        ];
+        for (c, field) in cases {
+            assert_eq!(client.updated(c).err().map(|e| e.field), Some(field));
         }
     }
 

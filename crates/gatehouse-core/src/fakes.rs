@@ -175,6 +175,47 @@ pub struct FakeStore {
     api_keys: Mutex<Vec<(ApiKey, crate::tenant::Tenant)>>,
     /// What `ApiKeyAuthStore::append_audit` received.
     pub api_key_audit: Mutex<Vec<NewAuditEvent>>,
+    pub resources: Mutex<Vec<crate::resource::ResourceServer>>,
+    pub client_resources: Mutex<HashMap<String, Vec<crate::resource::ResourceUri>>>,
+    pub grant_resources: Mutex<HashMap<String, Vec<crate::resource::ResourceUri>>>,
+}
+
+impl crate::resource::ResourceStore for FakeStore {
+    async fn find_resource(
+        &self,
+        tenant: &TenantId,
+        identifier: &crate::resource::ResourceUri,
+    ) -> Result<Option<crate::resource::ResourceServer>, StoreError> {
+        let all = self.resources.lock().unwrap();
+        Ok(all
+            .iter()
+            .find(|r| &r.tenant_id == tenant && &r.identifier == identifier)
+            .cloned())
+    }
+    async fn client_resources(
+        &self,
+        client: &ClientId,
+    ) -> Result<Vec<crate::resource::ResourceUri>, StoreError> {
+        let m = self.client_resources.lock().unwrap();
+        Ok(m.get(client.as_str()).cloned().unwrap_or_default())
+    }
+    async fn save_grant_resources(
+        &self,
+        grant: &GrantId,
+        resources: &[crate::resource::ResourceUri],
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut m = self.grant_resources.lock().unwrap();
+        m.insert(grant.as_str().into(), resources.to_vec());
+        Ok(())
+    }
+    async fn grant_resources(
+        &self,
+        grant: &GrantId,
+    ) -> Result<Vec<crate::resource::ResourceUri>, StoreError> {
+        let m = self.grant_resources.lock().unwrap();
+        Ok(m.get(grant.as_str()).cloned().unwrap_or_default())
+    }
 }
 
 impl crate::claims_request::ClaimsRequestStore for FakeStore {
@@ -355,8 +396,15 @@ impl UserStore for FakeStore {
             .find(|u| &u.id == id)
             .cloned())
     }
-    async fn find_user_by_username(&self, _: &str) -> Result<Option<User>, StoreError> {
+    async fn find_user_by_username(
+        &self,
+        _: &TenantId,
+        _: &str,
+    ) -> Result<Option<User>, StoreError> {
         Ok(None)
+    }
+    async fn find_users_named(&self, _: &str, _: u64) -> Result<Vec<User>, StoreError> {
+        Ok(Vec::new())
     }
 }
 

@@ -51,6 +51,10 @@ pub enum Field {
     Alg,
     Issuer,
     Subject,
+    /// A resource server's identifier (RFC 8707 §2).
+    Identifier,
+    /// The resources a client is restricted to (RFC 8707).
+    Resources,
     /// The cursor of a listing.
     After,
     /// The page size of a listing.
@@ -95,6 +99,8 @@ impl Field {
             Field::Alg => "alg",
             Field::Issuer => "issuer",
             Field::Subject => "subject",
+            Field::Identifier => "identifier",
+            Field::Resources => "resources",
             Field::After => "after",
             Field::Limit => "limit",
         }

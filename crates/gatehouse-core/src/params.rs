@@ -2,7 +2,8 @@
 //!
 //! RFC 6749 §3.1 and §3.2: parameters sent without a value are treated as omitted, and a
 //! parameter must not be included more than once. [`Params`] enforces both and bounds sizes,
-//! so the typed parsers downstream never see a repeated or oversized value.
+//! so the typed parsers downstream never see a repeated or oversized value. The one exception
+//! is `resource` (RFC 8707 §2: "may be used multiple times"), read with [`Params::get_all`].
 //!
 //! `Debug` shows the names of all parameters but the values of harmless ones only: passwords,
 //! secrets, assertions, codes, verifiers and tokens print as `***` (RFC 6749 §10.3, §10.5:
@@ -16,6 +17,9 @@ const MAX_PARAMS: usize = 64;
 
 #[derive(Clone, Default)]
 pub struct Params(Vec<(String, String)>);
+
+/// Parameters that may be repeated (RFC 8707 §2).
+const REPEATABLE: &[&str] = &["resource"];
 
 /// Parameters whose values are credentials or bearer secrets: never printed.
 const SECRET_PARAMS: &[&str] = &[
@@ -71,7 +75,7 @@ impl Params {
                     "parameter {k} is too long"
                 )));
             }
-            if out.iter().any(|(ek, _)| *ek == k) {
+            if !REPEATABLE.contains(&k.as_str()) && out.iter().any(|(ek, _)| *ek == k) {
                 return Err(OAuthError::invalid_request(format!(
                     "parameter {k} is repeated"
                 )));
@@ -85,6 +89,14 @@ impl Params {
         self.0
             .iter()
             .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeatable parameter, in the order sent.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
@@ -142,6 +154,17 @@ mod tests {
     fn repeated_parameters_are_invalid_request() {
         let e = Params::new(vec![("a".into(), "1".into()), ("a".into(), "2".into())]).unwrap_err();
         assert_eq!(e.code, crate::ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn resource_may_be_repeated_rfc8707_2() {
+        let p = Params::from_query("resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb").unwrap();
+        assert_eq!(
+            p.get_all("resource").collect::<Vec<_>>(),
+            ["https://a", "https://b"]
+        );
+        let back = Params::from_query(&p.to_query()).unwrap();
+        assert_eq!(back.get_all("resource").count(), 2);
     }
 
     #[test]

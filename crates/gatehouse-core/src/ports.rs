@@ -16,7 +16,9 @@ use crate::client::Client;
 use crate::error::StoreError;
 use crate::secret::SecretHash;
 use crate::user::User;
-use crate::values::{ClientId, GrantId, PkceChallenge, RedirectUri, ScopeSet, SigningAlg, UserId};
+use crate::values::{
+    ClientId, GrantId, PkceChallenge, RedirectUri, ScopeSet, SigningAlg, TenantId, UserId,
+};
 
 /// The source of time. Protocol code never reads the system clock itself.
 pub trait Clock: Send + Sync {
@@ -142,7 +144,15 @@ pub trait ClientStore {
 
 pub trait UserStore {
     async fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
-    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// The user named `username` in `tenant` (usernames are unique per tenant).
+    async fn find_user_by_username(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+    ) -> Result<Option<User>, StoreError>;
+    /// At most `limit` users named `username`, in any tenant (the console's sign-in when the
+    /// form names no tenant, [`crate::signin`]).
+    async fn find_users_named(&self, username: &str, limit: u64) -> Result<Vec<User>, StoreError>;
 }
 
 pub trait CodeStore {

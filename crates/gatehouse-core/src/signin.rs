@@ -5,10 +5,13 @@
 //! One attempt runs in this order, and each step is a rule of its own:
 //! 1. throttling ([`crate::throttle`]): an address that has been failing waits, and is refused
 //!    *before* any password hash is computed;
-//! 2. the user is looked up by username. For a client audience a user of another tenant is
-//!    treated exactly like an unknown one: checked against the dummy hash, refused as
-//!    `invalid_credentials` (a tenant's client never confirms a password of another tenant's
-//!    user);
+//! 2. the user is looked up by username, which is unique only within a tenant
+//!    ([`lookup`]). For a client audience the name is resolved in the client's tenant, so
+//!    another tenant's user is exactly like an unknown one: checked against the dummy hash,
+//!    refused as `invalid_credentials` (a tenant's client never confirms a password of another
+//!    tenant's user). For the console the form may name the tenant; when it does not, the
+//!    `default` (platform) tenant is asked first, then a name that exactly one tenant has —
+//!    a name several tenants share, without a tenant on the form, is unknown;
 //! 3. the password is verified through the [`PasswordCheck`] port (the server's bounded
 //!    hashing pool, which may answer "busy"); an unknown user is checked against
 //!    [`crate::password::dummy_hash`] so that timing does not reveal which usernames exist;
@@ -35,6 +38,7 @@ use crate::ports::UserStore;
 use crate::tenant::{TenantStore, tenant_enabled};
 use crate::throttle::{self, FailureStore, Subject, ThrottlePolicy};
 use crate::user::{User, validate_username};
+use crate::values::TenantId;
 
 /// Longest username kept in the audit trail, in characters.
 pub const MAX_TRIED_USERNAME: usize = 256;
@@ -45,8 +49,9 @@ pub enum Audience<'a> {
     /// The login page of the authorization endpoint, for this client: the user must belong to
     /// the client's tenant.
     Client(&'a Client),
-    /// The admin console: the user must hold an admin scope.
-    Console,
+    /// The admin console: the user must hold an admin scope. The tenant named on the
+    /// sign-in form, if any (see [`lookup`]).
+    Console(Option<&'a TenantId>),
 }
 
 impl Audience<'_> {
@@ -54,7 +59,7 @@ impl Audience<'_> {
     pub fn action(&self) -> &'static str {
         match self {
             Audience::Client(_) => "login",
-            Audience::Console => "console.sign_in",
+            Audience::Console(_) => "console.sign_in",
         }
     }
 
@@ -62,7 +67,8 @@ impl Audience<'_> {
     fn admits_tenant_of(&self, user: &User) -> bool {
         match self {
             Audience::Client(c) => c.tenant_id == user.tenant_id,
-            Audience::Console => true,
+            Audience::Console(None) => true,
+            Audience::Console(Some(t)) => *t == &user.tenant_id,
         }
     }
 }
@@ -176,7 +182,7 @@ where
         // A username no account can have is neither looked up nor hashed (the rule is public).
         let plausible = validate_username(a.username).is_ok();
         let found = match plausible {
-            true => self.store.find_user_by_username(a.username).await?,
+            true => lookup(self.store, a).await?,
             false => None,
         };
         let candidate = found.as_ref().filter(|u| a.audience.admits_tenant_of(u));
@@ -234,10 +240,27 @@ pub async fn admitted<S: TenantStore>(
     if !tenant_enabled(store, &user.tenant_id).await? {
         return Ok(Err(Refusal::TenantDisabled));
     }
-    if matches!(audience, Audience::Console) && !user.admin_scopes.iter().any(is_admin_scope) {
+    if matches!(audience, Audience::Console(_)) && !user.admin_scopes.iter().any(is_admin_scope) {
         return Ok(Err(Refusal::NotAdmin));
     }
     Ok(Ok(()))
+}
+
+/// The user an attempt names (see the module documentation, step 2).
+async fn lookup<S: UserStore>(store: &S, a: &Attempt<'_>) -> Result<Option<User>, StoreError> {
+    let tenant = match a.audience {
+        Audience::Client(c) => &c.tenant_id,
+        Audience::Console(Some(t)) => t,
+        Audience::Console(None) => {
+            let platform = TenantId::default_tenant();
+            if let Some(u) = store.find_user_by_username(&platform, a.username).await? {
+                return Ok(Some(u));
+            }
+            let mut named = store.find_users_named(a.username, 2).await?;
+            return Ok(if named.len() == 1 { named.pop() } else { None });
+        }
+    };
+    store.find_user_by_username(tenant, a.username).await
 }
 
 /// The username as typed, bounded.
@@ -258,7 +281,7 @@ fn throttled_event(a: &Attempt<'_>, retry_after: u64) -> NewAuditEvent {
             Outcome::Denied,
             json!({ "client_id": c.id.as_str(), "reason": "rate_limited", "retry_after": retry_after }),
         ),
-        Audience::Console => NewAuditEvent::protocol(
+        Audience::Console(_) => NewAuditEvent::protocol(
             a.now,
             None,
             ActorKind::Anonymous,
@@ -286,7 +309,7 @@ fn failure_event(a: &Attempt<'_>, found: Option<&User>, refusal: Refusal) -> New
             Outcome::Failure,
             json!({ "client_id": c.id.as_str(), "reason": refusal.as_str() }),
         ),
-        Audience::Console => NewAuditEvent::protocol(
+        Audience::Console(_) => NewAuditEvent::protocol(
             a.now,
             found.map(|u| u.tenant_id.to_string()),
             ActorKind::Anonymous,
@@ -302,7 +325,7 @@ fn failure_event(a: &Attempt<'_>, found: Option<&User>, refusal: Refusal) -> New
 fn success_event(a: &Attempt<'_>, user: &User) -> NewAuditEvent {
     let details = match a.audience {
         Audience::Client(c) => json!({ "client_id": c.id.as_str(), "username": user.username }),
-        Audience::Console => json!({ "username": user.username }),
+        Audience::Console(_) => json!({ "username": user.username }),
     };
     NewAuditEvent::protocol(
         a.now,

@@ -213,7 +213,7 @@ where
         }
         TokenRequest::ClientCredentials(r) => {
             let client = registered(client, GrantType::ClientCredentials)?;
-            client_credentials::issue(&mint, client, r, now)?
+            client_credentials::issue(&mint, client, r, now).await?
         }
         TokenRequest::RefreshToken(r) => {
             let client = registered(client, GrantType::RefreshToken)?;

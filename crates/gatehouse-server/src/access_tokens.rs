@@ -4,6 +4,10 @@
 //! admin API's bearer authentication all verify through it. Expiry against the injected clock,
 //! revocation and the tenant's state are the core's checks.
 //!
+//! Tokens issued for a registered resource (RFC 8707) carry that resource as `aud`: they are
+//! accepted only by [`AccessTokens::any_audience`], which introspection and revocation use
+//! (the server answers for every token it issued), never by userinfo or the admin API.
+//!
 //! Before a token is verified, [`know_kid_of`] makes sure the ring knows its `kid`: a token
 //! signed on another node with a key this node has not loaded yet makes it reload (at most
 //! once a second), so it is verified rather than rejected.
@@ -23,6 +27,8 @@ use crate::state::AppState;
 pub struct AccessTokens<'a> {
     ring: Arc<KeyRing>,
     policy: &'a Policy,
+    /// Accept any `aud` (tokens for registered resources too).
+    any_audience: bool,
 }
 
 /// The longest JWS header read for its `kid`, in base64url characters.
@@ -33,6 +39,16 @@ impl<'a> AccessTokens<'a> {
         Self {
             ring: state.keys.current(),
             policy: &state.policy,
+            any_audience: false,
+        }
+    }
+
+    /// A verifier for `token` that accepts tokens of any audience, for introspection and
+    /// revocation (RFC 7662, RFC 7009: about any token this server issued).
+    pub async fn any_audience(state: &'a AppState, token: &str) -> Self {
+        Self {
+            any_audience: true,
+            ..Self::for_token(state, token).await
         }
     }
 
@@ -73,7 +89,7 @@ impl AccessTokenVerifier for AccessTokens<'_> {
                 token,
                 ACCESS_TOKEN_TYP,
                 &self.policy.issuer,
-                Some(&self.policy.access_token_audience),
+                (!self.any_audience).then_some(self.policy.access_token_audience.as_str()),
             )
             .ok()?;
         serde_json::from_value(value).ok()

@@ -65,7 +65,7 @@ pub struct KeyVerifier {
 
 /// Resolves host names for `jwks_uri` fetches, dropping addresses a client must not make us
 /// reach (see [`is_internal`]); loopback survives only for `localhost`.
-struct OutwardResolver;
+pub(crate) struct OutwardResolver;
 
 impl reqwest::dns::Resolve for OutwardResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {

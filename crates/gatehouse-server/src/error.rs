@@ -53,6 +53,19 @@ pub fn token_reply<T: serde::Serialize>(answer: Result<T, Error>) -> HttpRespons
     }
 }
 
+/// The `201 Created` of a pushed authorization request (RFC 9126 §2.2), or the error as at
+/// the token endpoint (§2.3).
+pub fn pushed_reply<T: serde::Serialize>(answer: Result<T, Error>) -> HttpResponse {
+    match answer {
+        Ok(body) => {
+            let mut resp = HttpResponse::Created();
+            no_store(&mut resp);
+            resp.json(body)
+        }
+        Err(e) => token_error(&e),
+    }
+}
+
 /// The empty 200 of a revocation (RFC 7009 §2.2), or the error.
 pub fn revocation_reply(answer: Result<(), Error>) -> HttpResponse {
     match answer {

@@ -133,6 +133,12 @@ impl FromForm for IntrospectionRequest {
     }
 }
 
+impl FromForm for gatehouse_core::par::PushRequest {
+    fn from_form(p: &Params) -> Result<Self, OAuthError> {
+        gatehouse_core::par::PushRequest::parse(p)
+    }
+}
+
 impl FromForm for PresentedToken {
     fn from_form(p: &Params) -> Result<Self, OAuthError> {
         PresentedToken::parse(p)

@@ -13,6 +13,7 @@ pub mod access_tokens;
 pub mod admin_api;
 pub mod audit_sink;
 pub mod client_keys;
+pub mod client_metadata;
 pub mod connection;
 pub mod console;
 pub mod error;
@@ -87,7 +88,7 @@ impl Application {
         if settings.metrics.enabled {
             telemetry::install();
         }
-        let store = Store::connect(&settings.database_url)
+        let store = open_store(&settings)
             .await
             .map_err(|e| format!("database: {e}"))?;
         store.start_audit_batching();
@@ -199,6 +200,11 @@ fn app_state(
             )
             .map_err(|e| format!("the jwks_uri HTTP client cannot be built: {e}"))?,
         ),
+        clients: client_metadata::MetadataClients {
+            store: store.clone(),
+            metadata: client_metadata::ClientMetadata::from_settings(&settings.client_metadata)?,
+            clock: clock.clone(),
+        },
         policy: settings.policy(),
         schema_current: std::sync::atomic::AtomicBool::new(false),
         store,
@@ -308,12 +314,24 @@ async fn reload_on_sighup(tls: Option<Arc<tls::Certificates>>) {
     drop(tls);
 }
 
+/// Opens the database: migrating it, or (`[database] migrate_on_start = false`, `serve
+/// --no-migrate`) refusing while migrations are pending.
+async fn open_store(settings: &Settings) -> Result<Store, gatehouse_store::Error> {
+    let (url, timeout) = (&settings.database_url, settings.database.connect_timeout());
+    if settings.database.migrate_on_start {
+        return Store::connect_within(url, timeout).await;
+    }
+    let store = Store::open(url, timeout).await?;
+    store.require_migrated().await?;
+    Ok(store)
+}
+
 /// Key reloads, metrics upkeep and housekeeping.
 async fn background_tasks(state: web::Data<AppState>) {
     let period = state.settings.keys.reload_period();
     let mut tick = tokio::time::interval(period);
-    // Housekeeping about every ten minutes.
-    let every = (600 / period.as_secs().max(1)).max(1);
+    // Housekeeping every `[housekeeping] interval`, rounded to reload periods.
+    let every = (state.settings.housekeeping.interval / period.as_secs().max(1)).max(1);
     let mut n: u64 = 0;
     loop {
         tick.tick().await;
@@ -328,14 +346,20 @@ async fn background_tasks(state: web::Data<AppState>) {
     }
 }
 
-/// Deletes expired codes, sessions and refresh tokens, and keys retired longer ago than any
-/// token they signed can live.
+/// Deletes expired codes, sessions, refresh tokens and replay entries in bounded batches,
+/// audit events past the retention, and keys retired longer ago than any token they signed
+/// can live.
 async fn housekeeping(state: &AppState) {
     state.rate_limits.prune();
     state.sign_in_failures.local().prune();
     let now = state.now();
-    if let Err(e) = state.store.delete_expired(now).await {
-        tracing::warn!(error = %e, "housekeeping failed");
+    match state
+        .store
+        .purge(now, purge_policy(&state.settings, now))
+        .await
+    {
+        Ok(report) => tracing::debug!(?report, "housekeeping purged expired rows"),
+        Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
     }
     let idle_cutoff = now - chrono::Duration::seconds(state.settings.session.idle_ttl);
     if let Err(e) = state.store.delete_idle_sessions(idle_cutoff).await {
@@ -352,11 +376,15 @@ async fn housekeeping(state: &AppState) {
     {
         tracing::warn!(error = %e, "pruning claims requests failed");
     }
-    if let Err(e) = state.store.delete_expired_revoked_tokens(now).await {
-        tracing::warn!(error = %e, "pruning revoked access tokens failed");
+    if let Err(e) = state
+        .store
+        .delete_stale_grant_resources(claims_cutoff)
+        .await
+    {
+        tracing::warn!(error = %e, "pruning grant resources failed");
     }
-    if let Err(e) = state.store.delete_expired_assertions(now).await {
-        tracing::warn!(error = %e, "pruning assertion jti records failed");
+    if let Err(e) = state.store.delete_expired_pushed_requests(now).await {
+        tracing::warn!(error = %e, "pruning pushed authorization requests failed");
     }
     if let Err(e) = state
         .store
@@ -364,6 +392,18 @@ async fn housekeeping(state: &AppState) {
         .await
     {
         tracing::warn!(error = %e, "pruning retired keys failed");
+    }
+}
+
+/// What a purge deletes besides expired rows, per the settings (the housekeeping job and
+/// `gatehouse purge` share it).
+pub fn purge_policy(
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+) -> gatehouse_store::PurgePolicy {
+    gatehouse_store::PurgePolicy {
+        batch_size: settings.housekeeping.batch_size,
+        audit_before: settings.audit.retention().map(|keep| now - keep),
     }
 }
 
@@ -387,6 +427,7 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/login", web::post().to(login::login_post))
     .route("/consent", web::post().to(consent::consent_post))
     .route("/oauth/token", web::post().to(token::token))
+    .route("/oauth/par", web::post().to(par::push))
     .route("/oauth/logout", web::get().to(logout::logout_get))
     .route("/oauth/logout", web::post().to(logout::logout_post))
     .route("/logout", web::post().to(logout::confirm_post))

@@ -13,11 +13,15 @@ use gatehouse_jose::KeyRing;
 use gatehouse_store::Store;
 
 use crate::client_keys::KeyVerifier;
+use crate::client_metadata::MetadataClients;
 use crate::keys::KeyCache;
 use crate::settings::Settings;
 
 pub struct AppState {
     pub store: Store,
+    /// The client directory of the protocol endpoints: registered clients, and clients
+    /// described by metadata documents (`[client_metadata]`).
+    pub clients: crate::client_metadata::MetadataClients,
     pub keys: Arc<KeyCache>,
     pub policy: Policy,
     pub settings: Settings,
@@ -62,9 +66,9 @@ impl AppState {
         ring: &'a KeyRing,
         client_ip: Option<IpAddr>,
         request_id: &'a str,
-    ) -> TokenEndpoint<'a, Store, Store, KeyRing, KeyVerifier> {
+    ) -> TokenEndpoint<'a, MetadataClients, Store, KeyRing, KeyVerifier> {
         TokenEndpoint {
-            clients: &self.store,
+            clients: &self.clients,
             store: &self.store,
             signer: ring,
             assertions: &*self.key_verifier,

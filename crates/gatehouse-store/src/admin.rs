@@ -9,9 +9,9 @@ use gatehouse_core::user::User;
 use gatehouse_core::values::TenantId;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::entities::{authorization_code, client, refresh_token, session, tenant, user};
+use crate::entities::{client, tenant, user};
 use crate::ports::{client_to_row, user_to_row};
-use crate::{Error, Store, db_time, is_fk_violation, is_unique_violation};
+use crate::{Error, Store, is_fk_violation, is_unique_violation};
 
 /// How long redeemed or expired authorization codes are kept, so that a replay within this window
 /// is still recognised as one (and revokes the grant) rather than answered as an unknown code.
@@ -43,8 +43,9 @@ impl Store {
         }
     }
 
-    /// Creates a user. `Conflict` if the username (or id) is taken, `NotFound` if its tenant does
-    /// not exist. Uniqueness is enforced by the database, so concurrent creations cannot both win.
+    /// Creates a user. `Conflict` if the username is taken in its tenant (or the id anywhere),
+    /// `NotFound` if its tenant does not exist. Uniqueness is enforced by the database, so
+    /// concurrent creations cannot both win.
     pub async fn insert_user(&self, u: &User) -> Result<(), Error> {
         match user::Entity::insert(user_to_row(u))
             .exec_without_returning(self.db())
@@ -53,6 +54,7 @@ impl Store {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => {
                 let name_taken = user::Entity::find()
+                    .filter(user::Column::TenantId.eq(u.tenant_id.as_str()))
                     .filter(user::Column::Username.eq(u.username.as_str()))
                     .count(self.db())
                     .await?
@@ -79,23 +81,33 @@ impl Store {
     }
 
     /// Housekeeping: deletes authorization codes that expired more than an hour before `now`,
-    /// refresh tokens past their expiry, and sessions past their expiry.
+    /// refresh tokens past their expiry, and sessions past their expiry ([`crate::purge`]).
     pub async fn delete_expired(&self, now: DateTime<Utc>) -> Result<Purged, Error> {
-        let codes = authorization_code::Entity::delete_many()
-            .filter(authorization_code::Column::ExpiresAt.lt(db_time(now - CODE_RETENTION)))
-            .exec(self.db())
-            .await?
-            .rows_affected;
-        let refresh_tokens = refresh_token::Entity::delete_many()
-            .filter(refresh_token::Column::ExpiresAt.lt(db_time(now)))
-            .exec(self.db())
-            .await?
-            .rows_affected;
-        let sessions = session::Entity::delete_many()
-            .filter(session::Column::ExpiresAt.lt(db_time(now)))
-            .exec(self.db())
-            .await?
-            .rows_affected;
+        self.delete_expired_in_batches(now, crate::purge::DEFAULT_PURGE_BATCH)
+            .await
+    }
+
+    /// [`Store::delete_expired`], `batch` rows per statement.
+    pub(crate) async fn delete_expired_in_batches(
+        &self,
+        now: DateTime<Utc>,
+        batch: u64,
+    ) -> Result<Purged, Error> {
+        let codes = self
+            .delete_in_batches(
+                "authorization_codes",
+                "code_hash",
+                "expires_at",
+                now - CODE_RETENTION,
+                batch,
+            )
+            .await?;
+        let refresh_tokens = self
+            .delete_in_batches("refresh_tokens", "token_hash", "expires_at", now, batch)
+            .await?;
+        let sessions = self
+            .delete_in_batches("sessions", "id_hash", "expires_at", now, batch)
+            .await?;
         Ok(Purged {
             codes,
             refresh_tokens,

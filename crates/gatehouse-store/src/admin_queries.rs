@@ -1,19 +1,23 @@
 //! Queries of the admin HTTP API (issue 4): keyset-paginated listings of a tenant's users and
-//! clients, deletion, client secret rotation and the tenant settings the CLI does not change.
+//! clients, deletion, client updates and secret rotation, JWT bearer trusts (list, read,
+//! delete) and the tenant settings the CLI does not change.
 //! Pages are ordered by id, and the cursor is the last id of the previous page, so a page is
 //! stable while rows are added or removed elsewhere.
 
 use gatehouse_core::ScopeSet;
 use gatehouse_core::client::Client;
+use gatehouse_core::jwt_bearer::Trust;
 use gatehouse_core::secret::SecretHash;
 use gatehouse_core::tenant::Tenant;
 use gatehouse_core::user::User;
 use gatehouse_core::values::TenantId;
+use sea_orm::ActiveValue::NotSet;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::entities::{client, tenant, user};
-use crate::ports::{client_from_row, user_from_row};
+use crate::client_keys::trust_from_row;
+use crate::entities::{client, jwt_bearer_trust, tenant, user};
+use crate::ports::{client_from_row, client_to_row, user_from_row};
 use crate::tenants::tenant_from_row;
 use crate::{Error, Store};
 
@@ -96,11 +100,81 @@ impl Store {
         Ok(res.rows_affected > 0)
     }
 
+    /// Writes a client's registration as changed by an operator (name, URIs, grants, scopes,
+    /// algorithm, lifetimes, PKCE); its tenant, authentication, secret and keys stay as they
+    /// are. Returns whether the client existed.
+    pub async fn update_client(&self, c: &Client) -> Result<bool, Error> {
+        let mut row = client_to_row(c);
+        row.tenant_id = NotSet;
+        row.secret_hash = NotSet;
+        row.auth_method = NotSet;
+        row.access_token_alg = NotSet;
+        row.created_at = NotSet;
+        let result = client::Entity::update(row).exec(self.db()).await;
+        self.cache.clear_directory();
+        match result {
+            Ok(_) => Ok(true),
+            Err(DbErr::RecordNotUpdated) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The JWT bearer trusts of `tenant`, by issuer and subject.
+    pub async fn list_trusts(&self, tenant: &TenantId) -> Result<Vec<Trust>, Error> {
+        jwt_bearer_trust::Entity::find()
+            .filter(jwt_bearer_trust::Column::TenantId.eq(tenant.as_str()))
+            .order_by_asc(jwt_bearer_trust::Column::Issuer)
+            .order_by_asc(jwt_bearer_trust::Column::Subject)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|m| trust_from_row(m).map_err(db))
+            .collect()
+    }
+
+    /// One trust by id, whatever its tenant.
+    pub async fn get_trust(&self, id: &str) -> Result<Option<Trust>, Error> {
+        jwt_bearer_trust::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .map(|m| trust_from_row(m).map_err(db))
+            .transpose()
+    }
+
+    /// Deletes a trust: its issuer's assertions are refused from now on. Returns whether it
+    /// existed.
+    pub async fn delete_trust(&self, id: &str) -> Result<bool, Error> {
+        let res = jwt_bearer_trust::Entity::delete_by_id(id)
+            .exec(self.db())
+            .await?;
+        Ok(res.rows_affected > 0)
+    }
+
     /// Replaces the secret hash of a confidential client (rotation: the old secret stops
     /// working at once). Returns whether such a client existed.
     pub async fn set_client_secret_hash(&self, id: &str, hash: &SecretHash) -> Result<bool, Error> {
-        let res = client::Entity::update_many()
-            .col_expr(client::Column::SecretHash, Expr::value(hash.to_hex()))
+        self.set_client_secret(id, hash, None).await
+    }
+
+    /// Replaces a client's secret hash and, for a `client_secret_jwt` client, its sealed HS256
+    /// secret, in one `UPDATE` (the two never disagree). `false` if no client with a secret has
+    /// that id.
+    pub async fn set_client_secret(
+        &self,
+        id: &str,
+        hash: &SecretHash,
+        sealed: Option<&[u8]>,
+    ) -> Result<bool, Error> {
+        let mut update = client::Entity::update_many()
+            .col_expr(client::Column::SecretHash, Expr::value(hash.to_hex()));
+        if let Some(envelope) = sealed {
+            use base64::Engine;
+            update = update.col_expr(
+                client::Column::HmacSecret,
+                Expr::value(base64::engine::general_purpose::STANDARD.encode(envelope)),
+            );
+        }
+        let res = update
             .filter(client::Column::Id.eq(id))
             .filter(client::Column::SecretHash.is_not_null())
             .exec(self.db())

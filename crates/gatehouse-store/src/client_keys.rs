@@ -29,7 +29,7 @@ fn db_err(e: DbErr) -> StoreError {
     StoreError::backend(e)
 }
 
-fn is_unique_violation(e: &DbErr) -> bool {
+pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
@@ -45,6 +45,17 @@ impl Store {
         c: &Client,
         keys: Option<&KeySource>,
     ) -> Result<(), Error> {
+        insert_client_row(self.db(), c, keys).await
+    }
+}
+
+/// The `INSERT` of [`Store::insert_client_with_keys`], on a connection or in a transaction.
+pub(crate) async fn insert_client_row<D: sea_orm::ConnectionTrait>(
+    db: &D,
+    c: &Client,
+    keys: Option<&KeySource>,
+) -> Result<(), Error> {
+    {
         let mut row = client_to_row(c);
         match keys {
             Some(KeySource::Jwks(v)) => row.jwks = Set(Some(v.clone())),
@@ -56,10 +67,7 @@ impl Store {
             }
             None => {}
         }
-        match client::Entity::insert(row)
-            .exec_without_returning(self.db())
-            .await
-        {
+        match client::Entity::insert(row).exec_without_returning(db).await {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => {
                 Err(Error::Conflict(format!("client {} already exists", c.id)))
@@ -70,7 +78,9 @@ impl Store {
             Err(e) => Err(e.into()),
         }
     }
+}
 
+impl Store {
     /// Registers a trust of the JWT bearer grant. `Conflict` if one exists for the same issuer
     /// and subject, `NotFound` if the tenant does not exist.
     pub async fn insert_trust(&self, t: &Trust) -> Result<(), Error> {
@@ -192,15 +202,20 @@ impl TrustStore for Store {
         else {
             return Ok(None);
         };
-        let bad = |c: &str, e: ValueError| StoreError::corrupt(format!("jwt_bearer_trusts.{c}"), e);
-        Ok(Some(Trust {
-            tenant_id: TenantId::parse(&m.tenant_id).map_err(|e| bad("tenant_id", e))?,
-            scopes: ScopeSet::parse(&m.scopes).map_err(|e| bad("scopes", e))?,
-            id: m.id,
-            issuer: m.issuer,
-            subject: m.subject,
-            jwks: m.jwks,
-            created_at: m.created_at,
-        }))
+        trust_from_row(m).map(Some)
     }
+}
+
+/// A stored trust, its typed columns checked.
+pub(crate) fn trust_from_row(m: jwt_bearer_trust::Model) -> Result<Trust, StoreError> {
+    let bad = |c: &str, e: ValueError| StoreError::corrupt(format!("jwt_bearer_trusts.{c}"), e);
+    Ok(Trust {
+        tenant_id: TenantId::parse(&m.tenant_id).map_err(|e| bad("tenant_id", e))?,
+        scopes: ScopeSet::parse(&m.scopes).map_err(|e| bad("scopes", e))?,
+        id: m.id,
+        issuer: m.issuer,
+        subject: m.subject,
+        jwks: m.jwks,
+        created_at: m.created_at,
+    })
 }

@@ -18,14 +18,21 @@ pub mod admin;
 pub mod admin_queries;
 pub mod apikeys;
 pub mod audit;
+pub mod backup;
 pub mod cache;
 pub mod client_keys;
+pub mod connect;
 pub mod console;
 pub mod entities;
 pub mod grant_claims;
 pub mod health;
 pub mod migration;
+pub mod migrations;
 pub mod ports;
+pub mod purge;
+pub mod pushed_requests;
+pub mod reseal;
+pub mod resources;
 pub mod revocation;
 pub mod session_activity;
 pub mod signing_keys;
@@ -48,6 +55,7 @@ pub use apikeys::CreateApiKeyError;
 pub use audit::AuditLog;
 pub use health::PoolStatus;
 pub use migration::Migrator;
+pub use purge::{PurgePolicy, PurgeReport};
 pub use signing_keys::KeyStatus;
 pub use signing_keys::StoredKey;
 
@@ -70,6 +78,12 @@ pub enum Error {
     /// The record the operation needs does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The database cannot be reached; the message names the server and the cause.
+    #[error("{0}")]
+    Connect(String),
+    /// Migrations are pending and the caller asked not to run them.
+    #[error("{} database migration(s) pending: {}; run `gatehouse migrate`", .0.len(), .0.join(", "))]
+    MigrationsPending(Vec<String>),
     /// The database failed, or stored data could not be read back.
     #[error("database: {0}")]
     Db(String),
@@ -95,84 +109,73 @@ pub struct Store {
     audit_batcher: std::sync::Arc<std::sync::OnceLock<audit::Batcher>>,
     /// Clients, tenants and revocation lists in memory, kept current across nodes.
     pub(crate) cache: std::sync::Arc<cache::Caches>,
+    /// A SQLite file: migrations run on a connection of their own with foreign keys off
+    /// (see [`Store::migrate`]).
+    migrate_apart: bool,
 }
 
 impl Store {
-    /// Opens a pool for `database_url` and applies the pending migrations.
+    /// Opens a pool for `database_url` and applies the pending migrations, connecting within
+    /// [`connect::DEFAULT_CONNECT_TIMEOUT`]. See [`Store::open`] and [`Store::migrate`].
+    pub async fn connect(database_url: &str) -> Result<Store, Error> {
+        Store::connect_within(database_url, connect::DEFAULT_CONNECT_TIMEOUT).await
+    }
+
+    /// [`Store::connect`] with a connect timeout.
+    pub async fn connect_within(database_url: &str, timeout: Duration) -> Result<Store, Error> {
+        // Several processes opening a new SQLite file at once race to switch it to WAL, and
+        // SQLite answers that switch with "database is locked" without waiting on the busy
+        // timeout. The first one wins within milliseconds; the others simply try again.
+        let mut attempt = 0;
+        loop {
+            let result = match Store::open(database_url, timeout).await {
+                Ok(store) => store.migrate().await.map(|()| store),
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(Error::Db(m)) if attempt < 20 && m.contains("database is locked") => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Opens a pool for `database_url` without migrating. Connecting (and later, waiting for a
+    /// pooled connection) gives up after `timeout`; a PostgreSQL server that cannot be reached
+    /// is reported with its host, port and the cause ([`connect`]).
     ///
     /// - `sqlite:` URLs (e.g. `sqlite://data/gatehouse.db?mode=rwc`): the parent directory of
     ///   the file is created if missing; connections use WAL, `synchronous=NORMAL`, foreign keys
     ///   and a 10 s busy timeout. `sqlite::memory:` (or `mode=memory`) uses a single connection
     ///   that is never recycled, since the database lives only as long as its connection.
     /// - `postgres://` / `postgresql://` URLs: a normal pool.
-    ///
-    /// Migrations run in one transaction. On PostgreSQL that transaction first takes
-    /// `pg_advisory_xact_lock`, so nodes starting together migrate one after the other (the lock
-    /// is released by the commit); on SQLite it is a `BEGIN IMMEDIATE` write transaction, which
-    /// has the same effect across processes. A connect to an up-to-date database changes nothing.
-    pub async fn connect(database_url: &str) -> Result<Store, Error> {
+    pub async fn open(database_url: &str, timeout: Duration) -> Result<Store, Error> {
         let mut opts = ConnectOptions::new(database_url.to_owned());
-        opts.sqlx_logging(false);
+        opts.sqlx_logging(false)
+            .connect_timeout(timeout)
+            .acquire_timeout(timeout);
+        let mut migrate_apart = false;
         if database_url.starts_with("sqlite:") {
-            let parsed = SqliteConnectOptions::from_str(database_url)
-                .map_err(|e| Error::Db(format!("invalid SQLite URL: {e}")))?;
-            let in_memory =
-                database_url.contains(":memory:") || database_url.contains("mode=memory");
-            if in_memory {
-                opts.max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None);
-            } else {
-                if let Some(dir) = parsed
-                    .get_filename()
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        Error::Db(format!("cannot create directory {}: {e}", dir.display()))
-                    })?;
-                }
-                opts.max_connections(SQLITE_MAX_CONNECTIONS);
-            }
-            opts.map_sqlx_sqlite_opts(move |o| {
-                let o = o.foreign_keys(true).busy_timeout(SQLITE_BUSY_TIMEOUT);
-                if in_memory {
-                    o
-                } else {
-                    o.journal_mode(SqliteJournalMode::Wal)
-                        .synchronous(SqliteSynchronous::Normal)
-                }
-            });
+            migrate_apart = sqlite_options(database_url, &mut opts)?;
         } else if database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://")
         {
+            connect::probe_postgres(database_url, timeout).await?;
             opts.max_connections(POSTGRES_MAX_CONNECTIONS);
         } else {
             return Err(Error::Db(
                 "unsupported database URL: use sqlite: or postgres://".into(),
             ));
         }
-        // Several processes opening a new SQLite file at once race to switch it to WAL, and
-        // SQLite answers that switch with "database is locked" without waiting on the busy
-        // timeout. The first one wins within milliseconds; the others simply try again.
-        let mut attempt = 0;
-        loop {
-            let result = match Database::connect(opts.clone()).await {
-                Ok(db) => migrate(&db).await.map(|()| db),
-                Err(e) => Err(e.into()),
-            };
-            match result {
-                Ok(db) => {
-                    return Ok(Store::from_connection(db));
-                }
-                Err(Error::Db(m)) if attempt < 20 && m.contains("database is locked") => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let db = Database::connect(opts).await?;
+        Ok(Store {
+            db,
+            audit_batcher: Default::default(),
+            cache: Default::default(),
+            migrate_apart,
+        })
     }
 
     /// Wraps an open connection without migrating it.
@@ -181,6 +184,7 @@ impl Store {
             db,
             audit_batcher: Default::default(),
             cache: Default::default(),
+            migrate_apart: false,
         }
     }
 
@@ -211,7 +215,41 @@ async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransac
     db.begin_with_options(options).await
 }
 
-/// Applies pending migrations, serialised as described on [`Store::connect`].
+/// The SQLite part of [`Store::open`]; whether the database is a file (not in memory).
+fn sqlite_options(database_url: &str, opts: &mut ConnectOptions) -> Result<bool, Error> {
+    let parsed = SqliteConnectOptions::from_str(database_url)
+        .map_err(|e| Error::Db(format!("invalid SQLite URL: {e}")))?;
+    let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
+    if in_memory {
+        opts.max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    } else {
+        if let Some(dir) = parsed
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Db(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        opts.max_connections(SQLITE_MAX_CONNECTIONS);
+    }
+    opts.map_sqlx_sqlite_opts(move |o| {
+        let o = o.foreign_keys(true).busy_timeout(SQLITE_BUSY_TIMEOUT);
+        if in_memory {
+            o
+        } else {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+        }
+    });
+    Ok(!in_memory)
+}
+
+/// Applies pending migrations, serialised as described on [`Store::migrate`].
 async fn migrate(db: &DatabaseConnection) -> Result<(), Error> {
     let txn = begin_write(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {

@@ -17,7 +17,7 @@ use gatehouse_core::{ClientId, GrantId, RedirectUri, ScopeSet, SigningAlg, Store
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    Statement,
+    QuerySelect, Statement,
 };
 
 use crate::entities::{
@@ -260,13 +260,28 @@ impl UserStore for Store {
         row.map(user_from_row).transpose()
     }
 
-    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+    async fn find_user_by_username(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+    ) -> Result<Option<User>, StoreError> {
         let row = user::Entity::find()
+            .filter(user::Column::TenantId.eq(tenant.as_str()))
             .filter(user::Column::Username.eq(username))
             .one(self.db())
             .await
             .map_err(db_err)?;
         row.map(user_from_row).transpose()
+    }
+
+    async fn find_users_named(&self, username: &str, limit: u64) -> Result<Vec<User>, StoreError> {
+        let rows = user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .limit(limit)
+            .all(self.db())
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(user_from_row).collect()
     }
 }
 

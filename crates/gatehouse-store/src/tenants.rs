@@ -3,7 +3,9 @@
 use gatehouse_core::ScopeSet;
 use gatehouse_core::tenant::Tenant;
 use gatehouse_core::values::TenantId;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
 
 use crate::entities::tenant;
 use crate::{Error, Store, db_time};
@@ -142,5 +144,26 @@ impl gatehouse_core::tenant::TenantStore for Store {
             self.cache.put_tenant(epoch, t);
         }
         Ok(found)
+    }
+}
+
+impl Store {
+    /// The tenant a person names by its id or, failing that, by its name when exactly one
+    /// tenant has it (the console's sign-in form). `None` when nothing matches.
+    pub async fn tenant_by_id_or_name(&self, text: &str) -> Result<Option<TenantId>, Error> {
+        if let Ok(id) = TenantId::parse(text)
+            && self.get_tenant(&id).await?.is_some()
+        {
+            return Ok(Some(id));
+        }
+        let named = tenant::Entity::find()
+            .filter(tenant::Column::Name.eq(text))
+            .limit(2)
+            .all(self.db())
+            .await?;
+        match named.as_slice() {
+            [only] => Ok(TenantId::parse(&only.id).ok()),
+            _ => Ok(None),
+        }
     }
 }

@@ -222,7 +222,7 @@ async fn client_and_user_round_trip() {
     for found in [
         store.find_user(&u.id).await.unwrap().expect("by id"),
         store
-            .find_user_by_username(&u.username)
+            .find_user_by_username(&u.tenant_id, &u.username)
             .await
             .unwrap()
             .expect("by username"),
@@ -236,7 +236,7 @@ async fn client_and_user_round_trip() {
     }
     assert!(
         store
-            .find_user_by_username("nobody")
+            .find_user_by_username(&u.tenant_id, "nobody")
             .await
             .unwrap()
             .is_none()
@@ -252,6 +252,28 @@ async fn duplicate_username_is_a_conflict() {
         Err(Error::Conflict(m)) => assert!(m.contains("bob"), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
+    // The same name in another tenant is another user (usernames are unique per tenant).
+    let tenant = gatehouse_core::tenant::Tenant {
+        id: TenantId::parse("other").unwrap(),
+        name: "other".into(),
+        created_at: t0(),
+        disabled: false,
+        api_access_enabled: true,
+        max_api_keys: 4,
+        allowed_scopes: None,
+    };
+    store.insert_tenant(&tenant).await.unwrap();
+    let mut namesake = user("bob");
+    namesake.id = UserId::parse("bob-of-other").unwrap();
+    namesake.tenant_id = tenant.id.clone();
+    store.insert_user(&namesake).await.unwrap();
+    let found = store
+        .find_user_by_username(&tenant.id, "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, namesake.id);
+    assert_eq!(store.find_users_named("bob", 5).await.unwrap().len(), 2);
     let mut lost = user("carol");
     lost.tenant_id = TenantId::parse("nowhere").unwrap();
     assert!(matches!(

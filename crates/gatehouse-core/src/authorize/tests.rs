@@ -9,8 +9,15 @@ impl UserStore for Users {
     async fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         Ok(self.0.iter().find(|u| &u.id == id).cloned())
     }
-    async fn find_user_by_username(&self, _: &str) -> Result<Option<User>, StoreError> {
+    async fn find_user_by_username(
+        &self,
+        _: &TenantId,
+        _: &str,
+    ) -> Result<Option<User>, StoreError> {
         Ok(None)
+    }
+    async fn find_users_named(&self, _: &str, _: u64) -> Result<Vec<User>, StoreError> {
+        Ok(Vec::new())
     }
 }
 

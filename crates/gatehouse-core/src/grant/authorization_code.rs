@@ -18,6 +18,7 @@ use crate::grant::outcome::{Incident, Refusal};
 use crate::grant::rotation::{Family, RefreshLifetimes};
 use crate::params::Params;
 use crate::ports::{CodeRecord, CodeStore, GrantStore, Redemption, TokenSigner, UserStore};
+use crate::resource::{self, ResourceStore, ResourceUri};
 use crate::secret::Secret;
 use crate::tenant::TenantStore;
 use crate::values::{PkceVerifier, RedirectUri, ScopeSet};
@@ -27,6 +28,8 @@ pub struct CodeRequest {
     pub code: Secret,
     pub redirect_uri: Option<RedirectUri>,
     pub code_verifier: Option<PkceVerifier>,
+    /// The resource the access token is for (RFC 8707 §2.2).
+    pub resource: Option<ResourceUri>,
 }
 
 impl CodeRequest {
@@ -44,13 +47,20 @@ impl CodeRequest {
                 .map(PkceVerifier::parse)
                 .transpose()
                 .map_err(OAuthError::invalid_grant)?,
+            resource: resource::requested_one(p)?,
         })
     }
 }
 
 /// What the grant reads and writes.
-pub trait CodeGrantStore: UserStore + CodeStore + GrantStore + ClaimsRequestStore {}
-impl<T: UserStore + CodeStore + GrantStore + ClaimsRequestStore> CodeGrantStore for T {}
+pub trait CodeGrantStore:
+    UserStore + CodeStore + GrantStore + ClaimsRequestStore + ResourceStore
+{
+}
+impl<T: UserStore + CodeStore + GrantStore + ClaimsRequestStore + ResourceStore> CodeGrantStore
+    for T
+{
+}
 
 /// Redeems a code for the authenticated `client`.
 pub async fn redeem<S, T, K>(
@@ -84,10 +94,16 @@ where
     let user = live_user(store, tenants, &record.user_id)
         .await?
         .ok_or_else(|| invalid("the user no longer exists or is disabled"))?;
+    let granted = store.grant_resources(&record.grant_id).await?;
+    let target =
+        resource::token_target(store, client, Some(&granted), req.resource.as_ref()).await?;
+    let access_scope = resource::access_scope(&record.scope, target.as_ref())?;
     let grant = UserGrant {
         user: &user,
         grant_id: &record.grant_id,
         scope: &record.scope,
+        access_scope: &access_scope,
+        resource: target.as_ref(),
         auth_time: record.auth_time,
         nonce: record.nonce.clone(),
     };
@@ -119,11 +135,11 @@ where
         tenant: user.tenant_id.to_string(),
         grant_id: Some(record.grant_id.to_string()),
     };
-    let ttl = mint.access_ttl(client);
+    let ttl = mint.access_ttl_for(client, target.as_ref());
     Ok(TokenResponse {
         refresh_token,
         id_token,
-        ..TokenResponse::bearer(access_token, ttl, &record.scope, issued)
+        ..TokenResponse::bearer(access_token, ttl, &access_scope, issued)
     })
 }
 

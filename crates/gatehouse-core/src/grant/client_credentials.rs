@@ -10,25 +10,32 @@ use crate::error::{Error, OAuthError};
 use crate::grant::mint::{AccessTokenSubject, Issued, Minter, TokenResponse, new_jti};
 use crate::params::Params;
 use crate::ports::TokenSigner;
+use crate::resource::{self, ResourceStore, ResourceUri};
 use crate::values::ScopeSet;
 
 /// Scopes that describe a user: a client acting for itself has none of them.
 pub(crate) const USER_SCOPES: [&str; 4] = ["openid", "offline_access", "profile", "email"];
 
-/// `grant_type=client_credentials` (RFC 6749 §4.4.2).
+/// `grant_type=client_credentials` (RFC 6749 §4.4.2), with an optional `resource`
+/// (RFC 8707 §2.2).
 #[derive(Debug)]
 pub struct ClientCredentialsRequest {
     pub scope: Option<ScopeSet>,
+    pub resource: Option<ResourceUri>,
 }
 
 impl ClientCredentialsRequest {
     pub fn parse(p: &Params) -> Result<Self, OAuthError> {
-        Ok(Self { scope: p.scope()? })
+        Ok(Self {
+            scope: p.scope()?,
+            resource: resource::requested_one(p)?,
+        })
     }
 }
 
-/// Issues an access token to the authenticated `client` for itself.
-pub fn issue<C, K: TokenSigner>(
+/// Issues an access token to the authenticated `client` for itself (for `req.resource` when
+/// named: any resource the client may target, its scopes limiting the token's).
+pub async fn issue<C: ResourceStore, K: TokenSigner>(
     mint: &Minter<'_, C, K>,
     client: &Client,
     req: ClientCredentialsRequest,
@@ -52,12 +59,15 @@ pub fn issue<C, K: TokenSigner>(
         Some(s) => s,
         None => allowed,
     };
+    let target = resource::token_target(mint.claims, client, None, req.resource.as_ref()).await?;
+    let scope = resource::access_scope(&scope, target.as_ref())?;
     let subject = AccessTokenSubject {
         sub: client.id.as_str(),
         tenant: &client.tenant_id,
         scope: &scope,
         auth_time: None,
         grant_id: None,
+        resource: target.as_ref(),
     };
     let jti = new_jti();
     let access_token = mint.access_token(client, &subject, &jti, now)?;
@@ -69,7 +79,7 @@ pub fn issue<C, K: TokenSigner>(
         tenant: client.tenant_id.to_string(),
         grant_id: None,
     };
-    let ttl = mint.access_ttl(client);
+    let ttl = mint.access_ttl_for(client, target.as_ref());
     Ok(TokenResponse::bearer(access_token, ttl, &scope, issued))
 }
 

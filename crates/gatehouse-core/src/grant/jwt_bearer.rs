@@ -109,6 +109,7 @@ where
         scope: &scope,
         auth_time: None,
         grant_id: None,
+        resource: None,
     };
     let jti = new_jti();
     let access_token = mint.access_token(client, &subject, &jti, now)?;

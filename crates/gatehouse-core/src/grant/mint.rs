@@ -14,6 +14,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::policy::Policy;
 use crate::ports::{TokenSigner, UserStore};
+use crate::resource::ResourceServer;
 use crate::secret::{left_half_hash, random_bytes};
 use crate::tenant::{TenantStore, tenant_enabled};
 use crate::user::User;
@@ -70,6 +71,8 @@ pub struct AccessTokenSubject<'a> {
     pub auth_time: Option<DateTime<Utc>>,
     /// The grant the token belongs to (it dies with it); `None` for client-only tokens.
     pub grant_id: Option<&'a GrantId>,
+    /// The resource the token is for (RFC 8707): its `aud`, lifetime and algorithm.
+    pub resource: Option<&'a ResourceServer>,
 }
 
 /// A user's grant, for which an access token and (with `openid`) an ID token are minted.
@@ -77,6 +80,10 @@ pub struct UserGrant<'a> {
     pub user: &'a User,
     pub grant_id: &'a GrantId,
     pub scope: &'a ScopeSet,
+    /// The access token's scope: `scope` limited to the resource's (RFC 8707).
+    pub access_scope: &'a ScopeSet,
+    /// The resource the access token is for.
+    pub resource: Option<&'a ResourceServer>,
     pub auth_time: DateTime<Utc>,
     /// The authorization request's `nonce` (only when redeeming a code, OIDC Core §3.1.3.6).
     pub nonce: Option<String>,
@@ -95,6 +102,13 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
         access_ttl(self.policy, client)
     }
 
+    /// The access-token lifetime for `resource` (its own, else the client's), in seconds.
+    pub fn access_ttl_for(&self, client: &Client, resource: Option<&ResourceServer>) -> i64 {
+        resource
+            .and_then(|r| r.access_token_ttl)
+            .unwrap_or_else(|| self.access_ttl(client))
+    }
+
     /// Signs an RFC 9068 access token of `client` with the `jti` given, issued at `now`.
     pub fn access_token(
         &self,
@@ -103,15 +117,24 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
         jti: &str,
         now: DateTime<Utc>,
     ) -> Result<String, Error> {
+        let aud = match subject.resource {
+            Some(r) => r.identifier.to_string(),
+            None => self.policy.access_token_audience.clone(),
+        };
+        let alg = subject
+            .resource
+            .and_then(|r| r.access_token_alg)
+            .or(client.access_token_alg)
+            .unwrap_or(self.policy.access_token_alg);
         let claims = AccessTokenClaims {
             iss: self.policy.issuer.clone(),
             sub: subject.sub.to_owned(),
-            aud: self.policy.access_token_audience.clone(),
+            aud,
             client_id: client.id.to_string(),
             scope: subject.scope.to_string(),
             jti: jti.to_owned(),
             iat: now.timestamp(),
-            exp: now.timestamp() + self.access_ttl(client),
+            exp: now.timestamp() + self.access_ttl_for(client, subject.resource),
             auth_time: subject.auth_time.map(|t| t.timestamp()),
             gid: subject.grant_id.map(|g| g.to_string()),
             tenant: Some(subject.tenant.to_string()),
@@ -119,13 +142,7 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             api_key_name: None,
         };
         self.signer
-            .sign(
-                client
-                    .access_token_alg
-                    .unwrap_or(self.policy.access_token_alg),
-                ACCESS_TOKEN_TYP,
-                &claims,
-            )
+            .sign(alg, ACCESS_TOKEN_TYP, &claims)
             .map_err(Error::Signing)
     }
 
@@ -172,9 +189,10 @@ impl<C: ClaimsRequestStore, K: TokenSigner> Minter<'_, C, K> {
         let subject = AccessTokenSubject {
             sub: grant.user.id.as_str(),
             tenant: &grant.user.tenant_id,
-            scope: grant.scope,
+            scope: grant.access_scope,
             auth_time: Some(grant.auth_time),
             grant_id: Some(grant.grant_id),
+            resource: grant.resource,
         };
         let access_token = self.access_token(client, &subject, jti, now)?;
         if !grant.scope.contains("openid") {

@@ -25,6 +25,7 @@ use crate::grant::rotation::{
 };
 use crate::params::Params;
 use crate::ports::{GrantStore, RefreshRecord, Rotation, TokenSigner, UserStore};
+use crate::resource::{self, ResourceServer, ResourceStore, ResourceUri};
 use crate::secret::{Secret, SecretHash};
 use crate::tenant::TenantStore;
 use crate::user::User;
@@ -34,6 +35,8 @@ use crate::values::ScopeSet;
 pub struct RefreshRequest {
     pub refresh_token: Secret,
     pub scope: Option<ScopeSet>,
+    /// The resource the new access token is for: one of the grant's (RFC 8707 §2.2).
+    pub resource: Option<ResourceUri>,
 }
 
 impl RefreshRequest {
@@ -41,13 +44,20 @@ impl RefreshRequest {
         Ok(Self {
             refresh_token: Secret::from_presented(p.require("refresh_token")?),
             scope: p.scope()?,
+            resource: resource::requested_one(p)?,
         })
     }
 }
 
 /// What the grant reads and writes.
-pub trait RefreshGrantStore: UserStore + GrantStore + RotationStore + ClaimsRequestStore {}
-impl<T: UserStore + GrantStore + RotationStore + ClaimsRequestStore> RefreshGrantStore for T {}
+pub trait RefreshGrantStore:
+    UserStore + GrantStore + RotationStore + ClaimsRequestStore + ResourceStore
+{
+}
+impl<T: UserStore + GrantStore + RotationStore + ClaimsRequestStore + ResourceStore>
+    RefreshGrantStore for T
+{
+}
 
 /// The refresh token a rotation issued, with the `jti` of its access token.
 struct Successor {
@@ -106,6 +116,10 @@ where
     let user = live_user(store, tenants, &record.user_id)
         .await?
         .ok_or_else(|| invalid("the user no longer exists or is disabled"))?;
+    // The resource is checked before rotating, so a refused one does not consume the token.
+    let granted = store.grant_resources(&record.grant_id).await?;
+    let target =
+        resource::token_target(store, client, Some(&granted), req.resource.as_ref()).await?;
     let rotated = match retry_of {
         Some((used_at, current)) => grace_successor(store, &req.refresh_token, &record, &current)
             .await?
@@ -117,7 +131,8 @@ where
     let Some((successor, rotated_at)) = rotated else {
         return Err(reuse(store, &record, now).await);
     };
-    respond(mint, client, &user, successor, rotated_at, now).await
+    let target = target.as_ref();
+    respond(mint, client, &user, (successor, target), rotated_at, now).await
 }
 
 /// RFC 9700 §4.14.2: a rotated token came back, so one of two parties holds a stolen copy.
@@ -219,15 +234,18 @@ async fn respond<S: ClaimsRequestStore, K: TokenSigner>(
     mint: &Minter<'_, S, K>,
     client: &Client,
     user: &User,
-    successor: Successor,
+    (successor, target): (Successor, Option<&ResourceServer>),
     rotated_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, Refusal> {
     let Successor { record, token, jti } = successor;
+    let access_scope = resource::access_scope(&record.scope, target)?;
     let grant = UserGrant {
         user,
         grant_id: &record.grant_id,
         scope: &record.scope,
+        access_scope: &access_scope,
+        resource: target,
         auth_time: record.auth_time,
         nonce: None,
     };
@@ -240,11 +258,12 @@ async fn respond<S: ClaimsRequestStore, K: TokenSigner>(
         tenant: user.tenant_id.to_string(),
         grant_id: Some(record.grant_id.to_string()),
     };
-    let expires_in = (mint.access_ttl(client) - (now - rotated_at).num_seconds()).max(0);
+    let ttl = mint.access_ttl_for(client, target);
+    let expires_in = (ttl - (now - rotated_at).num_seconds()).max(0);
     Ok(TokenResponse {
         refresh_token: Some(token.expose().to_owned()),
         id_token,
-        ..TokenResponse::bearer(access_token, expires_in, &record.scope, issued)
+        ..TokenResponse::bearer(access_token, expires_in, &access_scope, issued)
     })
 }
 

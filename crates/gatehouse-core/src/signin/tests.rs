@@ -21,8 +21,20 @@ impl UserStore for Directory {
     async fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         Ok(self.users.iter().find(|u| &u.id == id).cloned())
     }
-    async fn find_user_by_username(&self, name: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.users.iter().find(|u| u.username == name).cloned())
+    async fn find_user_by_username(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .users
+            .iter()
+            .find(|u| u.username == name && &u.tenant_id == tenant)
+            .cloned())
+    }
+    async fn find_users_named(&self, name: &str, limit: u64) -> Result<Vec<User>, StoreError> {
+        let named = self.users.iter().filter(|u| u.username == name);
+        Ok(named.take(limit as usize).cloned().collect())
     }
 }
 
@@ -179,6 +191,96 @@ async fn a_user_of_another_tenant_is_treated_as_unknown_at_a_client() {
     assert_eq!(e.details["reason"], "invalid_credentials");
 }
 
+/// A user named `name` in `tenant` whose password is `pw-<name>-<tenant>`.
+fn namesake(name: &str, tenant: &str, admin: &str) -> User {
+    let mut u = user(name, tenant, admin);
+    u.id = UserId::parse(&format!("id-{name}-{tenant}")).unwrap();
+    u.password_hash = format!("plain:pw-{name}-{tenant}");
+    u
+}
+
+#[tokio::test]
+async fn a_username_is_resolved_in_the_clients_tenant_when_another_tenant_has_it_too() {
+    let mut w = World::new();
+    w.dir.users.push(namesake("bob", "acme", ""));
+    let app = acme_app();
+    // acme's bob signs in at acme's client with acme's password ...
+    let ok = w
+        .try_as(Audience::Client(&app), "bob", "pw-bob-acme", "192.0.2.1")
+        .await
+        .unwrap();
+    assert_eq!(ok.user().id.as_str(), "id-bob-acme");
+    // ... and the default tenant's bob's password is only a wrong password there.
+    let r = w
+        .try_as(Audience::Client(&app), "bob", "pw-bob", "192.0.2.2")
+        .await;
+    assert_eq!(refusal(r), Refusal::InvalidCredentials);
+}
+
+#[tokio::test]
+async fn the_console_resolves_a_name_in_the_named_tenant_then_the_platform_then_a_unique_one() {
+    let mut w = World::new();
+    w.dir.users.push(namesake("root", "acme", "admin:all"));
+    w.dir.users.push(namesake("ops", "acme", "admin:all"));
+    w.dir.users.push(namesake("ops", "beta", "admin:all"));
+    w.dir.users.push(namesake("carol", "beta", "admin:all"));
+    let acme = TenantId::parse("acme").unwrap();
+    let beta = TenantId::parse("beta").unwrap();
+    // No tenant on the form: the platform's root, not acme's.
+    let ok = w
+        .try_as(Audience::Console(None), "root", "pw-root", "192.0.2.1")
+        .await
+        .unwrap();
+    assert_eq!(ok.user().tenant_id.as_str(), "default");
+    // acme's root when the form names acme; the platform password is wrong there.
+    let ok = w
+        .try_as(
+            Audience::Console(Some(&acme)),
+            "root",
+            "pw-root-acme",
+            "192.0.2.1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.user().id.as_str(), "id-root-acme");
+    let r = w
+        .try_as(
+            Audience::Console(Some(&acme)),
+            "root",
+            "pw-root",
+            "192.0.2.2",
+        )
+        .await;
+    assert_eq!(refusal(r), Refusal::InvalidCredentials);
+    // A name only one tenant has needs no tenant; a shared one does, and fails like unknown.
+    let ok = w
+        .try_as(
+            Audience::Console(None),
+            "carol",
+            "pw-carol-beta",
+            "192.0.2.3",
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.user().tenant_id, beta);
+    let asked = w.hashes_checked();
+    let r = w
+        .try_as(Audience::Console(None), "ops", "pw-ops-acme", "192.0.2.4")
+        .await;
+    assert_eq!(refusal(r), Refusal::InvalidCredentials);
+    assert_eq!(w.passwords.asked.lock().unwrap()[asked], dummy_hash());
+    let ok = w
+        .try_as(
+            Audience::Console(Some(&beta)),
+            "ops",
+            "pw-ops-beta",
+            "192.0.2.4",
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.user().id.as_str(), "id-ops-beta");
+}
+
 #[tokio::test]
 async fn an_unknown_user_costs_one_dummy_hash_and_a_wrong_password_fails_alike() {
     let w = World::new();
@@ -201,7 +303,7 @@ async fn an_unknown_user_costs_one_dummy_hash_and_a_wrong_password_fails_alike()
 async fn the_console_admits_only_holders_of_an_admin_scope() {
     let w = World::new();
     let r = w
-        .try_as(Audience::Console, "bob", "pw-bob", "192.0.2.1")
+        .try_as(Audience::Console(None), "bob", "pw-bob", "192.0.2.1")
         .await;
     assert_eq!(refusal(r), Refusal::NotAdmin);
     let e = w.last_event();
@@ -212,7 +314,7 @@ async fn the_console_admits_only_holders_of_an_admin_scope() {
     assert_eq!(e.target.as_deref(), Some("id-bob"));
     assert_eq!(e.details["reason"], "not_admin");
     let ok = w
-        .try_as(Audience::Console, "root", "pw-root", "192.0.2.1")
+        .try_as(Audience::Console(None), "root", "pw-root", "192.0.2.1")
         .await
         .unwrap();
     assert_eq!(ok.into_user().username, "root");
@@ -223,7 +325,7 @@ async fn the_console_admits_only_holders_of_an_admin_scope() {
 async fn a_disabled_tenants_admin_is_refused_even_with_the_right_password() {
     let w = World::new();
     let r = w
-        .try_as(Audience::Console, "gone", "pw-gone", "192.0.2.1")
+        .try_as(Audience::Console(None), "gone", "pw-gone", "192.0.2.1")
         .await;
     assert_eq!(refusal(r), Refusal::TenantDisabled);
     assert_eq!(w.last_event().tenant_id.as_deref(), Some("dead"));
@@ -234,13 +336,13 @@ async fn a_throttled_address_is_refused_before_any_password_is_hashed() {
     let w = World::new();
     for _ in 0..6 {
         let r = w
-            .try_as(Audience::Console, "root", "guess", "203.0.113.9")
+            .try_as(Audience::Console(None), "root", "guess", "203.0.113.9")
             .await;
         assert_eq!(refusal(r), Refusal::InvalidCredentials);
     }
     let hashed = w.hashes_checked();
     let r = w
-        .try_as(Audience::Console, "root", "pw-root", "203.0.113.9")
+        .try_as(Audience::Console(None), "root", "pw-root", "203.0.113.9")
         .await;
     assert!(
         matches!(r, Err(SignInError::Throttled { retry_after: 2 })),
@@ -252,7 +354,7 @@ async fn a_throttled_address_is_refused_before_any_password_is_hashed() {
     assert_eq!(e.details["reason"], "rate_limited");
     // The same user from another address is not affected; nor is /login for the same address
     // and another user (its own key is clean, and the address key has free failures left).
-    w.try_as(Audience::Console, "root", "pw-root", "198.51.100.1")
+    w.try_as(Audience::Console(None), "root", "pw-root", "198.51.100.1")
         .await
         .unwrap();
     let app = acme_app();
@@ -278,7 +380,7 @@ async fn a_busy_password_check_is_neither_a_failure_nor_a_success() {
     w.passwords.busy = true;
     for _ in 0..10 {
         let r = w
-            .try_as(Audience::Console, "root", "guess", "192.0.2.1")
+            .try_as(Audience::Console(None), "root", "guess", "192.0.2.1")
             .await;
         assert!(
             matches!(r, Err(SignInError::Busy { retry_after: 1 })),
@@ -286,7 +388,7 @@ async fn a_busy_password_check_is_neither_a_failure_nor_a_success() {
         );
     }
     w.passwords.busy = false;
-    w.try_as(Audience::Console, "root", "pw-root", "192.0.2.1")
+    w.try_as(Audience::Console(None), "root", "pw-root", "192.0.2.1")
         .await
         .unwrap();
 }
@@ -296,7 +398,7 @@ async fn impossible_usernames_are_not_hashed_and_the_trail_holds_a_bounded_name_
     let w = World::new();
     let long = "x".repeat(10_000);
     let r = w
-        .try_as(Audience::Console, &long, "secret-guess", "192.0.2.1")
+        .try_as(Audience::Console(None), &long, "secret-guess", "192.0.2.1")
         .await;
     assert_eq!(refusal(r), Refusal::InvalidCredentials);
     assert_eq!(w.hashes_checked(), 0);
@@ -323,7 +425,7 @@ async fn the_no_audit_sink_is_accepted() {
         username: "root",
         password: "pw-root",
         address: None,
-        audience: Audience::Console,
+        audience: Audience::Console(None),
         now: Utc::now(),
     };
     assert!(signin.attempt(&attempt).await.is_ok());

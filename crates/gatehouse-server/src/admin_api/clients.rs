@@ -1,15 +1,15 @@
-//! `/admin/v1/clients`: a tenant's OAuth clients (list, register, read, delete) and secret
-//! rotation. A secret is shown only in the answer that creates it.
+//! `/admin/v1/clients`: a tenant's OAuth clients (list, register, read, update, delete) and
+//! secret rotation. A secret is shown only in the answer that creates it.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use gatehouse_admin::clients::{self as ops, NewClientRequest};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use gatehouse_admin::clients::{self as ops, NewClientOptions, NewClientRequest};
 use gatehouse_admin::views::ClientView;
 use gatehouse_core::admin::{Access, Resource};
-use gatehouse_core::client::ClientRegistration;
+use gatehouse_core::client::{ClientChanges, ClientRegistration};
 
 use super::auth::authorize;
-use super::schemas::{ClientBody, CreateClient, ErrorBody, Page};
+use super::schemas::{ClientBody, CreateClient, ErrorBody, Page, PatchClient};
 use super::{
     ApiResult, PageRequest, actor, context, if_match, json_response, parse_body, query, with_etag,
 };
@@ -65,6 +65,10 @@ pub async fn create(
     let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
     let b: CreateClient = parse_body(&body)?;
     let a = actor(&p, &meta);
+    let options = NewClientOptions {
+        resources: b.resources,
+        require_par: b.require_par,
+    };
     let registration = ClientRegistration {
         name: b.name,
         tenant_id: a.tenant_or_home(b.tenant.as_deref())?,
@@ -86,7 +90,7 @@ pub async fn create(
         keys: None,
     };
     let master = state.settings.master_key.as_ref();
-    let v = ops::create(&context(&state, &a), req, master).await?;
+    let v = ops::create_with_options(&context(&state, &a), req, master, options).await?;
     Ok(json_response(StatusCode::CREATED, &v))
 }
 
@@ -107,6 +111,43 @@ pub async fn get_one(
     let a = actor(&p, &meta);
     let c = ops::get(&context(&state, &a), &id).await?;
     Ok(with_etag(StatusCode::OK, &c, &etag_source(&c)))
+}
+
+/// Changes a client's registration (checked as a registration is; scopes handed on only by
+/// callers who hold them). Takes effect at once. Honours `If-Match`.
+#[utoipa::path(
+    tag = "clients",
+    params(("id" = String, Path, description = "Client id"), ("If-Match" = Option<String>, Header, description = "ETag of the client as last read")),
+    request_body = PatchClient,
+    responses((status = 200, body = ClientBody, headers(("ETag" = String))), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[patch("/clients/{id}")]
+pub async fn patch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult {
+    let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
+    let b: PatchClient = parse_body(&body)?;
+    let changes = ClientChanges {
+        name: b.name,
+        grant_types: b.grant_types,
+        redirect_uris: b.redirect_uris,
+        post_logout_redirect_uris: b.post_logout_redirect_uris,
+        scope: b.scope,
+        id_token_alg: b.id_token_alg,
+        access_token_ttl: b.access_token_ttl,
+        pkce_optional: b.pkce_optional,
+        refresh_grace_seconds: b.refresh_grace_seconds,
+        refresh_idle_ttl: b.refresh_idle_ttl,
+        refresh_absolute_ttl: b.refresh_absolute_ttl,
+    };
+    let a = actor(&p, &meta);
+    let matches = |c: &ClientView| if_match(&req, &etag_source(c));
+    let v = ops::update(&context(&state, &a), &id, changes, Some(&matches)).await?;
+    Ok(with_etag(StatusCode::OK, &v, &etag_source(&v)))
 }
 
 /// Deletes a client with its grants. Honours `If-Match`.
@@ -146,6 +187,12 @@ pub async fn rotate_secret(
     let p = authorize(&req, &state, &meta, Resource::Clients, Access::Write).await?;
     let a = actor(&p, &meta);
     let matches = |c: &ClientView| if_match(&req, &etag_source(c));
-    let v = ops::rotate_secret(&context(&state, &a), &id, Some(&matches)).await?;
+    let v = ops::rotate_secret(
+        &context(&state, &a),
+        &id,
+        Some(&matches),
+        state.settings.master_key.as_ref(),
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, &v, &etag_source(&v.client)))
 }

@@ -17,6 +17,7 @@ mod audit;
 pub mod auth;
 mod clients;
 mod keys;
+mod resources;
 mod schemas;
 mod tenants;
 mod users;
@@ -281,6 +282,8 @@ fn json_member(field: Field) -> &'static str {
         Field::Alg => "alg",
         Field::Issuer => "issuer",
         Field::Subject => "subject",
+        Field::Identifier => "identifier",
+        Field::Resources => "resources",
         Field::After => "after",
         Field::Limit => "limit",
     }
@@ -477,12 +480,16 @@ fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(clients::list)
         .service(clients::create)
         .service(clients::get_one)
+        .service(clients::patch)
         .service(clients::remove)
         .service(clients::rotate_secret)
         .service(api_keys::list)
         .service(api_keys::create)
         .service(api_keys::get_one)
         .service(api_keys::remove)
+        .service(resources::list)
+        .service(resources::create)
+        .service(resources::remove)
         .service(keys::list)
         .service(keys::rotate)
         .service(audit::list);

@@ -147,6 +147,56 @@ pub struct CreateClient {
     pub refresh_grace_seconds: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
+    /// Registered resources (RFC 8707) the client may target; empty: any of its tenant's.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Authorization requests must be pushed first (RFC 9126).
+    #[serde(default)]
+    pub require_par: bool,
+}
+
+/// A resource server (RFC 8707).
+#[derive(ToSchema)]
+pub struct ResourceBody {
+    pub id: String,
+    pub identifier: String,
+    pub scope: String,
+    pub access_token_ttl: Option<i64>,
+    pub alg: Option<String>,
+    pub tenant: String,
+    pub created_at: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateResource {
+    pub tenant: Option<String>,
+    /// An absolute URI without fragment: the `aud` of access tokens for the resource.
+    pub identifier: String,
+    /// The scopes the resource understands, space separated.
+    pub scope: String,
+    pub access_token_ttl: Option<i64>,
+    /// `RS256` or `ES256`.
+    pub alg: Option<String>,
+}
+
+/// Changes to a client; an absent member stays as it is, a list replaces the whole list.
+/// Checked as a registration is; the authentication method is not changed here.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchClient {
+    pub name: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Space-separated scopes the client may obtain.
+    pub scope: Option<String>,
+    pub id_token_alg: Option<String>,
+    pub access_token_ttl: Option<i64>,
+    pub pkce_optional: Option<bool>,
+    pub refresh_grace_seconds: Option<i64>,
+    pub refresh_idle_ttl: Option<i64>,
+    pub refresh_absolute_ttl: Option<i64>,
 }
 
 #[derive(ToSchema)]

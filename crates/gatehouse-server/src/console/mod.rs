@@ -8,7 +8,8 @@
 //!   issuer) with the idle and absolute lifetimes of the login session.
 //! - Every form carries a CSRF token compared in constant time: a double-submit cookie on the
 //!   sign-in form, the session's synchronizer token afterwards.
-//! - Pages: API keys per tenant ([`apikeys`]), clients and the audit trail ([`pages`]).
+//! - Pages: API keys per tenant ([`apikeys`]), clients ([`clients`]), signing keys
+//!   ([`signing_keys`]) and the audit trail ([`pages`]).
 //!   Every read and change is an operator action of `gatehouse_admin` run with the user's
 //!   principal (admin scopes read at every request), so the console grants exactly what the
 //!   CLI and the admin API grant: a user sees only their own tenant unless they are a platform
@@ -22,8 +23,10 @@
 #![allow(clippy::result_large_err)]
 
 pub mod apikeys;
+pub mod clients;
 pub mod pages;
 mod sign_in;
+pub mod signing_keys;
 pub mod views;
 
 use actix_web::http::{StatusCode, header};
@@ -76,9 +79,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &format!("{BASE}/api-keys/delete"),
             web::post().to(apikeys::delete_post),
         )
+        .route(&format!("{BASE}/clients"), web::get().to(clients::list_get))
         .route(
-            &format!("{BASE}/clients"),
-            web::get().to(pages::clients_get),
+            &format!("{BASE}/clients/create"),
+            web::post().to(clients::create_post),
+        )
+        .route(
+            &format!("{BASE}/clients/update"),
+            web::post().to(clients::update_post),
+        )
+        .route(
+            &format!("{BASE}/clients/rotate-secret"),
+            web::post().to(clients::rotate_post),
+        )
+        .route(
+            &format!("{BASE}/clients/delete"),
+            web::post().to(clients::delete_post),
+        )
+        .route(
+            &format!("{BASE}/signing-keys"),
+            web::get().to(signing_keys::list_get),
+        )
+        .route(
+            &format!("{BASE}/signing-keys/rotate"),
+            web::post().to(signing_keys::rotate_post),
         )
         .route(&format!("{BASE}/audit"), web::get().to(pages::audit_get));
 }
@@ -190,6 +214,7 @@ impl Admin {
             csrf_token: self.session.csrf_token.clone(),
             api_keys: self.principal.can(Resource::ApiKeys, Access::Read),
             clients: self.principal.can(Resource::Clients, Access::Read),
+            signing_keys: self.principal.can(Resource::Keys, Access::Read),
             audit: self.principal.can(Resource::Audit, Access::Read),
             tenant_query: q,
         }
@@ -224,7 +249,7 @@ pub(crate) async fn current_admin(
     };
     // The sign-in's own rule, again at every use: no admin scope any more, or a disabled
     // tenant, and the session ends at once.
-    let admitted = signin::admitted(&state.store, Audience::Console, &user)
+    let admitted = signin::admitted(&state.store, Audience::Console(None), &user)
         .await
         .map_err(internal)?;
     if admitted.is_err() {

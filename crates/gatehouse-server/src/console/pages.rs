@@ -1,6 +1,6 @@
-//! The console's read-only pages: a tenant's clients, and its audit trail (newest first,
-//! "older" paging by an id cursor: `?before=N` shows the entries with ids below N). Both read
-//! through the operator actions of `gatehouse_admin`, which the core policy governs.
+//! The console's read-only pages: a tenant's audit trail (newest first, "older" paging by an
+//! id cursor: `?before=N` shows the entries with ids below N), read through the operator
+//! actions of `gatehouse_admin`, which the core policy governs.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -8,7 +8,7 @@ use gatehouse_admin::Context;
 use gatehouse_core::admin::{Access, Resource};
 use gatehouse_core::audit::AuditEvent;
 
-use super::views::{AuditPage, AuditRow, ClientRow, ClientsPage};
+use super::views::{AuditPage, AuditRow};
 use super::{
     BASE, message, page, pick_tenant, read_query, refusal, require_admin, show_time, tenant_choices,
 };
@@ -17,56 +17,6 @@ use crate::state::AppState;
 
 /// Audit entries per page.
 const AUDIT_PAGE: u64 = 50;
-
-/// `GET /admin/console/clients?tenant=`.
-pub async fn clients_get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    meta: RequestMeta,
-) -> HttpResponse {
-    let admin = match require_admin(&state, &req).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let q = match read_query(&req) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    let actor = admin.actor(&meta);
-    let ctx = Context::new(&state.store, &actor, state.now());
-    let tenant = match pick_tenant(&ctx, q.get("tenant"), Resource::Clients, Access::Read).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let clients = match gatehouse_admin::clients::list_by_name(&ctx, &tenant.id).await {
-        Ok(c) => c,
-        Err(e) => return refusal(e),
-    };
-    let tenants = match tenant_choices(&ctx).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let rows = clients
-        .iter()
-        .map(|c| ClientRow {
-            id: c.client_id.to_string(),
-            name: c.name.clone(),
-            grant_types: c.grant_types.join(", "),
-            redirect_uris: c.redirect_uris.clone(),
-            auth_method: c.auth_method,
-        })
-        .collect();
-    page(
-        StatusCode::OK,
-        &ClientsPage {
-            nav: admin.nav("clients", &tenant.id),
-            tenant: tenant.id.as_str(),
-            tenant_name: &tenant.name,
-            tenants,
-            rows,
-        },
-    )
-}
 
 /// `GET /admin/console/audit?tenant=&before=N`.
 pub async fn audit_get(

@@ -1,5 +1,11 @@
 //! Signing in to and out of the console: `GET|POST /admin/console/sign-in` (fields
-//! `username`, `password`, `csrf_token`) and `POST /admin/console/sign-out`.
+//! `username`, `password`, `csrf_token`, and an optional `tenant`) and
+//! `POST /admin/console/sign-out`.
+//!
+//! Usernames are unique per tenant. `tenant` (a tenant's id, or a name only one tenant has)
+//! says where the username is; left empty, the `default` tenant is asked first, then a name
+//! only one tenant has (core `signin`). A tenant that matches nothing fails like a wrong
+//! password.
 //!
 //! The sign-in is the server's one sign-in ([`crate::signin`] over core `signin`, audience
 //! `Console`: an admin scope is required; audit action `console.sign_in`), sharing the
@@ -10,6 +16,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_core::signin::Audience;
+use gatehouse_core::{StoreError, TenantId};
 
 use super::{BASE, current_admin, internal, read_form, require_admin_form, see_other};
 use crate::error::{FormRefusal, PageError};
@@ -45,7 +52,20 @@ pub(super) async fn sign_in_post(
     if !CONSOLE.check_form_csrf(&req, fields.csrf_token) {
         return Err(refused(FormRefusal::ExpiredForm));
     }
-    let signed_in = match sign_in(&state, &meta, Audience::Console, &fields).await {
+    let tenant = match form.get("tenant").map(str::trim).unwrap_or_default() {
+        "" => None,
+        // Unknown: a fresh id no user has, so the attempt costs and fails like a wrong one.
+        named => Some(
+            state
+                .store
+                .tenant_by_id_or_name(named)
+                .await
+                .map_err(StoreError::from)?
+                .unwrap_or_else(TenantId::generate),
+        ),
+    };
+    let audience = Audience::Console(tenant.as_ref());
+    let signed_in = match sign_in(&state, &meta, audience, &fields).await {
         Ok(a) => a,
         Err(e) => return Err(refused(form_refusal(e)?)),
     };

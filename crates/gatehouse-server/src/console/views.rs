@@ -4,13 +4,14 @@ use askama::Template;
 
 /// The navigation bar of every signed-in page.
 pub struct Nav {
-    /// `api-keys`, `clients` or `audit`.
+    /// `api-keys`, `clients`, `signing-keys` or `audit`.
     pub current: &'static str,
     pub username: String,
     /// The session's CSRF token, for the sign-out form.
     pub csrf_token: String,
     pub api_keys: bool,
     pub clients: bool,
+    pub signing_keys: bool,
     pub audit: bool,
     /// `tenant=ID`, so navigation keeps the chosen tenant.
     pub tenant_query: String,
@@ -124,24 +125,6 @@ pub struct ApiKeysPage<'a> {
     pub notice: Option<String>,
     pub warn_days: i64,
     pub allowed_scopes: String,
-}
-
-pub struct ClientRow {
-    pub id: String,
-    pub name: String,
-    pub grant_types: String,
-    pub redirect_uris: Vec<String>,
-    pub auth_method: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "console/clients.html")]
-pub struct ClientsPage<'a> {
-    pub nav: Nav,
-    pub tenant: &'a str,
-    pub tenant_name: &'a str,
-    pub tenants: Vec<String>,
-    pub rows: Vec<ClientRow>,
 }
 
 pub struct AuditRow {

@@ -14,10 +14,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_core::authorize::{
     self, AuthorizationRequest, AuthorizeError, Interaction, NextStep,
 };
+use gatehouse_core::par;
 use gatehouse_core::params::Params;
 use gatehouse_core::ports::ConsentStore;
 use gatehouse_core::session::BoundSession;
-use gatehouse_core::{OAuthError, StoreError};
+use gatehouse_core::{Error, OAuthError, StoreError};
 
 use crate::error::{PageError, authorization_response};
 use crate::session;
@@ -30,6 +31,33 @@ pub async fn authorize_get(
 ) -> Result<HttpResponse, PageError> {
     let params = Params::from_query(req.query_string()).map_err(PageError::BadRequest)?;
     authorize(&req, &state, params).await
+}
+
+/// The request as it enters the endpoint: a pushed one expanded (RFC 9126 §4), and refused if
+/// pushing is required but it was not pushed (§5, §6).
+async fn entering(state: &AppState, params: Params) -> Result<AuthorizationRequest, PageError> {
+    let page = |e: Error| match e {
+        Error::OAuth(e) => PageError::BadRequest(e),
+        e => PageError::authorize(&state.policy.issuer, AuthorizeError::Internal(e)),
+    };
+    let (params, pushed) = par::expand(&state.store, params, state.now())
+        .await
+        .map_err(page)?;
+    let areq = validate(state, &params).await?;
+    let client_requires = state
+        .store
+        .client_options(&areq.client.id)
+        .await?
+        .require_par;
+    let server_requires = state.settings.par.require_pushed_authorization_requests;
+    par::check_required(pushed, server_requires, client_requires).map_err(|error| {
+        let target = areq.target.clone();
+        PageError::authorize(
+            &state.policy.issuer,
+            AuthorizeError::Redirect { target, error },
+        )
+    })?;
+    Ok(areq)
 }
 
 pub async fn authorize_post(
@@ -46,7 +74,7 @@ async fn authorize(
     state: &AppState,
     params: Params,
 ) -> Result<HttpResponse, PageError> {
-    let areq = validate(state, &params).await?;
+    let areq = entering(state, params).await?;
     let signed_in = bound_session(state, req, &areq).await?;
     // OIDC Core §3.1.2.1 id_token_hint: a session of another user does not count (the user
     // must log in; with prompt=none that is login_required). A hint we did not issue is an
@@ -91,10 +119,13 @@ pub(crate) async fn validate(
     params: &Params,
 ) -> Result<AuthorizationRequest, PageError> {
     let fail = |e| PageError::authorize(&state.policy.issuer, e);
-    let resolved = authorize::resolve_client(&state.store, params)
+    let resolved = authorize::resolve_client(&state.clients, params)
         .await
         .map_err(fail)?;
-    authorize::validate(resolved, params).map_err(fail)
+    let areq = authorize::validate(resolved, params).map_err(fail)?;
+    authorize::admit_resources(&state.store, areq)
+        .await
+        .map_err(fail)
 }
 
 /// Decides and performs the next step for a validated request and the session bound to it.

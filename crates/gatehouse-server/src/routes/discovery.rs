@@ -28,10 +28,13 @@ pub fn metadata(state: &AppState) -> Value {
         v.push("none");
         v
     };
-    json!({
+    let mut doc = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
+        "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        "require_pushed_authorization_requests":
+            state.settings.par.require_pushed_authorization_requests,
         "userinfo_endpoint": format!("{iss}/userinfo"),
         "end_session_endpoint": format!("{iss}/oauth/logout"),
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
@@ -60,7 +63,12 @@ pub fn metadata(state: &AppState) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-    })
+    });
+    // Client ID Metadata Documents: advertised only when an operator turned them on.
+    if state.clients.metadata.enabled() {
+        doc["client_id_metadata_document_supported"] = json!(true);
+    }
+    doc
 }
 
 /// The token claims plus every user claim (OIDC Core §2, §5.1).

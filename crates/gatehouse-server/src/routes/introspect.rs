@@ -25,7 +25,7 @@ pub async fn introspect(
     let presented = form.request.token.token.expose();
     let (auth, tokens) = (
         state.client_auth(),
-        AccessTokens::for_token(&state, presented).await,
+        AccessTokens::any_audience(&state, presented).await,
     );
     let (creds, request_id) = (form.credentials.as_ref(), Some(meta.request_id.as_str()));
     let answer = introspection::introspect_request(

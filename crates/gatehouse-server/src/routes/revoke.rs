@@ -22,7 +22,7 @@ pub async fn revoke(
     let presented = form.request.token.expose();
     let (auth, tokens) = (
         state.client_auth(),
-        AccessTokens::for_token(&state, presented).await,
+        AccessTokens::any_audience(&state, presented).await,
     );
     let creds = form.credentials.as_ref();
     let answer = revocation::revoke_request(&auth, &tokens, creds, &form.request);

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 mod api_keys;
 mod cache;
+mod client_metadata;
 mod log;
 mod metrics;
 mod network;
@@ -17,10 +18,12 @@ mod protocol;
 mod redis;
 mod server;
 mod sign_in;
+mod storage;
 mod tls;
 
 pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
 pub use cache::CacheSettings;
+pub use client_metadata::ClientMetadataSettings;
 pub use network::NetworkSettings;
 pub use protocol::{ClientAuthSettings, KeySettings, SessionSettings, TokenSettings};
 pub use sign_in::{LoginThrottleSettings, PasswordHashingSettings, RateLimitSettings};
@@ -29,6 +32,7 @@ pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
 pub use redis::{RedisSettings, RedisUrl};
 pub use server::ServerSettings;
+pub use storage::{AuditSettings, DatabaseSettings, HousekeepingSettings};
 pub use tls::TlsSettings;
 
 /// The log line format, `text` or `json` (wins over `[log] format`).
@@ -83,6 +87,25 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// How often the in-memory caches ask whether clients, tenants or revocations changed.
     pub cache: CacheSettings,
+    /// Client ID Metadata Documents: URLs as `client_id` (off by default).
+    pub client_metadata: ClientMetadataSettings,
+    /// Pushed authorization requests (RFC 9126).
+    pub par: ParSettings,
+    /// Connecting to the database and migrating it.
+    pub database: DatabaseSettings,
+    /// The background purge of expired rows.
+    pub housekeeping: HousekeepingSettings,
+    /// Audit trail retention.
+    pub audit: AuditSettings,
+}
+
+/// `[par]`: pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ParSettings {
+    /// Every client must push its authorization requests first (RFC 9126 §5
+    /// `require_pushed_authorization_requests`).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for Settings {
@@ -109,6 +132,11 @@ impl Default for Settings {
             log: LogSettings::default(),
             redis: RedisSettings::default(),
             cache: CacheSettings::default(),
+            client_metadata: ClientMetadataSettings::default(),
+            par: ParSettings::default(),
+            database: DatabaseSettings::default(),
+            housekeeping: HousekeepingSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -229,7 +257,9 @@ impl Settings {
         self.tls.check()?;
         self.metrics.check()?;
         self.cache.check()?;
+        self.client_metadata.check()?;
         self.redis.check()?;
+        storage::check(&self.database, &self.housekeeping, &self.audit)?;
         self.keys.check_propagation()
     }
 
@@ -342,12 +372,15 @@ mod tests {
         let d = Settings::default();
         let show = |s: &Settings| {
             format!(
-                "{:?} {:?} {:?} {:?} {:?} {} {}",
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {}",
                 s.server,
                 s.tls,
                 s.metrics,
                 s.log,
                 s.redis,
+                s.database,
+                s.housekeeping,
+                s.audit,
                 s.keys.propagation_delay,
                 s.keys.reload_interval
             )
@@ -363,7 +396,19 @@ mod tests {
             s.validated().unwrap_err()
         };
         type Tweak = &'static dyn Fn(&mut Settings);
-        let cases: [(Tweak, &str); 7] = [
+        let cases: [(Tweak, &str); 10] = [
+            (
+                &|s| s.database.connect_timeout = 0,
+                "database.connect_timeout",
+            ),
+            (
+                &|s| s.housekeeping.batch_size = 0,
+                "housekeeping.batch_size",
+            ),
+            (
+                &|s| s.audit.retention_days = 100_000,
+                "audit.retention_days",
+            ),
             (&|s| s.server.body_timeout = 0, "server.body_timeout"),
             (&|s| s.server.max_connections = 0, "server.max_connections"),
             (&|s| s.tls.cert_file = "c.pem".into(), "tls.key_file"),

@@ -10,7 +10,8 @@ pub struct Model {
     pub id: String,
     #[sea_orm(column_type = "Text", indexed)]
     pub tenant_id: String,
-    #[sea_orm(column_type = "Text", unique)]
+    /// Unique within the tenant (`idx_users_tenant_id_username`).
+    #[sea_orm(column_type = "Text")]
     pub username: String,
     #[sea_orm(column_type = "Text", nullable)]
     pub email: Option<String>,
