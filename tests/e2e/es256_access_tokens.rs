@@ -121,6 +121,8 @@ async fn the_cli_and_the_admin_api_set_the_algorithm_and_refuse_unknown_ones() {
             "create",
             "--name",
             "Bad",
+            "--grant-type",
+            "client_credentials",
             "--access-token-alg",
             "HS256",
             "--json",
