@@ -90,6 +90,7 @@ fn token_endpoint(c: &mut Criterion) {
             scope: Some("api:read".into()),
             auth_method: None,
             id_token_alg: None,
+            access_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
             refresh_grace_seconds: None,

@@ -85,6 +85,10 @@ pub struct ClientCreate {
     /// RS256 (default) or ES256.
     #[arg(long = "id-token-alg")]
     id_token_alg: Option<String>,
+    /// RS256 or ES256 for this client's access tokens (default: the server's
+    /// `[tokens] access_token_alg`).
+    #[arg(long = "access-token-alg")]
+    access_token_alg: Option<String>,
     /// Access-token lifetime in seconds (60..86400).
     #[arg(long = "access-token-ttl", value_name = "SECONDS")]
     access_token_ttl: Option<i64>,
@@ -242,6 +246,7 @@ async fn create(env: &Env, ctx: &Context<'_>, c: ClientCreate) -> anyhow::Result
         scope: c.scope,
         auth_method: c.auth_method,
         id_token_alg: c.id_token_alg,
+        access_token_alg: c.access_token_alg,
         access_token_ttl: c.access_token_ttl,
         pkce_optional: c.pkce_optional,
         refresh_grace_seconds: c.refresh_grace_seconds,

@@ -248,6 +248,7 @@ pub(crate) fn flag(field: Field) -> &'static str {
         Field::PostLogoutRedirectUris => "--post-logout-redirect-uri",
         Field::AuthMethod => "--auth-method",
         Field::IdTokenAlg => "--id-token-alg",
+        Field::AccessTokenAlg => "--access-token-alg",
         Field::AccessTokenTtl => "--access-token-ttl",
         Field::PkceOptional => "--pkce-optional",
         Field::RefreshGraceSeconds => "--refresh-grace-seconds",

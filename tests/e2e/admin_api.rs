@@ -196,6 +196,7 @@ async fn tenant_admin_sees_and_creates_only_in_its_tenant() {
             scope: Some("api:read".into()),
             auth_method: None,
             id_token_alg: None,
+            access_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
             refresh_grace_seconds: None,

@@ -9,8 +9,19 @@ use serde_json::Value;
 use crate::support::*;
 use crate::tenant_tokens::{client_in, new_tenant, user_in};
 
+/// The whole trail once the server's group-commit writer is idle: routine successes
+/// (`token.issue`, `token.exchange`) are queued without the request waiting for their commit
+/// (docs/security.md), so they land a few milliseconds after the response.
 async fn events(s: &TestServer) -> Vec<AuditEvent> {
-    s.store.audit().list_after(0, 1000, None).await.unwrap()
+    let mut seen = s.store.audit().list_after(0, 1000, None).await.unwrap();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let now = s.store.audit().list_after(0, 1000, None).await.unwrap();
+        if now.len() == seen.len() {
+            return now;
+        }
+        seen = now;
+    }
 }
 
 fn find<'a>(all: &'a [AuditEvent], action: &str, outcome: &str) -> Vec<&'a AuditEvent> {

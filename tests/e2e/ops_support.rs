@@ -284,6 +284,7 @@ pub async fn register(
         scope: Some(scope.into()),
         auth_method: None,
         id_token_alg: None,
+        access_token_alg: None,
         access_token_ttl: None,
         pkce_optional: false,
         refresh_grace_seconds: None,

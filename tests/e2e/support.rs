@@ -71,6 +71,9 @@ impl TestServer {
             workers: 2,
             ..Settings::default()
         };
+        // Tests write through their own `Store` (another "node"): check the caches' generations
+        // before every read so what a test writes holds on its next request.
+        settings.cache.check_interval_ms = 0;
         tweak(&mut settings);
         let clock = Arc::new(TestClock::default());
         let app = Application::build_with_listener(settings, listener, clock.clone())
@@ -110,6 +113,7 @@ impl TestServer {
             scope: Some("openid profile email offline_access api:read api:write".into()),
             auth_method: None,
             id_token_alg: None,
+            access_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
             refresh_grace_seconds: None,
@@ -547,6 +551,9 @@ impl TestServer {
             workers: 2,
             ..Settings::default()
         };
+        // Tests write through their own `Store` (another "node"): check the caches' generations
+        // before every read so what a test writes holds on its next request.
+        settings.cache.check_interval_ms = 0;
         tweak(&mut settings);
         let clock = Arc::new(TestClock::default());
         let app = Application::build_with_listener(settings, listener, clock.clone())

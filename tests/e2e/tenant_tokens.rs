@@ -47,6 +47,7 @@ pub async fn client_in(
         scope: Some("openid profile email offline_access api:read api:write".into()),
         auth_method: None,
         id_token_alg: None,
+        access_token_alg: None,
         access_token_ttl: None,
         pkce_optional: false,
         refresh_grace_seconds: None,

@@ -77,6 +77,8 @@ pub struct ClientView {
     pub post_logout_redirect_uris: Vec<String>,
     pub scope: String,
     pub id_token_alg: &'static str,
+    /// `None`: the server's default algorithm.
+    pub access_token_alg: Option<&'static str>,
     pub access_token_ttl: Option<i64>,
     pub require_pkce: bool,
     pub refresh_grace_seconds: i64,
@@ -110,6 +112,7 @@ impl From<&Client> for ClientView {
                 .collect(),
             scope: c.allowed_scopes.to_string(),
             id_token_alg: c.id_token_alg.as_str(),
+            access_token_alg: c.access_token_alg.map(|a| a.as_str()),
             access_token_ttl: c.access_token_ttl,
             require_pkce: c.require_pkce,
             refresh_grace_seconds: c.refresh_grace_seconds,

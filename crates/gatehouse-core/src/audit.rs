@@ -158,6 +158,34 @@ impl NewAuditEvent {
     }
 }
 
+/// How an event is written (issue 9; the promise per event type is in `docs/security.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// A security decision or change (sign-ins, consents, revocations, detected replays and
+    /// reuses, every refusal, every operator action): the request waits for its commit, so
+    /// what was acknowledged is never lost.
+    Acknowledged,
+    /// A routine success (a token issued or exchanged): queued for the next group commit
+    /// without the request waiting; a crash of the process may lose the last few
+    /// milliseconds of them.
+    Buffered,
+}
+
+/// The actions whose successes are [`Durability::Buffered`].
+const BUFFERED_ACTIONS: [&str; 2] = ["token.issue", "token.exchange"];
+
+impl NewAuditEvent {
+    /// How this event must be written: buffered only for a routine success, acknowledged for
+    /// everything else (unknown actions included).
+    pub fn durability(&self) -> Durability {
+        if self.outcome == Outcome::Success && BUFFERED_ACTIONS.contains(&self.action.as_str()) {
+            Durability::Buffered
+        } else {
+            Durability::Acknowledged
+        }
+    }
+}
+
 /// A stored event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEvent {
@@ -165,4 +193,48 @@ pub struct AuditEvent {
     pub id: i64,
     #[serde(flatten)]
     pub event: NewAuditEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(action: &str, outcome: Outcome) -> NewAuditEvent {
+        NewAuditEvent::protocol(
+            DateTime::<Utc>::default(),
+            None,
+            ActorKind::Client,
+            None,
+            action,
+            None,
+            outcome,
+            serde_json::Value::Null,
+        )
+    }
+
+    #[test]
+    fn only_routine_successes_are_buffered_and_every_security_decision_is_acknowledged() {
+        for (action, outcome, expected) in [
+            ("token.issue", Outcome::Success, Durability::Buffered),
+            ("token.exchange", Outcome::Success, Durability::Buffered),
+            ("token.issue", Outcome::Failure, Durability::Acknowledged),
+            ("token.revoke", Outcome::Success, Durability::Acknowledged),
+            (
+                "token.refresh_reuse",
+                Outcome::Denied,
+                Durability::Acknowledged,
+            ),
+            (
+                "token.code_replay",
+                Outcome::Denied,
+                Durability::Acknowledged,
+            ),
+            ("login", Outcome::Success, Durability::Acknowledged),
+            ("consent.grant", Outcome::Success, Durability::Acknowledged),
+            ("tenant.disable", Outcome::Success, Durability::Acknowledged),
+            ("something.new", Outcome::Success, Durability::Acknowledged),
+        ] {
+            assert_eq!(event(action, outcome).durability(), expected, "{action}");
+        }
+    }
 }

@@ -206,7 +206,7 @@ pub fn client_from_document(
         grant_types,
         allowed_scopes: scope,
         id_token_alg: SigningAlg::RS256,
-        access_token_alg: SigningAlg::RS256,
+        access_token_alg: None,
         access_token_ttl: None,
         require_pkce: true,
         refresh_grace_seconds: 0,

@@ -106,7 +106,9 @@ pub struct Client {
     /// The scopes this client may ever obtain.
     pub allowed_scopes: ScopeSet,
     pub id_token_alg: SigningAlg,
-    pub access_token_alg: SigningAlg,
+    /// The algorithm of this client's access tokens; `None` follows the server's default
+    /// ([`crate::policy::Policy::access_token_alg`]).
+    pub access_token_alg: Option<SigningAlg>,
     /// Access-token lifetime override, in seconds.
     pub access_token_ttl: Option<i64>,
     /// PKCE is required for every authorization request of this client (always for public ones).
@@ -154,6 +156,8 @@ pub struct ClientRegistration {
     pub scope: Option<String>,
     pub auth_method: Option<String>,
     pub id_token_alg: Option<String>,
+    /// `RS256` or `ES256`; absent: the server's default.
+    pub access_token_alg: Option<String>,
     pub access_token_ttl: Option<i64>,
     pub pkce_optional: bool,
     /// The refresh rotation grace period in seconds (0..=300; default 0, strict rotation).
@@ -178,6 +182,7 @@ impl ClientRegistration {
             scope: None,
             auth_method: None,
             id_token_alg: None,
+            access_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
             refresh_grace_seconds: None,
@@ -274,6 +279,7 @@ impl Client {
             scope: Some(self.allowed_scopes.to_string()),
             auth_method: Some(self.auth_method.as_str().to_owned()),
             id_token_alg: Some(self.id_token_alg.as_str().to_owned()),
+            access_token_alg: self.access_token_alg.map(|a| a.as_str().to_owned()),
             access_token_ttl: self.access_token_ttl,
             pkce_optional: !self.require_pkce,
             refresh_grace_seconds: Some(self.refresh_grace_seconds),
@@ -339,6 +345,11 @@ fn checked(
     check_grants(&grant_types, auth_method, &redirect_uris)?;
     let allowed_scopes = ScopeSet::parse(reg.scope.as_deref().unwrap_or(DEFAULT_CLIENT_SCOPES))
         .map_err(|e| FieldError::new(Field::Scope, e))?;
+    let access_token_alg = reg
+        .access_token_alg
+        .as_deref()
+        .map(|a| SigningAlg::parse(a).map_err(|e| FieldError::new(Field::AccessTokenAlg, e)))
+        .transpose()?;
     let id_token_alg = match reg.id_token_alg.as_deref() {
         None => SigningAlg::RS256,
         Some(a) => SigningAlg::parse(a).map_err(|e| FieldError::new(Field::IdTokenAlg, e))?,
@@ -362,7 +373,7 @@ fn checked(
         grant_types,
         allowed_scopes,
         id_token_alg,
-        access_token_alg: SigningAlg::RS256,
+        access_token_alg,
         access_token_ttl: reg.access_token_ttl,
         require_pkce: !reg.pkce_optional,
         refresh_grace_seconds,
@@ -475,6 +486,7 @@ mod tests {
             scope: None,
             auth_method: None,
             id_token_alg: None,
+            access_token_alg: None,
             access_token_ttl: None,
             pkce_optional: false,
             refresh_grace_seconds: None,

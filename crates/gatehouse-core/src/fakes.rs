@@ -46,7 +46,7 @@ pub fn client(id: &str) -> Client {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         allowed_scopes: ScopeSet::parse("openid offline_access").unwrap(),
         id_token_alg: SigningAlg::RS256,
-        access_token_alg: SigningAlg::RS256,
+        access_token_alg: None,
         access_token_ttl: None,
         require_pkce: true,
         refresh_grace_seconds: 0,

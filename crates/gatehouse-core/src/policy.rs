@@ -17,6 +17,8 @@ pub struct Policy {
     pub refresh_token_absolute_ttl: i64,
     /// Authorization codes live 60 s by default (RFC 6749 §4.1.2 recommends at most 10 min).
     pub code_ttl: i64,
+    /// The algorithm of access tokens for clients that chose none (`tokens.access_token_alg`).
+    pub access_token_alg: crate::values::SigningAlg,
 }
 
 impl Policy {
@@ -32,6 +34,7 @@ impl Policy {
             refresh_token_ttl: 30 * 86_400,
             refresh_token_absolute_ttl: 90 * 86_400,
             code_ttl: 60,
+            access_token_alg: crate::values::SigningAlg::RS256,
         }
     }
 }

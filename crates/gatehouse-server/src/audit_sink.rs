@@ -6,9 +6,12 @@
 //! same events, so what counts as an issued token or a refused sign-in is decided once.
 //!
 //! An audit write never fails the request it describes: a failed write is logged as a warning
-//! with the action, so it is not lost silently. One insert per event.
+//! with the action, so it is not lost silently. Events go through the store's group-commit
+//! writer: a security decision waits for its commit, a routine success (a token issued) is
+//! only queued, as the core's `NewAuditEvent::durability` says, so the token endpoint never
+//! waits for a database write it does not need.
 
-use gatehouse_core::audit::{ActorKind, AuditSink, NewAuditEvent, Outcome};
+use gatehouse_core::audit::{ActorKind, AuditSink, Durability, NewAuditEvent, Outcome};
 use gatehouse_store::Store;
 
 use crate::request_meta::RequestMeta;
@@ -49,10 +52,15 @@ impl AuditSink for RequestAudit<'_> {
         crate::telemetry::audit_event(&event);
         event.source_ip = self.meta.ip_string();
         event.request_id = Some(self.meta.request_id.clone());
-        if let Err(e) = self.store.audit().append(&event).await {
+        let action = event.action.clone();
+        let written = match event.durability() {
+            Durability::Acknowledged => self.store.audit().append(&event).await.map(|_| ()),
+            Durability::Buffered => self.store.audit().append_buffered(event).await,
+        };
+        if let Err(e) = written {
             tracing::warn!(
                 error = %e,
-                action = %event.action,
+                action = %action,
                 request_id = %self.meta.request_id,
                 "audit event not written"
             );

@@ -104,6 +104,7 @@ impl Application {
             .map_err(|e| database_error(&database, e))?;
         tracing::info!(database = %database, "database opened");
         store.start_audit_batching();
+        store.set_cache_check_interval(settings.cache.interval());
         let master = settings.master_key.clone();
         keys::prepare(&store, master.as_ref()).await?;
         keys::ensure_signing_keys(&store, master.as_ref(), clock.now()).await?;
@@ -148,13 +149,18 @@ impl Application {
         if let Some(m) = metrics {
             tokio::spawn(m);
         }
-        let background = tokio::spawn(background_tasks(state));
+        let background = tokio::spawn(background_tasks(state.clone()));
         let reloader = tokio::spawn(reload_on_sighup(self.tls));
         // The server future stays alive (pinned here, polled again below): dropping it would
         // stop the workers at once instead of letting them drain.
         tokio::pin!(server);
         tokio::select! {
-            r = &mut server => { background.abort(); reloader.abort(); return r; }
+            r = &mut server => {
+                background.abort();
+                reloader.abort();
+                state.store.flush_audit().await;
+                return r;
+            }
             _ = shutdown => {}
         }
         tracing::info!("shutting down: refusing new connections, draining requests in flight");
@@ -164,6 +170,8 @@ impl Application {
         if let Some(h) = metrics_handle {
             h.stop(true).await;
         }
+        // Buffered audit events of the drained requests are written before the process ends.
+        state.store.flush_audit().await;
         tracing::info!("stopped");
         result
     }

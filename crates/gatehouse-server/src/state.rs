@@ -4,7 +4,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use gatehouse_core::SigningAlg;
 use gatehouse_core::client_auth::{AssertionRules, ClientAuthContext};
 use gatehouse_core::policy::Policy;
 use gatehouse_core::ports::Clock;
@@ -77,7 +76,7 @@ impl AppState {
             assertion_rules: &self.assertion_rules,
             exchange_rules: ExchangeRules {
                 ttl: self.settings.api_keys.exchange_token_ttl,
-                default_alg: SigningAlg::RS256,
+                default_alg: self.policy.access_token_alg,
             },
             now: self.now(),
             client_ip,

@@ -95,6 +95,8 @@ impl Store {
     /// it existed.
     pub async fn delete_client(&self, id: &str) -> Result<bool, Error> {
         let res = client::Entity::delete_by_id(id).exec(self.db()).await?;
+        // The generation trigger tells the other nodes; this one forgets at once.
+        self.cache.clear_directory();
         Ok(res.rows_affected > 0)
     }
 
@@ -108,7 +110,9 @@ impl Store {
         row.auth_method = NotSet;
         row.access_token_alg = NotSet;
         row.created_at = NotSet;
-        match client::Entity::update(row).exec(self.db()).await {
+        let result = client::Entity::update(row).exec(self.db()).await;
+        self.cache.clear_directory();
+        match result {
             Ok(_) => Ok(true),
             Err(DbErr::RecordNotUpdated) => Ok(false),
             Err(e) => Err(e.into()),
@@ -175,6 +179,7 @@ impl Store {
             .filter(client::Column::SecretHash.is_not_null())
             .exec(self.db())
             .await?;
+        self.cache.clear_directory();
         Ok(res.rows_affected > 0)
     }
 
@@ -207,6 +212,7 @@ impl Store {
             .filter(tenant::Column::Id.eq(id.as_str()))
             .exec(self.db())
             .await?;
+        self.cache.clear_directory();
         if res.rows_affected == 0 {
             return Err(Error::NotFound(format!("tenant {id}")));
         }

@@ -4,13 +4,21 @@
 //! A server calls [`Store::start_audit_batching`]: appends then go through one writer task
 //! that inserts whatever is waiting in one multi-row statement (group commit), so under load
 //! many requests share one write transaction instead of queueing for the database's write lock
-//! one by one. Each caller still waits until its own event is written (nothing is acknowledged
-//! before it is stored); if the writer is gone, the caller writes directly.
+//! one by one. [`AuditLog::append`] waits until its event is written (nothing is acknowledged
+//! before it is stored); [`AuditLog::append_buffered`] only queues it (the events that are not
+//! security decisions, see `gatehouse_core::audit::Durability`), and
+//! [`Store::flush_audit`] waits for everything queued before it. If the writer is gone,
+//! callers write directly.
+//!
+//! The cursor is commit-ordered (issue 10): every insert runs in a transaction that first
+//! takes one advisory lock on PostgreSQL (SQLite has one writer at a time anyway), so ids are
+//! assigned in commit order across all nodes, and a reader polling "after N" can never see id
+//! N+2 committed while N+1 is still to come. The lock is held for one short insert per batch.
 
 use gatehouse_core::audit::{ActorKind, AuditEvent, NewAuditEvent, Outcome};
 use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use crate::entities::audit_event;
@@ -21,13 +29,26 @@ pub const MAX_AUDIT_PAGE: u64 = 1000;
 
 /// Most events the writer inserts in one statement.
 const MAX_BATCH: usize = 256;
+/// Most events waiting for the writer; beyond, appends wait for room (back-pressure).
+const QUEUE: usize = 16 * MAX_BATCH;
+
+/// The key of the PostgreSQL advisory lock that orders audit inserts by commit ("gh-audit").
+const AUDIT_LOCK_KEY: i64 = 0x6768_2d61_7564_6974;
 
 type Reply = tokio::sync::oneshot::Sender<Result<i64, Error>>;
+
+/// What the writer task is asked to do.
+enum Job {
+    /// Write the event; answer the id when someone waits for it.
+    Append(NewAuditEvent, Option<Reply>),
+    /// Answer once everything queued before has been written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
 
 /// The sending side of the writer task.
 #[derive(Debug)]
 pub(crate) struct Batcher {
-    tx: tokio::sync::mpsc::Sender<(NewAuditEvent, Reply)>,
+    tx: tokio::sync::mpsc::Sender<Job>,
 }
 
 impl Store {
@@ -37,34 +58,78 @@ impl Store {
         if self.audit_batcher.get().is_some() {
             return;
         }
-        let (tx, rx) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
+        let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
         if self.audit_batcher.set(Batcher { tx }).is_ok() {
             tokio::spawn(write_batches(self.clone(), rx));
         }
     }
 }
 
-async fn write_batches(store: Store, mut rx: tokio::sync::mpsc::Receiver<(NewAuditEvent, Reply)>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
+impl Store {
+    /// Waits until every audit event queued before this call is written (a no-op without the
+    /// writer). The server calls it when it stops, after draining requests.
+    pub async fn flush_audit(&self) {
+        if let Some(b) = self.audit_batcher.get() {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            if b.tx.send(Job::Flush(done)).await.is_ok() {
+                let _ = wait.await;
             }
         }
-        let events: Vec<&NewAuditEvent> = batch.iter().map(|(e, _)| e).collect();
-        match store.audit().insert_many(&events).await {
-            Ok(ids) if ids.len() == batch.len() => {
-                for ((_, reply), id) in batch.into_iter().zip(ids) {
+    }
+}
+
+async fn write_batches(store: Store, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = Vec::new();
+        let mut flushes = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Append(e, reply) => batch.push((e, reply)),
+                // Everything queued before the flush is in this batch: answer after writing it.
+                Job::Flush(done) => {
+                    flushes.push(done);
+                    break;
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        write_batch(&store, batch).await;
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn write_batch(store: &Store, batch: Vec<(NewAuditEvent, Option<Reply>)>) {
+    if batch.is_empty() {
+        return;
+    }
+    let events: Vec<&NewAuditEvent> = batch.iter().map(|(e, _)| e).collect();
+    match store.audit().insert_many(&events).await {
+        Ok(ids) if ids.len() == batch.len() => {
+            for ((_, reply), id) in batch.into_iter().zip(ids) {
+                if let Some(reply) = reply {
                     let _ = reply.send(Ok(id));
                 }
             }
-            // The statement failed (or returned no ids): one by one, so one bad event cannot
-            // take the others with it.
-            _ => {
-                for (e, reply) in batch {
-                    let _ = reply.send(store.audit().insert_one(&e).await);
+        }
+        // The statement failed (or returned no ids): one by one, so one bad event cannot
+        // take the others with it.
+        _ => {
+            for (e, reply) in batch {
+                let result = store.audit().insert_one(&e).await;
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(result);
+                    }
+                    None => {
+                        if let Err(err) = result {
+                            tracing::warn!(error = %err, action = %e.action, "buffered audit event not written");
+                        }
+                    }
                 }
             }
         }
@@ -125,7 +190,7 @@ impl AuditLog<'_> {
     pub async fn append(&self, e: &NewAuditEvent) -> Result<i64, Error> {
         if let Some(b) = self.store.audit_batcher.get() {
             let (reply, answer) = tokio::sync::oneshot::channel();
-            if b.tx.send((e.clone(), reply)).await.is_ok()
+            if b.tx.send(Job::Append(e.clone(), Some(reply))).await.is_ok()
                 && let Ok(result) = answer.await
             {
                 return result;
@@ -134,10 +199,25 @@ impl AuditLog<'_> {
         self.insert_one(e).await
     }
 
+    /// Queues an event for the writer without waiting for its commit (it is written within
+    /// the next batch; only a crash of the process before then loses it). Waits only when
+    /// the queue is full (back-pressure); without the writer it writes directly.
+    pub async fn append_buffered(&self, e: NewAuditEvent) -> Result<(), Error> {
+        let e = match self.store.audit_batcher.get() {
+            Some(b) => match b.tx.send(Job::Append(e, None)).await {
+                Ok(()) => return Ok(()),
+                Err(tokio::sync::mpsc::error::SendError(Job::Append(e, _))) => e,
+                Err(_) => return Ok(()),
+            },
+            None => e,
+        };
+        self.insert_one(&e).await.map(|_| ())
+    }
+
     async fn insert_one(&self, e: &NewAuditEvent) -> Result<i64, Error> {
-        let res = audit_event::Entity::insert(to_row(e))
-            .exec(self.store.db())
-            .await?;
+        let txn = self.ordered_txn().await?;
+        let res = audit_event::Entity::insert(to_row(e)).exec(&txn).await?;
+        txn.commit().await?;
         Ok(res.last_insert_id)
     }
 
@@ -146,12 +226,28 @@ impl AuditLog<'_> {
         if let [one] = events {
             return Ok(vec![self.insert_one(one).await?]);
         }
+        let txn = self.ordered_txn().await?;
         let mut keys = audit_event::Entity::insert_many(events.iter().map(|e| to_row(e)))
-            .exec_with_returning_keys(self.store.db())
+            .exec_with_returning_keys(&txn)
             .await?;
+        txn.commit().await?;
         // Ids are assigned in insertion order; RETURNING need not list them in that order.
         keys.sort_unstable();
         Ok(keys)
+    }
+
+    /// A write transaction in which ids are taken in commit order (see the module docs).
+    async fn ordered_txn(&self) -> Result<sea_orm::DatabaseTransaction, Error> {
+        let txn = self.store.begin_write().await?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            txn.query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [AUDIT_LOCK_KEY.into()],
+            ))
+            .await?;
+        }
+        Ok(txn)
     }
 
     /// The id of the newest event (0 when there is none), to follow only new events.

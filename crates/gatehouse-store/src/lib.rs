@@ -19,6 +19,7 @@ pub mod admin_queries;
 pub mod apikeys;
 pub mod audit;
 pub mod backup;
+pub mod cache;
 pub mod client_keys;
 pub mod connect;
 pub mod console;
@@ -108,6 +109,8 @@ pub struct Store {
     db: DatabaseConnection,
     /// Set by [`Store::start_audit_batching`]: appends go through one writer task.
     audit_batcher: std::sync::Arc<std::sync::OnceLock<audit::Batcher>>,
+    /// Clients, tenants and revocation lists in memory, kept current across nodes.
+    pub(crate) cache: std::sync::Arc<cache::Caches>,
     /// A SQLite file: migrations run on a connection of their own with foreign keys off
     /// (see [`Store::migrate`]).
     migrate_apart: bool,
@@ -172,6 +175,7 @@ impl Store {
         Ok(Store {
             db,
             audit_batcher: Default::default(),
+            cache: Default::default(),
             migrate_apart,
         })
     }
@@ -181,8 +185,16 @@ impl Store {
         Store {
             db,
             audit_batcher: Default::default(),
+            cache: Default::default(),
             migrate_apart: false,
         }
+    }
+
+    /// How long this store answers clients, tenants and revocation checks from memory before
+    /// it checks the cache generations again (see [`cache`]); zero checks before every read.
+    /// Applies to every clone.
+    pub fn set_cache_check_interval(&self, interval: Duration) {
+        self.cache.set_interval(interval);
     }
 
     /// The underlying connection pool.

@@ -29,6 +29,9 @@ use crate::{Store, db_time};
 /// grant; the second key is `hashtext(grant_id)` ("grnt").
 const GRANT_LOCK_CLASS: i32 = 0x6772_6e74;
 
+/// `clients.access_token_alg` of a client that follows the server's default algorithm.
+const SERVER_DEFAULT_ALG: &str = "default";
+
 fn db_err(e: DbErr) -> StoreError {
     StoreError::backend(e)
 }
@@ -77,8 +80,10 @@ pub(crate) fn client_from_row(m: client::Model) -> Result<Client, StoreError> {
         allowed_scopes: ScopeSet::parse(&m.allowed_scopes)
             .map_err(|e| bad(T, "allowed_scopes", e))?,
         id_token_alg: SigningAlg::parse(&m.id_token_alg).map_err(|e| bad(T, "id_token_alg", e))?,
-        access_token_alg: SigningAlg::parse(&m.access_token_alg)
-            .map_err(|e| bad(T, "access_token_alg", e))?,
+        access_token_alg: match m.access_token_alg.as_str() {
+            SERVER_DEFAULT_ALG => None,
+            a => Some(SigningAlg::parse(a).map_err(|e| bad(T, "access_token_alg", e))?),
+        },
         access_token_ttl: m.access_token_ttl,
         require_pkce: m.require_pkce,
         refresh_grace_seconds: m.refresh_grace_seconds,
@@ -108,7 +113,10 @@ pub(crate) fn client_to_row(c: &Client) -> client::ActiveModel {
         grant_types: Set(strings(c.grant_types.iter().map(|g| g.as_str()).collect())),
         allowed_scopes: Set(c.allowed_scopes.to_string()),
         id_token_alg: Set(c.id_token_alg.as_str().to_owned()),
-        access_token_alg: Set(c.access_token_alg.as_str().to_owned()),
+        access_token_alg: Set(c
+            .access_token_alg
+            .map_or(SERVER_DEFAULT_ALG, SigningAlg::as_str)
+            .to_owned()),
         access_token_ttl: Set(c.access_token_ttl),
         require_pkce: Set(c.require_pkce),
         refresh_grace_seconds: Set(c.refresh_grace_seconds),
@@ -224,13 +232,23 @@ fn session_from_row(m: session::Model) -> Result<Session, StoreError> {
     })
 }
 
+/// Clients are answered from the node's cache when it holds them (see [`crate::cache`]).
 impl ClientStore for Store {
     async fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        self.cache.check(self.db()).await;
+        if let Some(c) = self.cache.client(id.as_str()) {
+            return Ok(Some(c));
+        }
+        let epoch = self.cache.epoch();
         let row = client::Entity::find_by_id(id.as_str())
             .one(self.db())
             .await
             .map_err(db_err)?;
-        row.map(client_from_row).transpose()
+        let found = row.map(client_from_row).transpose()?;
+        if let Some(c) = &found {
+            self.cache.put_client(epoch, c);
+        }
+        Ok(found)
     }
 }
 
@@ -422,10 +440,17 @@ impl GrantStore for Store {
             .exec(&txn)
             .await
             .map_err(db_err)?;
-        txn.commit().await.map_err(db_err)
+        txn.commit().await.map_err(db_err)?;
+        self.cache.add_revoked(None, Some(grant_id.as_str())).await;
+        Ok(())
     }
 
+    /// From the node's revocation lists when they are complete (see [`crate::cache`]).
     async fn is_grant_revoked(&self, grant_id: &GrantId) -> Result<bool, StoreError> {
+        self.cache.check(self.db()).await;
+        if let Some(answer) = self.cache.grant_revoked(grant_id.as_str()) {
+            return Ok(answer);
+        }
         let row = revoked_grant::Entity::find_by_id(grant_id.as_str())
             .one(self.db())
             .await

@@ -38,10 +38,16 @@ impl RevokedTokenStore for Store {
             .exec_without_returning(self.db())
             .await
             .map_err(db_err)?;
+        self.cache.add_revoked(Some(jti), None).await;
         Ok(())
     }
 
+    /// From the node's revocation lists when they are complete (see [`crate::cache`]).
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        self.cache.check(self.db()).await;
+        if let Some(answer) = self.cache.jti_revoked(jti) {
+            return Ok(answer);
+        }
         Ok(revoked_token::Entity::find_by_id(jti)
             .one(self.db())
             .await
@@ -79,11 +85,14 @@ impl RotationStore for Store {
 
 impl Store {
     /// Deletes revoked-token entries whose tokens have expired (housekeeping).
+    /// (The generation trigger makes the nodes reload their lists.)
     pub async fn delete_expired_revoked_tokens(&self, now: DateTime<Utc>) -> Result<u64, Error> {
-        Ok(revoked_token::Entity::delete_many()
+        let deleted = revoked_token::Entity::delete_many()
             .filter(revoked_token::Column::ExpiresAt.lt(db_time(now)))
             .exec(self.db())
             .await?
-            .rows_affected)
+            .rows_affected;
+        self.cache.recheck();
+        Ok(deleted)
     }
 }

@@ -81,6 +81,8 @@ impl Store {
             .filter(tenant::Column::Id.eq(id.as_str()))
             .exec(self.db())
             .await?;
+        // The generation trigger tells the other nodes; this one forgets at once.
+        self.cache.clear_directory();
         if res.rows_affected == 0 {
             return Err(Error::NotFound(format!("tenant {id}")));
         }
@@ -126,12 +128,22 @@ impl Store {
     }
 }
 
+/// Tenants are answered from the node's cache when it holds them (see [`crate::cache`]).
 impl gatehouse_core::tenant::TenantStore for Store {
     async fn find_tenant(
         &self,
         id: &TenantId,
     ) -> Result<Option<Tenant>, gatehouse_core::StoreError> {
-        Ok(self.get_tenant(id).await?)
+        self.cache.check(self.db()).await;
+        if let Some(t) = self.cache.tenant(id.as_str()) {
+            return Ok(Some(t));
+        }
+        let epoch = self.cache.epoch();
+        let found = self.get_tenant(id).await?;
+        if let Some(t) = &found {
+            self.cache.put_tenant(epoch, t);
+        }
+        Ok(found)
     }
 }
 

@@ -117,7 +117,7 @@ async fn claims_requests_are_kept_per_grant_while_it_lives() {
         grant_types: vec![],
         allowed_scopes: ScopeSet::parse("openid").unwrap(),
         id_token_alg: gatehouse_core::SigningAlg::RS256,
-        access_token_alg: gatehouse_core::SigningAlg::RS256,
+        access_token_alg: Some(gatehouse_core::SigningAlg::RS256),
         access_token_ttl: None,
         require_pkce: true,
         created_at: t0(),

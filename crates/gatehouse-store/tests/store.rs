@@ -46,7 +46,7 @@ fn client() -> Client {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         allowed_scopes: ScopeSet::parse("openid profile email offline_access").unwrap(),
         id_token_alg: SigningAlg::ES256,
-        access_token_alg: SigningAlg::RS256,
+        access_token_alg: Some(SigningAlg::RS256),
         access_token_ttl: Some(600),
         require_pkce: true,
         refresh_grace_seconds: 20,

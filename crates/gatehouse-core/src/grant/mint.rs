@@ -124,7 +124,8 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
         let alg = subject
             .resource
             .and_then(|r| r.access_token_alg)
-            .unwrap_or(client.access_token_alg);
+            .or(client.access_token_alg)
+            .unwrap_or(self.policy.access_token_alg);
         let claims = AccessTokenClaims {
             iss: self.policy.issuer.clone(),
             sub: subject.sub.to_owned(),

@@ -171,7 +171,9 @@ pub async fn exchange_api_key<S: ApiKeyAuthStore, C, K: TokenSigner>(
         api_key: Some(key.id.clone()),
         api_key_name: Some(key.name.clone()),
     };
-    let alg = client.map_or(rules.default_alg, |c| c.access_token_alg);
+    let alg = client
+        .and_then(|c| c.access_token_alg)
+        .unwrap_or(rules.default_alg);
     let access_token = mint
         .signer
         .sign(alg, ACCESS_TOKEN_TYP, &claims)

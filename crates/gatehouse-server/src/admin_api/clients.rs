@@ -78,6 +78,7 @@ pub async fn create(
         scope: b.scope,
         auth_method: b.auth_method,
         id_token_alg: b.id_token_alg,
+        access_token_alg: b.access_token_alg,
         access_token_ttl: b.access_token_ttl,
         pkce_optional: b.pkce_optional,
         refresh_grace_seconds: b.refresh_grace_seconds,

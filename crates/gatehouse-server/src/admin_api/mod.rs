@@ -270,6 +270,7 @@ fn json_member(field: Field) -> &'static str {
         Field::PostLogoutRedirectUris => "post_logout_redirect_uris",
         Field::AuthMethod => "auth_method",
         Field::IdTokenAlg => "id_token_alg",
+        Field::AccessTokenAlg => "access_token_alg",
         Field::AccessTokenTtl => "access_token_ttl",
         Field::PkceOptional => "pkce_optional",
         Field::RefreshGraceSeconds => "refresh_grace_seconds",

@@ -120,6 +120,8 @@ pub struct ClientBody {
     pub post_logout_redirect_uris: Vec<String>,
     pub scope: String,
     pub id_token_alg: String,
+    /// `RS256` or `ES256`; `null`: the server's `[tokens] access_token_alg`.
+    pub access_token_alg: Option<String>,
     pub access_token_ttl: Option<i64>,
     pub require_pkce: bool,
     pub created_at: String,
@@ -142,6 +144,8 @@ pub struct CreateClient {
     /// `client_secret_basic` (default), `client_secret_post` or `none`.
     pub auth_method: Option<String>,
     pub id_token_alg: Option<String>,
+    /// `RS256` or `ES256`; absent: the server's `[tokens] access_token_alg`.
+    pub access_token_alg: Option<String>,
     pub access_token_ttl: Option<i64>,
     #[serde(default)]
     pub pkce_optional: bool,

@@ -9,6 +9,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod api_keys;
+mod cache;
 mod client_metadata;
 mod log;
 mod metrics;
@@ -22,6 +23,7 @@ mod storage;
 mod tls;
 
 pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
+pub use cache::CacheSettings;
 pub use client_metadata::ClientMetadataSettings;
 pub use network::NetworkSettings;
 pub use problems::{Origin, Problem, SettingsError, env_var_of};
@@ -85,6 +87,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// A Redis shared by the nodes for their rate limits (optional).
     pub redis: RedisSettings,
+    /// How often the in-memory caches ask whether clients, tenants or revocations changed.
+    pub cache: CacheSettings,
     /// Client ID Metadata Documents: URLs as `client_id` (off by default).
     pub client_metadata: ClientMetadataSettings,
     /// Pushed authorization requests (RFC 9126).
@@ -129,6 +133,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             log: LogSettings::default(),
             redis: RedisSettings::default(),
+            cache: CacheSettings::default(),
             client_metadata: ClientMetadataSettings::default(),
             par: ParSettings::default(),
             database: DatabaseSettings::default(),
@@ -176,6 +181,7 @@ fn extract(fig: &Figment) -> (Settings, Vec<Problem>) {
         metrics,
         log,
         redis,
+        cache,
         client_metadata,
         par,
         database,
@@ -391,6 +397,7 @@ impl Settings {
             self.server.check(),
             self.tls.check(),
             self.metrics.check(),
+            self.cache.check(),
             self.client_metadata.check(),
             self.redis.check(),
             storage::check(&self.database, &self.housekeeping, &self.audit),
@@ -539,6 +546,7 @@ impl Settings {
         p.refresh_token_ttl = self.tokens.refresh_token_idle_ttl();
         p.refresh_token_absolute_ttl = self.tokens.refresh_token_absolute_ttl;
         p.code_ttl = self.tokens.code_ttl;
+        p.access_token_alg = self.tokens.access_token_alg;
         if !self.tokens.audience.is_empty() {
             p.access_token_audience = self.tokens.audience.clone();
         }

@@ -96,6 +96,9 @@ pub struct TokenSettings {
     pub code_ttl: i64,
     /// `aud` of access tokens; the issuer when empty.
     pub audience: String,
+    /// The algorithm of access tokens for clients created without `--access-token-alg`:
+    /// `RS256` (default) or `ES256` (about ten times cheaper to sign).
+    pub access_token_alg: gatehouse_core::SigningAlg,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,6 +120,7 @@ impl Default for TokenSettings {
             refresh_token_absolute_ttl: 90 * 86_400,
             code_ttl: 60,
             audience: String::new(),
+            access_token_alg: gatehouse_core::SigningAlg::RS256,
         }
     }
 }

@@ -16,6 +16,7 @@ mod m20261123_000006_api_keys;
 mod m20261201_000007_admin_users;
 mod m20261201_000010_rotation_salts_hmac_secrets;
 mod m20261204_000020_per_tenant_usernames;
+mod m20261204_000030_cache_generations;
 mod m20261204_000050_user_disabled;
 mod m20261204_000060_resource_indicators;
 mod m20261204_000061_pushed_requests;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_admin_users::Migration),
             Box::new(m20261201_000010_rotation_salts_hmac_secrets::Migration),
             Box::new(m20261204_000020_per_tenant_usernames::Migration),
+            Box::new(m20261204_000030_cache_generations::Migration),
             Box::new(m20261204_000050_user_disabled::Migration),
             Box::new(m20261204_000060_resource_indicators::Migration),
             Box::new(m20261204_000061_pushed_requests::Migration),
