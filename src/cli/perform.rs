@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 pub enum PerformCmd {
     /// Sign in through the browser and print the tokens: listens on 127.0.0.1:PORT for the
     /// redirect (register http://127.0.0.1/callback or http://127.0.0.1:PORT/callback; any
-    /// port matches a loopback IP), prints the URL to open on standard error and the token
-    /// response on standard output.
+    /// port matches a loopback IP), prints the URL to open on standard error (and opens it
+    /// with $BROWSER when set) and the token response on standard output.
     AuthorizationCode(AuthorizationCodeArgs),
 }
 
@@ -101,6 +101,7 @@ async fn authorization_code(
     )
     .context("the authorization_endpoint of the discovery document")?;
     eprintln!("Open this URL in a browser and sign in:\n{url}");
+    open_in_browser(url.as_str());
     eprintln!(
         "Waiting up to {} s for the redirect to {redirect_uri}",
         args.timeout
@@ -139,6 +140,24 @@ async fn discover(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Endpoi
         authorization: field("authorization_endpoint")?,
         token: field("token_endpoint")?,
     })
+}
+
+/// Opens `url` with the program named by `$BROWSER` (as `xdg-open` and `git web--browse` do),
+/// when it is set; the URL is printed either way.
+fn open_in_browser(url: &str) {
+    let Some(browser) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) else {
+        return;
+    };
+    match std::process::Command::new(&browser).arg(url).spawn() {
+        Ok(mut child) => {
+            // Reaped in the background so that it never lingers as a zombie.
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => eprintln!(
+            "BROWSER: cannot start {}: {e}; open the URL by hand",
+            browser.to_string_lossy()
+        ),
+    }
 }
 
 /// `n` random bytes, base64url without padding.

@@ -147,7 +147,7 @@ async fn a_bad_certificate_or_variable_stops_the_start_naming_the_setting() {
                 dir.join("cert.pem").display().to_string()
             ),
             no_env,
-            "tls.key_file must be set",
+            "tls.key_file (from built-in default): must be set",
         ),
         (
             format!(
@@ -171,7 +171,7 @@ async fn a_bad_certificate_or_variable_stops_the_start_naming_the_setting() {
         (
             String::new(),
             &[("GATEHOUSE_REDIS_URL", "http://:hunter2@redis:6379")],
-            "redis.url must start with redis://",
+            "redis.url (from environment variable GATEHOUSE_REDIS_URL): must start with redis://",
         ),
         (String::new(), &[("GATEHOUSE_LOG_FORMAT", "yaml")], "yaml"),
     ] {

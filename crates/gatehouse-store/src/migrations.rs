@@ -17,8 +17,12 @@ use sea_orm_migration::{MigratorTrait, SchemaManager};
 use crate::{Error, Migrator, Store};
 
 impl Store {
-    /// Applies the pending migrations (none: nothing changes).
+    /// Applies the pending migrations (none: nothing changes, and no write lock is taken, so
+    /// a command run beside a busy server never waits for, or fails on, SQLite's write lock).
     pub async fn migrate(&self) -> Result<(), Error> {
+        if self.pending_migrations().await?.is_empty() {
+            return Ok(());
+        }
         if !self.migrate_apart {
             return crate::migrate(self.db()).await;
         }
