@@ -108,13 +108,26 @@ pub(crate) async fn by_id(c: &Client, id: &str) -> fantoccini::elements::Element
         .unwrap_or_else(|e| panic!("element #{id}: {e}"))
 }
 
-/// The key names in table order.
+/// The key names in table order. The page's script may redraw the table (after sorting or
+/// a refresh) between finding the cells and reading them: then it reads them again.
 async fn names_in_table(c: &Client) -> Vec<String> {
-    let mut out = Vec::new();
-    for cell in c.find_all(Locator::Css("td.key-name")).await.unwrap() {
-        out.push(cell.text().await.unwrap().trim().to_owned());
+    let mut last_error = None;
+    for _ in 0..20 {
+        match read_names(c).await {
+            Ok(names) => return names,
+            Err(e) => last_error = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    out
+    panic!("the key table could not be read: {last_error:?}")
+}
+
+async fn read_names(c: &Client) -> Result<Vec<String>, fantoccini::error::CmdError> {
+    let mut out = Vec::new();
+    for cell in c.find_all(Locator::Css("td.key-name")).await? {
+        out.push(cell.text().await?.trim().to_owned());
+    }
+    Ok(out)
 }
 
 async fn create_in_dialog(c: &Client, name: &str, env: &str) -> String {
@@ -194,7 +207,16 @@ async fn console_api_keys_in_headless_chromium() {
     assert!(secret.starts_with("gh_test_"), "{secret}");
     let copy = by_id(&c, "copy-secret").await;
     copy.click().await.unwrap();
-    assert_eq!(copy.text().await.unwrap(), "Copied");
+    // The clipboard answers asynchronously: the label changes once it has.
+    let mut label = String::new();
+    for _ in 0..50 {
+        label = copy.text().await.unwrap();
+        if label == "Copied" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(label, "Copied");
     by_id(&c, "secret-done").await.click().await.unwrap();
     by_id(&c, "api-keys").await;
     let source = c.source().await.unwrap();

@@ -76,13 +76,7 @@ impl TestServer {
         settings.cache.check_interval_ms = 0;
         tweak(&mut settings);
         let clock = Arc::new(TestClock::default());
-        let app = Application::build_with_listener(settings, listener, clock.clone())
-            .await
-            .expect("build app");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run(async move {
-            let _ = rx.await;
-        }));
+        let (tx, _) = run_server(settings, listener, clock.clone()).await;
         let store = Store::connect(&db.url).await.expect("store");
         Self {
             base,
@@ -170,6 +164,47 @@ pub async fn operator_user(store: &Store, tenant: &str, new: NewUser) -> Result<
     let ctx = Context::new(store, &actor, Utc::now());
     let tenant = TenantId::parse(tenant).expect("tenant id");
     gatehouse_admin::users::create(&ctx, &tenant, new, &gatehouse_admin::BlockingHasher).await
+}
+
+/// Builds and runs the server on a thread and runtime of its own, as `gatehouse serve` runs it,
+/// and answers once it serves: its shutdown trigger and shared state. Not on the test's
+/// runtime: a test that blocks its thread (waiting for a `gatehouse` command, say) would
+/// otherwise stall the server's background tasks — the audit writer in the middle of a write
+/// transaction, holding SQLite's write lock against that very command.
+async fn run_server(
+    settings: Settings,
+    listener: TcpListener,
+    clock: Arc<TestClock>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    actix_web::web::Data<gatehouse_server::AppState>,
+) {
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        runtime.block_on(async move {
+            let app = Application::build_with_listener(settings, listener, clock)
+                .await
+                .expect("build app");
+            if ready_tx.send(app.state()).is_err() {
+                return;
+            }
+            let _ = app
+                .run(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+    });
+    let state = ready_rx
+        .await
+        .expect("the server failed to start (see above)");
+    (tx, state)
 }
 
 impl Drop for TestServer {
@@ -556,14 +591,7 @@ impl TestServer {
         settings.cache.check_interval_ms = 0;
         tweak(&mut settings);
         let clock = Arc::new(TestClock::default());
-        let app = Application::build_with_listener(settings, listener, clock.clone())
-            .await
-            .expect("build app");
-        let state = app.state();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run(async move {
-            let _ = rx.await;
-        }));
+        let (tx, state) = run_server(settings, listener, clock.clone()).await;
         let store = Store::connect(&db.url).await.expect("store");
         let server = Self {
             base,
