@@ -427,6 +427,14 @@ async fn a_tenant_admin_cannot_see_or_touch_another_tenants_keys() {
     assert_eq!(status, 200);
     assert!(page.contains("tenant-picker"));
     assert!(page.contains("globex-secret-key"));
+    // The picker names the tenants, with the id on hover, the shown one selected.
+    assert!(
+        page.contains(&format!(
+            r#"<option value="{globex}" title="{globex}" selected>Globex</option>"#
+        )),
+        "{page}"
+    );
+    assert!(page.contains(&format!(r#"title="{acme}">Acme</option>"#)));
 }
 
 #[tokio::test]

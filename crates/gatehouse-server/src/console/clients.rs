@@ -69,7 +69,7 @@ pub struct ClientsPage<'a> {
     pub nav: Nav,
     pub tenant: &'a str,
     pub tenant_name: &'a str,
-    pub tenants: Vec<String>,
+    pub tenants: Vec<super::views::TenantChoice>,
     pub rows: Vec<ClientRow>,
     pub can_write: bool,
     pub create_href: String,

@@ -346,13 +346,22 @@ pub(crate) async fn pick_tenant(
 
 /// The tenants an admin can pick from: every tenant for those the policy lets read every
 /// tenant (platform administrators); none for tenant admins, who get no picker.
-pub(crate) async fn tenant_choices(ctx: &Context<'_>) -> Result<Vec<String>, HttpResponse> {
+pub(crate) async fn tenant_choices(
+    ctx: &Context<'_>,
+) -> Result<Vec<views::TenantChoice>, HttpResponse> {
     let every = Operation::ReadEveryTenant(Resource::Organizations);
     if gatehouse_core::admin::authorize(&ctx.actor.principal, every).is_err() {
         return Ok(Vec::new());
     }
     let ts = gatehouse_admin::tenants::list(ctx).await.map_err(refusal)?;
-    Ok(ts.tenants.into_iter().map(|t| t.id.to_string()).collect())
+    Ok(ts
+        .tenants
+        .into_iter()
+        .map(|t| views::TenantChoice {
+            id: t.id.to_string(),
+            name: t.name,
+        })
+        .collect())
 }
 
 /// A time as the console shows it.

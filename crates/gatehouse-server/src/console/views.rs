@@ -108,7 +108,7 @@ pub struct ApiKeysPage<'a> {
     pub tenant: &'a str,
     pub tenant_name: &'a str,
     /// Tenants a platform admin may pick (empty: no picker).
-    pub tenants: Vec<String>,
+    pub tenants: Vec<TenantChoice>,
     pub headers: Vec<Header>,
     pub rows: Vec<KeyRow>,
     pub active: usize,
@@ -154,7 +154,7 @@ pub struct AuditPage<'a> {
     pub nav: Nav,
     pub tenant: &'a str,
     pub tenant_name: &'a str,
-    pub tenants: Vec<String>,
+    pub tenants: Vec<TenantChoice>,
     pub rows: Vec<AuditRow>,
     /// The link to the next older page, when there may be one.
     pub older: Option<String>,
@@ -202,7 +202,7 @@ pub struct UsersPage<'a> {
     pub nav: Nav,
     pub tenant: &'a str,
     pub tenant_name: &'a str,
-    pub tenants: Vec<String>,
+    pub tenants: Vec<TenantChoice>,
     pub rows: Vec<UserRow>,
     pub can_write: bool,
     /// The admin scopes the signed-in admin may hand on (the policy decides each).
@@ -247,4 +247,10 @@ pub struct TenantsPage {
     pub nav: Nav,
     pub rows: Vec<TenantRow>,
     pub notice: Option<String>,
+}
+
+/// A tenant of the console's tenant picker: shown by name, with its id on hover.
+pub struct TenantChoice {
+    pub id: String,
+    pub name: String,
 }
