@@ -176,7 +176,9 @@ fn check_claims(
         _ => false,
     };
     if !aud_ok {
-        return Err(bad("the request object's aud must be this server's issuer".into()));
+        return Err(bad(
+            "the request object's aud must be this server's issuer".into()
+        ));
     }
     let time = |name: &str| -> Result<Option<i64>, OAuthError> {
         match claims.get(name) {
@@ -193,7 +195,9 @@ fn check_claims(
         return Err(bad("the request object has expired".into()));
     }
     if exp.saturating_sub(now) > MAX_LIFETIME.saturating_add(SKEW) {
-        return Err(bad("the request object's exp is too far in the future".into()));
+        return Err(bad(
+            "the request object's exp is too far in the future".into()
+        ));
     }
     for name in ["nbf", "iat"] {
         if time(name)?.is_some_and(|t| t > now.saturating_add(SKEW)) {
@@ -202,11 +206,17 @@ fn check_claims(
     }
     match claims.get("client_id").and_then(Value::as_str) {
         Some(id) if id == client_id => {}
-        Some(_) => return Err(bad("the request object's client_id is not the request's".into())),
+        Some(_) => {
+            return Err(bad(
+                "the request object's client_id is not the request's".into()
+            ));
+        }
         None => return Err(bad("the request object needs a client_id claim".into())),
     }
     if claims.contains_key("request") || claims.contains_key("request_uri") {
-        return Err(bad("a request object must not contain request or request_uri".into()));
+        return Err(bad(
+            "a request object must not contain request or request_uri".into(),
+        ));
     }
     let jti = match claims.get("jti") {
         None => None,
@@ -285,8 +295,10 @@ mod tests {
 
     #[test]
     fn the_parameters_come_from_the_object_rfc9101_6_3() {
-        let c = run(json!({"max_age": 60, "claims": {"userinfo": {"email": null}},
-                            "resource": ["https://a", "https://b"], "jti": "j"}))
+        let c = run(
+            json!({"max_age": 60, "claims": {"userinfo": {"email": null}},
+                            "resource": ["https://a", "https://b"], "jti": "j"}),
+        )
         .unwrap();
         assert_eq!(c.params.get("scope"), Some("openid"));
         assert_eq!(c.params.get("client_id"), Some("c1"));
