@@ -15,11 +15,16 @@ use gatehouse_core::client_auth::KeySource;
 use gatehouse_jose::{SigningKey, generate_key};
 use serde_json::{Value, json};
 
-use crate::private_key_jwt::{ASSERTION_TYPE, assertion_claims, jwks_of, new_key};
+use crate::private_key_jwt::{ASSERTION_TYPE, JwksServer, assertion_claims, jwks_of, new_key};
 use crate::support::*;
 
 /// Registers a `private_key_jwt` client for the code flow whose keys are `jwks`.
 async fn rp(s: &TestServer, jwks: Value) -> String {
+    rp_with(s, KeySource::Jwks(jwks)).await
+}
+
+/// Registers a `private_key_jwt` client for the code flow with these keys.
+async fn rp_with(s: &TestServer, keys: KeySource) -> String {
     let reg = ClientRegistration {
         grant_types: vec!["authorization_code".into()],
         redirect_uris: vec![REDIRECT.into()],
@@ -31,7 +36,7 @@ async fn rp(s: &TestServer, jwks: Value) -> String {
     let ctx = Context::new(&s.store, &actor, Utc::now());
     let req = NewClientRequest {
         registration: reg,
-        keys: Some(KeySource::Jwks(jwks)),
+        keys: Some(keys),
     };
     let out = gatehouse_admin::clients::create(&ctx, req, None)
         .await
@@ -308,6 +313,33 @@ async fn a_replayed_jti_and_a_fetched_request_uri_are_refused() {
         .extend_pairs(OUTER);
     let (error, _) = error_of(u.as_str()).await;
     assert_eq!(error, "request_uri_not_supported");
+}
+
+#[tokio::test]
+async fn a_jwks_uri_client_signs_with_its_published_keys_and_may_rotate_them() {
+    let s = TestServer::start().await;
+    s.user("alice").await;
+    let key1 = new_key(SigningAlg::ES256);
+    let jwks = JwksServer::start(jwks_of(&[&key1]));
+    let id = rp_with(&s, KeySource::Uri(jwks.url.clone())).await;
+    let (claims, _) = object(&s, &id);
+    let jws = key1.sign_jws("JWT", &claims).unwrap();
+    let loc = flow(&s, &authorize_with(&s, &id, &jws, OUTER)).await;
+    assert!(query_param(&loc, "code").is_some(), "{loc}");
+    assert_eq!(jwks.hits(), 1);
+    // The client rotates its key: the unknown kid refetches the set once.
+    let key2 = new_key(SigningAlg::RS256);
+    jwks.serve(jwks_of(&[&key2]));
+    let (claims, _) = object(&s, &id);
+    let jws = key2.sign_jws("JWT", &claims).unwrap();
+    let loc = flow(&s, &authorize_with(&s, &id, &jws, OUTER)).await;
+    assert!(query_param(&loc, "code").is_some(), "{loc}");
+    assert_eq!(jwks.hits(), 2);
+    // The old key is gone from the set.
+    let (claims, _) = object(&s, &id);
+    let jws = key1.sign_jws("JWT", &claims).unwrap();
+    let (error, _) = error_of(&authorize_with(&s, &id, &jws, OUTER)).await;
+    assert_eq!(error, "invalid_request_object");
 }
 
 /// PS256 and EdDSA (signed here with jsonwebtoken, since our signer does RS256 and ES256).
