@@ -34,6 +34,16 @@ pub struct AccessTokenClaims {
     /// For tokens exchanged from an API key: the key's name, for the resource server's logs.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub api_key_name: Option<String>,
+    /// The key the token is bound to (RFC 9449 §6.1: `{"jkt": <thumbprint>}`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation claim (RFC 7800 §3.1, RFC 9449 §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the DPoP key.
+    pub jkt: String,
 }
 
 /// Claims of an ID token (OIDC Core §2, §3.1.3.6), plus the user's claims released by scope.

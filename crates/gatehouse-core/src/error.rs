@@ -50,6 +50,11 @@ pub enum ErrorCode {
     /// RFC 8707 §2: the requested resource is invalid, unknown, or not allowed for the client
     /// or the grant.
     InvalidTarget,
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing where required, malformed, not signed by
+    /// its `jwk`, for another method or URL, too old, replayed, or for another key or token.
+    InvalidDpopProof,
+    /// RFC 9449 §8, §9: the server requires a nonce in the DPoP proof (sent in `DPoP-Nonce`).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -74,6 +79,8 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidTarget => "invalid_target",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -120,6 +127,9 @@ impl OAuthError {
     }
     pub fn invalid_target(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidTarget, d)
+    }
+    pub fn invalid_dpop_proof(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidDpopProof, d)
     }
     pub fn invalid_token(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidToken, d)

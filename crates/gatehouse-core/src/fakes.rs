@@ -127,6 +127,7 @@ pub fn access_token(client: &str, grant: Option<&str>, iat: DateTime<Utc>) -> St
         tenant: Some("default".into()),
         api_key: None,
         api_key_name: None,
+        cnf: None,
     };
     FakeSigner
         .sign(SigningAlg::RS256, ACCESS_TOKEN_TYP, &claims)
@@ -330,6 +331,12 @@ impl ClientStore for FakeStore {
 impl ClientKeyStore for FakeStore {
     async fn client_key_source(&self, id: &ClientId) -> Result<Option<KeySource>, StoreError> {
         Ok(self.key_sources.lock().unwrap().get(id.as_str()).cloned())
+    }
+}
+
+impl crate::dpop::DpopClientStore for FakeStore {
+    async fn dpop_required(&self, _: &ClientId) -> Result<bool, StoreError> {
+        Ok(false)
     }
 }
 
@@ -682,6 +689,7 @@ impl TokenHarness {
             now,
             client_ip: Some("192.0.2.7".parse().unwrap()),
             request_id: Some("req-1"),
+            dpop: None,
         };
         crate::token::token(&ep, creds, req).await
     }

@@ -20,6 +20,7 @@ pub mod authorize;
 pub mod cimd;
 pub mod claims;
 pub mod claims_request;
+pub mod dpop;
 pub mod client;
 pub mod client_auth;
 pub mod end_session;

@@ -157,11 +157,15 @@ fn thumbprint_ec(x: &str, y: &str) -> String {
     ))
 }
 
+fn thumbprint_okp(x: &str) -> String {
+    sha256_b64(&format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#))
+}
+
 fn sha256_b64(s: &str) -> String {
     B64.encode(Sha256::digest(s.as_bytes()))
 }
 
-/// The RFC 7638 SHA-256 thumbprint of an RSA or P-256 EC public JWK.
+/// The RFC 7638 SHA-256 thumbprint of an RSA, P-256 EC or Ed25519 OKP public JWK.
 pub fn jwk_thumbprint(jwk: &Value) -> Result<String, JoseError> {
     let member = |name: &str| -> Result<&str, JoseError> {
         let v = jwk[name]
@@ -179,6 +183,7 @@ pub fn jwk_thumbprint(jwk: &Value) -> Result<String, JoseError> {
     match (jwk["kty"].as_str(), jwk["crv"].as_str()) {
         (Some("RSA"), _) => Ok(thumbprint_rsa(member("n")?, member("e")?)),
         (Some("EC"), Some("P-256")) => Ok(thumbprint_ec(member("x")?, member("y")?)),
+        (Some("OKP"), Some("Ed25519")) => Ok(thumbprint_okp(member("x")?)),
         _ => Err(JoseError::InvalidKey("unsupported JWK type")),
     }
 }

@@ -16,6 +16,7 @@
 #![cfg_attr(test, allow(clippy::disallowed_methods, clippy::too_many_lines))]
 
 pub mod client_assertion;
+pub mod dpop;
 pub mod envelope;
 pub mod jwks_uri;
 pub mod jws;

@@ -81,6 +81,7 @@ impl AppState {
             now: self.now(),
             client_ip,
             request_id: Some(request_id),
+            dpop: None,
         }
     }
 

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, ID_TOKEN_TYP, IdTokenClaims};
+use crate::claims::{
+    ACCESS_TOKEN_TYP, AccessTokenClaims, Confirmation, ID_TOKEN_TYP, IdTokenClaims,
+};
 use crate::claims_request::ClaimsRequestStore;
 use crate::client::Client;
 use crate::error::Error;
@@ -94,6 +96,9 @@ pub struct Minter<'a, C, K> {
     pub claims: &'a C,
     pub signer: &'a K,
     pub policy: &'a Policy,
+    /// The DPoP key the access tokens are bound to (RFC 9449 §6.1), if a proof came with the
+    /// request.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl<C, K: TokenSigner> Minter<'_, C, K> {
@@ -140,6 +145,9 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             tenant: Some(subject.tenant.to_string()),
             api_key: None,
             api_key_name: None,
+            cnf: self.dpop_jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
         };
         self.signer
             .sign(alg, ACCESS_TOKEN_TYP, &claims)

@@ -170,6 +170,7 @@ pub async fn exchange_api_key<S: ApiKeyAuthStore, C, K: TokenSigner>(
         tenant: Some(key.tenant_id.to_string()),
         api_key: Some(key.id.clone()),
         api_key_name: Some(key.name.clone()),
+        cnf: None,
     };
     let alg = client
         .and_then(|c| c.access_token_alg)

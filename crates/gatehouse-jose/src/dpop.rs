@@ -1,0 +1,43 @@
+//! DPoP proofs (RFC 9449 §4.3): the signature check with the proof's own `jwk` and the key's
+//! RFC 7638 thumbprint, behind the core's [`ProofVerifier`] port. Every other rule (header
+//! members, claims, replay, nonces) is the core's (`gatehouse_core::dpop`).
+
+use gatehouse_core::dpop::ProofVerifier;
+use serde_json::{Map, Value, json};
+
+use crate::client_assertion::{AssertionError, parse_public_jwks, verify_signature};
+use crate::jwk_thumbprint;
+
+/// The [`ProofVerifier`] of the server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DpopVerifier;
+
+impl ProofVerifier for DpopVerifier {
+    fn verify_proof(&self, proof: &str, jwk: &Value) -> Result<Map<String, Value>, &'static str> {
+        // The one key is the proof's own: whatever `kid` the header names, it names this key.
+        let kid = crate::jws::decode_header(proof)
+            .ok()
+            .and_then(|h| h.get("kid").cloned());
+        let mut key = jwk.clone();
+        if let Some(k) = key.as_object_mut() {
+            match kid {
+                Some(kid) => k.insert("kid".into(), kid),
+                None => k.remove("kid"),
+            };
+        }
+        let set = parse_public_jwks(&json!({ "keys": [key] }))
+            .map_err(|_| "the DPoP proof's jwk is not a supported public signing key")?;
+        match verify_signature(proof, &set) {
+            Ok(Value::Object(claims)) => Ok(claims),
+            Ok(_) => Err("the DPoP proof's claims are not a JSON object"),
+            Err(AssertionError::UnknownKid) => Err("the DPoP proof's kid does not name its jwk"),
+            Err(AssertionError::Invalid(_)) => {
+                Err("the DPoP proof's signature does not verify with its jwk")
+            }
+        }
+    }
+
+    fn thumbprint(&self, jwk: &Value) -> Result<String, &'static str> {
+        jwk_thumbprint(jwk).map_err(|_| "the DPoP proof's jwk has no thumbprint")
+    }
+}
