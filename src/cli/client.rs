@@ -113,6 +113,10 @@ pub struct ClientCreate {
     /// Authorization requests of this client must be pushed first (RFC 9126 PAR).
     #[arg(long = "require-par")]
     require_par: bool,
+    /// Every token request of this client must carry a DPoP proof (RFC 9449): its access
+    /// tokens are then always bound to the client's key (`cnf.jkt`, `token_type: DPoP`).
+    #[arg(long = "dpop-required")]
+    dpop_required: bool,
     #[arg(long, default_value = "default")]
     tenant: String,
     /// Print one JSON object.
@@ -259,6 +263,7 @@ async fn create(env: &Env, ctx: &Context<'_>, c: ClientCreate) -> anyhow::Result
     let options = NewClientOptions {
         resources: c.resources,
         require_par: c.require_par,
+        dpop_required: c.dpop_required,
     };
     let master = env.settings.master_key.as_ref();
     let out = clients::create_with_options(ctx, req, master, options)

@@ -94,6 +94,8 @@ pub async fn create(
 pub struct NewClientOptions {
     pub resources: Vec<String>,
     pub require_par: bool,
+    /// Token requests must carry a DPoP proof (RFC 9449).
+    pub dpop_required: bool,
 }
 
 /// Each resource must be registered in `tenant` already.
@@ -120,6 +122,7 @@ async fn check_options(
     Ok(ClientOptions {
         resources,
         require_par: new.require_par,
+        dpop_required: new.dpop_required,
     })
 }
 

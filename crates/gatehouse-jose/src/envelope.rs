@@ -23,6 +23,8 @@ const TAG_LEN: usize = 16;
 #[derive(Clone)]
 pub struct MasterKey {
     key: Arc<LessSafeKey>,
+    /// Keys derived from the master key for other purposes (HMAC-SHA256 of a label).
+    derive: Arc<aws_lc_rs::hmac::Key>,
 }
 
 impl fmt::Debug for MasterKey {
@@ -41,6 +43,7 @@ impl MasterKey {
             .map_err(|_| JoseError::InvalidKey("master key rejected"))?;
         Ok(MasterKey {
             key: Arc::new(LessSafeKey::new(unbound)),
+            derive: Arc::new(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes)),
         })
     }
 
@@ -63,6 +66,15 @@ impl MasterKey {
             ));
         }
         MasterKey::from_bytes(&bytes)
+    }
+
+    /// A 32-byte key for `label`, derived from the master key (HMAC-SHA256), identical on
+    /// every node sharing the master key: e.g. the DPoP nonce key (RFC 9449 §8).
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let tag = aws_lc_rs::hmac::sign(&self.derive, label.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 
     /// Encrypts `plaintext` (a PKCS#8 private key) for the key `kid`.

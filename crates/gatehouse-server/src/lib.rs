@@ -15,6 +15,7 @@ pub mod audit_sink;
 pub mod client_keys;
 pub mod client_metadata;
 pub mod connection;
+pub mod dpop;
 pub mod console;
 pub mod error;
 pub mod extract;
@@ -191,6 +192,10 @@ fn app_state(
     let local_failures =
         throttle::MemoryFailures::new(settings.login_throttle.max_tracked_keys, clock.clone());
     Ok(AppState {
+        dpop_nonce_key: gatehouse_core::dpop::NonceKey::new(match &settings.master_key {
+            Some(m) => m.derive("gatehouse dpop nonce v1"),
+            None => gatehouse_core::secret::random_bytes::<32>(),
+        }),
         assertion_rules: settings.assertion_rules(),
         trusted_proxies: settings.network.proxies()?,
         rate_limits: Arc::new(rate_limit::RateLimits::from_settings(

@@ -41,6 +41,9 @@ pub struct AppState {
     pub sign_in_failures: Arc<crate::throttle::SignInFailures>,
     /// Set once a readiness probe has seen every migration applied.
     pub schema_current: std::sync::atomic::AtomicBool,
+    /// The key of DPoP nonces (RFC 9449 §8): derived from the master key when there is one
+    /// (the same on every node), else random per process.
+    pub dpop_nonce_key: gatehouse_core::dpop::NonceKey,
 }
 
 impl AppState {

@@ -22,11 +22,13 @@ pub struct ClientOptions {
     pub resources: Vec<ResourceUri>,
     /// Authorization requests must be pushed first (RFC 9126 §6).
     pub require_par: bool,
+    /// Token requests must carry a DPoP proof (RFC 9449).
+    pub dpop_required: bool,
 }
 
 impl ClientOptions {
     fn is_default(&self) -> bool {
-        self.resources.is_empty() && !self.require_par
+        self.resources.is_empty() && !self.require_par && !self.dpop_required
     }
 }
 
@@ -62,6 +64,12 @@ fn from_row(r: resource_server::Model) -> Result<ResourceServer, StoreError> {
         created_at: r.created_at,
         id: r.id,
     })
+}
+
+impl gatehouse_core::dpop::DpopClientStore for Store {
+    async fn dpop_required(&self, client: &ClientId) -> Result<bool, StoreError> {
+        Ok(self.client_options(client).await?.dpop_required)
+    }
 }
 
 impl ResourceStore for Store {
@@ -124,6 +132,7 @@ impl Store {
             Some(r) => Ok(ClientOptions {
                 resources: split("client_options.resources", &r.resources)?,
                 require_par: r.require_par,
+                dpop_required: r.dpop_required,
             }),
             None => Ok(ClientOptions::default()),
         }
@@ -146,6 +155,7 @@ impl Store {
             client_id: Set(c.id.as_str().to_owned()),
             resources: Set(join(&options.resources)),
             require_par: Set(options.require_par),
+            dpop_required: Set(options.dpop_required),
         };
         client_options::Entity::insert(row)
             .exec_without_returning(&txn)

@@ -68,6 +68,7 @@ pub async fn create(
     let options = NewClientOptions {
         resources: b.resources,
         require_par: b.require_par,
+        dpop_required: b.dpop_required,
     };
     let registration = ClientRegistration {
         name: b.name,

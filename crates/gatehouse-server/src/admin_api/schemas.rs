@@ -158,6 +158,9 @@ pub struct CreateClient {
     /// Authorization requests must be pushed first (RFC 9126).
     #[serde(default)]
     pub require_par: bool,
+    /// Token requests must carry a DPoP proof (RFC 9449).
+    #[serde(default)]
+    pub dpop_required: bool,
 }
 
 /// A resource server (RFC 8707).

@@ -67,6 +67,8 @@ pub fn metadata(state: &AppState) -> Value {
         "request_object_signing_alg_values_supported":
             gatehouse_core::request_object::SIGNING_ALGS,
         "authorization_response_iss_parameter_supported": true,
+        // DPoP proofs at the token endpoint (RFC 9449 §5.1).
+        "dpop_signing_alg_values_supported": gatehouse_core::dpop::SIGNING_ALGS,
     });
     // Client ID Metadata Documents: advertised only when an operator turned them on.
     if state.clients.metadata.enabled() {

@@ -4,9 +4,10 @@
 //! (RFC 6749 §4.1.3, RFC 7636), client credentials (§4.4), refresh token (§6, RFC 9700
 //! §4.14.2), JWT bearer (RFC 7523 §2.1) or the API-key exchange (RFC 8693, whose IP allowlist
 //! is checked against the source address of [`RequestMeta`]); the audit events it returns are
-//! written here, and [`token_reply`] maps the answer.
+//! written here, and [`token_reply`] maps the answer. A `DPoP` proof (RFC 9449 §5) is
+//! verified first ([`crate::dpop`]); its key binds the tokens issued.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_core::token::{self, TokenRequest};
 
 use crate::error::token_reply;
@@ -19,11 +20,16 @@ use crate::state::AppState;
 pub async fn token(
     state: web::Data<AppState>,
     meta: RequestMeta,
+    req: HttpRequest,
     form: ClientRequest<TokenRequest>,
 ) -> HttpResponse {
     let ring = state.keys.current();
-    let endpoint = state.token_endpoint(&ring, meta.ip, &meta.request_id);
+    let mut endpoint = state.token_endpoint(&ring, meta.ip, &meta.request_id);
+    match crate::dpop::proof_key(&state, &req, "/oauth/token", None).await {
+        Ok(key) => endpoint.dpop = key,
+        Err(e) => return crate::dpop::with_nonce(&state, token_reply::<()>(Err(e))),
+    }
     let outcome = token::token(&endpoint, form.credentials, form.request).await;
     write_audit(&state, &meta, outcome.events).await;
-    token_reply(outcome.answer)
+    crate::dpop::with_nonce(&state, token_reply(outcome.answer))
 }

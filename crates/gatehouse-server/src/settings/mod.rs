@@ -93,6 +93,8 @@ pub struct Settings {
     pub client_metadata: ClientMetadataSettings,
     /// Pushed authorization requests (RFC 9126).
     pub par: ParSettings,
+    /// DPoP (RFC 9449).
+    pub dpop: DpopSettings,
     /// Connecting to the database and migrating it.
     pub database: DatabaseSettings,
     /// The background purge of expired rows.
@@ -108,6 +110,15 @@ pub struct ParSettings {
     /// Every client must push its authorization requests first (RFC 9126 §5
     /// `require_pushed_authorization_requests`).
     pub require_pushed_authorization_requests: bool,
+}
+
+/// `[dpop]`: DPoP (RFC 9449).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DpopSettings {
+    /// The token endpoint requires a server nonce in DPoP proofs (RFC 9449 §8): a proof
+    /// without a current one is answered `use_dpop_nonce` with a `DPoP-Nonce` header.
+    pub require_nonce: bool,
 }
 
 impl Default for Settings {
@@ -136,6 +147,7 @@ impl Default for Settings {
             cache: CacheSettings::default(),
             client_metadata: ClientMetadataSettings::default(),
             par: ParSettings::default(),
+            dpop: DpopSettings::default(),
             database: DatabaseSettings::default(),
             housekeeping: HousekeepingSettings::default(),
             audit: AuditSettings::default(),
