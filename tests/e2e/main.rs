@@ -39,6 +39,7 @@ mod console_clients;
 mod console_users;
 mod day_one;
 mod discovery;
+mod dpop;
 mod durability;
 mod es256_access_tokens;
 mod hash_flood;

@@ -40,6 +40,24 @@ impl SigningKey {
         Ok(out)
     }
 
+    /// Signs `claims` as a compact JWS with the caller's protected `header` (which must name
+    /// this key's `alg`), e.g. a DPoP proof's `{"typ","alg","jwk"}` (RFC 9449 §4.2).
+    pub fn sign_with_header<H: Serialize, C: Serialize>(
+        &self,
+        header: &H,
+        claims: &C,
+    ) -> Result<String, JoseError> {
+        let header = serde_json::to_vec(header).map_err(|_| JoseError::Claims)?;
+        let payload = serde_json::to_vec(claims).map_err(|_| JoseError::Claims)?;
+        let mut out = B64.encode(&header);
+        out.push('.');
+        B64.encode_string(&payload, &mut out);
+        let signature = self.sign_raw(out.as_bytes())?;
+        out.push('.');
+        B64.encode_string(&signature, &mut out);
+        Ok(out)
+    }
+
     /// Signs the JWS signing input (`BASE64URL(header) || '.' || BASE64URL(payload)`).
     fn sign_raw(&self, input: &[u8]) -> Result<Vec<u8>, JoseError> {
         let rng = SystemRandom::new();

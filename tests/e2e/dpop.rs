@@ -1,0 +1,226 @@
+//! DPoP (RFC 9449) at the token endpoint: proofs built here with keys generated in the test,
+//! access tokens bound by `cnf.jkt` with `token_type: DPoP` (§5, §6.1), the proof rules of
+//! §4.3 (replay, `htu`, `htm`, `iat`, `alg`, public `jwk`, one header), clients registered
+//! with `--dpop-required`, server nonces (§8) and discovery (§5.1).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use gatehouse_core::SigningAlg;
+use gatehouse_jose::{SigningKey, jwk_thumbprint};
+use serde_json::{Value, json};
+
+use crate::private_key_jwt::new_key;
+use crate::support::*;
+
+static JTI: AtomicUsize = AtomicUsize::new(0);
+
+/// The public JWK of `key` as a client puts it in a proof header.
+fn public_jwk(key: &SigningKey) -> Value {
+    key.public_jwk().clone()
+}
+
+fn claims(s: &TestServer, htm: &str, path: &str) -> Value {
+    json!({
+        "jti": format!("dpop-{}", JTI.fetch_add(1, Ordering::SeqCst)),
+        "htm": htm,
+        "htu": s.url(path),
+        "iat": s.clock_now().timestamp(),
+    })
+}
+
+fn header(key: &SigningKey) -> Value {
+    json!({"typ": "dpop+jwt", "alg": key.alg().as_str(), "jwk": public_jwk(key)})
+}
+
+/// A valid proof for `POST /oauth/token` signed with `key`.
+fn proof(s: &TestServer, key: &SigningKey) -> String {
+    key.sign_with_header(&header(key), &claims(s, "POST", "/oauth/token"))
+        .unwrap()
+}
+
+fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
+}
+
+async fn service(s: &TestServer) -> TestClient {
+    s.client(|r| {
+        r.grant_types = vec!["client_credentials".into()];
+        r.scope = Some("api:read".into());
+    })
+    .await
+}
+
+/// A client_credentials request with these `DPoP` header values.
+async fn cc(
+    s: &TestServer,
+    c: &TestClient,
+    proofs: &[&str],
+) -> (u16, Value, Option<String>) {
+    let mut req = http()
+        .post(s.url("/oauth/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .basic_auth(&c.id, c.secret.as_ref());
+    for p in proofs {
+        req = req.header("DPoP", *p);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let nonce = resp
+        .headers()
+        .get("dpop-nonce")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, resp.json().await.unwrap_or(Value::Null), nonce)
+}
+
+fn refused(r: &(u16, Value, Option<String>)) -> bool {
+    r.0 == 400 && r.1["error"] == "invalid_dpop_proof"
+}
+
+#[tokio::test]
+async fn a_proof_binds_the_access_token_to_the_key_rfc9449_5_and_6_1() {
+    let s = TestServer::start().await;
+    let c = service(&s).await;
+    for alg in [SigningAlg::ES256, SigningAlg::RS256] {
+        let key = new_key(alg);
+        let (status, body, _) = cc(&s, &c, &[&proof(&s, &key)]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["token_type"], "DPoP");
+        let at = claims_of(body["access_token"].as_str().unwrap());
+        let jkt = jwk_thumbprint(&public_jwk(&key)).unwrap();
+        assert_eq!(at["cnf"]["jkt"], jkt.as_str());
+    }
+    // Without a proof: a plain Bearer token, no cnf.
+    let (status, body, _) = cc(&s, &c, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(claims_of(body["access_token"].as_str().unwrap())["cnf"].is_null());
+}
+
+#[tokio::test]
+async fn a_replayed_proof_is_refused_rfc9449_11_1() {
+    let s = TestServer::start().await;
+    let c = service(&s).await;
+    let key = new_key(SigningAlg::ES256);
+    let p = proof(&s, &key);
+    assert_eq!(cc(&s, &c, &[&p]).await.0, 200);
+    assert!(refused(&cc(&s, &c, &[&p]).await));
+}
+
+#[tokio::test]
+async fn proofs_breaking_the_rules_of_4_3_are_invalid_dpop_proof() {
+    let s = TestServer::start().await;
+    let c = service(&s).await;
+    let key = new_key(SigningAlg::ES256);
+    let sign = |h: &Value, cl: &Value| key.sign_with_header(h, cl).unwrap();
+    let h = header(&key);
+    // Wrong htu (another endpoint; another host), wrong htm.
+    let wrong_htu = sign(&h, &claims(&s, "POST", "/oauth/par"));
+    assert!(refused(&cc(&s, &c, &[&wrong_htu]).await));
+    let mut other_host = claims(&s, "POST", "/oauth/token");
+    other_host["htu"] = json!("https://attacker.example/oauth/token");
+    assert!(refused(&cc(&s, &c, &[&sign(&h, &other_host)]).await));
+    let wrong_htm = sign(&h, &claims(&s, "GET", "/oauth/token"));
+    assert!(refused(&cc(&s, &c, &[&wrong_htm]).await));
+    // iat too old, or too far ahead.
+    for shift in [-301, 120] {
+        let mut cl = claims(&s, "POST", "/oauth/token");
+        cl["iat"] = json!(s.clock_now().timestamp() + shift);
+        assert!(refused(&cc(&s, &c, &[&sign(&h, &cl)]).await), "{shift}");
+    }
+    // alg none (unsigned).
+    let cl = claims(&s, "POST", "/oauth/token");
+    let none = format!(
+        "{}.{}.",
+        B64.encode(json!({"typ": "dpop+jwt", "alg": "none", "jwk": public_jwk(&key)}).to_string()),
+        B64.encode(cl.to_string())
+    );
+    assert!(refused(&cc(&s, &c, &[&none]).await));
+    // Wrong typ.
+    let mut jwt_typ = h.clone();
+    jwt_typ["typ"] = json!("JWT");
+    assert!(refused(&cc(&s, &c, &[&sign(&jwt_typ, &claims(&s, "POST", "/oauth/token"))]).await));
+    // A private key in the jwk.
+    let mut private = h.clone();
+    private["jwk"]["d"] = json!("c2VjcmV0");
+    assert!(refused(&cc(&s, &c, &[&sign(&private, &claims(&s, "POST", "/oauth/token"))]).await));
+    // Signed by another key than the one in the header.
+    let other = new_key(SigningAlg::ES256);
+    let forged = other
+        .sign_with_header(&h, &claims(&s, "POST", "/oauth/token"))
+        .unwrap();
+    assert!(refused(&cc(&s, &c, &[&forged]).await));
+    // Two DPoP headers, each valid alone.
+    let (a, b) = (proof(&s, &key), proof(&s, &key));
+    assert!(refused(&cc(&s, &c, &[&a, &b]).await));
+    // Oversized.
+    assert!(refused(&cc(&s, &c, &[&"a".repeat(9000)]).await));
+}
+
+#[tokio::test]
+async fn a_client_registered_with_dpop_required_must_send_a_proof() {
+    let s = TestServer::start().await;
+    let created = cli_json(&run_cli(
+        &s.db_url,
+        &[
+            "client",
+            "create",
+            "--name",
+            "bound",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "api:read",
+            "--dpop-required",
+            "--json",
+        ],
+        None,
+    ));
+    let c = TestClient {
+        id: str_of(&created, "client_id").to_owned(),
+        secret: Some(str_of(&created, "client_secret").to_owned()),
+    };
+    assert!(refused(&cc(&s, &c, &[]).await));
+    let key = new_key(SigningAlg::ES256);
+    let (status, body, _) = cc(&s, &c, &[&proof(&s, &key)]).await;
+    assert_eq!((status, body["token_type"].as_str()), (200, Some("DPoP")));
+    // Other clients are not affected.
+    let free = service(&s).await;
+    assert_eq!(cc(&s, &free, &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_server_may_require_a_nonce_rfc9449_8() {
+    let s = TestServer::start_with(|st| st.dpop.require_nonce = true).await;
+    let c = service(&s).await;
+    let key = new_key(SigningAlg::ES256);
+    let (status, body, nonce) = cc(&s, &c, &[&proof(&s, &key)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("use_dpop_nonce")));
+    let nonce = nonce.expect("a DPoP-Nonce header");
+    let with_nonce = |n: &str| {
+        let mut cl = claims(&s, "POST", "/oauth/token");
+        cl["nonce"] = json!(n);
+        key.sign_with_header(&header(&key), &cl).unwrap()
+    };
+    let (status, body, fresh) = cc(&s, &c, &[&with_nonce(&nonce)]).await;
+    assert_eq!((status, body["token_type"].as_str()), (200, Some("DPoP")), "{body}");
+    assert!(fresh.is_some(), "a fresh nonce comes with every answer");
+    // A made-up nonce, or one from long ago, is refused.
+    let (_, body, _) = cc(&s, &c, &[&with_nonce("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]).await;
+    assert_eq!(body["error"], "use_dpop_nonce");
+    s.clock.advance(900);
+    let (_, body, _) = cc(&s, &c, &[&with_nonce(&nonce)]).await;
+    assert_eq!(body["error"], "use_dpop_nonce");
+}
+
+#[tokio::test]
+async fn discovery_advertises_the_dpop_algorithms_rfc9449_5_1() {
+    let s = TestServer::start().await;
+    let meta = openid_configuration(&s).await;
+    assert_eq!(
+        meta["dpop_signing_alg_values_supported"],
+        json!(["RS256", "PS256", "ES256", "EdDSA"])
+    );
+}
