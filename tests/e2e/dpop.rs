@@ -224,3 +224,41 @@ async fn discovery_advertises_the_dpop_algorithms_rfc9449_5_1() {
         json!(["RS256", "PS256", "ES256", "EdDSA"])
     );
 }
+
+#[tokio::test]
+async fn a_bound_token_from_the_code_flow_is_not_a_bearer_token_rfc9449_7_1() {
+    let s = TestServer::start().await;
+    let c = s.client(|_| {}).await;
+    s.user("dora").await;
+    let (code, verifier) = get_code(&s, &c, "dora", "openid").await;
+    let key = new_key(SigningAlg::ES256);
+    let resp = http()
+        .post(s.url("/oauth/token"))
+        .basic_auth(&c.id, c.secret.as_ref())
+        .header("DPoP", proof(&s, &key))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    let at = body["access_token"].as_str().unwrap();
+    let jkt = jwk_thumbprint(&public_jwk(&key)).unwrap();
+    assert_eq!(claims_of(at)["cnf"]["jkt"], jkt.as_str());
+    // Presented as a bearer token, it is refused.
+    let resp = http()
+        .get(s.url("/userinfo"))
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let challenge = resp.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+}

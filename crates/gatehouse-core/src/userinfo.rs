@@ -2,7 +2,8 @@
 //! bearer-token rules (RFC 6750 §3.1). The token is one of our JWT access tokens (RFC 9068),
 //! verified through the [`AccessTokenVerifier`] port (signature, `typ`, `iss`, `aud`); expiry is
 //! checked here against the injected clock. Access tokens revoked by `jti` (RFC 7009) or with
-//! their grant are refused, and so are tokens of a disabled tenant.
+//! their grant are refused, and so are tokens of a disabled tenant, and DPoP-bound tokens
+//! (RFC 9449 §7.1: a bound token is never a bearer token).
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -47,6 +48,14 @@ where
     let invalid = || Error::OAuth(OAuthError::invalid_token("the access token is not valid"));
     if claims.exp <= now.timestamp() {
         return Err(OAuthError::invalid_token("the access token has expired").into());
+    }
+    // A DPoP-bound token (RFC 9449 §7.1) is never accepted as a bearer token; userinfo does
+    // not take the DPoP scheme yet (see docs/conformance.md).
+    if claims.cnf.is_some() {
+        return Err(OAuthError::invalid_token(
+            "the access token is bound to a DPoP key and cannot be used as a bearer token",
+        )
+        .into());
     }
     // Only tokens issued for a user (through a grant) can read user claims.
     let grant = claims
