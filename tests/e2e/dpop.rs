@@ -54,11 +54,7 @@ async fn service(s: &TestServer) -> TestClient {
 }
 
 /// A client_credentials request with these `DPoP` header values.
-async fn cc(
-    s: &TestServer,
-    c: &TestClient,
-    proofs: &[&str],
-) -> (u16, Value, Option<String>) {
+async fn cc(s: &TestServer, c: &TestClient, proofs: &[&str]) -> (u16, Value, Option<String>) {
     let mut req = http()
         .post(s.url("/oauth/token"))
         .form(&[("grant_type", "client_credentials")])
@@ -141,11 +137,25 @@ async fn proofs_breaking_the_rules_of_4_3_are_invalid_dpop_proof() {
     // Wrong typ.
     let mut jwt_typ = h.clone();
     jwt_typ["typ"] = json!("JWT");
-    assert!(refused(&cc(&s, &c, &[&sign(&jwt_typ, &claims(&s, "POST", "/oauth/token"))]).await));
+    assert!(refused(
+        &cc(
+            &s,
+            &c,
+            &[&sign(&jwt_typ, &claims(&s, "POST", "/oauth/token"))]
+        )
+        .await
+    ));
     // A private key in the jwk.
     let mut private = h.clone();
     private["jwk"]["d"] = json!("c2VjcmV0");
-    assert!(refused(&cc(&s, &c, &[&sign(&private, &claims(&s, "POST", "/oauth/token"))]).await));
+    assert!(refused(
+        &cc(
+            &s,
+            &c,
+            &[&sign(&private, &claims(&s, "POST", "/oauth/token"))]
+        )
+        .await
+    ));
     // Signed by another key than the one in the header.
     let other = new_key(SigningAlg::ES256);
     let forged = other
@@ -197,7 +207,10 @@ async fn the_server_may_require_a_nonce_rfc9449_8() {
     let c = service(&s).await;
     let key = new_key(SigningAlg::ES256);
     let (status, body, nonce) = cc(&s, &c, &[&proof(&s, &key)]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("use_dpop_nonce")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("use_dpop_nonce"))
+    );
     let nonce = nonce.expect("a DPoP-Nonce header");
     let with_nonce = |n: &str| {
         let mut cl = claims(&s, "POST", "/oauth/token");
@@ -205,7 +218,11 @@ async fn the_server_may_require_a_nonce_rfc9449_8() {
         key.sign_with_header(&header(&key), &cl).unwrap()
     };
     let (status, body, fresh) = cc(&s, &c, &[&with_nonce(&nonce)]).await;
-    assert_eq!((status, body["token_type"].as_str()), (200, Some("DPoP")), "{body}");
+    assert_eq!(
+        (status, body["token_type"].as_str()),
+        (200, Some("DPoP")),
+        "{body}"
+    );
     assert!(fresh.is_some(), "a fresh nonce comes with every answer");
     // A made-up nonce, or one from long ago, is refused.
     let (_, body, _) = cc(&s, &c, &[&with_nonce("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]).await;
@@ -259,6 +276,9 @@ async fn a_bound_token_from_the_code_flow_is_not_a_bearer_token_rfc9449_7_1() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
-    let challenge = resp.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    let challenge = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
 }

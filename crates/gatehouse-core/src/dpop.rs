@@ -94,7 +94,10 @@ impl NonceKey {
     }
 
     fn mac(&self, window: i64) -> [u8; 32] {
-        hmac_sha256(&self.0, &[b"dpop-nonce".as_slice(), &window.to_be_bytes()].concat())
+        hmac_sha256(
+            &self.0,
+            &[b"dpop-nonce".as_slice(), &window.to_be_bytes()].concat(),
+        )
     }
 
     fn for_window(&self, window: i64) -> String {
@@ -135,7 +138,10 @@ fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
         ipad[i] ^= k;
         opad[i] ^= k;
     }
-    let inner = Sha256::new().chain_update(ipad).chain_update(msg).finalize();
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(msg)
+        .finalize();
     Sha256::new()
         .chain_update(opad)
         .chain_update(inner)
@@ -219,7 +225,8 @@ fn check_header(proof: &str) -> Result<Map<String, Value>, &'static str> {
         return Err("the DPoP proof is too large");
     }
     let mut parts = proof.split('.');
-    let (Some(h), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err("the DPoP proof is not a compact JWS");
     };
@@ -259,15 +266,24 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected<'_>) -> Result<
     let jti = s("jti").filter(|j| !j.is_empty() && j.len() <= MAX_JTI_LEN);
     let jti = jti.ok_or_else(|| invalid("the DPoP proof needs a jti"))?;
     if s("htm") != Some(expected.method) {
-        return Err(invalid("the DPoP proof's htm does not match the request method"));
+        return Err(invalid(
+            "the DPoP proof's htm does not match the request method",
+        ));
     }
     match s("htu") {
         Some(htu) if same_url(htu, expected.url) => {}
-        _ => return Err(invalid("the DPoP proof's htu does not match the endpoint URL")),
+        _ => {
+            return Err(invalid(
+                "the DPoP proof's htu does not match the endpoint URL",
+            ));
+        }
     }
     let iat = claims
         .get("iat")
-        .and_then(|v| v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)))
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+        })
         .ok_or_else(|| invalid("the DPoP proof needs a numeric iat"))?;
     let now = expected.now.timestamp();
     if iat.saturating_sub(now) > SKEW {
@@ -276,18 +292,20 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected<'_>) -> Result<
     if now.saturating_sub(iat) > MAX_AGE {
         return Err(invalid("the DPoP proof is too old (iat)"));
     }
-    if let Some(key) = expected.nonce {
-        if !s("nonce").is_some_and(|n| key.accepts(n, expected.now)) {
-            return Err(Error::OAuth(OAuthError::new(
-                ErrorCode::UseDpopNonce,
-                "the authorization server requires a DPoP nonce",
-            )));
-        }
+    if let Some(key) = expected.nonce
+        && !s("nonce").is_some_and(|n| key.accepts(n, expected.now))
+    {
+        return Err(Error::OAuth(OAuthError::new(
+            ErrorCode::UseDpopNonce,
+            "the authorization server requires a DPoP nonce",
+        )));
     }
     if let Some(token) = expected.access_token {
         let want = access_token_hash(token);
         if !s("ath").is_some_and(|a| bool::from(a.as_bytes().ct_eq(want.as_bytes()))) {
-            return Err(invalid("the DPoP proof's ath does not match the access token"));
+            return Err(invalid(
+                "the DPoP proof's ath does not match the access token",
+            ));
         }
     }
     Ok(Checked {
@@ -307,7 +325,11 @@ fn same_url(htu: &str, url: &str) -> bool {
             None => (rest, "/"),
         };
         Some((
-            format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()),
+            format!(
+                "{}://{}",
+                scheme.to_ascii_lowercase(),
+                authority.to_ascii_lowercase()
+            ),
             path.to_owned(),
         ))
     };
@@ -403,10 +425,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_good_proof_gives_its_key_thumbprint_rfc9449_4_3() {
-        let key = check(header(), claims(), &expected(None, None)).await.unwrap();
+        let key = check(header(), claims(), &expected(None, None))
+            .await
+            .unwrap();
         assert_eq!(key.jkt, "k1");
         // Query and fragment of htu are ignored; scheme and host are case-insensitive.
-        let c = with(claims(), "htu", json!("HTTPS://AS.example/oauth/token?x=1#f"));
+        let c = with(
+            claims(),
+            "htu",
+            json!("HTTPS://AS.example/oauth/token?x=1#f"),
+        );
         assert!(check(header(), c, &expected(None, None)).await.is_ok());
     }
 
@@ -419,8 +447,16 @@ mod tests {
             with(header(), "alg", json!("none")),
             with(header(), "alg", json!("HS256")),
             with(header(), "jwk", json!("k")),
-            with(header(), "jwk", json!({"kty": "EC", "x": "k1", "d": "secret"})),
-            with(header(), "jwk", json!({"kty": "oct", "k": "secret", "x": "k1"})),
+            with(
+                header(),
+                "jwk",
+                json!({"kty": "EC", "x": "k1", "d": "secret"}),
+            ),
+            with(
+                header(),
+                "jwk",
+                json!({"kty": "oct", "k": "secret", "x": "k1"}),
+            ),
             with(header(), "crit", json!(["exp"])),
         ] {
             assert_eq!(check(h, claims(), &e).await, Err(bad));
@@ -450,7 +486,11 @@ mod tests {
         ] {
             assert_eq!(check(header(), c, &e).await, bad);
         }
-        assert!(check(header(), with(claims(), "iat", json!(t - 250)), &e).await.is_ok());
+        assert!(
+            check(header(), with(claims(), "iat", json!(t - 250)), &e)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
@@ -465,9 +505,15 @@ mod tests {
     #[tokio::test]
     async fn ath_binds_the_proof_to_the_access_token_rfc9449_7() {
         let e = expected(None, Some("tok"));
-        assert_eq!(check(header(), claims(), &e).await, Err(ErrorCode::InvalidDpopProof));
+        assert_eq!(
+            check(header(), claims(), &e).await,
+            Err(ErrorCode::InvalidDpopProof)
+        );
         let c = with(claims(), "ath", json!(access_token_hash("other")));
-        assert_eq!(check(header(), c, &e).await, Err(ErrorCode::InvalidDpopProof));
+        assert_eq!(
+            check(header(), c, &e).await,
+            Err(ErrorCode::InvalidDpopProof)
+        );
         let c = with(claims(), "ath", json!(access_token_hash("tok")));
         assert!(check(header(), c, &e).await.is_ok());
     }
@@ -476,7 +522,10 @@ mod tests {
     async fn nonces_are_required_when_configured_rfc9449_8() {
         let key = NonceKey::new([7; 32]);
         let e = expected(Some(&key), None);
-        assert_eq!(check(header(), claims(), &e).await, Err(ErrorCode::UseDpopNonce));
+        assert_eq!(
+            check(header(), claims(), &e).await,
+            Err(ErrorCode::UseDpopNonce)
+        );
         let stale = key.for_window(now().timestamp() / NONCE_WINDOW - 2);
         let c = with(claims(), "nonce", json!(stale));
         assert_eq!(check(header(), c, &e).await, Err(ErrorCode::UseDpopNonce));

@@ -20,9 +20,9 @@ pub mod authorize;
 pub mod cimd;
 pub mod claims;
 pub mod claims_request;
-pub mod dpop;
 pub mod client;
 pub mod client_auth;
+pub mod dpop;
 pub mod end_session;
 pub mod error;
 #[cfg(test)]

@@ -189,13 +189,13 @@ where
             };
         }
     };
-    if let Some(c) = &client {
-        if let Err(e) = dpop::check_required(ep.store, &c.id, ep.dpop.as_ref()).await {
-            return TokenOutcome {
-                answer: Err(e),
-                events: Vec::new(),
-            };
-        }
+    if let Some(c) = &client
+        && let Err(e) = dpop::check_required(ep.store, &c.id, ep.dpop.as_ref()).await
+    {
+        return TokenOutcome {
+            answer: Err(e),
+            events: Vec::new(),
+        };
     }
     match run(ep, client.as_ref(), req).await {
         Ok(mut answer) => TokenOutcome {

@@ -43,7 +43,10 @@ impl MasterKey {
             .map_err(|_| JoseError::InvalidKey("master key rejected"))?;
         Ok(MasterKey {
             key: Arc::new(LessSafeKey::new(unbound)),
-            derive: Arc::new(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes)),
+            derive: Arc::new(aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                bytes,
+            )),
         })
     }
 

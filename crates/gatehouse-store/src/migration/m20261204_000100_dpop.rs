@@ -12,7 +12,10 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.has_column("client_options", "dpop_required").await? {
+        if manager
+            .has_column("client_options", "dpop_required")
+            .await?
+        {
             return Ok(());
         }
         manager
