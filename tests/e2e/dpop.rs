@@ -282,3 +282,175 @@ async fn a_bound_token_from_the_code_flow_is_not_a_bearer_token_rfc9449_7_1() {
         .to_owned();
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
 }
+
+/// POSTs `form` to the token endpoint as `client` (Basic, or `client_id` for public clients),
+/// with a DPoP proof when given.
+async fn token_with(
+    s: &TestServer,
+    c: &TestClient,
+    form: &[(&str, &str)],
+    proof: Option<String>,
+) -> (u16, Value) {
+    let mut form: Vec<(&str, &str)> = form.to_vec();
+    let mut req = http().post(s.url("/oauth/token"));
+    match &c.secret {
+        Some(secret) => req = req.basic_auth(&c.id, Some(secret)),
+        None => form.push(("client_id", &c.id)),
+    }
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    let resp = req.form(&form).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Runs the code flow for `user` with extra authorization parameters; (code, verifier).
+async fn code_with(
+    s: &TestServer,
+    c: &TestClient,
+    user: &str,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> (String, String) {
+    let (url, verifier) = authorize_url(s, c, scope, extra);
+    match run_flow(&browser(), s, &url, user, PASSWORD, "allow").await {
+        Outcome::Redirect(loc) => (query_param(&loc, "code").expect("code"), verifier),
+        Outcome::Page(st, body) => panic!("expected a redirect, got {st}: {body}"),
+    }
+}
+
+fn code_form<'a>(code: &'a str, verifier: &'a str) -> [(&'a str, &'a str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ]
+}
+
+#[tokio::test]
+async fn a_public_clients_refresh_token_is_bound_to_the_key_rfc9449_5() {
+    let s = TestServer::start().await;
+    let c = s
+        .client(|r| {
+            r.auth_method = Some("none".into());
+            r.grant_types = vec!["authorization_code".into(), "refresh_token".into()];
+        })
+        .await;
+    s.user("pia").await;
+    let key = new_key(SigningAlg::ES256);
+    let (code, verifier) = code_with(&s, &c, "pia", "openid offline_access", &[]).await;
+    let (status, body) =
+        token_with(&s, &c, &code_form(&code, &verifier), Some(proof(&s, &key))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt.as_str()),
+    ];
+    // Without a proof, or with another key: refused, and the token is not consumed.
+    let (status, body) = token_with(&s, &c, &form, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    let other = new_key(SigningAlg::ES256);
+    let (status, body) = token_with(&s, &c, &form, Some(proof(&s, &other))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    // With the key: a new bound access token, and the successor is bound too.
+    let (status, body) = token_with(&s, &c, &form, Some(proof(&s, &key))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let jkt = jwk_thumbprint(&public_jwk(&key)).unwrap();
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        jkt.as_str()
+    );
+    let next = body["refresh_token"].as_str().unwrap().to_owned();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", next.as_str()),
+    ];
+    let (status, _) = token_with(&s, &c, &form, Some(proof(&s, &other))).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        token_with(&s, &c, &form, Some(proof(&s, &key))).await.0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_confidential_clients_refresh_token_is_not_bound() {
+    let s = TestServer::start().await;
+    let c = s
+        .client(|r| r.grant_types = vec!["authorization_code".into(), "refresh_token".into()])
+        .await;
+    s.user("cyd").await;
+    let key = new_key(SigningAlg::ES256);
+    let (code, verifier) = code_with(&s, &c, "cyd", "openid offline_access", &[]).await;
+    let (status, body) =
+        token_with(&s, &c, &code_form(&code, &verifier), Some(proof(&s, &key))).await;
+    assert_eq!((status, body["token_type"].as_str()), (200, Some("DPoP")));
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt.as_str()),
+    ];
+    let (status, body) = token_with(&s, &c, &form, None).await;
+    assert_eq!(
+        (status, body["token_type"].as_str()),
+        (200, Some("Bearer")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn dpop_jkt_binds_the_code_to_the_key_rfc9449_10() {
+    let s = TestServer::start().await;
+    let c = s.client(|_| {}).await;
+    s.user("jo").await;
+    let key = new_key(SigningAlg::ES256);
+    let jkt = jwk_thumbprint(&public_jwk(&key)).unwrap();
+    let extra = [("dpop_jkt", jkt.as_str())];
+    // Redeemed with another key, or without a proof: refused.
+    let other = new_key(SigningAlg::ES256);
+    let (code, verifier) = code_with(&s, &c, "jo", "openid", &extra).await;
+    let (status, body) = token_with(
+        &s,
+        &c,
+        &code_form(&code, &verifier),
+        Some(proof(&s, &other)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    let (code, verifier) = code_with(&s, &c, "jo", "openid", &extra).await;
+    let (status, body) = token_with(&s, &c, &code_form(&code, &verifier), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    // With the key: tokens bound to it.
+    let (code, verifier) = code_with(&s, &c, "jo", "openid", &extra).await;
+    let (status, body) =
+        token_with(&s, &c, &code_form(&code, &verifier), Some(proof(&s, &key))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        jkt.as_str()
+    );
+    // A malformed dpop_jkt is invalid_request, sent back to the client.
+    let (url, _) = authorize_url(&s, &c, "openid", &[("dpop_jkt", "short")]);
+    let resp = browser().get(&url).send().await.unwrap();
+    assert_eq!(
+        query_param(&location(&resp), "error").as_deref(),
+        Some("invalid_request")
+    );
+}

@@ -256,6 +256,8 @@ pub struct AuthorizationRequest {
     /// The `resource` values (RFC 8707 §2.1), checked against the registry by
     /// [`admit_resources`].
     pub resources: Vec<ResourceUri>,
+    /// `dpop_jkt` (RFC 9449 §10): the code is bound to this DPoP key.
+    pub dpop_jkt: Option<String>,
     /// The original parameters, carried through the login and consent forms.
     pub params: Params,
 }
@@ -335,6 +337,7 @@ pub fn validate(
         login_hint,
         claims: c.claims,
         resources: c.resources,
+        dpop_jkt: c.dpop_jkt,
         params: params.clone(),
     })
 }
@@ -364,6 +367,7 @@ struct Checked {
     max_age: Option<i64>,
     claims: Option<ClaimsRequest>,
     resources: Vec<ResourceUri>,
+    dpop_jkt: Option<String>,
 }
 
 /// Every check of step 2, in the order the errors are reported.
@@ -383,6 +387,7 @@ fn check_params(params: &Params, client: &Client) -> Result<Checked, OAuthError>
         None => None,
     };
     let resources = resource::requested(params)?;
+    let dpop_jkt = crate::dpop::parse_jkt(params.get("dpop_jkt"))?;
     Ok(Checked {
         scope,
         code_challenge,
@@ -391,6 +396,7 @@ fn check_params(params: &Params, client: &Client) -> Result<Checked, OAuthError>
         max_age,
         claims,
         resources,
+        dpop_jkt,
     })
 }
 
@@ -658,6 +664,7 @@ pub async fn issue_code<S: CodeStore + ClaimsRequestStore + ResourceStore>(
         auth_time,
         grant_id: GrantId::generate(),
         expires_at: now + chrono::Duration::seconds(policy.code_ttl),
+        dpop_jkt: req.dpop_jkt.clone(),
     };
     if let Some(claims) = &req.claims {
         store

@@ -85,6 +85,34 @@ pub async fn check_required<S: DpopClientStore>(
     Ok(())
 }
 
+/// The `dpop_jkt` authorization parameter (§10): a SHA-256 thumbprint, 43 base64url
+/// characters; anything else is `invalid_request`.
+pub fn parse_jkt(raw: Option<&str>) -> Result<Option<String>, OAuthError> {
+    match raw {
+        None => Ok(None),
+        Some(j)
+            if j.len() == 43
+                && j.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Ok(Some(j.to_owned()))
+        }
+        Some(_) => Err(OAuthError::invalid_request(
+            "dpop_jkt must be a base64url SHA-256 JWK thumbprint",
+        )),
+    }
+}
+
+/// A code or refresh token bound to `bound` (§5, §10) is used only with a proof of that key.
+pub fn check_binding(bound: Option<&str>, proof: Option<&str>) -> Result<(), OAuthError> {
+    match bound {
+        Some(b) if proof != Some(b) => Err(OAuthError::invalid_dpop_proof(
+            "the grant is bound to another DPoP key: send a proof signed with it",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The key a nonce is derived with. No `Debug`: it is a secret.
 pub struct NonceKey([u8; 32]);
 

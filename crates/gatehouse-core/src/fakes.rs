@@ -74,6 +74,7 @@ pub fn refresh_record(client: &str, grant: &str, now: DateTime<Utc>) -> RefreshR
         family_expires_at: Some(now + Duration::days(30)),
         replaced_by: None,
         rotation_salt: None,
+        dpop_jkt: None,
     }
 }
 
@@ -107,6 +108,7 @@ pub fn code(
         auth_time: now,
         grant_id: GrantId::parse(grant).unwrap(),
         expires_at: now + Duration::seconds(60),
+        dpop_jkt: None,
     };
     (code.expose().to_owned(), record)
 }

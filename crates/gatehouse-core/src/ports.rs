@@ -76,6 +76,9 @@ pub struct CodeRecord {
     /// The grant (token family) this code starts; revoked as a whole on code replay.
     pub grant_id: GrantId,
     pub expires_at: DateTime<Utc>,
+    /// The DPoP key the code is bound to (`dpop_jkt`, RFC 9449 §10): it is redeemed only with
+    /// a proof of that key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The result of redeeming a code.
@@ -113,6 +116,9 @@ pub struct RefreshRecord {
     /// Set for clients with a grace period: with the token's plaintext it determines the
     /// successor (see [`crate::rotation`]).
     pub rotation_salt: Option<crate::secret::RotationSalt>,
+    /// The DPoP key the token is bound to (RFC 9449 §5: public clients' refresh tokens issued
+    /// with a proof); it is refreshed only with a proof of that key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The result of rotating a refresh token.

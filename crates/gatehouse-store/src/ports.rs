@@ -186,6 +186,7 @@ fn code_from_row(m: authorization_code::Model) -> Result<CodeRecord, StoreError>
         auth_time: m.auth_time,
         grant_id: GrantId::parse(&m.grant_id).map_err(|e| bad(T, "grant_id", e))?,
         expires_at: m.expires_at,
+        dpop_jkt: m.dpop_jkt,
     })
 }
 
@@ -217,6 +218,7 @@ fn refresh_from_row(m: refresh_token::Model) -> Result<RefreshRecord, StoreError
                     .ok_or_else(|| bad(T, "rotation_salt", "not 64 hex digits"))
             })
             .transpose()?,
+        dpop_jkt: m.dpop_jkt,
     })
 }
 
@@ -305,6 +307,7 @@ impl CodeStore for Store {
             grant_id: Set(c.grant_id.as_str().to_owned()),
             expires_at: Set(db_time(c.expires_at)),
             redeemed_at: Set(None),
+            dpop_jkt: Set(c.dpop_jkt.clone()),
         };
         authorization_code::Entity::insert(row)
             .exec_without_returning(self.db())
@@ -362,6 +365,7 @@ impl GrantStore for Store {
             family_expires_at: Set(t.family_expires_at.map(db_time)),
             replaced_by: Set(t.replaced_by.as_ref().map(SecretHash::to_hex)),
             rotation_salt: Set(t.rotation_salt.as_ref().map(RotationSalt::to_hex)),
+            dpop_jkt: Set(t.dpop_jkt.clone()),
         };
         // With a grace period the successor of a token is derived from it, so concurrent
         // rotations of one token all insert the same row: the first insert stands, the others

@@ -142,6 +142,7 @@ async fn claims_requests_are_kept_per_grant_while_it_lives() {
             family_expires_at: None,
             replaced_by: None,
             rotation_salt: None,
+            dpop_jkt: None,
         })
         .await
         .unwrap();

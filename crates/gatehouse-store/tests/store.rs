@@ -99,6 +99,7 @@ fn code(c: &Client, u: &User) -> (CodeRecord, SecretHash) {
         auth_time: t0(),
         grant_id: GrantId::generate(),
         expires_at: t0() + TimeDelta::seconds(60),
+        dpop_jkt: None,
     };
     (rec, hash)
 }

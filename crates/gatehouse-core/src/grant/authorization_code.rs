@@ -91,6 +91,8 @@ where
         Redemption::NotFound => return Err(invalid("the authorization code is invalid").into()),
     };
     check(&record, client, &req, now)?;
+    // A code bound with `dpop_jkt` is redeemed only with a proof of that key (RFC 9449 §10).
+    crate::dpop::check_binding(record.dpop_jkt.as_deref(), mint.dpop_jkt)?;
     let user = live_user(store, tenants, &record.user_id)
         .await?
         .ok_or_else(|| invalid("the user no longer exists or is disabled"))?;
@@ -118,6 +120,9 @@ where
             granted_scope: &record.scope,
             auth_time: record.auth_time,
             expires_at: life.family_deadline(None, now),
+            // Public clients' refresh tokens are bound to the proof's key (RFC 9449 §5);
+            // confidential clients authenticate anyway, so theirs are not.
+            dpop_jkt: mint.dpop_jkt.filter(|_| client.is_public()),
         };
         let token = Secret::generate();
         store

@@ -92,6 +92,8 @@ where
     if record.client_id != client.id {
         return Err(invalid("the refresh token was issued to another client"));
     }
+    // A bound token is refreshed only with a proof of its key (RFC 9449 §5), before it is used.
+    crate::dpop::check_binding(record.dpop_jkt.as_deref(), mint.dpop_jkt)?;
     if !record.revoked && store.is_grant_revoked(&record.grant_id).await? {
         // A successor inserted while its grant was being revoked: the grant list is the truth.
         return Err(invalid("the refresh token has been revoked"));
@@ -212,6 +214,7 @@ async fn rotate<S: GrantStore + RotationStore>(
         granted_scope: &record.granted_scope,
         auth_time: record.auth_time,
         expires_at: life.family_deadline(Some(record), now),
+        dpop_jkt: record.dpop_jkt.as_deref(),
     };
     // The successor is stored before the old token is marked, so that its hash can be linked
     // in the same atomic step; if that step loses, revoking the grant kills the successor too.

@@ -98,6 +98,8 @@ pub struct Family<'a> {
     pub auth_time: DateTime<Utc>,
     /// The family's absolute deadline ([`RefreshLifetimes::family_deadline`]).
     pub expires_at: DateTime<Utc>,
+    /// The DPoP key the family's tokens are bound to (RFC 9449 §5), if any.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl RefreshLifetimes {
@@ -125,6 +127,7 @@ impl RefreshLifetimes {
             family_expires_at: Some(family.expires_at),
             replaced_by: None,
             rotation_salt: (self.grace > 0).then(RotationSalt::generate),
+            dpop_jkt: family.dpop_jkt.map(str::to_owned),
         }
     }
 }

@@ -27,6 +27,9 @@ pub struct Model {
     #[sea_orm(indexed)]
     pub expires_at: DateTimeUtc,
     pub redeemed_at: Option<DateTimeUtc>,
+    /// RFC 7638 thumbprint of the DPoP key it is bound to (RFC 9449); migration 000100.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

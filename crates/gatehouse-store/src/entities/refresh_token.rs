@@ -32,6 +32,9 @@ pub struct Model {
     /// Hex; set for clients with a grace period (see `gatehouse_core::rotation`).
     #[sea_orm(column_type = "Text", nullable)]
     pub rotation_salt: Option<String>,
+    /// RFC 7638 thumbprint of the DPoP key it is bound to (RFC 9449); migration 000100.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
