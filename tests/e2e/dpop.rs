@@ -242,45 +242,102 @@ async fn discovery_advertises_the_dpop_algorithms_rfc9449_5_1() {
     );
 }
 
+/// A proof for `GET /userinfo` carrying `ath` of `token`, signed with `key`.
+fn userinfo_proof(s: &TestServer, key: &SigningKey, token: &str) -> String {
+    let mut cl = claims(s, "GET", "/userinfo");
+    cl["ath"] = json!(gatehouse_core::dpop::access_token_hash(token));
+    key.sign_with_header(&header(key), &cl).unwrap()
+}
+
+/// GET /userinfo with `Authorization: <scheme> <token>` and an optional proof:
+/// (status, WWW-Authenticate, body).
+async fn userinfo_with(
+    s: &TestServer,
+    scheme: &str,
+    token: &str,
+    proof: Option<String>,
+) -> (u16, String, Value) {
+    let mut req = http()
+        .get(s.url("/userinfo"))
+        .header("Authorization", format!("{scheme} {token}"));
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let challenge = resp
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, challenge, resp.json().await.unwrap_or(Value::Null))
+}
+
 #[tokio::test]
-async fn a_bound_token_from_the_code_flow_is_not_a_bearer_token_rfc9449_7_1() {
+async fn a_bound_token_is_used_with_the_dpop_scheme_not_as_bearer_rfc9449_7_1() {
     let s = TestServer::start().await;
     let c = s.client(|_| {}).await;
-    s.user("dora").await;
+    let id = s.user("dora").await;
     let (code, verifier) = get_code(&s, &c, "dora", "openid").await;
     let key = new_key(SigningAlg::ES256);
-    let resp = http()
-        .post(s.url("/oauth/token"))
-        .basic_auth(&c.id, c.secret.as_ref())
-        .header("DPoP", proof(&s, &key))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let body: Value = resp.json().await.unwrap();
+    let (status, body) =
+        token_with(&s, &c, &code_form(&code, &verifier), Some(proof(&s, &key))).await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "DPoP");
-    let at = body["access_token"].as_str().unwrap();
+    let at = body["access_token"].as_str().unwrap().to_owned();
     let jkt = jwk_thumbprint(&public_jwk(&key)).unwrap();
-    assert_eq!(claims_of(at)["cnf"]["jkt"], jkt.as_str());
-    // Presented as a bearer token, it is refused.
-    let resp = http()
-        .get(s.url("/userinfo"))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 401);
-    let challenge = resp.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    assert_eq!(claims_of(&at)["cnf"]["jkt"], jkt.as_str());
+    // With the DPoP scheme and a proof of the key (with ath): the user's claims.
+    let (status, _, body) =
+        userinfo_with(&s, "DPoP", &at, Some(userinfo_proof(&s, &key, &at))).await;
+    assert_eq!(
+        (status, body["sub"].as_str()),
+        (200, Some(id.as_str())),
+        "{body}"
+    );
+    // Presented as a bearer token: refused.
+    let (status, challenge, _) = userinfo_with(&s, "Bearer", &at, None).await;
+    assert_eq!(status, 401);
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    // DPoP scheme without a proof, with a proof for another token (ath), or of another key.
+    let (status, challenge, _) = userinfo_with(&s, "DPoP", &at, None).await;
+    assert_eq!(status, 401);
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(
+        challenge.contains("error=\"invalid_dpop_proof\""),
+        "{challenge}"
+    );
+    let wrong_ath = userinfo_proof(&s, &key, "another-token");
+    let (status, challenge, _) = userinfo_with(&s, "DPoP", &at, Some(wrong_ath)).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("invalid_dpop_proof"), "{challenge}");
+    let other = new_key(SigningAlg::ES256);
+    let (status, challenge, _) =
+        userinfo_with(&s, "DPoP", &at, Some(userinfo_proof(&s, &other, &at))).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    // A replayed userinfo proof is refused too.
+    let p = userinfo_proof(&s, &key, &at);
+    assert_eq!(userinfo_with(&s, "DPoP", &at, Some(p.clone())).await.0, 200);
+    assert_eq!(userinfo_with(&s, "DPoP", &at, Some(p)).await.0, 401);
+    // An unbound token is not accepted with the DPoP scheme.
+    let (code, verifier) = get_code(&s, &c, "dora", "openid").await;
+    let (_, plain) = token_with(&s, &c, &code_form(&code, &verifier), None).await;
+    let plain = plain["access_token"].as_str().unwrap().to_owned();
+    let (status, _, body) =
+        userinfo_with(&s, "DPoP", &plain, Some(userinfo_proof(&s, &key, &plain))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    // Introspection shows the binding (RFC 9449 §6.2).
+    let meta = introspect_token(&s, &c, &at).await;
+    assert_eq!(meta["active"], true);
+    assert_eq!(meta["token_type"], "DPoP");
+    assert_eq!(meta["cnf"]["jkt"], jkt.as_str());
+    let meta = introspect_token(&s, &c, &plain).await;
+    assert_eq!(meta["token_type"], "Bearer");
+    assert!(meta["cnf"].is_null());
 }
 
 /// POSTs `form` to the token endpoint as `client` (Basic, or `client_id` for public clients),

@@ -113,6 +113,28 @@ pub fn check_binding(bound: Option<&str>, proof: Option<&str>) -> Result<(), OAu
     }
 }
 
+/// How an access token was presented at a protected resource (RFC 9449 §7): a DPoP-bound
+/// token only with the DPoP scheme and a verified proof of its key (`proof_jkt`); an unbound
+/// token only as a bearer token. Anything else is `invalid_token`.
+pub fn check_presentation(
+    claims: &crate::claims::AccessTokenClaims,
+    proof_jkt: Option<&str>,
+) -> Result<(), OAuthError> {
+    match (&claims.cnf, proof_jkt) {
+        (Some(c), Some(p)) if bool::from(c.jkt.as_bytes().ct_eq(p.as_bytes())) => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_token(
+            "the access token is bound to another DPoP key",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_token(
+            "the access token is bound to a DPoP key and cannot be used as a bearer token",
+        )),
+        (None, Some(_)) => Err(OAuthError::invalid_token(
+            "the access token is not bound to a DPoP key: use the Bearer scheme",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
 /// The key a nonce is derived with. No `Debug`: it is a secret.
 pub struct NonceKey([u8; 32]);
 

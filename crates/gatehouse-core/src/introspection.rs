@@ -66,7 +66,7 @@ pub struct Introspection {
     pub iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
-    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    /// `Bearer` (or `DPoP` when bound) for access tokens, `refresh_token` for refresh tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -90,6 +90,9 @@ pub struct Introspection {
     /// `delete`; 0 = unlimited). Filled in by the server, which holds the configured classes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<std::collections::BTreeMap<String, u32>>,
+    /// DPoP-bound access tokens: the key's thumbprint (RFC 9449 §6.2, `token_type` `DPoP`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::claims::Confirmation>,
 }
 
 impl Introspection {
@@ -276,6 +279,7 @@ pub async fn introspect_api_key<S: ApiKeyAuthStore>(
         },
         rate_limit_class: key.rate_limit_class,
         rate_limits: None,
+        cnf: None,
     })
 }
 
@@ -324,7 +328,11 @@ async fn access<S: IntrospectionStore, V: AccessTokenVerifier>(
         iat: Some(claims.iat),
         iss: Some(claims.iss),
         aud: Some(claims.aud),
-        token_type: Some("Bearer"),
+        token_type: Some(if claims.cnf.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }),
         jti: Some(claims.jti),
         tenant: claims.tenant,
         name,
@@ -332,6 +340,7 @@ async fn access<S: IntrospectionStore, V: AccessTokenVerifier>(
         allowed_ips: None,
         rate_limit_class: None,
         rate_limits: None,
+        cnf: claims.cnf,
     }))
 }
 
@@ -373,6 +382,7 @@ async fn refresh<S: GrantStore>(
         allowed_ips: None,
         rate_limit_class: None,
         rate_limits: None,
+        cnf: None,
     }))
 }
 

@@ -2,8 +2,9 @@
 //! bearer-token rules (RFC 6750 §3.1). The token is one of our JWT access tokens (RFC 9068),
 //! verified through the [`AccessTokenVerifier`] port (signature, `typ`, `iss`, `aud`); expiry is
 //! checked here against the injected clock. Access tokens revoked by `jti` (RFC 7009) or with
-//! their grant are refused, and so are tokens of a disabled tenant, and DPoP-bound tokens
-//! (RFC 9449 §7.1: a bound token is never a bearer token).
+//! their grant are refused, and so are tokens of a disabled tenant. A DPoP-bound token
+//! (RFC 9449 §7.1) is accepted only with the DPoP scheme and a proof of its key, never as a
+//! bearer token (`crate::dpop::check_presentation`).
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -24,6 +25,7 @@ pub async fn userinfo<S, V>(
     store: &S,
     verifier: &V,
     token: &str,
+    proof_jkt: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Map<String, Value>, Error>
 where
@@ -33,13 +35,15 @@ where
     let claims = verifier
         .verify_access_token(token)
         .ok_or_else(|| OAuthError::invalid_token("the access token is invalid or expired"))?;
-    user_claims(store, &claims, now).await
+    user_claims(store, &claims, proof_jkt, now).await
 }
 
-/// The claims for a verified access token.
+/// The claims for a verified access token presented with a proof of `proof_jkt` (DPoP
+/// scheme) or as a bearer token (`None`).
 async fn user_claims<S>(
     store: &S,
     claims: &AccessTokenClaims,
+    proof_jkt: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Map<String, Value>, Error>
 where
@@ -49,14 +53,8 @@ where
     if claims.exp <= now.timestamp() {
         return Err(OAuthError::invalid_token("the access token has expired").into());
     }
-    // A DPoP-bound token (RFC 9449 §7.1) is never accepted as a bearer token; userinfo does
-    // not take the DPoP scheme yet (see docs/conformance.md).
-    if claims.cnf.is_some() {
-        return Err(OAuthError::invalid_token(
-            "the access token is bound to a DPoP key and cannot be used as a bearer token",
-        )
-        .into());
-    }
+    // A DPoP-bound token (RFC 9449 §7.1) only with a proof of its key, never as a bearer token.
+    crate::dpop::check_presentation(claims, proof_jkt)?;
     // Only tokens issued for a user (through a grant) can read user claims.
     let grant = claims
         .gid

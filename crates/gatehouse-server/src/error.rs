@@ -4,7 +4,8 @@
 //!   `WWW-Authenticate` for `invalid_client` ([`token_error`], and [`TokenRejection`] for
 //!   requests the extractors cannot parse);
 //! - protected resources (userinfo): RFC 6750 §3 `WWW-Authenticate: Bearer` challenges
-//!   ([`bearer_error`], [`bearer_missing`], [`BearerRejection`]);
+//!   ([`bearer_error`], [`bearer_missing`], [`BearerRejection`]), or `DPoP` challenges for
+//!   requests with the DPoP scheme (RFC 9449 §7.1, [`dpop_reply`]);
 //! - authorization endpoint: a redirect to the client (RFC 6749 §4.1.2.1, RFC 9207) or a
 //!   form-post page (Form Post Response Mode §2), or an error page when the redirect URI cannot
 //!   be trusted;
@@ -131,6 +132,31 @@ pub fn bearer_error(e: &Error) -> HttpResponse {
         resp.insert_header((header::WWW_AUTHENTICATE, v));
     }
     resp.json(json!({ "error": err.code.as_str(), "error_description": err.description }))
+}
+
+/// The answer of a protected resource to a request with the DPoP scheme: `body` as JSON, or
+/// the error with a `WWW-Authenticate: DPoP` challenge (RFC 9449 §7.1: `invalid_dpop_proof`,
+/// `use_dpop_nonce` and `invalid_token` are 401).
+pub fn dpop_reply<T: serde::Serialize>(answer: Result<T, Error>) -> HttpResponse {
+    match answer {
+        Ok(body) => bearer_reply::<T>(Ok(body)),
+        Err(e) => {
+            log_internal(&e);
+            let err = e.to_oauth();
+            let challenge = format!(
+                "DPoP realm=\"gatehouse\", algs=\"{}\", error=\"{}\", error_description=\"{}\"",
+                gatehouse_core::dpop::SIGNING_ALGS.join(" "),
+                err.code.as_str(),
+                err.description.replace(['"', '\\'], "'")
+            );
+            let mut resp = HttpResponse::build(bearer_status(err.code));
+            no_store(&mut resp);
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                resp.insert_header((header::WWW_AUTHENTICATE, v));
+            }
+            resp.json(json!({ "error": err.code.as_str(), "error_description": err.description }))
+        }
+    }
 }
 
 /// A request to a protected resource without any credentials (RFC 6750 §3.1: no error code).

@@ -179,6 +179,71 @@ impl<T: FromForm + 'static> FromRequest for ClientRequest<T> {
     }
 }
 
+/// `Authorization: Bearer <token>` or `Authorization: DPoP <token>` (RFC 9449 §7.1), the
+/// scheme matched case-insensitively; the token and whether the scheme was DPoP.
+fn access_token_header(req: &HttpRequest) -> Result<Option<(String, bool)>, OAuthError> {
+    let Some(value) = authorization(req)? else {
+        return Ok(None);
+    };
+    match value.split_once(' ') {
+        Some((scheme, t)) if !t.trim().is_empty() && scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(Some((t.trim().to_owned(), false)))
+        }
+        Some((scheme, t)) if !t.trim().is_empty() && scheme.eq_ignore_ascii_case("dpop") => {
+            Ok(Some((t.trim().to_owned(), true)))
+        }
+        _ => Err(OAuthError::invalid_request(
+            "use the Bearer or DPoP authorization scheme",
+        )),
+    }
+}
+
+/// The access token of a request to the server's own protected resource (userinfo): as
+/// [`BearerToken`], or `Authorization: DPoP <token>` (RFC 9449 §7.1; header only, `dpop`
+/// true), whose proof the handler checks.
+pub struct ResourceToken {
+    pub token: String,
+    pub dpop: bool,
+}
+
+impl ResourceToken {
+    fn parse(req: &HttpRequest, body: Option<&[u8]>) -> Result<Self, BearerRejection> {
+        let header = access_token_header(req);
+        let form = body
+            .and_then(|b| form_params(req, b).ok())
+            .and_then(|p| p.get("access_token").map(str::to_owned));
+        let (token, dpop) = match (header, form) {
+            (Ok(Some(_)), Some(_)) => {
+                return Err(BearerRejection::Invalid(OAuthError::invalid_request(
+                    "send the token in one place only",
+                )));
+            }
+            (Err(e), _) => return Err(BearerRejection::Invalid(e)),
+            (Ok(Some(h)), None) => h,
+            (Ok(None), Some(f)) => (f, false),
+            (Ok(None), None) => return Err(BearerRejection::Missing),
+        };
+        Ok(Self { token, dpop })
+    }
+}
+
+impl FromRequest for ResourceToken {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = (req.method() == Method::POST).then(|| web::Bytes::from_request(&req, payload));
+        Box::pin(async move {
+            let body = match body {
+                Some(b) => Some(b.await?),
+                None => None,
+            };
+            Ok(Self::parse(&req, body.as_deref())?)
+        })
+    }
+}
+
 /// The bearer token of a request to a protected resource: the `Authorization` header
 /// (RFC 6750 §2.1) or, on a form POST, the `access_token` body parameter (§2.2); not both.
 pub struct BearerToken(pub String);

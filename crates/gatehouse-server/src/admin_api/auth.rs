@@ -78,6 +78,9 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<AdminPrincip
         .await
         .map_err(ApiError::server)?
         .ok_or_else(ApiError::invalid_token)?;
+    // The admin API takes bearer tokens only: a DPoP-bound token is refused (RFC 9449 §7.1).
+    gatehouse_core::dpop::check_presentation(&claims, None)
+        .map_err(|_| ApiError::invalid_token())?;
     let claimed = claims.tenant.clone();
     // A client acting for itself (client_credentials) is its own subject.
     let (actor_kind, home) = if claims.sub == claims.client_id {
