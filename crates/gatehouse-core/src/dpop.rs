@@ -599,6 +599,43 @@ mod tests {
     }
 
     #[test]
+    fn bound_tokens_need_a_proof_of_their_key_rfc9449_7_1() {
+        let mut claims: crate::claims::AccessTokenClaims = serde_json::from_value(json!({
+            "iss": "i", "sub": "s", "aud": "a", "client_id": "c", "scope": "openid",
+            "jti": "j", "iat": 0, "exp": 1
+        }))
+        .unwrap();
+        assert!(check_presentation(&claims, None).is_ok());
+        assert!(check_presentation(&claims, Some("k")).is_err());
+        claims.cnf = Some(crate::claims::Confirmation { jkt: "k".into() });
+        assert!(check_presentation(&claims, Some("k")).is_ok());
+        for presented in [None, Some("other")] {
+            let e = check_presentation(&claims, presented).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidToken);
+        }
+    }
+
+    #[test]
+    fn codes_and_refresh_tokens_bound_to_a_key_need_it_rfc9449_5_10() {
+        assert!(check_binding(None, None).is_ok());
+        assert!(check_binding(None, Some("k")).is_ok());
+        assert!(check_binding(Some("k"), Some("k")).is_ok());
+        for proof in [None, Some("other")] {
+            let e = check_binding(Some("k"), proof).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidDpopProof);
+        }
+        let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        assert_eq!(parse_jkt(Some(jkt)).unwrap().as_deref(), Some(jkt));
+        assert_eq!(parse_jkt(None).unwrap(), None);
+        for bad in ["short", &format!("{}=", &jkt[..42]), &format!("{jkt}A")] {
+            assert_eq!(
+                parse_jkt(Some(bad)).unwrap_err().code,
+                ErrorCode::InvalidRequest
+            );
+        }
+    }
+
+    #[test]
     fn hmac_matches_rfc4231_style_vector() {
         // HMAC-SHA256 with a 32-byte key of 0x0b and "Hi There" (checked against openssl).
         let mac = hmac_sha256(&[0x0b; 32], b"Hi There");

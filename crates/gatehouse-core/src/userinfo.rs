@@ -108,7 +108,7 @@ mod tests {
     }
 
     async fn code(store: &FakeStore, t: &str, now: DateTime<Utc>) -> ErrorCode {
-        let e = userinfo(store, &FakeVerifier, t, now).await.unwrap_err();
+        let e = userinfo(store, &FakeVerifier, t, None, now).await.unwrap_err();
         e.to_oauth().code
     }
 
@@ -121,6 +121,7 @@ mod tests {
             &store,
             &FakeVerifier,
             &token("openid", Some("g1"), now),
+            None,
             now,
         )
         .await
