@@ -120,6 +120,7 @@ fn refresh(c: &Client, u: &User, grant: &GrantId) -> RefreshRecord {
         family_expires_at: Some(t0() + TimeDelta::days(90)),
         replaced_by: None,
         rotation_salt: None,
+        dpop_jkt: None,
     }
 }
 
