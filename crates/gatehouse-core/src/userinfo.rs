@@ -108,7 +108,9 @@ mod tests {
     }
 
     async fn code(store: &FakeStore, t: &str, now: DateTime<Utc>) -> ErrorCode {
-        let e = userinfo(store, &FakeVerifier, t, None, now).await.unwrap_err();
+        let e = userinfo(store, &FakeVerifier, t, None, now)
+            .await
+            .unwrap_err();
         e.to_oauth().code
     }
 

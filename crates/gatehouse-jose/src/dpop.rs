@@ -41,3 +41,41 @@ impl ProofVerifier for DpopVerifier {
         jwk_thumbprint(jwk).map_err(|_| "the DPoP proof's jwk has no thumbprint")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SigningKey, generate_key};
+    use gatehouse_core::SigningAlg;
+
+    fn key() -> SigningKey {
+        let g = generate_key(SigningAlg::ES256).unwrap();
+        SigningKey::from_pkcs8(SigningAlg::ES256, &g.private_pkcs8_der).unwrap()
+    }
+
+    #[test]
+    fn a_proof_verifies_with_its_own_jwk_only() {
+        let (k, other) = (key(), key());
+        let jwk = k.public_jwk().clone();
+        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk, "kid": "anything"});
+        let proof = k.sign_with_header(&header, &json!({"jti": "j"})).unwrap();
+        let claims = DpopVerifier.verify_proof(&proof, &jwk).unwrap();
+        assert_eq!(claims["jti"], "j");
+        assert!(
+            DpopVerifier
+                .verify_proof(&proof, other.public_jwk())
+                .is_err()
+        );
+        let private = json!({"kty": "oct", "k": "c2VjcmV0"});
+        assert!(DpopVerifier.verify_proof(&proof, &private).is_err());
+    }
+
+    #[test]
+    fn ed25519_thumbprint_matches_rfc8037_a_3() {
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        assert_eq!(
+            DpopVerifier.thumbprint(&jwk).unwrap(),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+}
