@@ -511,3 +511,81 @@ async fn dpop_jkt_binds_the_code_to_the_key_rfc9449_10() {
         Some("invalid_request")
     );
 }
+
+/// Pushes an authorization request of `c` (RFC 9126) with an optional DPoP proof and extra
+/// parameters; returns (status, body, PKCE verifier).
+async fn push_with(
+    s: &TestServer,
+    c: &TestClient,
+    proof: Option<String>,
+    extra: &[(&str, &str)],
+) -> (u16, Value, String) {
+    let (verifier, challenge) = pkce();
+    let mut form = vec![
+        ("response_type", "code"),
+        ("client_id", c.id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    form.extend_from_slice(extra);
+    let mut req = http()
+        .post(s.url("/oauth/par"))
+        .basic_auth(&c.id, c.secret.as_ref())
+        .form(&form);
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null), verifier)
+}
+
+#[tokio::test]
+async fn a_proof_at_the_par_endpoint_binds_the_code_rfc9449_10_1() {
+    let s = TestServer::start().await;
+    let c = s.client(|_| {}).await;
+    s.user("pat").await;
+    let key = new_key(SigningAlg::ES256);
+    let par_proof = |k: &SigningKey| {
+        k.sign_with_header(&header(k), &claims(&s, "POST", "/oauth/par"))
+            .unwrap()
+    };
+    let (status, body, verifier) = push_with(&s, &c, Some(par_proof(&key)), &[]).await;
+    assert_eq!(status, 201, "{body}");
+    let mut u = url::Url::parse(&s.url("/oauth/authorize")).unwrap();
+    u.query_pairs_mut()
+        .append_pair("client_id", &c.id)
+        .append_pair("request_uri", str_of(&body, "request_uri"));
+    let code = match run_flow(&browser(), &s, u.as_str(), "pat", PASSWORD, "allow").await {
+        Outcome::Redirect(loc) => query_param(&loc, "code").expect("code"),
+        Outcome::Page(st, b) => panic!("{st}: {b}"),
+    };
+    let other = new_key(SigningAlg::ES256);
+    let (status, body) = token_with(
+        &s,
+        &c,
+        &code_form(&code, &verifier),
+        Some(proof(&s, &other)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    // A proof for the token endpoint's URL, or a dpop_jkt naming another key, is refused.
+    let wrong = proof(&s, &key);
+    let (status, body, _) = push_with(&s, &c, Some(wrong), &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    let other_jkt = jwk_thumbprint(&public_jwk(&other)).unwrap();
+    let extra = [("dpop_jkt", other_jkt.as_str())];
+    let (status, body, _) = push_with(&s, &c, Some(par_proof(&key)), &extra).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+}

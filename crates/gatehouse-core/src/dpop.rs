@@ -18,8 +18,10 @@
 //!
 //! The key is identified by its RFC 7638 SHA-256 thumbprint, `jkt`: access tokens issued with
 //! a proof carry `cnf: {"jkt": ...}` (§6.1) and the token response says `token_type: DPoP`
-//! (§5). Binding codes (`dpop_jkt`, §10), refresh tokens (§5) and the per-client "DPoP
-//! required" rule are applied by the token endpoint ([`crate::token`]).
+//! (§5). Codes are bound by `dpop_jkt` (§10) or by a proof sent with a pushed request
+//! ([`bind_pushed`], §10.1); public clients' refresh tokens by the proof of their issue (§5).
+//! The token endpoint ([`crate::token`], the grants) applies [`check_required`] and
+//! [`check_binding`]; protected resources apply [`check_presentation`] (§7.1).
 //!
 //! Server nonces are stateless: `base64url(window || HMAC-SHA256(key, "dpop-nonce" || window)[..16])`
 //! with 5-minute windows; the current and the previous window are accepted. Every node derives
@@ -38,6 +40,7 @@ use subtle::ConstantTimeEq;
 
 use crate::client_auth::{JtiUse, ReplayStore, replay_issuer};
 use crate::error::{Error, ErrorCode, OAuthError, StoreError};
+use crate::params::Params;
 use crate::values::ClientId;
 
 /// The algorithms a proof may be signed with (§4.2: asymmetric only).
@@ -101,6 +104,21 @@ pub fn parse_jkt(raw: Option<&str>) -> Result<Option<String>, OAuthError> {
             "dpop_jkt must be a base64url SHA-256 JWK thumbprint",
         )),
     }
+}
+
+/// The parameters of a pushed authorization request sent with a DPoP proof (§10.1): the code
+/// will be bound to the proof's key (`dpop_jkt`); a `dpop_jkt` naming another key is
+/// `invalid_dpop_proof`.
+pub fn bind_pushed(params: Params, proof: Option<&ProofKey>) -> Result<Params, OAuthError> {
+    let Some(key) = proof else {
+        return Ok(params);
+    };
+    if params.get("dpop_jkt").is_some_and(|j| j != key.jkt) {
+        return Err(OAuthError::invalid_dpop_proof(
+            "dpop_jkt does not match the key of the DPoP proof",
+        ));
+    }
+    Ok(params.with("dpop_jkt", Some(key.jkt.clone())))
 }
 
 /// A code or refresh token bound to `bound` (§5, §10) is used only with a proof of that key.

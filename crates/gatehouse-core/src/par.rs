@@ -101,6 +101,7 @@ pub async fn push<C, R, V, S>(
     presented: Option<&ClientCredentials>,
     req: PushRequest,
     issuer: &str,
+    proof: Option<&crate::dpop::ProofKey>,
 ) -> Result<PushResponse, Error>
 where
     C: ClientDirectory,
@@ -132,6 +133,8 @@ where
         }
         None => req.params.with("client_id", Some(client.id.to_string())),
     };
+    // A DPoP proof with the push binds the code to its key (RFC 9449 §10.1).
+    let params = crate::dpop::bind_pushed(params, proof)?;
     let as_json = |e: AuthorizeError| match e {
         AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. } => Error::OAuth(e),
         AuthorizeError::Internal(e) => e,

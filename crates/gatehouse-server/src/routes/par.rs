@@ -2,9 +2,10 @@
 //! the client credentials presented; core `par::push` authenticates the client as the token
 //! endpoint does, unpacks a signed `request` object (RFC 9126 §3), validates the request as
 //! the authorization endpoint does and stores it;
-//! [`pushed_reply`] answers `201` with the `request_uri`, or the error as JSON.
+//! [`pushed_reply`] answers `201` with the `request_uri`, or the error as JSON. A `DPoP` proof
+//! (RFC 9449 §10.1) binds the code to its key.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_core::client_auth::ClientAuthContext;
 use gatehouse_core::par::{self, PushRequest};
 
@@ -13,7 +14,16 @@ use crate::extract::ClientRequest;
 use crate::state::AppState;
 
 #[tracing::instrument(skip_all)]
-pub async fn push(state: web::Data<AppState>, form: ClientRequest<PushRequest>) -> HttpResponse {
+pub async fn push(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: ClientRequest<PushRequest>,
+) -> HttpResponse {
+    // A DPoP proof binds the code to its key (RFC 9449 §10.1).
+    let proof = match crate::dpop::proof_key(&state, &req, "/oauth/par", None).await {
+        Ok(p) => p,
+        Err(e) => return crate::dpop::with_nonce(&state, pushed_reply::<()>(Err(e))),
+    };
     let now = state.now();
     let ctx = ClientAuthContext {
         clients: &state.clients,
@@ -28,7 +38,8 @@ pub async fn push(state: web::Data<AppState>, form: ClientRequest<PushRequest>) 
         form.credentials.as_ref(),
         form.request,
         &state.policy.issuer,
+        proof.as_ref(),
     )
     .await;
-    pushed_reply(answer)
+    crate::dpop::with_nonce(&state, pushed_reply(answer))
 }
