@@ -57,9 +57,10 @@ pub enum ClientCmd {
 pub struct ClientCreate {
     #[arg(long)]
     name: String,
-    /// authorization_code, client_credentials, refresh_token or
-    /// urn:ietf:params:oauth:grant-type:jwt-bearer (repeatable). Default with --redirect-uri:
-    /// authorization_code and refresh_token.
+    /// authorization_code, client_credentials, refresh_token,
+    /// urn:ietf:params:oauth:grant-type:jwt-bearer or
+    /// urn:ietf:params:oauth:grant-type:device_code (RFC 8628; needs no redirect URI)
+    /// (repeatable). Default with --redirect-uri: authorization_code and refresh_token.
     #[arg(long = "grant-type", value_name = "T")]
     grant_types: Vec<String>,
     /// An exact redirect URI (repeatable).
