@@ -410,3 +410,29 @@ async fn the_cli_registers_a_device_client_without_redirect_uri() {
     let (status, body) = start(&s, &c, "openid").await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn pending_device_authorizations_per_client_are_capped_rfc8628_5_2() {
+    let s = TestServer::start().await;
+    let c = device_client(&s, true).await;
+    let other = device_client(&s, true).await;
+    for _ in 0..100 {
+        let (status, cache, _) = client_post(
+            &s,
+            &c,
+            "/oauth/device_authorization",
+            &[("scope", "openid")],
+        )
+        .await;
+        assert_eq!((status, cache.as_str()), (200, "no-store"));
+    }
+    let (status, body) = start(&s, &c, "openid").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    // Other clients are not affected, and expired requests no longer count.
+    assert_eq!(start(&s, &other, "openid").await.0, 200);
+    s.clock.advance(601);
+    assert_eq!(start(&s, &c, "openid").await.0, 200);
+}
