@@ -76,6 +76,14 @@ async fn approve_in_browser(
     if !body.contains("action=\"/device/consent\"") {
         return (status, body);
     }
+    // The consent screen names the code, for the user to compare with the device's.
+    let shown = gatehouse_core::device::UserCode::parse(user_code)
+        .unwrap()
+        .display();
+    assert!(
+        body.contains(&format!("<strong>{shown}</strong>")),
+        "{body}"
+    );
     let form = [
         ("decision", decision.to_owned()),
         ("csrf_token", hidden(&body, "csrf_token").unwrap()),

@@ -102,6 +102,9 @@ pub struct ConsentPage<'a> {
     pub request: &'a str,
     /// (scope, description) pairs.
     pub scopes: Vec<(String, String)>,
+    /// The user code, on the device flow's consent screen: the user compares it with the
+    /// device's (RFC 8628 §5.4).
+    pub device_code: Option<&'a str>,
 }
 
 /// The consent page for `areq` (already narrowed to what the user may get), in the session
@@ -117,6 +120,7 @@ pub fn consent_page(
         &ConsentPage {
             action: "/consent",
             scopes: described(&areq.scope, descriptions),
+            device_code: None,
             client_name: &areq.client.name,
             username: &b.user().username,
             csrf_token: &b.session().csrf_token,
@@ -158,6 +162,7 @@ pub fn device_consent_page(
         &ConsentPage {
             action: "/device/consent",
             scopes: described(scope, descriptions),
+            device_code: Some(user_code),
             client_name,
             username: &b.user().username,
             csrf_token: &b.session().csrf_token,
