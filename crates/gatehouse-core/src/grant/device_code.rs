@@ -187,3 +187,106 @@ where
         ..TokenResponse::bearer(access_token, ttl, &record.scope, issued)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::ErrorCode;
+    use crate::device::Decision;
+    use crate::fakes::{self, Registered, TokenHarness, answer, claims_of};
+    use crate::values::{ScopeSet, UserId};
+
+    /// A harness with user `u1`, device client `tv` and one pending authorization of it.
+    fn setup(now: DateTime<Utc>) -> (TokenHarness, Registered, Secret) {
+        let h = TokenHarness::default();
+        h.store.add_user("u1");
+        let mut c = fakes::client("tv");
+        c.grant_types = vec![GrantType::DeviceCode, GrantType::RefreshToken];
+        let creds = h.register(c);
+        let code = Secret::generate();
+        h.store.devices.lock().unwrap().push(DeviceAuthorization {
+            device_code_hash: code.hash(),
+            user_code_hash: Secret::generate().hash(),
+            client_id: crate::ClientId::parse("tv").unwrap(),
+            scope: ScopeSet::parse("openid offline_access").unwrap(),
+            status: DeviceStatus::Pending,
+            user_id: None,
+            auth_time: None,
+            interval: 5,
+            last_polled_at: None,
+            expires_at: now + Duration::seconds(600),
+        });
+        (h, creds, code)
+    }
+
+    fn form(code: &Secret) -> [(&'static str, &str); 2] {
+        [
+            ("grant_type", crate::client::GRANT_TYPE_DEVICE_CODE),
+            ("device_code", code.expose()),
+        ]
+    }
+
+    async fn decide(h: &TokenHarness, code: &Secret, approved: bool, now: DateTime<Utc>) {
+        let d = Decision {
+            approved,
+            user_id: UserId::parse("u1").unwrap(),
+            auth_time: now,
+            scope: ScopeSet::parse("openid offline_access").unwrap(),
+        };
+        assert!(h.store.decide_device(&code.hash(), &d, now).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn pending_then_slow_down_then_tokens_once_rfc8628_3_5() {
+        let now = chrono::Utc::now();
+        let (h, creds, code) = setup(now);
+        let f = form(&code);
+        let poll = |at| h.token(creds.creds(), &f, at);
+        assert_eq!(
+            answer(&poll(now).await),
+            Err(ErrorCode::AuthorizationPending)
+        );
+        let fast = now + Duration::seconds(2);
+        assert_eq!(answer(&poll(fast).await), Err(ErrorCode::SlowDown));
+        // The interval is 10 s now, counted from the last poll.
+        assert_eq!(
+            answer(&poll(fast + Duration::seconds(7)).await),
+            Err(ErrorCode::SlowDown)
+        );
+        let later = fast + Duration::seconds(30);
+        assert_eq!(
+            answer(&poll(later).await),
+            Err(ErrorCode::AuthorizationPending)
+        );
+        decide(&h, &code, true, later).await;
+        let out = poll(later).await;
+        let body = answer(&out).unwrap();
+        assert!(body["refresh_token"].is_string());
+        assert_eq!(claims_of(body["id_token"].as_str().unwrap())["sub"], "u1");
+        assert_eq!(
+            out.events[0].details["grant_type"],
+            GrantType::DeviceCode.as_str()
+        );
+        assert_eq!(answer(&poll(later).await), Err(ErrorCode::InvalidGrant));
+    }
+
+    #[tokio::test]
+    async fn denied_expired_and_foreign_codes_rfc8628_3_5() {
+        let now = chrono::Utc::now();
+        let (h, creds, code) = setup(now);
+        decide(&h, &code, false, now).await;
+        let out = h.token(creds.creds(), &form(&code), now).await;
+        assert_eq!(answer(&out), Err(ErrorCode::AccessDenied));
+        let (h, creds, code) = setup(now);
+        let late = now + Duration::seconds(601);
+        let out = h.token(creds.creds(), &form(&code), late).await;
+        assert_eq!(answer(&out), Err(ErrorCode::ExpiredToken));
+        let mut other = fakes::client("other");
+        other.grant_types = vec![GrantType::DeviceCode];
+        let other = h.register(other);
+        let out = h.token(other.creds(), &form(&code), now).await;
+        assert_eq!(answer(&out), Err(ErrorCode::InvalidGrant));
+    }
+}
