@@ -15,6 +15,12 @@ BASELINE=benches/baseline
 SAVE=0
 [ "${1:-}" = "--save" ] && SAVE=1
 
+if [ "$SAVE" -eq 0 ] && [ ! -f "$BASELINE/means.json" ]; then
+  echo "no baseline at $BASELINE/means.json: record one first with $0 --save (on a quiet" >&2
+  echo "machine of the kind you compare on), then run $0 after your change" >&2
+  exit 2
+fi
+
 rm -rf target/criterion
 cargo bench --bench tokens -- --noplot >&2
 cargo bench -p gatehouse-verify --bench verify -- --noplot >&2

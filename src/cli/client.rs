@@ -77,10 +77,12 @@ pub struct ClientCreate {
     /// or none.
     #[arg(long = "auth-method")]
     auth_method: Option<String>,
-    /// A JWKS file with the client's public keys (private_key_jwt).
+    /// A JWKS file with the client's public keys (private_key_jwt); they also verify the
+    /// client's signed request objects (RFC 9101).
     #[arg(long = "jwks-file", value_name = "F", conflicts_with = "jwks_uri")]
     jwks_file: Option<PathBuf>,
-    /// The URL of the client's JWKS (private_key_jwt): https, or http to a loopback address.
+    /// The URL of the client's JWKS (private_key_jwt; also verifies its request objects):
+    /// https, or http to a loopback address.
     #[arg(long = "jwks-uri", value_name = "URL")]
     jwks_uri: Option<String>,
     /// RS256 (default) or ES256.

@@ -97,6 +97,31 @@ async fn user_tokens_carry_their_tenant_and_disabled_tenants_are_refused() {
     let r = get(&server, "/admin/v1/users", &tk).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.body["error"], "invalid_token");
+
+    // The default tenant holds the platform administrators: it cannot be disabled, and the
+    // refusal changes nothing.
+    let r = call(
+        &server,
+        reqwest::Method::PATCH,
+        "/admin/v1/tenants/default",
+        Some(&platform),
+        Some(json!({"disabled": true, "name": "Renamed"})),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("cannot be disabled")),
+        "{}",
+        r.body
+    );
+    let r = get(&server, "/admin/v1/tenant", &platform).await;
+    assert_eq!(
+        (r.body["disabled"].clone(), r.body["name"].clone()),
+        (json!(false), json!("Default"))
+    );
 }
 
 #[tokio::test]

@@ -284,6 +284,11 @@ async fn tenants_are_shown_and_deleted_by_id_or_name() {
 
     let err = fails(&s, &["tenant", "delete", "default", "--json"], None);
     assert!(err.contains("cannot be deleted"), "{err}");
+    // Nor disabled: it holds the platform administrators.
+    let err = fails(&s, &["tenant", "disable", "default", "--json"], None);
+    assert!(err.contains("cannot be disabled"), "{err}");
+    let default = ok(&s, &["tenant", "show", "default", "--json"]);
+    assert_eq!(default["disabled"], false);
     let deleted = ok(&s, &["tenant", "delete", &acme_id, "--json"]);
     assert_eq!(deleted["deleted"], true);
     assert_eq!(deleted["users"], 1);

@@ -296,7 +296,7 @@ async fn authorization_errors_go_back_to_the_client_with_state_and_iss() {
         (&[("prompt", "none")], "login_required"),
         (
             &[("request", "eyJhbGciOiJub25lIn0.e30.")],
-            "request_not_supported",
+            "invalid_request_object",
         ),
         (&[("max_age", "-1")], "invalid_request"),
     ];

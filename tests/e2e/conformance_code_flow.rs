@@ -297,9 +297,11 @@ async fn login_hint_prefills_the_username() {
     assert_eq!(hidden(&body, "username").as_deref(), Some("alice"));
 }
 
-/// oidcc-ensure-request-object-with-redirect-uri / oidcc-request-uri-*: request objects are
-/// refused with `request_not_supported` / `request_uri_not_supported` (Core §6.1, §6.2), sent
-/// to the (registered) redirect URI with `state`.
+/// oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported /
+/// oidcc-request-uri-*: an unsigned request object is refused with `invalid_request_object`
+/// (RFC 9101 §6.1: signatures are required; this client has no keys either) and a
+/// `request_uri` that is not a pushed request with `request_uri_not_supported` (Core §6.2:
+/// nothing is fetched), sent to the (registered) redirect URI with `state`.
 #[tokio::test]
 async fn request_objects_are_refused_after_the_redirect_uri_is_checked() {
     let s = TestServer::start().await;
@@ -309,7 +311,7 @@ async fn request_objects_are_refused_after_the_redirect_uri_is_checked() {
         (
             "request",
             "eyJhbGciOiJub25lIn0.e30.",
-            "request_not_supported",
+            "invalid_request_object",
         ),
         (
             "request_uri",

@@ -88,7 +88,8 @@ async fn discovery_lists_scopes_and_claims() {
         assert!(claims.contains(&c), "claims_supported lacks {c}");
     }
     assert_eq!(m["claims_parameter_supported"], true);
-    assert_eq!(m["request_parameter_supported"], false);
+    // Signed request objects by value (RFC 9101); request_uri only from PAR, nothing fetched.
+    assert_eq!(m["request_parameter_supported"], true);
     assert_eq!(m["request_uri_parameter_supported"], false);
     let modes = strings(&m["response_modes_supported"]);
     assert!(modes.contains(&"query") && modes.contains(&"form_post"));

@@ -57,6 +57,7 @@ mod private_key_jwt;
 mod refresh;
 mod refresh_concurrency;
 mod refresh_policy;
+mod request_objects;
 mod resource_indicators;
 mod resource_server;
 mod resources_admin_api;

@@ -297,14 +297,14 @@ fn with_sub_other(c: &Value) -> Value {
 }
 
 /// A tiny HTTP server for a client's `jwks_uri`: serves `body`, counts requests.
-struct JwksServer {
-    url: String,
+pub(crate) struct JwksServer {
+    pub(crate) url: String,
     body: Arc<Mutex<String>>,
     hits: Arc<AtomicUsize>,
 }
 
 impl JwksServer {
-    fn start(initial: Value) -> Self {
+    pub(crate) fn start(initial: Value) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
         let body = Arc::new(Mutex::new(initial.to_string()));
@@ -334,11 +334,11 @@ impl JwksServer {
         Self { url, body, hits }
     }
 
-    fn serve(&self, v: Value) {
+    pub(crate) fn serve(&self, v: Value) {
         *self.body.lock().unwrap() = v.to_string();
     }
 
-    fn hits(&self) -> usize {
+    pub(crate) fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
 }

@@ -163,7 +163,8 @@ fn check(changes: &TenantChanges) -> Result<Checked, OpError> {
 }
 
 /// Renames, disables or enables a tenant, or changes its API-key policy. Everything is
-/// validated before the first write; each change is its own audit event.
+/// validated before the first write; each change is its own audit event. The `default`
+/// tenant cannot be disabled.
 pub async fn update(
     ctx: &Context<'_>,
     id: &str,
@@ -181,6 +182,13 @@ pub async fn update(
         return Err(OpError::Stale);
     }
     let checked = check(&changes)?;
+    if changes.disabled == Some(true) && tid.as_str() == TenantId::DEFAULT {
+        return Err(OpError::Refused(format!(
+            "the {} tenant cannot be disabled: it is the operator's home tenant, and its \
+             platform administrators would be locked out",
+            TenantId::DEFAULT
+        )));
+    }
     let (store, t) = (ctx.store, tid.as_str());
     let mut latest = None;
     if let Some(n) = &changes.name {

@@ -164,23 +164,7 @@ pub async fn resolve_client<S: ClientStore + TenantStore>(
     params: &Params,
 ) -> Result<ResolvedClient, AuthorizeError> {
     let page = |d: &'static str| AuthorizeError::Page(OAuthError::invalid_request(d));
-    let client_id = params
-        .get("client_id")
-        .ok_or_else(|| page("the request has no client_id"))?;
-    let client_id = ClientId::parse(client_id).map_err(|_| page("the client_id is not valid"))?;
-    let client = store
-        .find_client(&client_id)
-        .await
-        .map_err(|e| AuthorizeError::Internal(e.into()))?
-        .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_client("unknown client_id")))?;
-    if !tenant_enabled(store, &client.tenant_id)
-        .await
-        .map_err(|e| AuthorizeError::Internal(e.into()))?
-    {
-        return Err(AuthorizeError::Page(OAuthError::invalid_client(
-            "unknown client_id",
-        )));
-    }
+    let client = known_client(store, params).await?;
     let (redirect_uri, in_request) = match params.get("redirect_uri") {
         Some(raw) => {
             let requested =
@@ -212,6 +196,33 @@ pub async fn resolve_client<S: ClientStore + TenantStore>(
         },
         redirect_uri_in_request: in_request,
     })
+}
+
+/// The client named by the request's `client_id`, if it exists in an enabled tenant; failures
+/// are [`AuthorizeError::Page`] (the first half of [`resolve_client`]).
+pub async fn known_client<S: ClientStore + TenantStore>(
+    store: &S,
+    params: &Params,
+) -> Result<Client, AuthorizeError> {
+    let page = |d: &'static str| AuthorizeError::Page(OAuthError::invalid_request(d));
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| page("the request has no client_id"))?;
+    let client_id = ClientId::parse(client_id).map_err(|_| page("the client_id is not valid"))?;
+    let client = store
+        .find_client(&client_id)
+        .await
+        .map_err(|e| AuthorizeError::Internal(e.into()))?
+        .ok_or_else(|| AuthorizeError::Page(OAuthError::invalid_client("unknown client_id")))?;
+    if !tenant_enabled(store, &client.tenant_id)
+        .await
+        .map_err(|e| AuthorizeError::Internal(e.into()))?
+    {
+        return Err(AuthorizeError::Page(OAuthError::invalid_client(
+            "unknown client_id",
+        )));
+    }
+    Ok(client)
 }
 
 fn wants_openid(params: &Params) -> bool {
@@ -402,16 +413,20 @@ fn check_shape(params: &Params, client: &Client) -> Result<(), OAuthError> {
             ));
         }
     }
+    // A request object is unpacked where requests enter (`crate::request_object::expand`,
+    // `crate::par::push`); one still here came through a login or consent form.
     if params.get("request").is_some() {
         return Err(fail(
-            ErrorCode::RequestNotSupported,
-            "request objects are not supported".into(),
+            ErrorCode::InvalidRequestObject,
+            "a request object is accepted only at the authorization and PAR endpoints".into(),
         ));
     }
+    // A pushed `request_uri` was redeemed on entry; any other would have to be fetched from
+    // the client (RFC 9101 §5.2), which this server does not do.
     if params.get("request_uri").is_some() {
         return Err(fail(
             ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported".into(),
+            "request_uri is supported only as the result of a pushed authorization request".into(),
         ));
     }
     match params.get("response_mode") {

@@ -40,6 +40,9 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// OIDC Core §6: `request_uri` is not supported.
     RequestUriNotSupported,
+    /// RFC 9101 §6.2, OIDC Core §3.1.2.6: the request object is invalid (unsigned, not signed
+    /// by the client's registered keys, expired, for another audience or client, replayed).
+    InvalidRequestObject,
     /// RFC 6750 §3.1: the access token is missing, expired, revoked or malformed.
     InvalidToken,
     /// RFC 6750 §3.1: the token lacks the scope the resource needs.
@@ -73,6 +76,7 @@ impl ErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestObject => "invalid_request_object",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidTarget => "invalid_target",
@@ -119,6 +123,9 @@ impl OAuthError {
     }
     pub fn unauthorized_client(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::UnauthorizedClient, d)
+    }
+    pub fn invalid_request_object(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequestObject, d)
     }
     pub fn invalid_target(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidTarget, d)

@@ -4,7 +4,8 @@
 //!   validated exactly as at the authorization endpoint (the same `authorize` steps, errors as
 //!   JSON), and it gets a `request_uri` of 256 random bits, stored only as a hash, valid for
 //!   [`PAR_TTL`] seconds and bound to the client. A pushed request must not carry
-//!   `request_uri` itself (§2.1).
+//!   `request_uri` itself (§2.1). A pushed `request` object (§3) is verified as at the
+//!   authorization endpoint (`crate::request_object`) and its parameters are the ones pushed.
 //! - [`expand`] (§4): at the authorization endpoint, `request_uri` is taken from storage
 //!   once (single use: one conditional delete decides), must be unexpired and issued to the
 //!   `client_id` of the request; the pushed parameters then replace the request's. A client
@@ -24,6 +25,7 @@ use crate::client_auth::{
 };
 use crate::error::{Error, OAuthError, StoreError};
 use crate::params::Params;
+use crate::request_object::{self, RequestObjectContext, RequestObjectVerifier};
 use crate::resource::ResourceStore;
 use crate::secret::{Secret, SecretHash};
 use crate::values::ClientId;
@@ -90,20 +92,23 @@ impl PushRequest {
     }
 }
 
-/// Authenticates the client, validates its request and stores it (RFC 9126 §2).
+/// Authenticates the client, validates its request (taken from its request object, if it
+/// sent one: RFC 9126 §3) and stores it (RFC 9126 §2). `issuer` is the audience of request
+/// objects.
 pub async fn push<C, R, V, S>(
     ctx: &ClientAuthContext<'_, C, R, V>,
     store: &S,
     presented: Option<&ClientCredentials>,
     req: PushRequest,
-    now: DateTime<Utc>,
+    issuer: &str,
 ) -> Result<PushResponse, Error>
 where
     C: ClientDirectory,
     R: ReplayStore,
-    V: AssertionVerifier,
+    V: AssertionVerifier + RequestObjectVerifier,
     S: ParStore + ResourceStore,
 {
+    let now = ctx.now;
     let client = authenticate_required(ctx, presented).await?;
     if req
         .params
@@ -114,7 +119,19 @@ where
             OAuthError::invalid_request("client_id is not the authenticated client").into(),
         );
     }
-    let params = req.params.with("client_id", Some(client.id.to_string()));
+    let params = match req.params.get("request") {
+        Some(jws) => {
+            let objects = RequestObjectContext {
+                clients: ctx.clients,
+                replay: ctx.store,
+                verifier: ctx.verifier,
+                issuer,
+                now,
+            };
+            request_object::unpack(&objects, &client, jws).await?
+        }
+        None => req.params.with("client_id", Some(client.id.to_string())),
+    };
     let as_json = |e: AuthorizeError| match e {
         AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. } => Error::OAuth(e),
         AuthorizeError::Internal(e) => e,

@@ -182,6 +182,13 @@ pub fn verify_assertion(
     keys: &JwkSet,
     check: &AssertionCheck<'_>,
 ) -> Result<AssertionClaims, AssertionError> {
+    check_claims(verify_signature(token, keys)?, check)
+}
+
+/// Verifies only the signature of `token` against `keys` (alg pinned to the key, `none`,
+/// HMAC and `crit` refused) and returns its payload, a JSON object. The claims are the
+/// caller's to check: signed request objects (RFC 9101) have rules of their own.
+pub fn verify_signature(token: &str, keys: &JwkSet) -> Result<Value, AssertionError> {
     use AssertionError::Invalid;
     let raw_header = checked_header(token)?;
     let alg = match raw_header.get("alg").and_then(Value::as_str) {
@@ -201,7 +208,6 @@ pub fn verify_assertion(
         None => keys.keys.iter().collect(),
     };
     let validation = signature_only(alg);
-    let mut verified: Option<Value> = None;
     for jwk in candidates {
         if !allowed_algs(jwk).contains(&alg) {
             continue;
@@ -210,14 +216,15 @@ pub fn verify_assertion(
             continue;
         };
         if let Ok(data) = jsonwebtoken::decode::<Value>(token, &key, &validation) {
-            verified = Some(data.claims);
-            break;
+            if !data.claims.is_object() {
+                return Err(Invalid("the assertion's claims are not a JSON object"));
+            }
+            return Ok(data.claims);
         }
     }
-    let claims = verified.ok_or(Invalid(
+    Err(Invalid(
         "the assertion's signature does not verify with the registered keys",
-    ))?;
-    check_claims(claims, check)
+    ))
 }
 
 /// Verifies a `client_secret_jwt` assertion (OIDC Core §9): HS256 keyed with the client

@@ -1,6 +1,7 @@
 //! The [`AssertionVerifier`] port of `gatehouse-core`: verifies client assertions and JWT bearer
 //! grant assertions (RFC 7523 §3, OIDC Core §9) with `gatehouse-jose`, against an inline JWKS or
-//! one fetched from a client's `jwks_uri`.
+//! one fetched from a client's `jwks_uri`; and the [`RequestObjectVerifier`] port, the
+//! signatures of request objects (RFC 9101 §6.1) against the same keys.
 //!
 //! Fetching is defensive, since the URL is supplied by a client registration and the fetch is
 //! triggered by unauthenticated requests:
@@ -26,9 +27,10 @@ use chrono::{DateTime, Utc};
 use gatehouse_core::client_auth::{
     AssertionRejected, AssertionRules, AssertionVerifier, KeySource, VerifiedAssertion,
 };
+use gatehouse_core::request_object::RequestObjectVerifier;
 use gatehouse_jose::client_assertion::{
     AssertionCheck, AssertionError, hmac_secret_label, parse_public_jwks, verify_assertion,
-    verify_hmac_assertion,
+    verify_hmac_assertion, verify_signature,
 };
 use gatehouse_jose::jwks_uri::{check_jwks_uri_with, is_internal};
 use jsonwebtoken::jwk::JwkSet;
@@ -256,6 +258,55 @@ impl AssertionVerifier for KeyVerifier {
             sub: claims.sub,
             jti: claims.jti,
         })
+    }
+}
+
+impl RequestObjectVerifier for KeyVerifier {
+    async fn verify_request_object(
+        &self,
+        keys: &KeySource,
+        jws: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AssertionRejected> {
+        // The jose messages speak of "the assertion"; say what was sent.
+        let reject = |e: AssertionError| {
+            AssertionRejected(match e {
+                AssertionError::UnknownKid => {
+                    "the request object's kid names no registered key".to_owned()
+                }
+                AssertionError::Invalid(m) => m.replace("the assertion", "the request object"),
+            })
+        };
+        let payload = match keys {
+            KeySource::Jwks(v) => {
+                let set = parse_public_jwks(v)
+                    .map_err(|_| AssertionRejected("the registered keys are unusable".into()))?;
+                verify_signature(jws, &set).map_err(reject)?
+            }
+            KeySource::Uri(uri) => {
+                let set = self.keys_at(uri, false).await?;
+                match verify_signature(jws, &set) {
+                    Err(AssertionError::UnknownKid) => {
+                        let set = self.keys_at(uri, true).await?;
+                        verify_signature(jws, &set).map_err(reject)?
+                    }
+                    other => other.map_err(reject)?,
+                }
+            }
+            // A shared secret would let the server forge the client's requests: public keys
+            // only (and HMAC is not among the advertised algorithms).
+            KeySource::SealedSecret(_) => {
+                return Err(AssertionRejected(
+                    "request objects must be signed with the client's registered public keys"
+                        .into(),
+                ));
+            }
+        };
+        match payload {
+            serde_json::Value::Object(m) => Ok(m),
+            _ => Err(AssertionRejected(
+                "the request object's claims are not a JSON object".into(),
+            )),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use gatehouse_core::authorize::{
 use gatehouse_core::par;
 use gatehouse_core::params::Params;
 use gatehouse_core::ports::ConsentStore;
+use gatehouse_core::request_object::{self, RequestObjectContext};
 use gatehouse_core::session::BoundSession;
 use gatehouse_core::{Error, OAuthError, StoreError};
 
@@ -33,13 +34,23 @@ pub async fn authorize_get(
     authorize(&req, &state, params).await
 }
 
-/// The request as it enters the endpoint: a pushed one expanded (RFC 9126 §4), and refused if
-/// pushing is required but it was not pushed (§5, §6).
+/// The request as it enters the endpoint: a request object unpacked (RFC 9101 §6.3), a pushed
+/// one expanded (RFC 9126 §4), and refused if pushing is required but it was not pushed (§5, §6).
 async fn entering(state: &AppState, params: Params) -> Result<AuthorizationRequest, PageError> {
     let page = |e: Error| match e {
         Error::OAuth(e) => PageError::BadRequest(e),
         e => PageError::authorize(&state.policy.issuer, AuthorizeError::Internal(e)),
     };
+    let objects = RequestObjectContext {
+        clients: &state.clients,
+        replay: &state.store,
+        verifier: &*state.key_verifier,
+        issuer: &state.policy.issuer,
+        now: state.now(),
+    };
+    let params = request_object::expand(&objects, params)
+        .await
+        .map_err(|e| PageError::authorize(&state.policy.issuer, e))?;
     let (params, pushed) = par::expand(&state.store, params, state.now())
         .await
         .map_err(page)?;

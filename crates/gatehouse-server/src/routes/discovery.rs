@@ -62,8 +62,12 @@ pub fn metadata(state: &AppState) -> Value {
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_parameter_supported": true,
         "display_values_supported": ["page", "popup", "touch", "wap"],
-        "request_parameter_supported": false,
+        // Request objects by value (RFC 9101, OIDC Core §6.1), signed with the client's keys;
+        // request_uri only as the result of a push (RFC 9126): nothing is fetched.
+        "request_parameter_supported": true,
         "request_uri_parameter_supported": false,
+        "request_object_signing_alg_values_supported":
+            gatehouse_core::request_object::SIGNING_ALGS,
         "authorization_response_iss_parameter_supported": true,
     });
     // Client ID Metadata Documents: advertised only when an operator turned them on.

@@ -1,6 +1,7 @@
 //! `POST /oauth/par` (RFC 9126 §2): translation only. [`ClientRequest`] parses the form and
 //! the client credentials presented; core `par::push` authenticates the client as the token
-//! endpoint does, validates the request as the authorization endpoint does and stores it;
+//! endpoint does, unpacks a signed `request` object (RFC 9126 §3), validates the request as
+//! the authorization endpoint does and stores it;
 //! [`pushed_reply`] answers `201` with the `request_uri`, or the error as JSON.
 
 use actix_web::{HttpResponse, web};
@@ -26,7 +27,7 @@ pub async fn push(state: web::Data<AppState>, form: ClientRequest<PushRequest>) 
         &state.store,
         form.credentials.as_ref(),
         form.request,
-        now,
+        &state.policy.issuer,
     )
     .await;
     pushed_reply(answer)
