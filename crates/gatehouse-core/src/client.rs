@@ -63,6 +63,12 @@ pub enum GrantType {
     RefreshToken,
     /// RFC 7523 §2.1: a JWT from a registered trust is exchanged for an access token.
     JwtBearer,
+    /// The opt-in to tokens from the authorization endpoint: the implicit flow
+    /// (`response_type` `id_token`, `id_token token`, OIDC Core §3.2) and, with
+    /// `authorization_code`, the hybrid flow (`code id_token`, `code token`,
+    /// `code id_token token`, §3.3). Off unless registered: RFC 9700 §2.1.2 advises against
+    /// tokens in the front channel (see docs/security.md). Never used at the token endpoint.
+    Implicit,
 }
 
 impl GrantType {
@@ -72,6 +78,7 @@ impl GrantType {
             GrantType::ClientCredentials => "client_credentials",
             GrantType::RefreshToken => "refresh_token",
             GrantType::JwtBearer => GRANT_TYPE_JWT_BEARER,
+            GrantType::Implicit => "implicit",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
@@ -80,10 +87,11 @@ impl GrantType {
             "client_credentials" => Ok(Self::ClientCredentials),
             "refresh_token" => Ok(Self::RefreshToken),
             GRANT_TYPE_JWT_BEARER => Ok(Self::JwtBearer),
+            "implicit" => Ok(Self::Implicit),
             o => Err(FieldError::new(
                 Field::GrantTypes,
                 format!(
-                    "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, {})",
+                    "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, implicit, {})",
                     GRANT_TYPE_JWT_BEARER
                 ),
             )),
@@ -413,6 +421,13 @@ fn check_grants(
             "the authorization_code grant needs at least one redirect URI",
         ));
     }
+    // Tokens in the front channel go only to an exactly registered redirect URI.
+    if grant_types.contains(&GrantType::Implicit) && redirect_uris.is_empty() {
+        return Err(FieldError::new(
+            Field::RedirectUris,
+            "the implicit grant needs at least one redirect URI",
+        ));
+    }
     if grant_types.contains(&GrantType::JwtBearer) && auth_method == AuthMethod::None {
         return Err(FieldError::new(
             Field::GrantTypes,
@@ -540,7 +555,7 @@ mod tests {
             ),
             (
                 ClientChanges {
-                    grant_types: Some(vec!["implicit".into()]),
+                    grant_types: Some(vec!["password".into()]),
                     ..ClientChanges::default()
                 },
                 Field::GrantTypes,
@@ -561,6 +576,22 @@ mod tests {
             vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
         );
         assert!(c.client.allowed_scopes.contains("openid"));
+    }
+
+    #[test]
+    fn implicit_is_an_opt_in_that_needs_a_redirect_uri() {
+        let c = NewClient::validate(reg(), chrono::Utc::now()).unwrap();
+        assert!(!c.client.allows_grant(GrantType::Implicit));
+        let mut r = reg();
+        r.grant_types = vec!["authorization_code".into(), "implicit".into()];
+        let c = NewClient::validate(r, chrono::Utc::now()).unwrap();
+        assert!(c.client.allows_grant(GrantType::Implicit));
+        assert_eq!(GrantType::parse("implicit").unwrap().as_str(), "implicit");
+        let mut r = reg();
+        r.grant_types = vec!["implicit".into()];
+        r.redirect_uris.clear();
+        let e = NewClient::validate(r, chrono::Utc::now()).err().unwrap();
+        assert_eq!(e.field, Field::RedirectUris);
     }
 
     #[test]

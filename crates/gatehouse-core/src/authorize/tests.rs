@@ -62,7 +62,7 @@ fn request(tenant: &str, scope: &str, extra: &str) -> AuthorizationRequest {
         target: RedirectTarget {
             redirect_uri,
             state: None,
-            form_post: false,
+            mode: ResponseMode::Query,
         },
         redirect_uri_in_request: false,
     };
