@@ -193,7 +193,11 @@ async fn id_token_token_binds_the_access_token_by_at_hash_and_it_works_at_userin
     assert_eq!(e.details["jti"], jti.as_str());
     assert_eq!(e.details["response_type"], "id_token token");
     assert_eq!(e.actor.as_deref(), Some(c.id.as_str()));
-    assert!(!serde_json::to_string(&e.details).unwrap().contains(at.as_str()));
+    assert!(
+        !serde_json::to_string(&e.details)
+            .unwrap()
+            .contains(at.as_str())
+    );
 }
 
 #[tokio::test]
@@ -222,7 +226,10 @@ async fn code_id_token_binds_the_code_by_c_hash_and_the_code_redeems_with_pkce_o
             ("redirect_uri", REDIRECT),
         ];
         let (status, body) = token_request(&s, &c, &form).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
         // With it, the code gives tokens; the ID token is the same user's, with the nonce.
         let (status, t) = redeem(&s, &c, code, &verifier).await;
         assert_eq!(status, 200, "{t}");

@@ -48,8 +48,8 @@ use crate::values::{
 pub mod implicit;
 pub mod response_type;
 
-pub use response_type::{ResponseMode, ResponseType};
 use response_type::check_response_mode;
+pub use response_type::{ResponseMode, ResponseType};
 
 /// A failure of the authorization endpoint.
 #[derive(Debug)]

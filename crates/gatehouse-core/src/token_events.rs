@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::audit::{ActorKind, NewAuditEvent, Outcome};
-use crate::client::Client;
 use crate::authorize::ResponseType;
+use crate::client::Client;
 use crate::grant::mint::{Issued, TokenResponse};
 use crate::grant::outcome::Incident;
 use crate::grant::token_exchange::{ExchangeResponse, GRANT_TYPE_TOKEN_EXCHANGE};

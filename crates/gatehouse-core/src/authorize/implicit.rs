@@ -177,4 +177,3 @@ where
         events: vec![event],
     })
 }
-

@@ -159,7 +159,10 @@ fn admin_scopes_are_granted_only_when_held() {
 }
 
 /// Validates `query` for client `app`, which has the grants `grants`; the error code if refused.
-fn check_front_channel(grants: &[GrantType], query: &str) -> Result<AuthorizationRequest, ErrorCode> {
+fn check_front_channel(
+    grants: &[GrantType],
+    query: &str,
+) -> Result<AuthorizationRequest, ErrorCode> {
     let mut client = crate::fakes::client("app");
     client.grant_types = grants.to_vec();
     client.allowed_scopes = scopes("openid profile");
@@ -178,7 +181,10 @@ fn check_front_channel(grants: &[GrantType], query: &str) -> Result<Authorizatio
     validate(resolved, &params).map_err(|e| match e {
         AuthorizeError::Redirect { error, target } => {
             // Errors of a request for tokens never go in the query.
-            if params.get("response_type").is_some_and(|r| r.contains("token")) {
+            if params
+                .get("response_type")
+                .is_some_and(|r| r.contains("token"))
+            {
                 assert_ne!(target.mode, ResponseMode::Query);
             }
             error.code
@@ -202,7 +208,10 @@ fn tokens_from_the_authorization_endpoint_need_the_implicit_opt_in_rfc9700_2_1_2
         );
     }
     let both = [GrantType::AuthorizationCode, GrantType::Implicit];
-    let ok = check_front_channel(&both, &format!("response_type=id_token%20code&nonce=n&{PKCE}"));
+    let ok = check_front_channel(
+        &both,
+        &format!("response_type=id_token%20code&nonce=n&{PKCE}"),
+    );
     let rt = ok.unwrap().response_type;
     assert!(rt.code && rt.id_token && !rt.token);
     // The hybrid flow's code needs the code grant too, and PKCE.
@@ -236,8 +245,14 @@ fn id_token_responses_need_a_nonce_and_openid_and_never_use_the_query_oidc_core_
         refused("response_type=id_token%20token&nonce=n&response_mode=query"),
         Some(ErrorCode::InvalidRequest)
     );
-    assert_eq!(refused("response_type=id_token&nonce=n&response_mode=form_post"), None);
-    assert_eq!(refused("response_type=id_token&nonce=n&response_mode=fragment"), None);
+    assert_eq!(
+        refused("response_type=id_token&nonce=n&response_mode=form_post"),
+        None
+    );
+    assert_eq!(
+        refused("response_type=id_token&nonce=n&response_mode=fragment"),
+        None
+    );
     // `code token` carries no ID token from here: no nonce needed.
     assert_eq!(refused(&format!("response_type=code%20token&{PKCE}")), None);
 }
