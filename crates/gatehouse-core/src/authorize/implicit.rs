@@ -23,9 +23,10 @@ use crate::error::{Error, ErrorCode, OAuthError};
 use crate::grant::mint::{AccessTokenSubject, Issued, IssuedWith, Minter, UserGrant, new_jti};
 use crate::policy::Policy;
 use crate::ports::{CodeStore, TokenSigner, UserStore};
-use crate::resource::{self, ResourceStore};
+use crate::resource::{self, ResourceServer, ResourceStore};
 use crate::token_events;
-use crate::values::{GrantId, UserId};
+use crate::user::User;
+use crate::values::{GrantId, ScopeSet, UserId};
 
 /// What issuing produced: the response and the audit events it caused.
 pub struct Issuance {
@@ -56,34 +57,9 @@ where
             events: Vec::new(),
         });
     }
-    let redirect = |error: OAuthError| AuthorizeError::Redirect {
-        target: req.target.clone(),
-        error,
-    };
-    let client = &req.client;
-    // The session was bound to this client's (enabled) tenant a moment ago; a user deleted in
-    // between gets nothing.
-    let user = store
-        .find_user(&user_id)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| {
-            redirect(OAuthError::new(
-                ErrorCode::AccessDenied,
-                "the user no longer exists",
-            ))
-        })?;
-    // The access token's audience: the one requested resource, if any (RFC 8707 §2.1).
-    let target = if rt.token {
-        match resource::token_target(store, client, Some(&req.resources), None).await {
-            Ok(t) => t,
-            Err(Error::OAuth(e)) => return Err(redirect(e)),
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        None
-    };
-    let access_scope = resource::access_scope(&req.scope, target.as_ref()).map_err(redirect)?;
+    let (user, target) = user_and_target(store, req, &user_id).await?;
+    let access_scope =
+        resource::access_scope(&req.scope, target.as_ref()).map_err(|e| redirect(req, e))?;
     let grant_id = GrantId::generate();
     save_grant_request(store, req, &grant_id, now).await?;
     let code = match rt.code {
@@ -92,7 +68,7 @@ where
                 store,
                 policy,
                 req,
-                user_id.clone(),
+                user_id,
                 auth_time,
                 grant_id.clone(),
                 now,
@@ -106,74 +82,145 @@ where
         signer,
         policy,
     };
-    let jti = new_jti();
-    let ttl = mint.access_ttl_for(client, target.as_ref());
-    let access_token = if rt.token {
-        let subject = AccessTokenSubject {
-            sub: user.id.as_str(),
-            tenant: &user.tenant_id,
-            scope: &access_scope,
-            auth_time: Some(auth_time),
-            grant_id: Some(&grant_id),
-            resource: target.as_ref(),
-        };
-        Some(mint.access_token(client, &subject, &jti, now)?)
-    } else {
-        None
+    let grant = UserGrant {
+        user: &user,
+        grant_id: &grant_id,
+        scope: &req.scope,
+        access_scope: &access_scope,
+        resource: target.as_ref(),
+        auth_time,
+        nonce: req.nonce.clone(),
     };
-    let id_token = if rt.id_token {
-        let grant = UserGrant {
-            user: &user,
-            grant_id: &grant_id,
-            scope: &req.scope,
-            access_scope: &access_scope,
-            resource: target.as_ref(),
-            auth_time,
-            nonce: req.nonce.clone(),
-        };
-        let with = IssuedWith {
-            access_token: access_token.as_deref(),
-            code: code.as_ref().map(|c| c.expose()),
-        };
-        let requested = req.claims.as_ref().map(|c| &c.id_token);
-        Some(mint.id_token(client, &grant, requested, with, now)?)
-    } else {
-        None
-    };
-
-    let ttl_text = ttl.to_string();
-    let scope_text = access_scope.to_string();
-    let mut pairs: Vec<(&str, &str)> = Vec::new();
-    if let Some(code) = &code {
-        pairs.push(("code", code.expose()));
-    }
-    if let Some(at) = &access_token {
-        pairs.extend([
-            ("access_token", at.as_str()),
-            ("token_type", "Bearer"),
-            ("expires_in", ttl_text.as_str()),
-            ("scope", scope_text.as_str()),
-        ]);
-    }
-    if let Some(id) = &id_token {
-        pairs.push(("id_token", id.as_str()));
-    }
+    let code = code.as_ref().map(|c| c.expose());
+    let minted = mint_tokens(&mint, req, &grant, code, now)?;
+    let pairs = minted.pairs(code, &access_scope);
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let response = req.target.respond(&policy.issuer, &pairs);
     let issued = Issued {
         grant_type: GrantType::Implicit.as_str(),
-        client_id: client.id.to_string(),
-        jti: if access_token.is_some() {
-            jti
-        } else {
-            String::new()
-        },
+        client_id: req.client.id.to_string(),
+        jti: minted
+            .access
+            .as_ref()
+            .map(|a| a.jti.clone())
+            .unwrap_or_default(),
         sub: user.id.to_string(),
         tenant: user.tenant_id.to_string(),
         grant_id: Some(grant_id.to_string()),
     };
-    let event = token_events::front_channel(&issued, rt, &scope_text, now);
+    let event = token_events::front_channel(&issued, rt, &access_scope.to_string(), now);
     Ok(Issuance {
         response,
         events: vec![event],
     })
+}
+
+/// An error sent back to the client's redirect URI.
+fn redirect(req: &AuthorizationRequest, error: OAuthError) -> AuthorizeError {
+    AuthorizeError::Redirect {
+        target: req.target.clone(),
+        error,
+    }
+}
+
+/// The signed-in user, and the resource an access token would be for (the one requested, if
+/// any: RFC 8707 §2.1).
+async fn user_and_target<S: ResourceStore + UserStore>(
+    store: &S,
+    req: &AuthorizationRequest,
+    user_id: &UserId,
+) -> Result<(User, Option<ResourceServer>), AuthorizeError> {
+    // The session was bound to this client's (enabled) tenant a moment ago; a user deleted in
+    // between gets nothing.
+    let user = store
+        .find_user(user_id)
+        .await
+        .map_err(Error::from)?
+        .ok_or_else(|| {
+            let error = OAuthError::new(ErrorCode::AccessDenied, "the user no longer exists");
+            redirect(req, error)
+        })?;
+    if !req.response_type.token {
+        return Ok((user, None));
+    }
+    match resource::token_target(store, &req.client, Some(&req.resources), None).await {
+        Ok(target) => Ok((user, target)),
+        Err(Error::OAuth(e)) => Err(redirect(req, e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An access token minted here, with its `jti` and lifetime.
+struct AccessToken {
+    token: String,
+    jti: String,
+    ttl: i64,
+}
+
+/// The tokens of a front-channel response. Holds tokens: no `Debug`.
+struct Minted {
+    access: Option<AccessToken>,
+    id_token: Option<String>,
+}
+
+impl Minted {
+    /// The response parameters (OIDC Core §3.2.2.5, §3.3.2.5): the code, the access token
+    /// with `token_type`, `expires_in` and `scope`, the ID token.
+    fn pairs<'a>(&'a self, code: Option<&'a str>, scope: &ScopeSet) -> Vec<(&'a str, String)> {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if let Some(code) = code {
+            pairs.push(("code", code.to_owned()));
+        }
+        if let Some(a) = &self.access {
+            pairs.extend([
+                ("access_token", a.token.clone()),
+                ("token_type", "Bearer".to_owned()),
+                ("expires_in", a.ttl.to_string()),
+                ("scope", scope.to_string()),
+            ]);
+        }
+        if let Some(id) = &self.id_token {
+            pairs.push(("id_token", id.clone()));
+        }
+        pairs
+    }
+}
+
+/// Mints the access token (`token`) and the ID token (`id_token`, bound to the access token
+/// and the code by `at_hash` and `c_hash`) that `req.response_type` asks for.
+fn mint_tokens<C, K: TokenSigner>(
+    mint: &Minter<'_, C, K>,
+    req: &AuthorizationRequest,
+    grant: &UserGrant<'_>,
+    code: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Minted, Error> {
+    let rt = req.response_type;
+    let access = if rt.token {
+        let subject = AccessTokenSubject {
+            sub: grant.user.id.as_str(),
+            tenant: &grant.user.tenant_id,
+            scope: grant.access_scope,
+            auth_time: Some(grant.auth_time),
+            grant_id: Some(grant.grant_id),
+            resource: grant.resource,
+        };
+        let jti = new_jti();
+        let token = mint.access_token(&req.client, &subject, &jti, now)?;
+        let ttl = mint.access_ttl_for(&req.client, grant.resource);
+        Some(AccessToken { token, jti, ttl })
+    } else {
+        None
+    };
+    let id_token = if rt.id_token {
+        let with = IssuedWith {
+            access_token: access.as_ref().map(|a| a.token.as_str()),
+            code,
+        };
+        let requested = req.claims.as_ref().map(|c| &c.id_token);
+        Some(mint.id_token(&req.client, grant, requested, with, now)?)
+    } else {
+        None
+    };
+    Ok(Minted { access, id_token })
 }
