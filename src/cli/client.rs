@@ -57,9 +57,10 @@ pub enum ClientCmd {
 pub struct ClientCreate {
     #[arg(long)]
     name: String,
-    /// authorization_code, client_credentials, refresh_token, implicit or
-    /// urn:ietf:params:oauth:grant-type:jwt-bearer (repeatable). Default with --redirect-uri:
-    /// authorization_code and refresh_token.
+    /// authorization_code, client_credentials, refresh_token, implicit,
+    /// urn:ietf:params:oauth:grant-type:jwt-bearer or
+    /// urn:ietf:params:oauth:grant-type:device_code (RFC 8628; needs no redirect URI)
+    /// (repeatable). Default with --redirect-uri: authorization_code and refresh_token.
     ///
     /// `implicit` is an opt-in, off by default, for legacy OpenID Connect clients: it allows
     /// response_type `id_token` and `id_token token` (implicit flow) and, together with

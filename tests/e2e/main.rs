@@ -38,6 +38,7 @@ mod console_browser_users;
 mod console_clients;
 mod console_users;
 mod day_one;
+mod device_flow;
 mod discovery;
 mod durability;
 mod es256_access_tokens;

@@ -599,13 +599,24 @@ pub async fn bind_session<S: UserStore>(
     session: Option<Session>,
     req: &AuthorizationRequest,
 ) -> Result<Option<BoundSession>, StoreError> {
+    bind_session_to_client(store, session, &req.client).await
+}
+
+/// The one tenant rule of every page a user signs in to for a client (the authorization
+/// endpoint, the device verification page): the session counts only when its user still
+/// exists and belongs to `client`'s tenant.
+pub async fn bind_session_to_client<S: UserStore>(
+    store: &S,
+    session: Option<Session>,
+    client: &Client,
+) -> Result<Option<BoundSession>, StoreError> {
     let Some(session) = session else {
         return Ok(None);
     };
     let Some(user) = store.find_user(&session.user_id).await? else {
         return Ok(None);
     };
-    Ok((user.tenant_id == req.client.tenant_id).then(|| BoundSession::new(session, user)))
+    Ok((user.tenant_id == client.tenant_id).then(|| BoundSession::new(session, user)))
 }
 
 /// The session started by a sign-in at `req`'s client, bound to the signed-in user (same
@@ -615,8 +626,17 @@ pub fn bind_new_session(
     signed_in: Authenticated,
     req: &AuthorizationRequest,
 ) -> Option<BoundSession> {
+    bind_new_session_to_client(session, signed_in, &req.client)
+}
+
+/// [`bind_new_session`] for any page that signs a user in for `client`.
+pub fn bind_new_session_to_client(
+    session: Session,
+    signed_in: Authenticated,
+    client: &Client,
+) -> Option<BoundSession> {
     let user = signed_in.into_user();
-    (user.tenant_id == req.client.tenant_id && user.id == session.user_id)
+    (user.tenant_id == client.tenant_id && user.id == session.user_id)
         .then(|| BoundSession::new(session, user))
 }
 

@@ -206,6 +206,7 @@ pub(crate) async fn proceed(
 /// What the login page for `areq` shows, with `username` filled in.
 pub(crate) fn login_form(areq: &AuthorizationRequest, username: &str) -> LoginForm {
     LoginForm {
+        action: "/login",
         client_name: areq.client.name.clone(),
         request: areq.params.to_query(),
         username: username.to_owned(),

@@ -35,6 +35,7 @@ pub fn metadata(state: &AppState) -> Value {
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
         "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        "device_authorization_endpoint": format!("{iss}/oauth/device_authorization"),
         "require_pushed_authorization_requests":
             state.settings.par.require_pushed_authorization_requests,
         "userinfo_endpoint": format!("{iss}/userinfo"),
@@ -51,7 +52,8 @@ pub fn metadata(state: &AppState) -> Value {
         "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token",
                                   "implicit",
                                   gatehouse_core::jwt_bearer::GRANT_TYPE_JWT_BEARER,
-                                  gatehouse_core::token_exchange::GRANT_TYPE_TOKEN_EXCHANGE],
+                                  gatehouse_core::token_exchange::GRANT_TYPE_TOKEN_EXCHANGE,
+                                  gatehouse_core::device::GRANT_TYPE_DEVICE_CODE],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": with_none(&auth_methods),
         "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
