@@ -44,6 +44,7 @@ mod durability;
 mod es256_access_tokens;
 mod hash_flood;
 mod health_metrics;
+mod implicit_hybrid;
 mod introspection;
 mod jwt_bearer;
 mod keys;

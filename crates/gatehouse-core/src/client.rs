@@ -68,6 +68,12 @@ pub enum GrantType {
     JwtBearer,
     /// RFC 8628: a device polls with a device code while its user approves elsewhere.
     DeviceCode,
+    /// The opt-in to tokens from the authorization endpoint: the implicit flow
+    /// (`response_type` `id_token`, `id_token token`, OIDC Core §3.2) and, with
+    /// `authorization_code`, the hybrid flow (`code id_token`, `code token`,
+    /// `code id_token token`, §3.3). Off unless registered: RFC 9700 §2.1.2 advises against
+    /// tokens in the front channel (see docs/security.md). Never used at the token endpoint.
+    Implicit,
 }
 
 impl GrantType {
@@ -78,6 +84,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::JwtBearer => GRANT_TYPE_JWT_BEARER,
             GrantType::DeviceCode => GRANT_TYPE_DEVICE_CODE,
+            GrantType::Implicit => "implicit",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
@@ -87,10 +94,11 @@ impl GrantType {
             "refresh_token" => Ok(Self::RefreshToken),
             GRANT_TYPE_JWT_BEARER => Ok(Self::JwtBearer),
             GRANT_TYPE_DEVICE_CODE => Ok(Self::DeviceCode),
+            "implicit" => Ok(Self::Implicit),
             o => Err(FieldError::new(
                 Field::GrantTypes,
                 format!(
-                    "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, {GRANT_TYPE_JWT_BEARER}, {GRANT_TYPE_DEVICE_CODE})"
+                    "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, implicit, {GRANT_TYPE_JWT_BEARER}, {GRANT_TYPE_DEVICE_CODE})"
                 ),
             )),
         }
@@ -419,6 +427,13 @@ fn check_grants(
             "the authorization_code grant needs at least one redirect URI",
         ));
     }
+    // Tokens in the front channel go only to an exactly registered redirect URI.
+    if grant_types.contains(&GrantType::Implicit) && redirect_uris.is_empty() {
+        return Err(FieldError::new(
+            Field::RedirectUris,
+            "the implicit grant needs at least one redirect URI",
+        ));
+    }
     if grant_types.contains(&GrantType::JwtBearer) && auth_method == AuthMethod::None {
         return Err(FieldError::new(
             Field::GrantTypes,
@@ -546,7 +561,7 @@ mod tests {
             ),
             (
                 ClientChanges {
-                    grant_types: Some(vec!["implicit".into()]),
+                    grant_types: Some(vec!["password".into()]),
                     ..ClientChanges::default()
                 },
                 Field::GrantTypes,
@@ -583,6 +598,22 @@ mod tests {
             vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
         );
         assert!(c.client.allowed_scopes.contains("openid"));
+    }
+
+    #[test]
+    fn implicit_is_an_opt_in_that_needs_a_redirect_uri() {
+        let c = NewClient::validate(reg(), chrono::Utc::now()).unwrap();
+        assert!(!c.client.allows_grant(GrantType::Implicit));
+        let mut r = reg();
+        r.grant_types = vec!["authorization_code".into(), "implicit".into()];
+        let c = NewClient::validate(r, chrono::Utc::now()).unwrap();
+        assert!(c.client.allows_grant(GrantType::Implicit));
+        assert_eq!(GrantType::parse("implicit").unwrap().as_str(), "implicit");
+        let mut r = reg();
+        r.grant_types = vec!["implicit".into()];
+        r.redirect_uris.clear();
+        let e = NewClient::validate(r, chrono::Utc::now()).err().unwrap();
+        assert_eq!(e.field, Field::RedirectUris);
     }
 
     #[test]

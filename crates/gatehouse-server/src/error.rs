@@ -358,7 +358,7 @@ impl ResponseError for PageError {
             PageError::BadRequest(_) | PageError::ExpiredForm => StatusCode::BAD_REQUEST,
             PageError::Authorize { error, .. } => match error {
                 AuthorizeError::Page(_) => StatusCode::BAD_REQUEST,
-                AuthorizeError::Redirect { target, .. } if target.form_post => StatusCode::OK,
+                AuthorizeError::Redirect { target, .. } if target.form_post() => StatusCode::OK,
                 AuthorizeError::Redirect { .. } => StatusCode::SEE_OTHER,
                 AuthorizeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
