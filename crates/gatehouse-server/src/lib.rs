@@ -447,6 +447,13 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/consent", web::post().to(consent::consent_post))
     .route("/oauth/token", web::post().to(token::token))
     .route("/oauth/par", web::post().to(par::push))
+    .route(
+        "/oauth/device_authorization",
+        web::post().to(device::device_authorization),
+    )
+    .route("/device", web::get().to(device::device_get))
+    .route("/device/login", web::post().to(device::device_login))
+    .route("/device/consent", web::post().to(device::device_consent))
     .route("/oauth/logout", web::get().to(logout::logout_get))
     .route("/oauth/logout", web::post().to(logout::logout_post))
     .route("/logout", web::post().to(logout::confirm_post))

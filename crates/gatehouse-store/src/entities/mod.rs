@@ -9,6 +9,7 @@ pub mod authorization_code;
 pub mod client;
 pub mod client_options;
 pub mod consent;
+pub mod device_authorization;
 pub mod grant_claims;
 pub mod grant_resources;
 pub mod jwt_bearer_trust;
