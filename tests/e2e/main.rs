@@ -40,6 +40,7 @@ mod console_users;
 mod day_one;
 mod discovery;
 mod durability;
+mod dynamic_registration;
 mod es256_access_tokens;
 mod hash_flood;
 mod health_metrics;

@@ -300,6 +300,8 @@ fn json_member(field: Field) -> &'static str {
         Field::Resources => "resources",
         Field::After => "after",
         Field::Limit => "limit",
+        Field::Ttl => "ttl",
+        Field::MaxUses => "max_uses",
     }
 }
 

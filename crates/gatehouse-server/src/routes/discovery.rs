@@ -33,6 +33,7 @@ pub fn metadata(state: &AppState) -> Value {
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
         "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        "registration_endpoint": super::register::endpoint(iss),
         "require_pushed_authorization_requests":
             state.settings.par.require_pushed_authorization_requests,
         "userinfo_endpoint": format!("{iss}/userinfo"),
