@@ -139,7 +139,10 @@ async fn rfc7591_s3_registration_needs_an_initial_access_token_unless_open() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "invalid_token");
     let (status, body) = register(&s, Some("not-a-token"), &machine()).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
 
     let open = TestServer::start_with(|st| st.registration.open = true).await;
     let (status, body) = register(&open, None, &machine()).await;
@@ -152,7 +155,10 @@ async fn initial_access_tokens_expire_and_are_used_up_atomically() {
     let short = token_of(&s, &["--ttl", "60"]);
     s.clock.advance(61);
     let (status, body) = register(&s, Some(&short), &machine()).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
 
     let once = token_of(&s, &["--max-uses", "1"]);
     // A refused registration does not use the token up.
@@ -160,7 +166,10 @@ async fn initial_access_tokens_expire_and_are_used_up_atomically() {
     assert_eq!(register(&s, Some(&once), &bad).await.0, 400);
     assert_eq!(register(&s, Some(&once), &machine()).await.0, 201);
     let (status, body) = register(&s, Some(&once), &machine()).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
 
     // Concurrent registrations never exceed max_uses.
     let twice = token_of(&s, &["--max-uses", "2"]);
@@ -169,7 +178,11 @@ async fn initial_access_tokens_expire_and_are_used_up_atomically() {
         async move { register(s, Some(&t), &machine()).await.0 }
     });
     let results = futures::future::join_all(attempts).await;
-    assert_eq!(results.iter().filter(|&&c| c == 201).count(), 2, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|&&c| c == 201).count(),
+        2,
+        "{results:?}"
+    );
     assert!(results.iter().all(|&c| c == 201 || c == 401), "{results:?}");
 }
 
@@ -202,7 +215,10 @@ async fn rfc7591_s3_2_2_policy_errors() {
     }
     let body = json!({ "grant_types": ["client_credentials"], "software_statement": "a.b.c" });
     let (status, err) = register(&s, Some(&token), &body).await;
-    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_software_statement")));
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_software_statement"))
+    );
     // Bodies are bounded.
     let huge = json!({ "client_name": "x".repeat(100_000) });
     let (status, _) = register(&s, Some(&token), &huge).await;
@@ -238,7 +254,10 @@ async fn rfc7592_read_update_delete_with_the_registration_access_token() {
         (s.url("/oauth/register/no-such-client"), a_token.clone()),
     ] {
         let (status, err) = manage(reqwest::Method::GET, &u, &t, None).await;
-        assert_eq!((status, err["error"].as_str()), (401, Some("invalid_token")));
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (401, Some("invalid_token"))
+        );
     }
 
     // §2.2 update: full replacement, validated as a registration.
@@ -257,11 +276,17 @@ async fn rfc7592_read_update_delete_with_the_registration_access_token() {
     let mut bad = update.clone();
     bad["redirect_uris"] = json!(["http://app.example/cb"]);
     let (status, err) = manage(reqwest::Method::PUT, &uri, &a_token, Some(&bad)).await;
-    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_redirect_uri")));
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_redirect_uri"))
+    );
     let mut bad = update.clone();
     bad["client_id"] = json!("someone-else");
     let (status, err) = manage(reqwest::Method::PUT, &uri, &a_token, Some(&bad)).await;
-    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_client_metadata")));
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_client_metadata"))
+    );
     let (status, _) = manage(reqwest::Method::PUT, &uri, &b_token, Some(&update)).await;
     assert_eq!(status, 401);
 

@@ -199,49 +199,8 @@ pub fn registration(
         (None, None) => None,
     };
     let grant_types = meta.grant_types.unwrap_or_default();
-    for g in &grant_types {
-        let parsed = GrantType::parse(g).map_err(|_| {
-            RegistrationError::metadata(format!("grant type {g:?} is not supported"))
-        })?;
-        if !policy.grant_types.contains(&parsed) {
-            return Err(RegistrationError::metadata(format!(
-                "grant type {g:?} is not allowed by the registration policy"
-            )));
-        }
-    }
-    if let Some(types) = &meta.response_types
-        && types.iter().any(|t| t != "code")
-    {
-        return Err(RegistrationError::metadata(
-            "only the response type \"code\" is supported",
-        ));
-    }
-    let tenant_scope = |s: &ScopeSet| match &tenant.allowed_scopes {
-        Some(allowed) => ScopeSet::parse(
-            &s.iter()
-                .filter(|x| allowed.contains(x))
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-        .unwrap_or_default(),
-        None => s.clone(),
-    };
-    let within = tenant_scope(&policy.scope);
-    let scope = match meta.scope.as_deref() {
-        None => within.to_string(),
-        Some(s) => {
-            let asked = ScopeSet::parse(s)
-                .map_err(|e| RegistrationError::metadata(format!("scope: {e}")))?;
-            let beyond = asked.difference(&within);
-            if !beyond.is_empty() {
-                return Err(RegistrationError::metadata(format!(
-                    "scope: not allowed by the registration policy: {}",
-                    beyond.join(" ")
-                )));
-            }
-            asked.to_string()
-        }
-    };
+    check_asked_grants(&grant_types, meta.response_types.as_deref(), policy)?;
+    let scope = scope(meta.scope.as_deref(), tenant, policy)?;
     let mut reg = ClientRegistration::named(
         meta.client_name
             .as_deref()
@@ -255,6 +214,65 @@ pub fn registration(
     reg.auth_method = Some(auth_method);
     reg.id_token_alg = meta.id_token_signed_response_alg;
     Ok((reg, keys))
+}
+
+/// Grant types asked for must be known and allowed; response types only `code`.
+fn check_asked_grants(
+    grant_types: &[String],
+    response_types: Option<&[String]>,
+    policy: &RegistrationPolicy,
+) -> Result<(), RegistrationError> {
+    for g in grant_types {
+        let parsed = GrantType::parse(g).map_err(|_| {
+            RegistrationError::metadata(format!("grant type {g:?} is not supported"))
+        })?;
+        if !policy.grant_types.contains(&parsed) {
+            return Err(RegistrationError::metadata(format!(
+                "grant type {g:?} is not allowed by the registration policy"
+            )));
+        }
+    }
+    if response_types.is_some_and(|types| types.iter().any(|t| t != "code")) {
+        return Err(RegistrationError::metadata(
+            "only the response type \"code\" is supported",
+        ));
+    }
+    Ok(())
+}
+
+/// The scopes of the client: those asked for, within the policy's and the tenant's scope
+/// restriction; all of those when none are asked for.
+fn scope(
+    asked: Option<&str>,
+    tenant: &Tenant,
+    policy: &RegistrationPolicy,
+) -> Result<String, RegistrationError> {
+    let tenant_scope = |s: &ScopeSet| match &tenant.allowed_scopes {
+        Some(allowed) => ScopeSet::parse(
+            &s.iter()
+                .filter(|x| allowed.contains(x))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+        .unwrap_or_default(),
+        None => s.clone(),
+    };
+    let within = tenant_scope(&policy.scope);
+    Ok(match asked {
+        None => within.to_string(),
+        Some(s) => {
+            let asked = ScopeSet::parse(s)
+                .map_err(|e| RegistrationError::metadata(format!("scope: {e}")))?;
+            let beyond = asked.difference(&within);
+            if !beyond.is_empty() {
+                return Err(RegistrationError::metadata(format!(
+                    "scope: not allowed by the registration policy: {}",
+                    beyond.join(" ")
+                )));
+            }
+            asked.to_string()
+        }
+    })
 }
 
 /// After [`crate::client::NewClient::validate`]: the defaulted grant types must be allowed too.
@@ -432,7 +450,8 @@ pub async fn management_client(
     client_id: &str,
     presented: Option<&str>,
 ) -> Result<ClientId, RegistrationError> {
-    let refused = || RegistrationError::InvalidToken("the registration access token is not valid".into());
+    let refused =
+        || RegistrationError::InvalidToken("the registration access token is not valid".into());
     let presented = presented.ok_or_else(refused)?;
     let id = ClientId::parse(client_id).map_err(|_| refused())?;
     let stored = store
@@ -511,7 +530,10 @@ mod tests {
         assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
         assert!(c.allows_grant(GrantType::AuthorizationCode));
         assert!(c.require_pkce);
-        assert_eq!(c.allowed_scopes.to_string(), "email offline_access openid profile");
+        assert_eq!(
+            c.allowed_scopes.to_string(),
+            "email offline_access openid profile"
+        );
     }
 
     #[test]
@@ -567,6 +589,9 @@ mod tests {
         assert!(InitialAccessToken::generate(t.clone(), None, Some(0), now).is_err());
         let (tok, secret) = InitialAccessToken::generate(t, None, Some(2), now).unwrap();
         assert!(tok.hash.verify(&secret));
-        assert_eq!(tok.expires_at, now + chrono::Duration::seconds(DEFAULT_TOKEN_TTL));
+        assert_eq!(
+            tok.expires_at,
+            now + chrono::Duration::seconds(DEFAULT_TOKEN_TTL)
+        );
     }
 }

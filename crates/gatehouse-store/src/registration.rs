@@ -76,7 +76,10 @@ impl RegistrationStore for Store {
             .map_err(StoreError::backend)?;
         row.map(|r| {
             SecretHash::from_hex(&r.token_hash).ok_or_else(|| {
-                StoreError::corrupt("client_registrations.token_hash", "not a SHA-256 hex digest")
+                StoreError::corrupt(
+                    "client_registrations.token_hash",
+                    "not a SHA-256 hex digest",
+                )
             })
         })
         .transpose()
@@ -144,7 +147,10 @@ impl Store {
     }
 
     /// Housekeeping: deletes initial access tokens that expired before `now`. Returns how many.
-    pub async fn delete_expired_registration_tokens(&self, now: DateTime<Utc>) -> Result<u64, Error> {
+    pub async fn delete_expired_registration_tokens(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<u64, Error> {
         let res = registration_token::Entity::delete_many()
             .filter(registration_token::Column::ExpiresAt.lte(db_time(now)))
             .exec(self.db())

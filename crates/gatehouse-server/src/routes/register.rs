@@ -52,7 +52,12 @@ async fn enabled_tenant(state: &AppState, id: &TenantId) -> Result<Tenant, Regis
     }
 }
 
-fn event(at: chrono::DateTime<chrono::Utc>, c: &Client, action: &str, details: Value) -> NewAuditEvent {
+fn event(
+    at: chrono::DateTime<chrono::Utc>,
+    c: &Client,
+    action: &str,
+    details: Value,
+) -> NewAuditEvent {
     NewAuditEvent::protocol(
         at,
         Some(c.tenant_id.as_str().to_owned()),
@@ -118,7 +123,12 @@ async fn create(state: &AppState, req: &HttpRequest, meta: &RequestMeta, body: &
         "auth_method": client.auth_method.as_str(),
         "initial_access_token": token_hash.is_some(),
     });
-    write_audit(state, meta, vec![event(now, &client, "client.register", details)]).await;
+    write_audit(
+        state,
+        meta,
+        vec![event(now, &client, "client.register", details)],
+    )
+    .await;
     let mut out = registration::client_metadata(&client, keys.as_ref());
     if let Some(s) = &secret {
         out["client_secret"] = json!(s.expose());
@@ -169,7 +179,10 @@ pub async fn read(
     let answer: Answer = async {
         let c = managed(&state, &req, &path).await?;
         let keys = public_keys(&state, &c).await?;
-        Ok((StatusCode::OK, Some(configuration(&state, &c, keys.as_ref()))))
+        Ok((
+            StatusCode::OK,
+            Some(configuration(&state, &c, keys.as_ref())),
+        ))
     }
     .await;
     registration_reply(answer)
@@ -202,9 +215,16 @@ pub async fn update(
         }
         let now = state.now();
         let details = json!({ "name": updated.name });
-        write_audit(&state, &meta, vec![event(now, &updated, "client.register_update", details)])
-            .await;
-        Ok((StatusCode::OK, Some(configuration(&state, &updated, keys.as_ref()))))
+        write_audit(
+            &state,
+            &meta,
+            vec![event(now, &updated, "client.register_update", details)],
+        )
+        .await;
+        Ok((
+            StatusCode::OK,
+            Some(configuration(&state, &updated, keys.as_ref())),
+        ))
     }
     .await;
     registration_reply(answer)
@@ -221,8 +241,12 @@ pub async fn delete(
         let c = managed(&state, &req, &path).await?;
         state.store.delete_client(c.id.as_str()).await?;
         let now = state.now();
-        write_audit(&state, &meta, vec![event(now, &c, "client.register_delete", json!({}))])
-            .await;
+        write_audit(
+            &state,
+            &meta,
+            vec![event(now, &c, "client.register_delete", json!({}))],
+        )
+        .await;
         Ok((StatusCode::NO_CONTENT, None))
     }
     .await;

@@ -26,10 +26,10 @@ mod tls;
 pub use api_keys::{ApiKeySettings, DEFAULT_CLASS, RateLimitClass};
 pub use cache::CacheSettings;
 pub use client_metadata::ClientMetadataSettings;
-pub use registration::RegistrationSettings;
 pub use network::NetworkSettings;
 pub use problems::{Origin, Problem, SettingsError, env_var_of};
 pub use protocol::{ClientAuthSettings, KeySettings, SessionSettings, TokenSettings};
+pub use registration::RegistrationSettings;
 pub use sign_in::{LoginThrottleSettings, PasswordHashingSettings, RateLimitSettings};
 // Running in production: the listener, direct HTTPS, metrics, logs, shared limits.
 pub use log::{LogFormat, LogSettings};

@@ -40,7 +40,8 @@ impl RegistrationSettings {
     pub fn policy(&self) -> Result<RegistrationPolicy, String> {
         let mut grant_types = Vec::new();
         for g in &self.grant_types {
-            let parsed = GrantType::parse(g).map_err(|e| format!("registration.grant_types: {e}"))?;
+            let parsed =
+                GrantType::parse(g).map_err(|e| format!("registration.grant_types: {e}"))?;
             if parsed == GrantType::JwtBearer {
                 return Err(
                     "registration.grant_types: the JWT bearer grant needs an operator-made trust"
@@ -49,8 +50,7 @@ impl RegistrationSettings {
             }
             grant_types.push(parsed);
         }
-        let scope =
-            ScopeSet::parse(&self.scope).map_err(|e| format!("registration.scope: {e}"))?;
+        let scope = ScopeSet::parse(&self.scope).map_err(|e| format!("registration.scope: {e}"))?;
         Ok(RegistrationPolicy { grant_types, scope })
     }
 

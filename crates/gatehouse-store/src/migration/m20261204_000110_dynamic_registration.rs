@@ -35,12 +35,7 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(ColumnDef::new("max_uses").big_integer().null())
-                    .col(
-                        ColumnDef::new("uses")
-                            .big_integer()
-                            .not_null()
-                            .default(0),
-                    )
+                    .col(ColumnDef::new("uses").big_integer().not_null().default(0))
                     .col(created_at())
                     .foreign_key(
                         ForeignKey::create()
