@@ -363,3 +363,32 @@ async fn cli_registration_token_create_prints_one_object_and_names_bad_flags() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--tenant"));
 }
+
+#[tokio::test]
+async fn admin_api_creates_initial_access_tokens_with_write_clients_in_its_tenant() {
+    use crate::admin_api::{key, post, tenant};
+    let s = TestServer::start().await;
+    let a = tenant(&s, "Tenant A", 10).await;
+    let b = tenant(&s, "Tenant B", 10).await;
+    let a_write = key(&s, &a, "a-write", "write:clients").await;
+    let a_read = key(&s, &a, "a-read", "read:clients").await;
+    let path = "/admin/v1/registration_tokens";
+    assert_eq!(post(&s, path, &a_read, json!({})).await.status, 403);
+    let other = post(&s, path, &a_write, json!({ "tenant": b })).await;
+    assert!(other.status.is_client_error(), "{}", other.status);
+    let bad = post(&s, path, &a_write, json!({ "ttl": 1 })).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let created = post(&s, path, &a_write, json!({ "max_uses": 1 })).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["tenant_id"], a.as_str());
+    let token = str_of(&created.body, "token");
+    let (status, reg) = register(&s, Some(token), &machine()).await;
+    assert_eq!(status, 201, "{reg}");
+    let stored = s
+        .store
+        .get_client_by_id(str_of(&reg, "client_id"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.tenant_id.as_str(), a);
+}

@@ -398,6 +398,9 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.delete_expired_pushed_requests(now).await {
         tracing::warn!(error = %e, "pruning pushed authorization requests failed");
     }
+    if let Err(e) = state.store.delete_expired_registration_tokens(now).await {
+        tracing::warn!(error = %e, "pruning initial access tokens failed");
+    }
     if let Err(e) = state
         .store
         .delete_keys_retired_before(now - state.keys.retired_window())
