@@ -392,3 +392,54 @@ async fn admin_api_creates_initial_access_tokens_with_write_clients_in_its_tenan
         .unwrap();
     assert_eq!(stored.tenant_id.as_str(), a);
 }
+
+#[tokio::test]
+async fn rfc7591_private_key_jwt_client_with_jwks_authenticates_and_rfc7592_replaces_its_keys() {
+    use crate::private_key_jwt::{ASSERTION_TYPE, assertion_claims, jwks_of, new_key};
+    let s = TestServer::start().await;
+    let token = token_of(&s, &[]);
+    let (old, new) = (
+        new_key(gatehouse_core::SigningAlg::ES256),
+        new_key(gatehouse_core::SigningAlg::RS256),
+    );
+    let mut body = json!({
+        "client_name": "Signed service",
+        "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": jwks_of(&[&old]),
+    });
+    let (status, reg) = register(&s, Some(&token), &body).await;
+    assert_eq!(status, 201, "{reg}");
+    assert!(reg.get("client_secret").is_none(), "{reg}");
+    assert!(reg["jwks"]["keys"].is_array(), "{reg}");
+    let id = str_of(&reg, "client_id").to_owned();
+    let cc = |key: &gatehouse_jose::SigningKey| {
+        let a = key
+            .sign_jws("JWT", &assertion_claims(&s, &id, &id))
+            .unwrap();
+        let form = [
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_assertion_type", ASSERTION_TYPE.to_owned()),
+            ("client_assertion", a),
+        ];
+        let req = http().post(s.url("/oauth/token")).form(&form);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(cc(&old).await, 200);
+    assert_eq!(cc(&new).await, 401);
+    // A private key is not a public key set.
+    let mut bad = body.clone();
+    bad["jwks"] = json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0" }] });
+    assert_eq!(
+        register(&s, Some(&token), &bad).await.1["error"],
+        "invalid_client_metadata"
+    );
+    // RFC 7592 §2.2: the update replaces the keys.
+    body["jwks"] = jwks_of(&[&new]);
+    let uri = str_of(&reg, "registration_client_uri");
+    let rat = str_of(&reg, "registration_access_token");
+    let (status, updated) = manage(reqwest::Method::PUT, uri, rat, Some(&body)).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(cc(&new).await, 200);
+    assert_eq!(cc(&old).await, 401);
+}
