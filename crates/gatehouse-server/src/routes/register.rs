@@ -145,16 +145,18 @@ async fn managed(
     state: &AppState,
     req: &HttpRequest,
     client_id: &str,
-) -> Result<Client, RegistrationFailure> {
+) -> Result<(Client, Tenant), RegistrationFailure> {
     let token = presented(req)?;
     let id = registration::management_client(&state.store, client_id, token.as_deref()).await?;
-    match state.store.get_client_by_id(id.as_str()).await? {
-        Some(c) => Ok(c),
-        None => Err(RegistrationError::InvalidToken(
+    let Some(c) = state.store.get_client_by_id(id.as_str()).await? else {
+        return Err(RegistrationError::InvalidToken(
             "the registration access token is not valid".into(),
         )
-        .into()),
-    }
+        .into());
+    };
+    // A disabled tenant's clients are managed by its operators only.
+    let tenant = enabled_tenant(state, &c.tenant_id).await?;
+    Ok((c, tenant))
 }
 
 async fn public_keys(state: &AppState, c: &Client) -> Result<Option<KeySource>, StoreError> {
@@ -177,7 +179,7 @@ pub async fn read(
     path: web::Path<String>,
 ) -> HttpResponse {
     let answer: Answer = async {
-        let c = managed(&state, &req, &path).await?;
+        let (c, _) = managed(&state, &req, &path).await?;
         let keys = public_keys(&state, &c).await?;
         Ok((
             StatusCode::OK,
@@ -197,8 +199,7 @@ pub async fn update(
     body: web::Bytes,
 ) -> HttpResponse {
     let answer: Answer = async {
-        let c = managed(&state, &req, &path).await?;
-        let tenant = enabled_tenant(&state, &c.tenant_id).await?;
+        let (c, tenant) = managed(&state, &req, &path).await?;
         let policy = policy(&state)?;
         let metadata = ClientMetadata::from_json(&body)?;
         let (changes, keys) = registration::changes(&c, metadata, &policy, &tenant)?;
@@ -238,7 +239,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> HttpResponse {
     let answer: Answer = async {
-        let c = managed(&state, &req, &path).await?;
+        let (c, _) = managed(&state, &req, &path).await?;
         state.store.delete_client(c.id.as_str()).await?;
         let now = state.now();
         write_audit(
