@@ -120,6 +120,9 @@ pub enum RegistrationError {
     /// access token that is not the client's (never saying whether the client exists).
     #[error("{0}")]
     InvalidToken(String),
+    /// Storage failed while checking a token: a `server_error`, never a refusal.
+    #[error("storage: {0}")]
+    Unavailable(String),
 }
 
 impl RegistrationError {
@@ -133,6 +136,7 @@ impl RegistrationError {
             Self::InvalidClientMetadata(_) => "invalid_client_metadata",
             Self::InvalidSoftwareStatement => "invalid_software_statement",
             Self::InvalidToken(_) => "invalid_token",
+            Self::Unavailable(_) => "server_error",
         }
     }
     /// A field error of the client rules, as RFC 7591 §3.2.2 names it.
@@ -457,7 +461,7 @@ pub async fn management_client(
     let stored = store
         .registration_token_hash(&id)
         .await
-        .map_err(|_| RegistrationError::InvalidToken("the token could not be checked".into()))?;
+        .map_err(|e| RegistrationError::Unavailable(e.to_string()))?;
     match stored {
         Some(h) if h.verify(&Secret::from_presented(presented)) => Ok(id),
         _ => Err(refused()),
@@ -486,9 +490,7 @@ pub async fn registering_tenant(
         Ok(None) => Err(RegistrationError::InvalidToken(
             "the initial access token is unknown, expired or used up".into(),
         )),
-        Err(_) => Err(RegistrationError::InvalidToken(
-            "the initial access token could not be checked".into(),
-        )),
+        Err(e) => Err(RegistrationError::Unavailable(e.to_string())),
     }
 }
 

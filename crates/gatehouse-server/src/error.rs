@@ -189,6 +189,9 @@ pub fn registration_reply(
             }
         }
         Err(RegistrationFailure::Internal(e)) => token_error(&e),
+        Err(RegistrationFailure::Refused(RegistrationError::Unavailable(e))) => {
+            token_error(&Error::Store(StoreError::backend(e)))
+        }
         Err(RegistrationFailure::Refused(e)) => {
             let body = json!({ "error": e.code(), "error_description": e.to_string() });
             let mut resp = match e {
