@@ -61,7 +61,8 @@ fi
 
 # The server, as the README's "Run" starts it, in a directory of its own.
 mkdir -p "$WORK/server"
-(cd "$WORK/server" && env -u GATEHOUSE_DATABASE_URL "$BIN" serve > "$WORK/server.log" 2>&1) &
+# `exec`: the background job is the server itself, so that the cleanup stops it.
+(cd "$WORK/server" && exec env -u GATEHOUSE_DATABASE_URL "$BIN" serve > "$WORK/server.log" 2>&1) &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
   if command curl -fs http://127.0.0.1:8080/health/ready >/dev/null 2>&1; then break; fi

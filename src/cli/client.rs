@@ -57,9 +57,18 @@ pub enum ClientCmd {
 pub struct ClientCreate {
     #[arg(long)]
     name: String,
-    /// authorization_code, client_credentials, refresh_token or
-    /// urn:ietf:params:oauth:grant-type:jwt-bearer (repeatable). Default with --redirect-uri:
-    /// authorization_code and refresh_token.
+    /// authorization_code, client_credentials, refresh_token, implicit,
+    /// urn:ietf:params:oauth:grant-type:jwt-bearer or
+    /// urn:ietf:params:oauth:grant-type:device_code (RFC 8628; needs no redirect URI)
+    /// (repeatable). Default with --redirect-uri: authorization_code and refresh_token.
+    ///
+    /// `implicit` is an opt-in, off by default, for legacy OpenID Connect clients: it allows
+    /// response_type `id_token` and `id_token token` (implicit flow) and, together with
+    /// authorization_code, `code id_token`, `code token` and `code id_token token` (hybrid
+    /// flow; PKCE still applies to the code), with a nonce, to exactly registered redirect URIs
+    /// only. RFC 9700 §2.1.2 advises against it: tokens travel in the URL fragment, where
+    /// browser history and Referer headers can leak them, and they cannot be sender-constrained.
+    /// Prefer the code flow with PKCE; see docs/security.md.
     #[arg(long = "grant-type", value_name = "T")]
     grant_types: Vec<String>,
     /// An exact redirect URI (repeatable).

@@ -60,7 +60,7 @@ async fn client_patch_is_checked_by_rights_tenant_scopes_and_etag() {
             "redirect_uris",
         ),
         (json!({"redirect_uris": []}), "redirect_uris"),
-        (json!({"grant_types": ["implicit"]}), "grant_types"),
+        (json!({"grant_types": ["password"]}), "grant_types"),
         (json!({"access_token_ttl": 1}), "access_token_ttl"),
     ] {
         let r = patch(&writer, body.clone(), None).await;

@@ -109,7 +109,7 @@ async fn bad_flags_exit_non_zero_name_the_field_and_write_nothing() {
                 "--redirect-uri",
                 REDIRECT,
                 "--grant-type",
-                "implicit",
+                "password",
                 "--json",
             ],
             "--grant-type",

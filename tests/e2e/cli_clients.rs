@@ -238,7 +238,7 @@ async fn refused_client_commands_name_the_flag_and_change_nothing() {
             &["--redirect-uri", "http://evil.example/cb"],
             "--redirect-uri",
         ),
-        (&["--grant-type", "implicit"], "--grant-type"),
+        (&["--grant-type", "password"], "--grant-type"),
         (&["--scope", "a\"b"], "--scope"),
         (&["--name", "  "], "--name"),
         (&["--id-token-alg", "HS256"], "--id-token-alg"),

@@ -314,13 +314,17 @@ async fn authorization_errors_go_back_to_the_client_with_state_and_iss() {
         assert_eq!(resp.status(), 303, "{extra:?}");
         let loc = location(&resp);
         assert!(loc.starts_with(REDIRECT), "{loc}");
+        // A response_type with a token is answered in the fragment, its errors too.
         assert_eq!(
-            query_param(&loc, "error").as_deref(),
+            response_param(&loc, "error").as_deref(),
             Some(*expected),
             "{extra:?}"
         );
-        assert_eq!(query_param(&loc, "state").as_deref(), Some("st-123"));
-        assert_eq!(query_param(&loc, "iss").as_deref(), Some(s.base.as_str()));
+        assert_eq!(response_param(&loc, "state").as_deref(), Some("st-123"));
+        assert_eq!(
+            response_param(&loc, "iss").as_deref(),
+            Some(s.base.as_str())
+        );
     }
 }
 

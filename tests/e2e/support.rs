@@ -284,6 +284,18 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// A response parameter of a redirect to the client: from the fragment when there is one
+/// (responses with tokens, and their errors), else from the query.
+pub fn response_param(url: &str, name: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    match u.fragment() {
+        Some(f) => url::form_urlencoded::parse(f.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned()),
+        None => query_param(url, name),
+    }
+}
+
 /// The outcome of one trip through the authorization endpoint.
 pub enum Outcome {
     /// A redirect back to the client.

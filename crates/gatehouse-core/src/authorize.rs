@@ -18,9 +18,11 @@
 //! and admin scopes ([`AuthorizationRequest::for_user`]) are only ever granted to a client of
 //! the user's own tenant.
 //!
-//! Responses go back in the query (`response_mode=query`, the default for `code`) or as an
-//! auto-submitted HTML form (`response_mode=form_post`, OAuth 2.0 Form Post Response Mode §2);
-//! see [`AuthorizationResponse`]. The `claims` parameter (OIDC Core §5.5) is kept with the
+//! Responses go back in the query (`response_mode=query`, the default for `code`), in the
+//! fragment (`response_mode=fragment`, the default and the only redirect for responses that carry
+//! a token) or as an auto-submitted HTML form (`response_mode=form_post`, OAuth 2.0 Form Post
+//! Response Mode §2); see [`AuthorizationResponse`] and [`response_type`]. The implicit and
+//! hybrid flows (OIDC Core §3.2, §3.3) are opt-in per client and issue in [`implicit`]. The `claims` parameter (OIDC Core §5.5) is kept with the
 //! grant; `display`, `ui_locales`, `claims_locales`, `acr_values` and `id_token_hint` are
 //! accepted and do not change the flow.
 
@@ -42,6 +44,12 @@ use crate::tenant::{TenantStore, tenant_enabled};
 use crate::values::{
     ClientId, GrantId, MAX_PARAM_LEN, PkceChallenge, RedirectUri, ScopeSet, UserId,
 };
+
+pub mod implicit;
+pub mod response_type;
+
+use response_type::check_response_mode;
+pub use response_type::{ResponseMode, ResponseType};
 
 /// A failure of the authorization endpoint.
 #[derive(Debug)]
@@ -68,8 +76,8 @@ impl From<Error> for AuthorizeError {
 pub struct RedirectTarget {
     pub redirect_uri: RedirectUri,
     pub state: Option<String>,
-    /// `response_mode=form_post`: answer with an auto-submitting form instead of a redirect.
-    pub form_post: bool,
+    /// Query, fragment, or an auto-submitting form instead of a redirect.
+    pub mode: ResponseMode,
 }
 
 /// How an authorization response reaches the client (OAuth 2.0 Multiple Response Type
@@ -86,9 +94,14 @@ pub enum AuthorizationResponse {
 }
 
 impl RedirectTarget {
+    /// Whether the response is an auto-submitting form (`response_mode=form_post`).
+    pub fn form_post(&self) -> bool {
+        self.mode == ResponseMode::FormPost
+    }
+
     /// The response carrying `pairs`, then `state` and `iss` (RFC 9207), in the request's mode.
     pub fn respond(&self, issuer: &str, pairs: &[(&str, &str)]) -> AuthorizationResponse {
-        if !self.form_post {
+        if !self.form_post() {
             return AuthorizationResponse::Redirect(self.url_with(issuer, pairs));
         }
         let mut fields: Vec<(String, String)> = pairs
@@ -116,13 +129,25 @@ impl RedirectTarget {
         )
     }
 
-    /// The redirect URI with `pairs` added to its query, then `state` and `iss` (RFC 9207).
+    /// The redirect URI with `pairs` added to its query (or, in fragment mode, as its fragment,
+    /// Multiple Response Types §2.1), then `state` and `iss` (RFC 9207).
     pub fn url_with(&self, issuer: &str, pairs: &[(&str, &str)]) -> String {
         let mut url = match url::Url::parse(self.redirect_uri.as_str()) {
             Ok(u) => u,
             // A RedirectUri always parses; keep the registered string if it somehow does not.
             Err(_) => return self.redirect_uri.as_str().to_owned(),
         };
+        if self.mode == ResponseMode::Fragment {
+            // A registered redirect URI has no fragment (RFC 6749 §3.1.2), so this is all of it.
+            let mut f = url::form_urlencoded::Serializer::new(String::new());
+            f.extend_pairs(pairs.iter());
+            if let Some(state) = &self.state {
+                f.append_pair("state", state);
+            }
+            f.append_pair("iss", issuer);
+            url.set_fragment(Some(&f.finish()));
+            return url.into();
+        }
         {
             let mut q = url.query_pairs_mut();
             for (k, v) in pairs {
@@ -191,8 +216,8 @@ pub async fn resolve_client<S: ClientStore + TenantStore>(
             redirect_uri,
             state,
             // Errors about any other parameter (including an unknown response_mode) go back in
-            // this mode; only a valid form_post request gets a form.
-            form_post: params.get("response_mode") == Some("form_post"),
+            // this mode; a response_type with a token never answers in the query.
+            mode: ResponseMode::of_request(params),
         },
         redirect_uri_in_request: in_request,
     })
@@ -245,6 +270,8 @@ pub struct AuthorizationRequest {
     pub client: Client,
     pub target: RedirectTarget,
     pub redirect_uri_in_request: bool,
+    /// What the response carries: a code, an ID token, an access token (any of them).
+    pub response_type: ResponseType,
     pub scope: ScopeSet,
     pub nonce: Option<String>,
     pub code_challenge: Option<PkceChallenge>,
@@ -316,7 +343,7 @@ pub fn validate(
         target,
         redirect_uri_in_request,
     } = resolved;
-    let c = check_params(params, &client).map_err(|error| AuthorizeError::Redirect {
+    let c = check_params(params, &client, &target).map_err(|error| AuthorizeError::Redirect {
         target: target.clone(),
         error,
     })?;
@@ -327,6 +354,7 @@ pub fn validate(
         client,
         target,
         redirect_uri_in_request,
+        response_type: c.response_type,
         scope: c.scope,
         nonce: c.nonce,
         code_challenge: c.code_challenge,
@@ -357,6 +385,7 @@ pub async fn admit_resources<S: ResourceStore>(
 
 /// The parameters [`validate`] checks, once they passed.
 struct Checked {
+    response_type: ResponseType,
     scope: ScopeSet,
     code_challenge: Option<PkceChallenge>,
     nonce: Option<String>,
@@ -367,13 +396,36 @@ struct Checked {
 }
 
 /// Every check of step 2, in the order the errors are reported.
-fn check_params(params: &Params, client: &Client) -> Result<Checked, OAuthError> {
-    check_shape(params, client)?;
+fn check_params(
+    params: &Params,
+    client: &Client,
+    target: &RedirectTarget,
+) -> Result<Checked, OAuthError> {
+    let response_type = check_shape(params, client, target)?;
     let scope = requested_scope(params, client)?;
-    let code_challenge = code_challenge(params, client)?;
+    // PKCE protects the code; a response without one has nothing for it to bind.
+    let code_challenge = if response_type.code {
+        code_challenge(params, client)?
+    } else {
+        None
+    };
     let nonce = params.get("nonce").map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM_LEN) {
         return Err(OAuthError::invalid_request("nonce is too long"));
+    }
+    if response_type.id_token {
+        // OIDC Core §3.2.2.1, §3.3.2.11: an ID token from the authorization endpoint is bound
+        // to the browser's session only through the nonce, so it is required.
+        if nonce.as_deref().is_none_or(str::is_empty) {
+            return Err(OAuthError::invalid_request(
+                "nonce is required when response_type includes id_token",
+            ));
+        }
+        if !scope.contains("openid") {
+            return Err(OAuthError::invalid_request(
+                "response_type id_token needs the openid scope",
+            ));
+        }
     }
     let prompt = prompt(params)?;
     let max_age = max_age(params)?;
@@ -384,6 +436,7 @@ fn check_params(params: &Params, client: &Client) -> Result<Checked, OAuthError>
     };
     let resources = resource::requested(params)?;
     Ok(Checked {
+        response_type,
         scope,
         code_challenge,
         nonce,
@@ -394,25 +447,25 @@ fn check_params(params: &Params, client: &Client) -> Result<Checked, OAuthError>
     })
 }
 
-/// `response_type`, request objects, `response_mode`, and whether the client may use the code
-/// flow at all.
-fn check_shape(params: &Params, client: &Client) -> Result<(), OAuthError> {
+/// `response_type`, request objects, `response_mode`, and whether the client may use the flow
+/// it asks for: the code flow needs the `authorization_code` grant; anything that returns a
+/// token from this endpoint needs the client's `implicit` opt-in (RFC 9700 §2.1.2) and a
+/// redirect URI that is exactly one registered (no loopback port variation).
+fn check_shape(
+    params: &Params,
+    client: &Client,
+    target: &RedirectTarget,
+) -> Result<ResponseType, OAuthError> {
     let fail = |code: ErrorCode, d: String| OAuthError::new(code, d);
-    match params.get("response_type") {
-        Some("code") => {}
-        Some(other) => {
-            return Err(fail(
-                ErrorCode::UnsupportedResponseType,
-                format!("response_type {other:?} is not supported; use code"),
-            ));
-        }
+    let response_type = match params.get("response_type") {
+        Some(raw) => ResponseType::parse(raw)?,
         None => {
             return Err(fail(
                 ErrorCode::InvalidRequest,
                 "missing parameter response_type".into(),
             ));
         }
-    }
+    };
     // A request object is unpacked where requests enter (`crate::request_object::expand`,
     // `crate::par::push`); one still here came through a login or consent form.
     if params.get("request").is_some() {
@@ -429,25 +482,34 @@ fn check_shape(params: &Params, client: &Client) -> Result<(), OAuthError> {
             "request_uri is supported only as the result of a pushed authorization request".into(),
         ));
     }
-    match params.get("response_mode") {
-        None | Some("query") | Some("form_post") => {}
-        Some(other) => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "response_mode {:?} is not supported; use query or form_post",
-                    other.chars().take(64).collect::<String>()
-                ),
-            ));
-        }
+    if response_type.front_channel_tokens() && !client.allows_grant(GrantType::Implicit) {
+        return Err(fail(
+            ErrorCode::UnsupportedResponseType,
+            format!(
+                "response_type {:?} is not enabled for this client (it needs the implicit grant type); use code",
+                response_type.as_str()
+            ),
+        ));
     }
-    if !client.allows_grant(GrantType::AuthorizationCode) {
+    check_response_mode(params, response_type)?;
+    if response_type.code && !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(fail(
             ErrorCode::UnauthorizedClient,
             "this client may not use the authorization code flow".into(),
         ));
     }
-    Ok(())
+    if response_type.front_channel_tokens()
+        && !client
+            .redirect_uris
+            .iter()
+            .any(|r| r.as_str() == target.redirect_uri.as_str())
+    {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "a response with tokens goes only to a redirect_uri exactly as registered".into(),
+        ));
+    }
+    Ok(response_type)
 }
 
 /// The `scope` parameter: required, and within the client's allowed scopes.
@@ -537,13 +599,24 @@ pub async fn bind_session<S: UserStore>(
     session: Option<Session>,
     req: &AuthorizationRequest,
 ) -> Result<Option<BoundSession>, StoreError> {
+    bind_session_to_client(store, session, &req.client).await
+}
+
+/// The one tenant rule of every page a user signs in to for a client (the authorization
+/// endpoint, the device verification page): the session counts only when its user still
+/// exists and belongs to `client`'s tenant.
+pub async fn bind_session_to_client<S: UserStore>(
+    store: &S,
+    session: Option<Session>,
+    client: &Client,
+) -> Result<Option<BoundSession>, StoreError> {
     let Some(session) = session else {
         return Ok(None);
     };
     let Some(user) = store.find_user(&session.user_id).await? else {
         return Ok(None);
     };
-    Ok((user.tenant_id == req.client.tenant_id).then(|| BoundSession::new(session, user)))
+    Ok((user.tenant_id == client.tenant_id).then(|| BoundSession::new(session, user)))
 }
 
 /// The session started by a sign-in at `req`'s client, bound to the signed-in user (same
@@ -553,8 +626,17 @@ pub fn bind_new_session(
     signed_in: Authenticated,
     req: &AuthorizationRequest,
 ) -> Option<BoundSession> {
+    bind_new_session_to_client(session, signed_in, &req.client)
+}
+
+/// [`bind_new_session`] for any page that signs a user in for `client`.
+pub fn bind_new_session_to_client(
+    session: Session,
+    signed_in: Authenticated,
+    client: &Client,
+) -> Option<BoundSession> {
     let user = signed_in.into_user();
-    (user.tenant_id == req.client.tenant_id && user.id == session.user_id)
+    (user.tenant_id == client.tenant_id && user.id == session.user_id)
         .then(|| BoundSession::new(session, user))
 }
 
@@ -645,6 +727,43 @@ pub async fn issue_code<S: CodeStore + ClaimsRequestStore + ResourceStore>(
     auth_time: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<AuthorizationResponse, Error> {
+    let grant_id = GrantId::generate();
+    save_grant_request(store, req, &grant_id, now).await?;
+    let code = save_code(store, policy, req, user_id, auth_time, grant_id, now).await?;
+    Ok(req
+        .target
+        .respond(&policy.issuer, &[("code", code.expose())]))
+}
+
+/// Keeps what the request asked for with its grant: a `claims` request and the `resource`
+/// values.
+pub(crate) async fn save_grant_request<S: ClaimsRequestStore + ResourceStore>(
+    store: &S,
+    req: &AuthorizationRequest,
+    grant_id: &GrantId,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if let Some(claims) = &req.claims {
+        store.save_claims_request(grant_id, claims, now).await?;
+    }
+    if !req.resources.is_empty() {
+        store
+            .save_grant_resources(grant_id, &req.resources, now)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Stores a new code of `grant_id` (its hash only) and returns its value.
+pub(crate) async fn save_code<S: CodeStore>(
+    store: &S,
+    policy: &Policy,
+    req: &AuthorizationRequest,
+    user_id: UserId,
+    auth_time: DateTime<Utc>,
+    grant_id: GrantId,
+    now: DateTime<Utc>,
+) -> Result<Secret, Error> {
     let code = Secret::generate();
     let record = CodeRecord {
         code_hash: code.hash(),
@@ -656,23 +775,11 @@ pub async fn issue_code<S: CodeStore + ClaimsRequestStore + ResourceStore>(
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         auth_time,
-        grant_id: GrantId::generate(),
+        grant_id,
         expires_at: now + chrono::Duration::seconds(policy.code_ttl),
     };
-    if let Some(claims) = &req.claims {
-        store
-            .save_claims_request(&record.grant_id, claims, now)
-            .await?;
-    }
-    if !req.resources.is_empty() {
-        store
-            .save_grant_resources(&record.grant_id, &req.resources, now)
-            .await?;
-    }
     store.insert_code(&record).await?;
-    Ok(req
-        .target
-        .respond(&policy.issuer, &[("code", code.expose())]))
+    Ok(code)
 }
 
 /// The access-denied response when the user declines consent (RFC 6749 §4.1.2.1).

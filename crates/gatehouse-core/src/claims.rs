@@ -48,7 +48,13 @@ pub struct IdTokenClaims {
     pub auth_time: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
-    pub at_hash: String,
+    /// The access token's hash, when one is issued with the ID token (OIDC Core §3.1.3.6,
+    /// §3.2.2.10, §3.3.2.11).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    /// The code's hash, when the ID token comes with a code (OIDC Core §3.3.2.11).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_hash: Option<String>,
     #[serde(flatten)]
     pub user_claims: serde_json::Map<String, serde_json::Value>,
 }

@@ -53,6 +53,9 @@ impl AuthMethod {
 /// wire names are here) rather than in the grant's module, so registration does not depend on
 /// the token endpoint.
 pub const GRANT_TYPE_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// `grant_type` of the device authorization grant (RFC 8628 §3.4), defined here for the same
+/// reason.
+pub const GRANT_TYPE_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// Grant types (RFC 6749 §4, §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +66,14 @@ pub enum GrantType {
     RefreshToken,
     /// RFC 7523 §2.1: a JWT from a registered trust is exchanged for an access token.
     JwtBearer,
+    /// RFC 8628: a device polls with a device code while its user approves elsewhere.
+    DeviceCode,
+    /// The opt-in to tokens from the authorization endpoint: the implicit flow
+    /// (`response_type` `id_token`, `id_token token`, OIDC Core §3.2) and, with
+    /// `authorization_code`, the hybrid flow (`code id_token`, `code token`,
+    /// `code id_token token`, §3.3). Off unless registered: RFC 9700 §2.1.2 advises against
+    /// tokens in the front channel (see docs/security.md). Never used at the token endpoint.
+    Implicit,
 }
 
 impl GrantType {
@@ -72,6 +83,8 @@ impl GrantType {
             GrantType::ClientCredentials => "client_credentials",
             GrantType::RefreshToken => "refresh_token",
             GrantType::JwtBearer => GRANT_TYPE_JWT_BEARER,
+            GrantType::DeviceCode => GRANT_TYPE_DEVICE_CODE,
+            GrantType::Implicit => "implicit",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {
@@ -80,11 +93,12 @@ impl GrantType {
             "client_credentials" => Ok(Self::ClientCredentials),
             "refresh_token" => Ok(Self::RefreshToken),
             GRANT_TYPE_JWT_BEARER => Ok(Self::JwtBearer),
+            GRANT_TYPE_DEVICE_CODE => Ok(Self::DeviceCode),
+            "implicit" => Ok(Self::Implicit),
             o => Err(FieldError::new(
                 Field::GrantTypes,
                 format!(
-                    "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, {})",
-                    GRANT_TYPE_JWT_BEARER
+                    "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, implicit, {GRANT_TYPE_JWT_BEARER}, {GRANT_TYPE_DEVICE_CODE})"
                 ),
             )),
         }
@@ -413,6 +427,13 @@ fn check_grants(
             "the authorization_code grant needs at least one redirect URI",
         ));
     }
+    // Tokens in the front channel go only to an exactly registered redirect URI.
+    if grant_types.contains(&GrantType::Implicit) && redirect_uris.is_empty() {
+        return Err(FieldError::new(
+            Field::RedirectUris,
+            "the implicit grant needs at least one redirect URI",
+        ));
+    }
     if grant_types.contains(&GrantType::JwtBearer) && auth_method == AuthMethod::None {
         return Err(FieldError::new(
             Field::GrantTypes,
@@ -540,7 +561,7 @@ mod tests {
             ),
             (
                 ClientChanges {
-                    grant_types: Some(vec!["implicit".into()]),
+                    grant_types: Some(vec!["password".into()]),
                     ..ClientChanges::default()
                 },
                 Field::GrantTypes,
@@ -548,6 +569,22 @@ mod tests {
         ];
         for (c, field) in cases {
             assert_eq!(client.updated(c).err().map(|e| e.field), Some(field));
+        }
+    }
+
+    #[test]
+    fn a_device_client_needs_no_redirect_uri_and_may_be_public_rfc8628_3_1() {
+        for auth in [None, Some("none".to_owned())] {
+            let mut r = reg();
+            r.redirect_uris.clear();
+            r.auth_method = auth;
+            r.grant_types = vec![GRANT_TYPE_DEVICE_CODE.into(), "refresh_token".into()];
+            let c = NewClient::validate(r, chrono::Utc::now()).unwrap();
+            assert_eq!(
+                c.client.grant_types,
+                vec![GrantType::DeviceCode, GrantType::RefreshToken]
+            );
+            assert_eq!(GrantType::DeviceCode.as_str(), GRANT_TYPE_DEVICE_CODE);
         }
     }
 
@@ -561,6 +598,22 @@ mod tests {
             vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
         );
         assert!(c.client.allowed_scopes.contains("openid"));
+    }
+
+    #[test]
+    fn implicit_is_an_opt_in_that_needs_a_redirect_uri() {
+        let c = NewClient::validate(reg(), chrono::Utc::now()).unwrap();
+        assert!(!c.client.allows_grant(GrantType::Implicit));
+        let mut r = reg();
+        r.grant_types = vec!["authorization_code".into(), "implicit".into()];
+        let c = NewClient::validate(r, chrono::Utc::now()).unwrap();
+        assert!(c.client.allows_grant(GrantType::Implicit));
+        assert_eq!(GrantType::parse("implicit").unwrap().as_str(), "implicit");
+        let mut r = reg();
+        r.grant_types = vec!["implicit".into()];
+        r.redirect_uris.clear();
+        let e = NewClient::validate(r, chrono::Utc::now()).err().unwrap();
+        assert_eq!(e.field, Field::RedirectUris);
     }
 
     #[test]

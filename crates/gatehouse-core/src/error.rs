@@ -50,6 +50,12 @@ pub enum ErrorCode {
     /// RFC 8707 §2: the requested resource is invalid, unknown, or not allowed for the client
     /// or the grant.
     InvalidTarget,
+    /// RFC 8628 §3.5: the user has not yet decided; keep polling at the interval.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: still pending, and the device polls too fast: add 5 s to its interval.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code has expired; start a new device authorization.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -74,6 +80,9 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidTarget => "invalid_target",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }

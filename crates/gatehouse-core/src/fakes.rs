@@ -178,6 +178,7 @@ pub struct FakeStore {
     pub resources: Mutex<Vec<crate::resource::ResourceServer>>,
     pub client_resources: Mutex<HashMap<String, Vec<crate::resource::ResourceUri>>>,
     pub grant_resources: Mutex<HashMap<String, Vec<crate::resource::ResourceUri>>>,
+    pub devices: Mutex<Vec<crate::device::DeviceAuthorization>>,
 }
 
 impl crate::resource::ResourceStore for FakeStore {
@@ -427,6 +428,96 @@ impl CodeStore for FakeStore {
                 Redemption::Redeemed(c.clone())
             }
         })
+    }
+}
+
+impl crate::device::DeviceStore for FakeStore {
+    async fn insert_device(
+        &self,
+        d: &crate::device::DeviceAuthorization,
+    ) -> Result<(), StoreError> {
+        self.devices.lock().unwrap().push(d.clone());
+        Ok(())
+    }
+    async fn pending_devices(
+        &self,
+        client: &crate::values::ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let m = self.devices.lock().unwrap();
+        Ok(m.iter()
+            .filter(|d| &d.client_id == client && d.expires_at > now)
+            .count() as u64)
+    }
+    async fn find_device(
+        &self,
+        h: &SecretHash,
+    ) -> Result<Option<crate::device::DeviceAuthorization>, StoreError> {
+        let m = self.devices.lock().unwrap();
+        Ok(m.iter()
+            .find(|d| d.device_code_hash.to_hex() == h.to_hex())
+            .cloned())
+    }
+    async fn find_device_by_user_code(
+        &self,
+        h: &SecretHash,
+    ) -> Result<Option<crate::device::DeviceAuthorization>, StoreError> {
+        let m = self.devices.lock().unwrap();
+        Ok(m.iter()
+            .find(|d| d.user_code_hash.to_hex() == h.to_hex())
+            .cloned())
+    }
+    async fn decide_device(
+        &self,
+        h: &SecretHash,
+        decision: &crate::device::Decision,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use crate::device::DeviceStatus;
+        let mut m = self.devices.lock().unwrap();
+        let Some(d) = m.iter_mut().find(|d| {
+            d.device_code_hash.to_hex() == h.to_hex()
+                && d.status == DeviceStatus::Pending
+                && d.expires_at > now
+        }) else {
+            return Ok(false);
+        };
+        d.status = if decision.approved {
+            DeviceStatus::Approved
+        } else {
+            DeviceStatus::Denied
+        };
+        d.user_id = Some(decision.user_id.clone());
+        d.auth_time = Some(decision.auth_time);
+        d.scope = decision.scope.clone();
+        Ok(true)
+    }
+    async fn record_device_poll(
+        &self,
+        h: &SecretHash,
+        now: DateTime<Utc>,
+        interval: i64,
+    ) -> Result<(), StoreError> {
+        let mut m = self.devices.lock().unwrap();
+        if let Some(d) = m
+            .iter_mut()
+            .find(|d| d.device_code_hash.to_hex() == h.to_hex())
+        {
+            d.last_polled_at = Some(now);
+            d.interval = interval;
+        }
+        Ok(())
+    }
+    async fn consume_device(&self, h: &SecretHash) -> Result<bool, StoreError> {
+        use crate::device::DeviceStatus;
+        let mut m = self.devices.lock().unwrap();
+        let Some(d) = m.iter_mut().find(|d| {
+            d.device_code_hash.to_hex() == h.to_hex() && d.status == DeviceStatus::Approved
+        }) else {
+            return Ok(false);
+        };
+        d.status = DeviceStatus::Consumed;
+        Ok(true)
     }
 }
 

@@ -22,6 +22,7 @@ pub mod claims;
 pub mod claims_request;
 pub mod client;
 pub mod client_auth;
+pub mod device;
 pub mod end_session;
 pub mod error;
 #[cfg(test)]

@@ -20,14 +20,16 @@ use serde::Serialize;
 
 use crate::apikey_auth::ApiKeyAuthStore;
 use crate::audit::NewAuditEvent;
-use crate::client::{Client, GRANT_TYPE_JWT_BEARER, GrantType};
+use crate::client::{Client, GRANT_TYPE_DEVICE_CODE, GRANT_TYPE_JWT_BEARER, GrantType};
 use crate::client_auth::{
     AssertionRules, AssertionVerifier, ClientAuth, ClientAuthContext, ClientCredentials,
     ClientDirectory, ReplayStore, authenticate,
 };
+use crate::device::DeviceStore;
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::grant::authorization_code::{self, CodeGrantStore, CodeRequest};
 use crate::grant::client_credentials::{self, ClientCredentialsRequest};
+use crate::grant::device_code::{self, DeviceCodeRequest};
 use crate::grant::jwt_bearer::{self, JwtBearerRequest, TrustStore};
 pub use crate::grant::mint::new_jti;
 use crate::grant::mint::{Minter, TokenResponse};
@@ -42,13 +44,14 @@ use crate::ports::TokenSigner;
 use crate::token_events;
 
 /// A token request: one variant per grant (RFC 6749 §4.1.3, §4.4.2, §6; RFC 7523 §2.1;
-/// RFC 8693 §2.1).
+/// RFC 8693 §2.1; RFC 8628 §3.4).
 pub enum TokenRequest {
     AuthorizationCode(CodeRequest),
     ClientCredentials(ClientCredentialsRequest),
     RefreshToken(RefreshRequest),
     JwtBearer(JwtBearerRequest),
     TokenExchange(TokenExchangeRequest),
+    DeviceCode(DeviceCodeRequest),
 }
 
 impl TokenRequest {
@@ -60,6 +63,7 @@ impl TokenRequest {
             "refresh_token" => Self::RefreshToken(RefreshRequest::parse(p)?),
             GRANT_TYPE_JWT_BEARER => Self::JwtBearer(JwtBearerRequest::parse(p)?),
             GRANT_TYPE_TOKEN_EXCHANGE => Self::TokenExchange(TokenExchangeRequest::parse(p)?),
+            GRANT_TYPE_DEVICE_CODE => Self::DeviceCode(DeviceCodeRequest::parse(p)?),
             other => {
                 return Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
@@ -109,11 +113,12 @@ pub struct TokenOutcome {
 
 /// Everything the grants read and write, besides clients and tenants.
 pub trait TokenStore:
-    CodeGrantStore + RefreshGrantStore + TrustStore + ReplayStore + ApiKeyAuthStore
+    CodeGrantStore + RefreshGrantStore + TrustStore + ReplayStore + ApiKeyAuthStore + DeviceStore
 {
 }
-impl<T: CodeGrantStore + RefreshGrantStore + TrustStore + ReplayStore + ApiKeyAuthStore> TokenStore
-    for T
+impl<
+    T: CodeGrantStore + RefreshGrantStore + TrustStore + ReplayStore + ApiKeyAuthStore + DeviceStore,
+> TokenStore for T
 {
 }
 
@@ -223,6 +228,10 @@ where
             let client = registered(client, GrantType::JwtBearer)?;
             let (v, rules) = (ep.assertions, ep.assertion_rules);
             jwt_bearer::issue(store, v, &mint, rules, client, r, now).await?
+        }
+        TokenRequest::DeviceCode(r) => {
+            let client = registered(client, GrantType::DeviceCode)?;
+            device_code::poll(store, ep.clients, &mint, client, r, now).await?
         }
         TokenRequest::TokenExchange(r) => {
             let caller = Caller {

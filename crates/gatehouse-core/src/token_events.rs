@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::audit::{ActorKind, NewAuditEvent, Outcome};
+use crate::authorize::ResponseType;
 use crate::client::Client;
-use crate::grant::mint::TokenResponse;
+use crate::grant::mint::{Issued, TokenResponse};
 use crate::grant::outcome::Incident;
 use crate::grant::token_exchange::{ExchangeResponse, GRANT_TYPE_TOKEN_EXCHANGE};
 
@@ -31,6 +32,39 @@ pub fn issued(t: &TokenResponse, now: DateTime<Utc>) -> NewAuditEvent {
             "refresh_token": t.refresh_token.is_some(),
             "id_token": t.id_token.is_some(),
             "scope": t.scope,
+        }),
+    )
+}
+
+/// `token.issue` at the authorization endpoint (implicit and hybrid flows): `grant_type`
+/// `implicit`, the `response_type`, the access token's `jti` when one was issued (it is then the
+/// target; otherwise the grant is), and whether an ID token and a code came with it.
+pub fn front_channel(
+    issued: &Issued,
+    response_type: ResponseType,
+    scope: &str,
+    now: DateTime<Utc>,
+) -> NewAuditEvent {
+    let jti = (!issued.jti.is_empty()).then(|| issued.jti.clone());
+    NewAuditEvent::protocol(
+        now,
+        Some(issued.tenant.clone()),
+        ActorKind::Client,
+        Some(issued.client_id.clone()),
+        "token.issue",
+        jti.clone().or_else(|| issued.grant_id.clone()),
+        Outcome::Success,
+        json!({
+            "grant_type": issued.grant_type,
+            "response_type": response_type.as_str(),
+            "jti": jti,
+            "sub": issued.sub,
+            "grant_id": issued.grant_id,
+            "access_token": response_type.token,
+            "id_token": response_type.id_token,
+            "code": response_type.code,
+            "refresh_token": false,
+            "scope": scope,
         }),
     )
 }

@@ -12,7 +12,8 @@
 //!   [`PageError`], an actix `ResponseError`, so their handlers return `Result` and never pick
 //!   a status. A sign-in form shown again says why with its status: 401 wrong credentials,
 //!   429 throttled and 503 hashing pool full (both with `Retry-After`), 403 (console) or 400
-//!   (login) for a form whose CSRF token does not match.
+//!   (login) for a form whose CSRF token does not match. The device verification page answers
+//!   a user code that names nothing with 400, and too many of them with 429.
 //!
 //! - dynamic registration (RFC 7591 §3.2, RFC 7592 §2): [`registration_reply`], 400 with the
 //!   RFC 7591 §3.2.2 code, 401 with a Bearer challenge for an unusable token;
@@ -364,9 +365,45 @@ pub enum PageError {
         refusal: FormRefusal,
         secure: bool,
     },
+    /// The device verification page again (RFC 8628 §3.3): a user code that names no pending
+    /// request (400), or too many wrong codes from this address (429 with `Retry-After`).
+    #[error("device user code refused ({refusal:?})")]
+    DeviceCode {
+        user_code: String,
+        refusal: CodeRefusal,
+    },
     /// Storage or another internal failure: a 500 page.
     #[error(transparent)]
     Internal(#[from] Error),
+}
+
+/// Why the device verification page refuses a typed user code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    /// Malformed, unknown, expired or already used: one message for all.
+    Unknown,
+    /// Too many wrong codes from this address: wait this many seconds.
+    Throttled { retry_after: u64 },
+}
+
+impl CodeRefusal {
+    fn status(self) -> StatusCode {
+        match self {
+            CodeRefusal::Unknown => StatusCode::BAD_REQUEST,
+            CodeRefusal::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    fn message(self) -> String {
+        match self {
+            CodeRefusal::Unknown => {
+                "That code is unknown or has expired. Check the code shown on your device.".into()
+            }
+            CodeRefusal::Throttled { retry_after } => {
+                format!("Too many wrong codes. Try again in {retry_after} seconds.")
+            }
+        }
+    }
 }
 
 impl PageError {
@@ -391,13 +428,14 @@ impl ResponseError for PageError {
             PageError::BadRequest(_) | PageError::ExpiredForm => StatusCode::BAD_REQUEST,
             PageError::Authorize { error, .. } => match error {
                 AuthorizeError::Page(_) => StatusCode::BAD_REQUEST,
-                AuthorizeError::Redirect { target, .. } if target.form_post => StatusCode::OK,
+                AuthorizeError::Redirect { target, .. } if target.form_post() => StatusCode::OK,
                 AuthorizeError::Redirect { .. } => StatusCode::SEE_OTHER,
                 AuthorizeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             PageError::Login { refusal, .. } | PageError::ConsoleSignIn { refusal, .. } => {
                 refusal.status()
             }
+            PageError::DeviceCode { refusal, .. } => refusal.status(),
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -429,6 +467,14 @@ impl ResponseError for PageError {
                 Some(&refusal.message()),
                 *secure,
             ),
+            PageError::DeviceCode { user_code, refusal } => crate::views::device_page(
+                refusal.status(),
+                &crate::views::DevicePage {
+                    user_code,
+                    error: Some(&refusal.message()),
+                    done: None,
+                },
+            ),
             PageError::Internal(e) => {
                 log_internal(e);
                 error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_oauth())
@@ -438,6 +484,10 @@ impl ResponseError for PageError {
             PageError::Login { refusal, .. } | PageError::ConsoleSignIn { refusal, .. } => {
                 refusal.retry_after()
             }
+            PageError::DeviceCode {
+                refusal: CodeRefusal::Throttled { retry_after },
+                ..
+            } => Some(*retry_after),
             _ => None,
         };
         if let Some(v) = retry.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {

@@ -139,6 +139,12 @@ impl FromForm for gatehouse_core::par::PushRequest {
     }
 }
 
+impl FromForm for gatehouse_core::device::DeviceRequest {
+    fn from_form(p: &Params) -> Result<Self, OAuthError> {
+        gatehouse_core::device::DeviceRequest::parse(p)
+    }
+}
+
 impl FromForm for PresentedToken {
     fn from_form(p: &Params) -> Result<Self, OAuthError> {
         PresentedToken::parse(p)

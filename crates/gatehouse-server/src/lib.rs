@@ -445,6 +445,13 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/consent", web::post().to(consent::consent_post))
     .route("/oauth/token", web::post().to(token::token))
     .route("/oauth/par", web::post().to(par::push))
+    .route(
+        "/oauth/device_authorization",
+        web::post().to(device::device_authorization),
+    )
+    .route("/device", web::get().to(device::device_get))
+    .route("/device/login", web::post().to(device::device_login))
+    .route("/device/consent", web::post().to(device::device_consent))
     .service(
         web::resource("/oauth/register")
             .app_data(web::PayloadConfig::new(

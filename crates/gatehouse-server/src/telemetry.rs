@@ -260,6 +260,7 @@ fn grant_label(grant_type: &str) -> &'static str {
         "authorization_code" => "authorization_code",
         "refresh_token" => "refresh_token",
         "client_credentials" => "client_credentials",
+        "implicit" => "implicit",
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => "jwt_bearer",
         "urn:ietf:params:oauth:grant-type:token-exchange" => "token_exchange",
         "urn:ietf:params:oauth:grant-type:device_code" => "device_code",

@@ -11,6 +11,8 @@ use askama::Template;
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
+    /// Where the form posts: `/login`, or `/device/login` for the device verification page.
+    pub action: &'a str,
     pub client_name: &'a str,
     pub csrf_token: &'a str,
     pub request: &'a str,
@@ -22,6 +24,8 @@ pub struct LoginPage<'a> {
 /// through the form) and the username typed so far.
 #[derive(Debug, Clone)]
 pub struct LoginForm {
+    /// Where the form posts (`/login` or `/device/login`).
+    pub action: &'static str,
     pub client_name: String,
     pub request: String,
     pub username: String,
@@ -38,6 +42,7 @@ pub fn login_page(
     let mut resp = page(
         status,
         &LoginPage {
+            action: form.action,
             client_name: &form.client_name,
             csrf_token: &csrf,
             request: &form.request,
@@ -89,12 +94,17 @@ pub fn console_sign_in_page(
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
+    /// Where the form posts: `/consent`, or `/device/consent`.
+    pub action: &'a str,
     pub client_name: &'a str,
     pub username: &'a str,
     pub csrf_token: &'a str,
     pub request: &'a str,
     /// (scope, description) pairs.
     pub scopes: Vec<(String, String)>,
+    /// The user code, on the device flow's consent screen: the user compares it with the
+    /// device's (RFC 8628 §5.4).
+    pub device_code: Option<&'a str>,
 }
 
 /// The consent page for `areq` (already narrowed to what the user may get), in the session
@@ -104,8 +114,27 @@ pub fn consent_page(
     b: &gatehouse_core::session::BoundSession,
     descriptions: &std::collections::BTreeMap<String, String>,
 ) -> HttpResponse {
-    let scopes = areq
-        .scope
+    let request = areq.params.to_query();
+    page(
+        StatusCode::OK,
+        &ConsentPage {
+            action: "/consent",
+            scopes: described(&areq.scope, descriptions),
+            device_code: None,
+            client_name: &areq.client.name,
+            username: &b.user().username,
+            csrf_token: &b.session().csrf_token,
+            request: &request,
+        },
+    )
+}
+
+/// `(scope, description)` pairs: `[scopes]` descriptions, else the scope's name.
+fn described(
+    scope: &gatehouse_core::ScopeSet,
+    descriptions: &std::collections::BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    scope
         .iter()
         .map(|s| {
             let description = descriptions.get(s).cloned();
@@ -114,18 +143,47 @@ pub fn consent_page(
                 description.unwrap_or_else(|| format!("Use {s}")),
             )
         })
-        .collect();
-    let request = areq.params.to_query();
+        .collect()
+}
+
+/// The consent screen of the device verification page (RFC 8628 §3.3): the client, the
+/// scopes, and the user code carried in the form (shown, so the user can compare it with the
+/// device's screen).
+pub fn device_consent_page(
+    client_name: &str,
+    user_code: &str,
+    scope: &gatehouse_core::ScopeSet,
+    b: &gatehouse_core::session::BoundSession,
+    descriptions: &std::collections::BTreeMap<String, String>,
+) -> HttpResponse {
+    let request = format!("user_code={user_code}");
     page(
         StatusCode::OK,
         &ConsentPage {
-            client_name: &areq.client.name,
+            action: "/device/consent",
+            scopes: described(scope, descriptions),
+            device_code: Some(user_code),
+            client_name,
             username: &b.user().username,
             csrf_token: &b.session().csrf_token,
             request: &request,
-            scopes,
         },
     )
+}
+
+/// The device verification page (RFC 8628 §3.3): the form to type a user code (`done` is
+/// `None`), or the outcome of a decision.
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage<'a> {
+    pub user_code: &'a str,
+    pub error: Option<&'a str>,
+    pub done: Option<&'a str>,
+}
+
+/// The device verification page with `status`.
+pub fn device_page(status: StatusCode, t: &DevicePage<'_>) -> HttpResponse {
+    page(status, t)
 }
 
 /// The auto-submitting form of `response_mode=form_post` (Form Post Response Mode §2).

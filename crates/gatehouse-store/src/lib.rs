@@ -23,6 +23,7 @@ pub mod cache;
 pub mod client_keys;
 pub mod connect;
 pub mod console;
+pub mod device_authorizations;
 pub mod entities;
 pub mod grant_claims;
 pub mod health;

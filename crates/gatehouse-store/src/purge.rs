@@ -1,8 +1,8 @@
 //! Deleting what can no longer be used, in bounded batches: expired authorization codes (kept
 //! an hour past expiry so a replay is still recognised, RFC 6749 §4.1.2), expired refresh
 //! tokens, expired sessions, expired entries of the revoked-token list (RFC 7009) and of the
-//! assertion replay cache (RFC 7523 §3 `jti`), and — only when an operator sets a retention —
-//! audit events older than it.
+//! assertion replay cache (RFC 7523 §3 `jti`), expired device authorizations (RFC 8628), and
+//! — only when an operator sets a retention — audit events older than it.
 //!
 //! Every row goes by its own expiry column compared with `now`, so nothing still valid is
 //! touched. Each batch is one short `DELETE … WHERE key IN (SELECT key … LIMIT n)`, so a large
@@ -44,6 +44,7 @@ pub struct PurgeReport {
     pub sessions: u64,
     pub revoked_tokens: u64,
     pub replay_entries: u64,
+    pub device_authorizations: u64,
     pub audit_events: u64,
 }
 
@@ -72,6 +73,15 @@ impl Store {
                 .await?,
             replay_entries: self
                 .delete_in_batches("assertion_replays", "key_hash", "expires_at", now, n)
+                .await?,
+            device_authorizations: self
+                .delete_in_batches(
+                    "device_authorizations",
+                    "device_code_hash",
+                    "expires_at",
+                    now,
+                    n,
+                )
                 .await?,
             audit_events,
         })

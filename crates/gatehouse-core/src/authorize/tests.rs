@@ -1,4 +1,5 @@
-//! Step 2 scope rules and the tenant binding of sessions (steps 3 and after).
+//! Step 2 scope rules, the implicit and hybrid opt-in, and the tenant binding of sessions (steps 3
+//! and after).
 use super::*;
 use crate::user::User;
 use crate::values::TenantId;
@@ -62,7 +63,7 @@ fn request(tenant: &str, scope: &str, extra: &str) -> AuthorizationRequest {
         target: RedirectTarget {
             redirect_uri,
             state: None,
-            form_post: false,
+            mode: ResponseMode::Query,
         },
         redirect_uri_in_request: false,
     };
@@ -155,4 +156,103 @@ fn admin_scopes_are_granted_only_when_held() {
         granted_scope(&scopes("read:files"), &ScopeSet::default()),
         scopes("read:files")
     );
+}
+
+/// Validates `query` for client `app`, which has the grants `grants`; the error code if refused.
+fn check_front_channel(
+    grants: &[GrantType],
+    query: &str,
+) -> Result<AuthorizationRequest, ErrorCode> {
+    let mut client = crate::fakes::client("app");
+    client.grant_types = grants.to_vec();
+    client.allowed_scopes = scopes("openid profile");
+    let redirect_uri = RedirectUri::parse("https://app.example/cb").unwrap();
+    client.redirect_uris = vec![redirect_uri.clone()];
+    let params = Params::from_query(&format!("client_id=app&scope=openid&{query}")).unwrap();
+    let resolved = ResolvedClient {
+        client,
+        target: RedirectTarget {
+            redirect_uri,
+            state: None,
+            mode: ResponseMode::of_request(&params),
+        },
+        redirect_uri_in_request: true,
+    };
+    validate(resolved, &params).map_err(|e| match e {
+        AuthorizeError::Redirect { error, target } => {
+            // Errors of a request for tokens never go in the query.
+            if params
+                .get("response_type")
+                .is_some_and(|r| r.contains("token"))
+            {
+                assert_ne!(target.mode, ResponseMode::Query);
+            }
+            error.code
+        }
+        other => panic!("{other:?}"),
+    })
+}
+
+const PKCE: &str =
+    "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+
+#[test]
+fn tokens_from_the_authorization_endpoint_need_the_implicit_opt_in_rfc9700_2_1_2() {
+    let code_only = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+    for rt in ["id_token", "id_token%20token", "code%20id_token", "token"] {
+        let q = format!("response_type={rt}&nonce=n&{PKCE}");
+        assert_eq!(
+            check_front_channel(&code_only, &q).err(),
+            Some(ErrorCode::UnsupportedResponseType),
+            "{rt}"
+        );
+    }
+    let both = [GrantType::AuthorizationCode, GrantType::Implicit];
+    let ok = check_front_channel(
+        &both,
+        &format!("response_type=id_token%20code&nonce=n&{PKCE}"),
+    );
+    let rt = ok.unwrap().response_type;
+    assert!(rt.code && rt.id_token && !rt.token);
+    // The hybrid flow's code needs the code grant too, and PKCE.
+    let implicit_only = [GrantType::Implicit];
+    let q = format!("response_type=code%20id_token&nonce=n&{PKCE}");
+    assert_eq!(
+        check_front_channel(&implicit_only, &q).err(),
+        Some(ErrorCode::UnauthorizedClient)
+    );
+    assert_eq!(
+        check_front_channel(&both, "response_type=code%20id_token&nonce=n").err(),
+        Some(ErrorCode::InvalidRequest)
+    );
+    // The implicit flow has no code, so no PKCE.
+    assert!(check_front_channel(&implicit_only, "response_type=id_token&nonce=n").is_ok());
+}
+
+#[test]
+fn id_token_responses_need_a_nonce_and_openid_and_never_use_the_query_oidc_core_3_2_2_1() {
+    let g = [GrantType::AuthorizationCode, GrantType::Implicit];
+    let refused = |q: &str| check_front_channel(&g, q).err();
+    assert_eq!(
+        refused("response_type=id_token"),
+        Some(ErrorCode::InvalidRequest)
+    );
+    assert_eq!(
+        refused(&format!("response_type=code%20id_token&{PKCE}")),
+        Some(ErrorCode::InvalidRequest)
+    );
+    assert_eq!(
+        refused("response_type=id_token%20token&nonce=n&response_mode=query"),
+        Some(ErrorCode::InvalidRequest)
+    );
+    assert_eq!(
+        refused("response_type=id_token&nonce=n&response_mode=form_post"),
+        None
+    );
+    assert_eq!(
+        refused("response_type=id_token&nonce=n&response_mode=fragment"),
+        None
+    );
+    // `code token` carries no ID token from here: no nonce needed.
+    assert_eq!(refused(&format!("response_type=code%20token&{PKCE}")), None);
 }

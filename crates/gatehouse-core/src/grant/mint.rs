@@ -18,7 +18,7 @@ use crate::resource::ResourceServer;
 use crate::secret::{left_half_hash, random_bytes};
 use crate::tenant::{TenantStore, tenant_enabled};
 use crate::user::User;
-use crate::values::{GrantId, ScopeSet, TenantId, UserId};
+use crate::values::{GrantId, ScopeSet, SigningAlg, TenantId, UserId};
 
 /// A successful token response (RFC 6749 §5.1). Holds secrets: no `Debug`.
 #[derive(Serialize)]
@@ -146,15 +146,17 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             .map_err(Error::Signing)
     }
 
-    /// Signs an ID token for `grant.user`, bound to `access_token` by `at_hash`.
-    fn id_token(
+    /// Signs an ID token for `grant.user`, bound to what it is issued with: the access token
+    /// by `at_hash` and the authorization code by `c_hash` (OIDC Core §3.3.2.11).
+    pub fn id_token(
         &self,
         client: &Client,
         grant: &UserGrant<'_>,
         requested: Option<&BTreeSet<String>>,
-        access_token: &str,
+        with: IssuedWith<'_>,
         now: DateTime<Utc>,
     ) -> Result<String, Error> {
+        let alg = client.id_token_alg;
         let claims = IdTokenClaims {
             iss: self.policy.issuer.clone(),
             sub: grant.user.id.to_string(),
@@ -164,7 +166,8 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             exp: now.timestamp() + self.policy.id_token_ttl,
             auth_time: grant.auth_time.timestamp(),
             nonce: grant.nonce.clone(),
-            at_hash: left_half_hash(access_token),
+            at_hash: with.access_token.map(|t| token_hash(alg, t)),
+            c_hash: with.code.map(|c| token_hash(alg, c)),
             // Scope claims, plus the claims asked for by name (OIDC Core §5.5).
             user_claims: grant.user.claims_for_request(
                 grant.scope,
@@ -172,8 +175,24 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             ),
         };
         self.signer
-            .sign(client.id_token_alg, ID_TOKEN_TYP, &claims)
+            .sign(alg, ID_TOKEN_TYP, &claims)
             .map_err(Error::Signing)
+    }
+}
+
+/// What an ID token is issued together with, for its `at_hash` and `c_hash`.
+#[derive(Clone, Copy, Default)]
+pub struct IssuedWith<'a> {
+    pub access_token: Option<&'a str>,
+    pub code: Option<&'a str>,
+}
+
+/// `at_hash` / `c_hash` (OIDC Core §3.1.3.6, §3.3.2.11): the left half of the hash that the
+/// ID token's `alg` uses, BASE64URL. Both of our algorithms, RS256 and ES256, hash with SHA-256
+/// (so would PS256); an algorithm with another hash must add its arm here.
+pub fn token_hash(alg: SigningAlg, value: &str) -> String {
+    match alg {
+        SigningAlg::RS256 | SigningAlg::ES256 => left_half_hash(value),
     }
 }
 
@@ -200,7 +219,11 @@ impl<C: ClaimsRequestStore, K: TokenSigner> Minter<'_, C, K> {
         }
         let requested = self.claims.find_claims_request(grant.grant_id).await?;
         let requested = requested.as_ref().map(|r| &r.id_token);
-        let id_token = self.id_token(client, grant, requested, &access_token, now)?;
+        let with = IssuedWith {
+            access_token: Some(&access_token),
+            code: None,
+        };
+        let id_token = self.id_token(client, grant, requested, with, now)?;
         Ok((access_token, Some(id_token)))
     }
 }
@@ -229,4 +252,27 @@ pub(crate) async fn live_user<U: UserStore, T: TenantStore>(
         return Ok(None);
     }
     Ok(Some(user))
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    #[test]
+    fn at_hash_and_c_hash_are_the_left_half_of_sha256_for_rs256_and_es256_oidc_core_3_3_2_11() {
+        // OIDC Core Appendix A.3 (at_hash) and A.4 (c_hash), both RS256.
+        let at = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        let code = "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk";
+        for alg in SigningAlg::ALL {
+            assert_eq!(token_hash(alg, at), "77QmUPtjPfzWtF2AnpK9RQ", "{alg}");
+            assert_eq!(token_hash(alg, code), "LDktKdoQak3Pk0cnXxCltA", "{alg}");
+            let digest = Sha256::digest(b"any value");
+            let half = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+            assert_eq!(token_hash(alg, "any value"), half, "{alg}");
+            assert_eq!(token_hash(alg, "any value").len(), 22);
+        }
+    }
 }

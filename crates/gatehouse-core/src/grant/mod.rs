@@ -6,7 +6,8 @@
 //! - [`refresh_token`] — RFC 6749 §6 with rotation and reuse detection (RFC 9700 §4.14.2);
 //!   its lifetimes and grace period are the policy of [`rotation`];
 //! - [`jwt_bearer`] — RFC 7523 §2.1, assertions from registered trusts;
-//! - [`token_exchange`] — RFC 8693, an API key for a JWT access token.
+//! - [`token_exchange`] — RFC 8693, an API key for a JWT access token;
+//! - [`device_code`] — RFC 8628 §3.4–3.5, polling for the user's decision.
 //!
 //! [`mint`] signs what they issue (RFC 9068 access tokens, OIDC ID tokens) and shapes the
 //! RFC 6749 §5.1 response; [`outcome`] is how a grant says why it refused and what it detected.
@@ -15,6 +16,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod jwt_bearer;
 pub mod mint;
 pub mod outcome;

@@ -3,7 +3,8 @@
 //! `GET|POST /oauth/authorize` validates the request (core `authorize`), binds the browser's
 //! login session to the client's tenant (core `authorize::bind_session`: a session of another
 //! tenant's user counts as none), then shows the login page, the consent page, or redirects
-//! with a code. The pages post to `/login` ([`super::login`]) and `/consent`
+//! with a code — or, for a client that opted in to the implicit or hybrid flow, with tokens in
+//! the fragment (core `authorize::implicit`; its `token.issue` events are audited here). The pages post to `/login` ([`super::login`]) and `/consent`
 //! ([`super::consent`]) with the original request in a hidden field; it is validated again from
 //! scratch on every post, so tampering with it gains nothing a direct request would not.
 //!
@@ -22,6 +23,7 @@ use gatehouse_core::session::BoundSession;
 use gatehouse_core::{Error, OAuthError, StoreError};
 
 use crate::error::{PageError, authorization_response};
+use crate::request_meta::RequestMeta;
 use crate::session;
 use crate::state::AppState;
 use crate::views::{self, LoginForm};
@@ -29,9 +31,10 @@ use crate::views::{self, LoginForm};
 pub async fn authorize_get(
     req: HttpRequest,
     state: web::Data<AppState>,
+    meta: RequestMeta,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::from_query(req.query_string()).map_err(PageError::BadRequest)?;
-    authorize(&req, &state, params).await
+    authorize(&req, &state, &meta, params).await
 }
 
 /// The request as it enters the endpoint: a request object unpacked (RFC 9101 §6.3), a pushed
@@ -74,15 +77,17 @@ async fn entering(state: &AppState, params: Params) -> Result<AuthorizationReque
 pub async fn authorize_post(
     req: HttpRequest,
     state: web::Data<AppState>,
+    meta: RequestMeta,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let params = crate::routes::form_params(&req, &body).map_err(PageError::BadRequest)?;
-    authorize(&req, &state, params).await
+    authorize(&req, &state, &meta, params).await
 }
 
 async fn authorize(
     req: &HttpRequest,
     state: &AppState,
+    meta: &RequestMeta,
     params: Params,
 ) -> Result<HttpResponse, PageError> {
     let areq = entering(state, params).await?;
@@ -108,7 +113,7 @@ async fn authorize(
             }
         },
     };
-    proceed(state, areq, signed_in, Interaction::default()).await
+    proceed(state, meta, areq, signed_in, Interaction::default()).await
 }
 
 /// This browser's login session, if it counts for `areq`'s client (core decides).
@@ -142,6 +147,7 @@ pub(crate) async fn validate(
 /// Decides and performs the next step for a validated request and the session bound to it.
 pub(crate) async fn proceed(
     state: &AppState,
+    meta: &RequestMeta,
     areq: AuthorizationRequest,
     signed_in: Option<BoundSession>,
     interaction: Interaction,
@@ -178,11 +184,21 @@ pub(crate) async fn proceed(
             login_page(state, &areq, hint)
         }
         (NextStep::Issue { user_id, auth_time }, _) => {
-            let r =
-                authorize::issue_code(&state.store, &state.policy, &areq, user_id, auth_time, now)
-                    .await
-                    .map_err(|e| fail(AuthorizeError::Internal(e)))?;
-            authorization_response(r, &areq.client.name)
+            // The code, or (implicit and hybrid flows) the tokens, minted in the core.
+            let ring = state.keys.current();
+            let issued = authorize::implicit::issue(
+                &state.store,
+                &*ring,
+                &state.policy,
+                &areq,
+                user_id,
+                auth_time,
+                now,
+            )
+            .await
+            .map_err(fail)?;
+            super::write_audit(state, meta, issued.events).await;
+            authorization_response(issued.response, &areq.client.name)
         }
     })
 }
@@ -190,6 +206,7 @@ pub(crate) async fn proceed(
 /// What the login page for `areq` shows, with `username` filled in.
 pub(crate) fn login_form(areq: &AuthorizationRequest, username: &str) -> LoginForm {
     LoginForm {
+        action: "/login",
         client_name: areq.client.name.clone(),
         request: areq.params.to_query(),
         username: username.to_owned(),

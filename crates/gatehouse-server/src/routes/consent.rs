@@ -71,7 +71,7 @@ pub async fn consent_post(
         just_logged_in: false,
         just_consented: true,
     };
-    proceed(&state, areq, Some(signed_in), interaction).await
+    proceed(&state, &meta, areq, Some(signed_in), interaction).await
 }
 
 async fn audit_decision(

@@ -5,6 +5,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
+use gatehouse_core::authorize;
+
 use crate::state::AppState;
 
 /// The metadata document, the same at both well-known paths.
@@ -33,6 +35,7 @@ pub fn metadata(state: &AppState) -> Value {
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
         "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        "device_authorization_endpoint": format!("{iss}/oauth/device_authorization"),
         "registration_endpoint": super::register::endpoint(iss),
         "require_pushed_authorization_requests":
             state.settings.par.require_pushed_authorization_requests,
@@ -45,11 +48,13 @@ pub fn metadata(state: &AppState) -> Value {
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "jwks_uri": format!("{iss}/jwks.json"),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
+        "response_types_supported": authorize::response_type::SUPPORTED_RESPONSE_TYPES,
+        "response_modes_supported": authorize::response_type::SUPPORTED_RESPONSE_MODES,
         "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token",
+                                  "implicit",
                                   gatehouse_core::jwt_bearer::GRANT_TYPE_JWT_BEARER,
-                                  gatehouse_core::token_exchange::GRANT_TYPE_TOKEN_EXCHANGE],
+                                  gatehouse_core::token_exchange::GRANT_TYPE_TOKEN_EXCHANGE,
+                                  gatehouse_core::device::GRANT_TYPE_DEVICE_CODE],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": with_none(&auth_methods),
         "token_endpoint_auth_signing_alg_values_supported": assertion_algs,

@@ -50,7 +50,7 @@ pub async fn login_post(
         just_consented: false,
     };
     // The session exists now: its cookie goes out with whatever comes next, errors included.
-    let mut resp = proceed(&state, areq.after_login(), bound, interaction)
+    let mut resp = proceed(&state, &meta, areq.after_login(), bound, interaction)
         .await
         .unwrap_or_else(|e| e.error_response());
     let _ = resp.add_cookie(&cookie);

@@ -5,6 +5,7 @@
 
 pub mod authorize;
 pub mod consent;
+pub mod device;
 pub mod discovery;
 pub mod health;
 pub mod home;

@@ -510,6 +510,7 @@ impl Settings {
                 60,
             ),
             ("tokens.code_ttl", t.code_ttl, 10),
+            ("tokens.device_code_ttl", t.device_code_ttl, 60),
             ("session.ttl", self.session.ttl, 60),
             ("session.idle_ttl", self.session.idle_ttl, 60),
             (
@@ -539,6 +540,15 @@ impl Settings {
             audiences: vec![self.issuer.clone(), format!("{}/oauth/token", self.issuer)],
             max_lifetime: self.client_auth.max_assertion_lifetime,
             skew: self.client_auth.clock_skew,
+        }
+    }
+
+    /// The device authorization endpoint's settings (RFC 8628): the verification page under
+    /// the issuer, and `[tokens] device_code_ttl`.
+    pub fn device_settings(&self) -> gatehouse_core::device::DeviceSettings {
+        gatehouse_core::device::DeviceSettings {
+            verification_uri: format!("{}/device", self.issuer),
+            ttl: self.tokens.device_code_ttl,
         }
     }
 

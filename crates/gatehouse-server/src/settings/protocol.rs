@@ -94,6 +94,8 @@ pub struct TokenSettings {
     /// Absolute lifetime of a refresh-token family: first issue plus this, whatever rotations.
     pub refresh_token_absolute_ttl: i64,
     pub code_ttl: i64,
+    /// Lifetime of a device authorization (RFC 8628 §3.2 `expires_in`), seconds.
+    pub device_code_ttl: i64,
     /// `aud` of access tokens; the issuer when empty.
     pub audience: String,
     /// The algorithm of access tokens for clients created without `--access-token-alg`:
@@ -119,6 +121,7 @@ impl Default for TokenSettings {
             refresh_token_idle_ttl: None,
             refresh_token_absolute_ttl: 90 * 86_400,
             code_ttl: 60,
+            device_code_ttl: 600,
             audience: String::new(),
             access_token_alg: gatehouse_core::SigningAlg::RS256,
         }

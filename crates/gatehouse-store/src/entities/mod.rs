@@ -10,6 +10,7 @@ pub mod client;
 pub mod client_options;
 pub mod client_registration;
 pub mod consent;
+pub mod device_authorization;
 pub mod grant_claims;
 pub mod grant_resources;
 pub mod jwt_bearer_trust;
