@@ -41,6 +41,7 @@ mod day_one;
 mod device_flow;
 mod discovery;
 mod durability;
+mod dynamic_registration;
 mod es256_access_tokens;
 mod hash_flood;
 mod health_metrics;
