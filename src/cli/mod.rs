@@ -12,6 +12,7 @@ mod config;
 mod key;
 mod ops;
 mod perform;
+mod registration;
 mod resource;
 mod tenant;
 mod trust;
@@ -95,6 +96,9 @@ enum Command {
     /// Manage resource servers (RFC 8707 resource indicators).
     #[command(subcommand)]
     Resource(resource::ResourceCmd),
+    /// Initial access tokens of dynamic client registration (RFC 7591).
+    #[command(subcommand, name = "registration-token")]
+    RegistrationToken(registration::RegistrationTokenCmd),
     /// Apply pending database migrations without serving (--check: list them, exit non-zero
     /// when any is pending).
     Migrate {
@@ -230,6 +234,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(c) => audit::run(&env, c).await,
         Command::Config(_) | Command::Completions(_) | Command::Perform(_) => Ok(()),
         Command::Resource(c) => resource::run(&env, c).await,
+        Command::RegistrationToken(c) => registration::run(&env, c).await,
         Command::Migrate { check, json } => ops::migrate(&env, check, json_wanted(json)).await,
         Command::Backup { to, json } => ops::backup(&env, &to, json_wanted(json)).await,
         Command::MasterKey(c) => ops::master_key(&env, c).await,
@@ -277,6 +282,8 @@ pub(crate) fn flag(field: Field) -> &'static str {
         Field::Resources => "--resource",
         Field::After => "--after",
         Field::Limit => "--limit",
+        Field::Ttl => "--ttl",
+        Field::MaxUses => "--max-uses",
     }
 }
 

@@ -108,6 +108,20 @@ pub(crate) async fn by_id(c: &Client, id: &str) -> fantoccini::elements::Element
         .unwrap_or_else(|e| panic!("element #{id}: {e}"))
 }
 
+/// Waits (up to 10 s) until the table lists `expected` in that order: a click navigates or
+/// sorts, and the page read right after it may still be the one before.
+async fn expect_names(c: &Client, expected: &[&str]) {
+    let mut names = Vec::new();
+    for _ in 0..100 {
+        names = names_in_table(c).await;
+        if names == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(names, expected);
+}
+
 /// The key names in table order. The page's script may redraw the table (after sorting or
 /// a refresh) between finding the cells and reading them: then it reads them again.
 async fn names_in_table(c: &Client) -> Vec<String> {
@@ -236,10 +250,10 @@ async fn console_api_keys_in_headless_chromium() {
     by_id(&c, "secret-done").await.click().await.unwrap();
     by_id(&c, "sort-name").await.click().await.unwrap();
     by_id(&c, "api-keys").await;
-    assert_eq!(names_in_table(&c).await, ["another-key", "browser-key"]);
+    expect_names(&c, &["another-key", "browser-key"]).await;
     by_id(&c, "sort-name").await.click().await.unwrap();
     by_id(&c, "api-keys").await;
-    assert_eq!(names_in_table(&c).await, ["browser-key", "another-key"]);
+    expect_names(&c, &["browser-key", "another-key"]).await;
 
     let png = c.screenshot().await.unwrap();
     let path = screenshot_path();
@@ -270,7 +284,7 @@ async fn console_api_keys_in_headless_chromium() {
         .await
         .unwrap();
     by_id(&c, "api-keys").await;
-    assert_eq!(names_in_table(&c).await, ["another-key"]);
+    expect_names(&c, &["another-key"]).await;
     let k = server.store.get_api_key(&id).await.unwrap().unwrap();
     assert!(k.is_revoked(), "deleting revokes at once");
     c.close().await.unwrap();

@@ -42,6 +42,7 @@ mod device_flow;
 mod discovery;
 mod dpop;
 mod durability;
+mod dynamic_registration;
 mod es256_access_tokens;
 mod hash_flood;
 mod health_metrics;

@@ -31,7 +31,7 @@ pub struct NewClientRequest {
 }
 
 /// Checks the supplied keys: a parseable public JWKS, or an acceptable `jwks_uri`.
-fn check_keys(keys: Option<&KeySource>) -> Result<(), FieldError> {
+pub fn check_keys(keys: Option<&KeySource>) -> Result<(), FieldError> {
     match keys {
         Some(KeySource::Jwks(v)) => {
             parse_public_jwks(v).map_err(|e| FieldError::new(Field::Jwks, e))?;
@@ -51,7 +51,7 @@ fn check_keys(keys: Option<&KeySource>) -> Result<(), FieldError> {
 }
 
 /// A `private_key_jwt` client needs its public keys; other clients take none.
-fn check_key_presence(client: &Client, keys: Option<&KeySource>) -> Result<(), FieldError> {
+pub fn check_key_presence(client: &Client, keys: Option<&KeySource>) -> Result<(), FieldError> {
     match (
         client.auth_method == AuthMethod::PrivateKeyJwt,
         keys.is_some(),

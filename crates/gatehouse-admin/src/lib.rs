@@ -28,6 +28,7 @@ pub mod clients;
 pub mod error;
 pub mod master_key;
 pub mod password;
+pub mod registration_tokens;
 pub mod resources;
 pub mod sessions;
 pub mod signing_keys;

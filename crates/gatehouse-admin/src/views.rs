@@ -525,3 +525,15 @@ pub struct AuditPage {
     pub events: Vec<AuditEvent>,
     pub next_after: i64,
 }
+
+/// A new initial access token of dynamic registration (RFC 7591 §3): the token is shown in
+/// this answer only.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedRegistrationToken {
+    pub token: ShownOnce,
+    pub tenant_id: TenantId,
+    #[serde(serialize_with = "time::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+    /// `null`: any number of registrations until it expires.
+    pub max_uses: Option<u32>,
+}

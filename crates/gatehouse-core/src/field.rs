@@ -59,6 +59,10 @@ pub enum Field {
     After,
     /// The page size of a listing.
     Limit,
+    /// A lifetime in seconds (an initial access token's).
+    Ttl,
+    /// How many times something may be used (an initial access token).
+    MaxUses,
 }
 
 impl Field {
@@ -103,6 +107,8 @@ impl Field {
             Field::Resources => "resources",
             Field::After => "after",
             Field::Limit => "limit",
+            Field::Ttl => "ttl",
+            Field::MaxUses => "max_uses",
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod params;
 pub mod password;
 pub mod policy;
 pub mod ports;
+pub mod registration;
 pub mod request_object;
 pub mod resource;
 pub mod revocation;

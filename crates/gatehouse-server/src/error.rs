@@ -16,12 +16,16 @@
 //!   (login) for a form whose CSRF token does not match. The device verification page answers
 //!   a user code that names nothing with 400, and too many of them with 429.
 //!
+//! - dynamic registration (RFC 7591 §3.2, RFC 7592 §2): [`registration_reply`], 400 with the
+//!   RFC 7591 §3.2.2 code, 401 with a Bearer challenge for an unusable token;
+//!
 //! Internal failures are logged here and answered as a bare `server_error`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use gatehouse_core::authorize::{AuthorizationResponse, AuthorizeError};
+use gatehouse_core::registration::RegistrationError;
 use gatehouse_core::{Error, ErrorCode, OAuthError, StoreError};
 use serde_json::json;
 
@@ -166,6 +170,72 @@ pub fn bearer_missing() -> HttpResponse {
     no_store(&mut resp);
     resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"gatehouse\""));
     resp.finish()
+}
+
+/// Why a registration or management request was not answered.
+#[derive(Debug)]
+pub enum RegistrationFailure {
+    /// Refused with an RFC 7591 §3.2.2 code or `invalid_token`.
+    Refused(RegistrationError),
+    /// Storage failed: a bare `server_error`.
+    Internal(Error),
+}
+
+impl From<RegistrationError> for RegistrationFailure {
+    fn from(e: RegistrationError) -> Self {
+        Self::Refused(e)
+    }
+}
+
+impl From<StoreError> for RegistrationFailure {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(Error::Store(e))
+    }
+}
+
+impl From<gatehouse_store::Error> for RegistrationFailure {
+    fn from(e: gatehouse_store::Error) -> Self {
+        Self::Internal(Error::Store(e.into()))
+    }
+}
+
+/// The answer of the registration endpoint or of a client configuration endpoint: `status`
+/// with `body` as JSON (none for 204), never cached (RFC 7591 §3.2.1); or the error: 400 with
+/// the RFC 7591 §3.2.2 code, or 401 `invalid_token` with a Bearer challenge (RFC 6750 §3.1;
+/// RFC 7592 §2 says the same for a client that does not exist).
+pub fn registration_reply(
+    answer: Result<(StatusCode, Option<serde_json::Value>), RegistrationFailure>,
+) -> HttpResponse {
+    match answer {
+        Ok((status, body)) => {
+            let mut resp = HttpResponse::build(status);
+            no_store(&mut resp);
+            match body {
+                Some(b) => resp.json(b),
+                None => resp.finish(),
+            }
+        }
+        Err(RegistrationFailure::Internal(e)) => token_error(&e),
+        Err(RegistrationFailure::Refused(RegistrationError::Unavailable(e))) => {
+            token_error(&Error::Store(StoreError::backend(e)))
+        }
+        Err(RegistrationFailure::Refused(e)) => {
+            let body = json!({ "error": e.code(), "error_description": e.to_string() });
+            let mut resp = match e {
+                RegistrationError::InvalidToken(_) => {
+                    let mut r = HttpResponse::Unauthorized();
+                    r.insert_header((
+                        header::WWW_AUTHENTICATE,
+                        "Bearer realm=\"gatehouse\", error=\"invalid_token\"",
+                    ));
+                    r
+                }
+                _ => HttpResponse::BadRequest(),
+            };
+            no_store(&mut resp);
+            resp.json(body)
+        }
+    }
 }
 
 /// A request to a client-authenticated endpoint that could not be parsed (not a form, a

@@ -403,6 +403,9 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.delete_expired_pushed_requests(now).await {
         tracing::warn!(error = %e, "pruning pushed authorization requests failed");
     }
+    if let Err(e) = state.store.delete_expired_registration_tokens(now).await {
+        tracing::warn!(error = %e, "pruning initial access tokens failed");
+    }
     if let Err(e) = state
         .store
         .delete_keys_retired_before(now - state.keys.retired_window())
@@ -454,6 +457,22 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     .route("/device", web::get().to(device::device_get))
     .route("/device/login", web::post().to(device::device_login))
     .route("/device/consent", web::post().to(device::device_consent))
+    .service(
+        web::resource("/oauth/register")
+            .app_data(web::PayloadConfig::new(
+                gatehouse_core::registration::MAX_BODY_BYTES,
+            ))
+            .route(web::post().to(register::register)),
+    )
+    .service(
+        web::resource("/oauth/register/{client_id}")
+            .app_data(web::PayloadConfig::new(
+                gatehouse_core::registration::MAX_BODY_BYTES,
+            ))
+            .route(web::get().to(register::read))
+            .route(web::put().to(register::update))
+            .route(web::delete().to(register::delete)),
+    )
     .route("/oauth/logout", web::get().to(logout::logout_get))
     .route("/oauth/logout", web::post().to(logout::logout_post))
     .route("/logout", web::post().to(logout::confirm_post))

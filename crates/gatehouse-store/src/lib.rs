@@ -32,6 +32,7 @@ pub mod migrations;
 pub mod ports;
 pub mod purge;
 pub mod pushed_requests;
+pub mod registration;
 pub mod reseal;
 pub mod resources;
 pub mod revocation;

@@ -17,6 +17,7 @@ mod audit;
 pub mod auth;
 mod clients;
 mod keys;
+mod registration_tokens;
 mod resources;
 mod schemas;
 mod tenants;
@@ -300,6 +301,8 @@ fn json_member(field: Field) -> &'static str {
         Field::Resources => "resources",
         Field::After => "after",
         Field::Limit => "limit",
+        Field::Ttl => "ttl",
+        Field::MaxUses => "max_uses",
     }
 }
 
@@ -512,6 +515,7 @@ fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(resources::list)
         .service(resources::create)
         .service(resources::remove)
+        .service(registration_tokens::create)
         .service(keys::list)
         .service(keys::rotate)
         .service(audit::list);

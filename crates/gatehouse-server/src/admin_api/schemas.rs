@@ -269,3 +269,26 @@ pub struct AuditPage {
     /// The cursor for the next call: the last id returned, or `after` when none.
     pub next_after: i64,
 }
+
+/// A new initial access token of dynamic client registration (RFC 7591 §3).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRegistrationToken {
+    /// The tenant of the clients it registers (default: the caller's).
+    pub tenant: Option<String>,
+    /// Lifetime in seconds (60..7776000; default 86400).
+    pub ttl: Option<i64>,
+    /// How many clients it may register (default: any number until it expires).
+    pub max_uses: Option<u32>,
+}
+
+/// An initial access token, shown in this answer only.
+#[derive(ToSchema)]
+pub struct RegistrationTokenBody {
+    /// The bearer token for `POST /oauth/register`.
+    pub token: String,
+    pub tenant_id: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    pub max_uses: Option<u32>,
+}

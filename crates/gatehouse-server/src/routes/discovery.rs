@@ -36,6 +36,7 @@ pub fn metadata(state: &AppState) -> Value {
         "token_endpoint": format!("{iss}/oauth/token"),
         "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
         "device_authorization_endpoint": format!("{iss}/oauth/device_authorization"),
+        "registration_endpoint": super::register::endpoint(iss),
         "require_pushed_authorization_requests":
             state.settings.par.require_pushed_authorization_requests,
         "userinfo_endpoint": format!("{iss}/userinfo"),

@@ -13,6 +13,7 @@ pub mod introspect;
 pub mod login;
 pub mod logout;
 pub mod par;
+pub mod register;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

@@ -17,6 +17,7 @@ mod network;
 mod problems;
 mod protocol;
 mod redis;
+mod registration;
 mod server;
 mod sign_in;
 mod storage;
@@ -28,6 +29,7 @@ pub use client_metadata::ClientMetadataSettings;
 pub use network::NetworkSettings;
 pub use problems::{Origin, Problem, SettingsError, env_var_of};
 pub use protocol::{ClientAuthSettings, KeySettings, SessionSettings, TokenSettings};
+pub use registration::RegistrationSettings;
 pub use sign_in::{LoginThrottleSettings, PasswordHashingSettings, RateLimitSettings};
 // Running in production: the listener, direct HTTPS, metrics, logs, shared limits.
 pub use log::{LogFormat, LogSettings};
@@ -95,6 +97,8 @@ pub struct Settings {
     pub par: ParSettings,
     /// DPoP (RFC 9449).
     pub dpop: DpopSettings,
+    /// Dynamic client registration (RFC 7591): open or by initial access token, the policy.
+    pub registration: RegistrationSettings,
     /// Connecting to the database and migrating it.
     pub database: DatabaseSettings,
     /// The background purge of expired rows.
@@ -148,6 +152,7 @@ impl Default for Settings {
             client_metadata: ClientMetadataSettings::default(),
             par: ParSettings::default(),
             dpop: DpopSettings::default(),
+            registration: RegistrationSettings::default(),
             database: DatabaseSettings::default(),
             housekeeping: HousekeepingSettings::default(),
             audit: AuditSettings::default(),
@@ -196,6 +201,7 @@ fn extract(fig: &Figment) -> (Settings, Vec<Problem>) {
         cache,
         client_metadata,
         par,
+        registration,
         database,
         housekeeping,
         audit,
@@ -411,6 +417,7 @@ impl Settings {
             self.metrics.check(),
             self.cache.check(),
             self.client_metadata.check(),
+            self.registration.check(),
             self.redis.check(),
             storage::check(&self.database, &self.housekeeping, &self.audit),
             self.keys.check_propagation(),

@@ -22,6 +22,7 @@ mod m20261204_000060_resource_indicators;
 mod m20261204_000061_pushed_requests;
 mod m20261204_000080_device_authorizations;
 mod m20261204_000100_dpop;
+mod m20261204_000110_dynamic_registration;
 
 /// The ordered list of Gatehouse migrations.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000061_pushed_requests::Migration),
             Box::new(m20261204_000080_device_authorizations::Migration),
             Box::new(m20261204_000100_dpop::Migration),
+            Box::new(m20261204_000110_dynamic_registration::Migration),
         ]
     }
 }
