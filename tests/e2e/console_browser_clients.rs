@@ -83,10 +83,17 @@ async fn console_clients_and_signing_keys_in_headless_chromium() {
     assert!(secret.len() >= 43, "{secret}");
     by_id(&c, "secret-done").await.click().await.unwrap();
     by_id(&c, "clients").await;
-    assert!(
-        !c.source().await.unwrap().contains(&secret),
-        "shown only once"
-    );
+    // The click leaves the page that showed the secret; the next one must not show it.
+    let mut shown = true;
+    for _ in 0..100 {
+        let source = c.source().await.unwrap();
+        shown = source.contains(&secret);
+        if !shown && source.contains("id=\"clients\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!shown, "shown only once");
 
     // Edit the redirect URIs.
     c.find(Locator::Css("#clients a.edit"))
@@ -135,7 +142,19 @@ async fn console_clients_and_signing_keys_in_headless_chromium() {
         .await
         .unwrap();
     by_id(&c, "rotate-key").await.click().await.unwrap();
-    let notice = by_id(&c, "notice").await.text().await.unwrap();
+    // The answer page may take a moment to replace this one.
+    let mut notice = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Id("notice")).await
+            && let Ok(text) = e.text().await
+        {
+            notice = text;
+            if notice.contains("published in the JWKS now") {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(notice.contains("published in the JWKS now"), "{notice}");
     save_screenshot(&c, "console-signing-keys.png").await;
     c.close().await.unwrap();

@@ -33,6 +33,24 @@ async fn text_of(c: &Client, id: &str) -> String {
     by_id(c, id).await.text().await.unwrap()
 }
 
+/// Waits (up to 10 s) until the element `id` says `needle`: after a click the browser may
+/// still show the page before it (whose element says something else, or goes stale).
+async fn expect_text(c: &Client, id: &str, needle: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Id(id)).await
+            && let Ok(text) = e.text().await
+        {
+            if text.contains(needle) {
+                return;
+            }
+            last = text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("#{id} never said {needle:?}; last: {last:?}");
+}
+
 #[tokio::test]
 async fn console_users_tenants_and_audit_in_headless_chromium() {
     let (driver_bin, chromium_bin) = (chromedriver(), chromium());
@@ -84,7 +102,7 @@ async fn console_users_tenants_and_audit_in_headless_chromium() {
         .await
         .unwrap();
     by_id(&c, "create-user-submit").await.click().await.unwrap();
-    assert!(text_of(&c, "notice").await.contains("created"));
+    expect_text(&c, "notice", "created").await;
     let row = c
         .find(Locator::XPath("//tr[td/span[text()='auditor']]"))
         .await
@@ -99,7 +117,7 @@ async fn console_users_tenants_and_audit_in_headless_chromium() {
         .click()
         .await
         .unwrap();
-    assert!(text_of(&c, "notice").await.contains("disabled"));
+    expect_text(&c, "notice", "disabled").await;
     let row = c
         .find(Locator::XPath("//tr[td/span[text()='auditor']]"))
         .await
@@ -140,8 +158,8 @@ async fn console_users_tenants_and_audit_in_headless_chromium() {
         .click()
         .await
         .unwrap();
-    assert!(text_of(&c, "notice").await.contains("created"));
-    assert!(text_of(&c, "tenants").await.contains("Initech"));
+    expect_text(&c, "notice", "created").await;
+    expect_text(&c, "tenants", "Initech").await;
     screenshot(&c, "console-tenants").await;
 
     // Audit: names instead of ids, filtered by action.
