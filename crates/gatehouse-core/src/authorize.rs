@@ -45,11 +45,21 @@ use crate::values::{
     ClientId, GrantId, MAX_PARAM_LEN, PkceChallenge, RedirectUri, ScopeSet, UserId,
 };
 
+mod code;
 pub mod implicit;
+mod response;
 pub mod response_type;
+mod session;
 
+pub use code::{denied_response, issue_code};
+use code::{save_code, save_grant_request};
+pub use response::{AuthorizationResponse, RedirectTarget};
 use response_type::check_response_mode;
 pub use response_type::{ResponseMode, ResponseType};
+pub use session::{
+    Interaction, NextStep, bind_new_session, bind_new_session_to_client, bind_session,
+    bind_session_to_client, next_step,
+};
 
 /// A failure of the authorization endpoint.
 #[derive(Debug)]
@@ -68,108 +78,6 @@ pub enum AuthorizeError {
 impl From<Error> for AuthorizeError {
     fn from(e: Error) -> Self {
         AuthorizeError::Internal(e)
-    }
-}
-
-/// Where responses for this request go: a registered redirect URI, plus the client's `state`.
-#[derive(Debug, Clone)]
-pub struct RedirectTarget {
-    pub redirect_uri: RedirectUri,
-    pub state: Option<String>,
-    /// Query, fragment, or an auto-submitting form instead of a redirect.
-    pub mode: ResponseMode,
-}
-
-/// How an authorization response reaches the client (OAuth 2.0 Multiple Response Type
-/// Encoding Practices §2.1, Form Post Response Mode §2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthorizationResponse {
-    /// Redirect the user agent to this URL (parameters in the query).
-    Redirect(String),
-    /// POST these fields to `action` from an auto-submitting HTML form.
-    FormPost {
-        action: String,
-        fields: Vec<(String, String)>,
-    },
-}
-
-impl RedirectTarget {
-    /// Whether the response is an auto-submitting form (`response_mode=form_post`).
-    pub fn form_post(&self) -> bool {
-        self.mode == ResponseMode::FormPost
-    }
-
-    /// The response carrying `pairs`, then `state` and `iss` (RFC 9207), in the request's mode.
-    pub fn respond(&self, issuer: &str, pairs: &[(&str, &str)]) -> AuthorizationResponse {
-        if !self.form_post() {
-            return AuthorizationResponse::Redirect(self.url_with(issuer, pairs));
-        }
-        let mut fields: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        if let Some(state) = &self.state {
-            fields.push(("state".into(), state.clone()));
-        }
-        fields.push(("iss".into(), issuer.to_owned()));
-        AuthorizationResponse::FormPost {
-            action: self.redirect_uri.as_str().to_owned(),
-            fields,
-        }
-    }
-
-    /// The error response of RFC 6749 §4.1.2.1, in the request's mode.
-    pub fn error_response(&self, issuer: &str, error: &OAuthError) -> AuthorizationResponse {
-        self.respond(
-            issuer,
-            &[
-                ("error", error.code.as_str()),
-                ("error_description", &error.description),
-            ],
-        )
-    }
-
-    /// The redirect URI with `pairs` added to its query (or, in fragment mode, as its fragment,
-    /// Multiple Response Types §2.1), then `state` and `iss` (RFC 9207).
-    pub fn url_with(&self, issuer: &str, pairs: &[(&str, &str)]) -> String {
-        let mut url = match url::Url::parse(self.redirect_uri.as_str()) {
-            Ok(u) => u,
-            // A RedirectUri always parses; keep the registered string if it somehow does not.
-            Err(_) => return self.redirect_uri.as_str().to_owned(),
-        };
-        if self.mode == ResponseMode::Fragment {
-            // A registered redirect URI has no fragment (RFC 6749 §3.1.2), so this is all of it.
-            let mut f = url::form_urlencoded::Serializer::new(String::new());
-            f.extend_pairs(pairs.iter());
-            if let Some(state) = &self.state {
-                f.append_pair("state", state);
-            }
-            f.append_pair("iss", issuer);
-            url.set_fragment(Some(&f.finish()));
-            return url.into();
-        }
-        {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in pairs {
-                q.append_pair(k, v);
-            }
-            if let Some(state) = &self.state {
-                q.append_pair("state", state);
-            }
-            q.append_pair("iss", issuer);
-        }
-        url.into()
-    }
-
-    /// The error response of RFC 6749 §4.1.2.1.
-    pub fn error_url(&self, issuer: &str, error: &OAuthError) -> String {
-        self.url_with(
-            issuer,
-            &[
-                ("error", error.code.as_str()),
-                ("error_description", &error.description),
-            ],
-        )
     }
 }
 
@@ -595,206 +503,6 @@ fn max_age(params: &Params) -> Result<Option<i64>, OAuthError> {
                 .map_err(|_| OAuthError::invalid_request("max_age must be a non-negative integer"))
         })
         .transpose()
-}
-
-/// The browser's session as it counts for `req`: only when its user still exists and belongs
-/// to the client's tenant (enabled: [`resolve_client`] made sure). Otherwise `None`, exactly
-/// as if nobody were signed in.
-pub async fn bind_session<S: UserStore>(
-    store: &S,
-    session: Option<Session>,
-    req: &AuthorizationRequest,
-) -> Result<Option<BoundSession>, StoreError> {
-    bind_session_to_client(store, session, &req.client).await
-}
-
-/// The one tenant rule of every page a user signs in to for a client (the authorization
-/// endpoint, the device verification page): the session counts only when its user still
-/// exists and belongs to `client`'s tenant.
-pub async fn bind_session_to_client<S: UserStore>(
-    store: &S,
-    session: Option<Session>,
-    client: &Client,
-) -> Result<Option<BoundSession>, StoreError> {
-    let Some(session) = session else {
-        return Ok(None);
-    };
-    let Some(user) = store.find_user(&session.user_id).await? else {
-        return Ok(None);
-    };
-    Ok((user.tenant_id == client.tenant_id).then(|| BoundSession::new(session, user)))
-}
-
-/// The session started by a sign-in at `req`'s client, bound to the signed-in user (same
-/// tenant check as [`bind_session`], without reading the user again).
-pub fn bind_new_session(
-    session: Session,
-    signed_in: Authenticated,
-    req: &AuthorizationRequest,
-) -> Option<BoundSession> {
-    bind_new_session_to_client(session, signed_in, &req.client)
-}
-
-/// [`bind_new_session`] for any page that signs a user in for `client`.
-pub fn bind_new_session_to_client(
-    session: Session,
-    signed_in: Authenticated,
-    client: &Client,
-) -> Option<BoundSession> {
-    let user = signed_in.into_user();
-    (user.tenant_id == client.tenant_id && user.id == session.user_id)
-        .then(|| BoundSession::new(session, user))
-}
-
-/// What the user must do next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NextStep {
-    Login,
-    Consent,
-    /// Issue a code for this user, authenticated at this time.
-    Issue {
-        user_id: UserId,
-        auth_time: DateTime<Utc>,
-    },
-}
-
-/// What happened in this browser just now, as the server knows it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Interaction {
-    /// The user has just entered a password in this request.
-    pub just_logged_in: bool,
-    /// The user has just approved this request's scopes on the consent page.
-    pub just_consented: bool,
-}
-
-/// Step 3: login, consent, or code (OIDC Core §3.1.2.3, `prompt` and `max_age`).
-pub fn next_step(
-    req: &AuthorizationRequest,
-    session: Option<&BoundSession>,
-    consented: Option<&ScopeSet>,
-    interaction: Interaction,
-    now: DateTime<Utc>,
-) -> Result<NextStep, AuthorizeError> {
-    let redirect = |code: ErrorCode, d: &'static str| AuthorizeError::Redirect {
-        target: req.target.clone(),
-        error: OAuthError::new(code, d),
-    };
-    let Some(session) = session
-        .map(BoundSession::session)
-        .filter(|s| s.expires_at > now)
-    else {
-        return if req.prompt.none {
-            Err(redirect(
-                ErrorCode::LoginRequired,
-                "the user is not logged in",
-            ))
-        } else {
-            Ok(NextStep::Login)
-        };
-    };
-    let too_old = req
-        .max_age
-        .is_some_and(|m| (now - session.auth_time).num_seconds() > m);
-    if !interaction.just_logged_in && (req.prompt.login || too_old) {
-        return if req.prompt.none {
-            Err(redirect(
-                ErrorCode::LoginRequired,
-                "the user must log in again (max_age)",
-            ))
-        } else {
-            Ok(NextStep::Login)
-        };
-    }
-    let covered = consented.is_some_and(|c| req.scope.is_subset(c));
-    if !interaction.just_consented && (req.prompt.consent || !covered) {
-        return if req.prompt.none {
-            Err(redirect(
-                ErrorCode::ConsentRequired,
-                "the user has not consented to this client",
-            ))
-        } else {
-            Ok(NextStep::Consent)
-        };
-    }
-    Ok(NextStep::Issue {
-        user_id: session.user_id.clone(),
-        auth_time: session.auth_time,
-    })
-}
-
-/// Issues an authorization code and returns the response that delivers it (RFC 6749 §4.1.2,
-/// RFC 9207 `iss`). The code is 256 random bits, stored only as a hash. A `claims` request and
-/// the `resource` values are stored with the code's grant.
-pub async fn issue_code<S: CodeStore + ClaimsRequestStore + ResourceStore>(
-    store: &S,
-    policy: &Policy,
-    req: &AuthorizationRequest,
-    user_id: UserId,
-    auth_time: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<AuthorizationResponse, Error> {
-    let grant_id = GrantId::generate();
-    save_grant_request(store, req, &grant_id, now).await?;
-    let code = save_code(store, policy, req, user_id, auth_time, grant_id, now).await?;
-    Ok(req
-        .target
-        .respond(&policy.issuer, &[("code", code.expose())]))
-}
-
-/// Keeps what the request asked for with its grant: a `claims` request and the `resource`
-/// values.
-pub(crate) async fn save_grant_request<S: ClaimsRequestStore + ResourceStore>(
-    store: &S,
-    req: &AuthorizationRequest,
-    grant_id: &GrantId,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
-    if let Some(claims) = &req.claims {
-        store.save_claims_request(grant_id, claims, now).await?;
-    }
-    if !req.resources.is_empty() {
-        store
-            .save_grant_resources(grant_id, &req.resources, now)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Stores a new code of `grant_id` (its hash only) and returns its value.
-pub(crate) async fn save_code<S: CodeStore>(
-    store: &S,
-    policy: &Policy,
-    req: &AuthorizationRequest,
-    user_id: UserId,
-    auth_time: DateTime<Utc>,
-    grant_id: GrantId,
-    now: DateTime<Utc>,
-) -> Result<Secret, Error> {
-    let code = Secret::generate();
-    let record = CodeRecord {
-        code_hash: code.hash(),
-        client_id: req.client.id.clone(),
-        user_id,
-        redirect_uri: req.target.redirect_uri.clone(),
-        redirect_uri_in_request: req.redirect_uri_in_request,
-        scope: req.scope.clone(),
-        nonce: req.nonce.clone(),
-        code_challenge: req.code_challenge.clone(),
-        auth_time,
-        grant_id,
-        expires_at: now + chrono::Duration::seconds(policy.code_ttl),
-        dpop_jkt: req.dpop_jkt.clone(),
-    };
-    store.insert_code(&record).await?;
-    Ok(code)
-}
-
-/// The access-denied response when the user declines consent (RFC 6749 §4.1.2.1).
-pub fn denied_response(policy: &Policy, req: &AuthorizationRequest) -> AuthorizationResponse {
-    req.target.error_response(
-        &policy.issuer,
-        &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
-    )
 }
 
 #[cfg(test)]
