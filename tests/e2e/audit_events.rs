@@ -13,6 +13,7 @@ use crate::tenant_tokens::{client_in, new_tenant, user_in};
 /// (`token.issue`, `token.exchange`) are queued without the request waiting for their commit
 /// (docs/security.md), so they land a few milliseconds after the response.
 async fn events(s: &TestServer) -> Vec<AuditEvent> {
+    s.flush_audit().await;
     let mut seen = s.store.audit().list_after(0, 1000, None).await.unwrap();
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -45,6 +45,8 @@ pub struct TestServer {
     pub clock: Arc<TestClock>,
     pub db_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The running server's shared state (its store, with the audit writer).
+    server: actix_web::web::Data<gatehouse_server::AppState>,
     // Dropped last: the database outlives the server.
     _db: TestDb,
 }
@@ -76,7 +78,7 @@ impl TestServer {
         settings.cache.check_interval_ms = 0;
         tweak(&mut settings);
         let clock = Arc::new(TestClock::default());
-        let (tx, _) = run_server(settings, listener, clock.clone()).await;
+        let (tx, server) = run_server(settings, listener, clock.clone()).await;
         let store = Store::connect(&db.url).await.expect("store");
         Self {
             base,
@@ -84,8 +86,15 @@ impl TestServer {
             clock,
             db_url: db.url.clone(),
             shutdown: Some(tx),
+            server,
             _db: db,
         }
+    }
+
+    /// Waits until the server has written every audit event queued so far (routine events
+    /// are written in batches, after the response).
+    pub async fn flush_audit(&self) {
+        self.server.store.flush_audit().await;
     }
 
     /// The server's (test) clock now.
@@ -611,6 +620,7 @@ impl TestServer {
             clock,
             db_url: db.url.clone(),
             shutdown: Some(tx),
+            server: state.clone(),
             _db: db,
         };
         (server, state)
