@@ -96,6 +96,7 @@ fn token_endpoint(c: &mut Criterion) {
             refresh_grace_seconds: None,
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
+            may_act: None,
         };
         let actor = Actor::operator();
         let ctx = Context::new(&state.store, &actor, chrono::Utc::now());

@@ -59,8 +59,11 @@ pub struct ClientCreate {
     name: String,
     /// authorization_code, client_credentials, refresh_token, implicit,
     /// urn:ietf:params:oauth:grant-type:jwt-bearer or
-    /// urn:ietf:params:oauth:grant-type:device_code (RFC 8628; needs no redirect URI)
-    /// (repeatable). Default with --redirect-uri: authorization_code and refresh_token.
+    /// urn:ietf:params:oauth:grant-type:device_code (RFC 8628; needs no redirect URI) or
+    /// urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693: exchange the tokens of
+    /// clients that name this one with --may-act, to act for their users; confidential
+    /// clients only) (repeatable). Default with --redirect-uri: authorization_code and
+    /// refresh_token.
     ///
     /// `implicit` is an opt-in, off by default, for legacy OpenID Connect clients: it allows
     /// response_type `id_token` and `id_token token` (implicit flow) and, together with
@@ -126,6 +129,11 @@ pub struct ClientCreate {
     /// tokens are then always bound to the client's key (`cnf.jkt`, `token_type: DPoP`).
     #[arg(long = "dpop-required")]
     dpop_required: bool,
+    /// The id of the client (same tenant) that may act for this client's users: this client's
+    /// tokens carry `may_act` naming it, and that client, registered for the token-exchange
+    /// grant, may exchange them for tokens of its own with an `act` claim (RFC 8693).
+    #[arg(long = "may-act", value_name = "CLIENT_ID")]
+    may_act: Option<String>,
     #[arg(long, default_value = "default")]
     tenant: String,
     /// Print one JSON object.
@@ -168,6 +176,9 @@ pub struct ClientUpdate {
     /// Refresh-token family lifetime in seconds.
     #[arg(long = "refresh-absolute-ttl", value_name = "SECONDS")]
     refresh_absolute_ttl: Option<i64>,
+    /// The client that may act for this client's users (RFC 8693); "" removes it.
+    #[arg(long = "may-act", value_name = "CLIENT_ID")]
+    may_act: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -188,6 +199,7 @@ const SHOW: &[&str] = &[
     "refresh_grace_seconds",
     "refresh_idle_ttl",
     "refresh_absolute_ttl",
+    "may_act",
     "created_at",
 ];
 
@@ -267,6 +279,7 @@ async fn create(env: &Env, ctx: &Context<'_>, c: ClientCreate) -> anyhow::Result
         refresh_grace_seconds: c.refresh_grace_seconds,
         refresh_idle_ttl: c.refresh_idle_ttl,
         refresh_absolute_ttl: c.refresh_absolute_ttl,
+        may_act: c.may_act,
     };
     let req = NewClientRequest { registration, keys };
     let options = NewClientOptions {
@@ -295,6 +308,7 @@ async fn update(ctx: &Context<'_>, u: ClientUpdate) -> anyhow::Result<()> {
         refresh_grace_seconds: u.refresh_grace_seconds,
         refresh_idle_ttl: u.refresh_idle_ttl,
         refresh_absolute_ttl: u.refresh_absolute_ttl,
+        may_act: u.may_act,
     };
     if changes.is_empty() {
         anyhow::bail!(

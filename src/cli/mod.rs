@@ -259,6 +259,7 @@ pub(crate) fn flag(field: Field) -> &'static str {
         Field::RefreshGraceSeconds => "--refresh-grace-seconds",
         Field::RefreshIdleTtl => "--refresh-idle-ttl",
         Field::RefreshAbsoluteTtl => "--refresh-absolute-ttl",
+        Field::MayAct => "--may-act",
         Field::Jwks => "--jwks-file",
         Field::JwksUri => "--jwks-uri",
         Field::Username => "--username",

@@ -202,6 +202,7 @@ async fn tenant_admin_sees_and_creates_only_in_its_tenant() {
             refresh_grace_seconds: None,
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
+            may_act: None,
         },
     )
     .await

@@ -70,5 +70,6 @@ mod tenant_tokens;
 mod tenant_usernames;
 mod tls;
 mod token_endpoint;
+mod token_exchange;
 mod user_profile_cli;
 mod userinfo;

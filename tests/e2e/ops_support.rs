@@ -290,6 +290,7 @@ pub async fn register(
         refresh_grace_seconds: None,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
+        may_act: None,
     };
     tweak(&mut reg);
     TestClient::from(&operator_client(store, reg).await.unwrap())

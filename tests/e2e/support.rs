@@ -122,6 +122,7 @@ impl TestServer {
             refresh_grace_seconds: None,
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
+            may_act: None,
         };
         f(&mut reg);
         let out = operator_client(&self.store, reg)

@@ -53,6 +53,7 @@ pub async fn client_in(
         refresh_grace_seconds: None,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
+        may_act: None,
     };
     f(&mut reg);
     let out = operator_client(&s.store, reg).await.expect("create client");

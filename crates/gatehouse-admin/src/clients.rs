@@ -166,6 +166,7 @@ pub async fn create_with_options(
     ctx.existing_tenant(&tenant).await?;
     let options = check_options(ctx, &tenant, options).await?;
     let NewClient { client, secret } = NewClient::validate(reg, ctx.now)?;
+    check_may_act(ctx, &client).await?;
     check_key_presence(&client, keys.as_ref())?;
     let keys = match (master, &secret) {
         (Some(m), Some(plain)) => Some(KeySource::SealedSecret(SealedSecret {
@@ -198,6 +199,21 @@ pub async fn create_with_options(
         jwks_uri,
         client_secret: secret.as_ref().map(|s| ShownOnce::new(s.expose())),
     })
+}
+
+/// The client a client names in `may_act` (RFC 8693 §4.4) must be a client of its tenant: a
+/// client of another tenant could never exchange its tokens anyway, and naming it would leak
+/// nothing but mislead.
+async fn check_may_act(ctx: &Context<'_>, client: &Client) -> Result<(), OpError> {
+    let Some(actor) = &client.may_act else {
+        return Ok(());
+    };
+    let found = ctx.store.get_client_by_id(actor.as_str()).await?;
+    if found.is_none_or(|a| a.tenant_id != client.tenant_id) {
+        let why = format!("no client {actor} in tenant {}", client.tenant_id);
+        return Err(FieldError::new(Field::MayAct, why).into());
+    }
+    Ok(())
 }
 
 /// Up to `limit` clients of `tenant` with an id greater than `after`, by id.
@@ -277,6 +293,7 @@ pub async fn update(
     }
     let changed = changed_fields(&changes);
     let updated = c.updated(changes)?;
+    check_may_act(ctx, &updated).await?;
     if !ctx.store.update_client(&updated).await? {
         return Err(not_found(id));
     }
@@ -307,6 +324,7 @@ fn changed_fields(c: &ClientChanges) -> Vec<&'static str> {
         ("refresh_grace_seconds", c.refresh_grace_seconds.is_some()),
         ("refresh_idle_ttl", c.refresh_idle_ttl.is_some()),
         ("refresh_absolute_ttl", c.refresh_absolute_ttl.is_some()),
+        ("may_act", c.may_act.is_some()),
     ]
     .into_iter()
     .filter_map(|(n, set)| set.then_some(n))

@@ -84,6 +84,8 @@ pub struct ClientView {
     pub refresh_grace_seconds: i64,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
+    /// The client that may act for this client's users (RFC 8693 §4.4).
+    pub may_act: Option<String>,
     #[serde(serialize_with = "time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// Changes whenever the secret is replaced (a digest of its stored hash, which is itself a
@@ -118,6 +120,7 @@ impl From<&Client> for ClientView {
             refresh_grace_seconds: c.refresh_grace_seconds,
             refresh_idle_ttl: c.refresh_idle_ttl,
             refresh_absolute_ttl: c.refresh_absolute_ttl,
+            may_act: c.may_act.as_ref().map(ToString::to_string),
             created_at: c.created_at,
             secret_version: c.secret_hash.as_ref().map(|h| {
                 let d = Sha256::digest(h.to_hex().as_bytes());

@@ -212,6 +212,7 @@ pub fn client_from_document(
         refresh_grace_seconds: 0,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
+        may_act: None,
         created_at: now,
     };
     Ok((client, keys))

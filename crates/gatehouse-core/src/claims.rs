@@ -37,6 +37,38 @@ pub struct AccessTokenClaims {
     /// The key the token is bound to (RFC 9449 §6.1: `{"jkt": <thumbprint>}`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cnf: Option<Confirmation>,
+    /// Who acts for `sub` (RFC 8693 §4.1), on tokens issued by a delegation exchange: the
+    /// client that exchanged, with the earlier actors nested inside.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Actor>,
+    /// The party that may exchange this token to act for `sub` (RFC 8693 §4.4): the client
+    /// the token's client names (`client create --may-act`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub may_act: Option<Actor>,
+}
+
+/// An actor (RFC 8693 §4.1 `act`, §4.4 `may_act`): identity claims only, the previous actor
+/// of a chain nested in `act` (§4.1: only the outermost is the current actor).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub sub: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Box<Actor>>,
+}
+
+impl Actor {
+    /// An actor without a chain.
+    pub fn new(sub: impl Into<String>) -> Self {
+        Self {
+            sub: sub.into(),
+            act: None,
+        }
+    }
+
+    /// How many actors the chain holds (this one included).
+    pub fn depth(&self) -> usize {
+        1 + self.act.as_ref().map_or(0, |a| a.depth())
+    }
 }
 
 /// A token's confirmation claim (RFC 7800 §3.1, RFC 9449 §6.1).
@@ -65,6 +97,9 @@ pub struct IdTokenClaims {
     /// The code's hash, when the ID token comes with a code (OIDC Core §3.3.2.11).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_hash: Option<String>,
+    /// The party that may exchange this ID token to act for `sub` (RFC 8693 §4.4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub may_act: Option<Actor>,
     #[serde(flatten)]
     pub user_claims: serde_json::Map<String, serde_json::Value>,
 }

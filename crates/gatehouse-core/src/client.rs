@@ -56,6 +56,8 @@ pub const GRANT_TYPE_JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-be
 /// `grant_type` of the device authorization grant (RFC 8628 §3.4), defined here for the same
 /// reason.
 pub const GRANT_TYPE_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// `grant_type` of OAuth 2.0 Token Exchange (RFC 8693 §2.1), defined here for the same reason.
+pub const GRANT_TYPE_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 /// Grant types (RFC 6749 §4, §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +70,10 @@ pub enum GrantType {
     JwtBearer,
     /// RFC 8628: a device polls with a device code while its user approves elsewhere.
     DeviceCode,
+    /// RFC 8693: the client exchanges a user's access or ID token for a token of its own that
+    /// acts for the user (delegation, with an `act` claim naming the client). Exchanging an API
+    /// key needs no registration (see [`crate::grant::token_exchange`]).
+    TokenExchange,
     /// The opt-in to tokens from the authorization endpoint: the implicit flow
     /// (`response_type` `id_token`, `id_token token`, OIDC Core §3.2) and, with
     /// `authorization_code`, the hybrid flow (`code id_token`, `code token`,
@@ -84,6 +90,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::JwtBearer => GRANT_TYPE_JWT_BEARER,
             GrantType::DeviceCode => GRANT_TYPE_DEVICE_CODE,
+            GrantType::TokenExchange => GRANT_TYPE_TOKEN_EXCHANGE,
             GrantType::Implicit => "implicit",
         }
     }
@@ -94,11 +101,12 @@ impl GrantType {
             "refresh_token" => Ok(Self::RefreshToken),
             GRANT_TYPE_JWT_BEARER => Ok(Self::JwtBearer),
             GRANT_TYPE_DEVICE_CODE => Ok(Self::DeviceCode),
+            GRANT_TYPE_TOKEN_EXCHANGE => Ok(Self::TokenExchange),
             "implicit" => Ok(Self::Implicit),
             o => Err(FieldError::new(
                 Field::GrantTypes,
                 format!(
-                    "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, implicit, {GRANT_TYPE_JWT_BEARER}, {GRANT_TYPE_DEVICE_CODE})"
+                    "unknown grant type {o:?} (authorization_code, client_credentials, refresh_token, implicit, {GRANT_TYPE_JWT_BEARER}, {GRANT_TYPE_DEVICE_CODE}, {GRANT_TYPE_TOKEN_EXCHANGE})"
                 ),
             )),
         }
@@ -134,6 +142,10 @@ pub struct Client {
     pub refresh_idle_ttl: Option<i64>,
     /// Refresh-token absolute (family) lifetime override, in seconds.
     pub refresh_absolute_ttl: Option<i64>,
+    /// The one other client that may act for this client's users (RFC 8693 §4.4): this
+    /// client's tokens carry `may_act: {"sub": <that client>}`, and that client may exchange
+    /// them for tokens of its own ([`crate::grant::delegation`]).
+    pub may_act: Option<ClientId>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -182,6 +194,8 @@ pub struct ClientRegistration {
     /// The refresh-token family lifetime in seconds (default:
     /// `tokens.refresh_token_absolute_ttl`).
     pub refresh_absolute_ttl: Option<i64>,
+    /// The client that may act for this client's users (RFC 8693 §4.4), by id.
+    pub may_act: Option<String>,
 }
 
 impl ClientRegistration {
@@ -202,6 +216,7 @@ impl ClientRegistration {
             refresh_grace_seconds: None,
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
+            may_act: None,
         }
     }
 }
@@ -257,6 +272,8 @@ pub struct ClientChanges {
     pub refresh_grace_seconds: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
+    /// The client that may act for this client's users; an empty value removes it.
+    pub may_act: Option<String>,
 }
 
 impl ClientChanges {
@@ -273,6 +290,7 @@ impl ClientChanges {
             && self.refresh_grace_seconds.is_none()
             && self.refresh_idle_ttl.is_none()
             && self.refresh_absolute_ttl.is_none()
+            && self.may_act.is_none()
     }
 }
 
@@ -299,6 +317,7 @@ impl Client {
             refresh_grace_seconds: Some(self.refresh_grace_seconds),
             refresh_idle_ttl: self.refresh_idle_ttl,
             refresh_absolute_ttl: self.refresh_absolute_ttl,
+            may_act: self.may_act.as_ref().map(ToString::to_string),
         }
     }
 
@@ -321,6 +340,11 @@ impl Client {
         reg.refresh_grace_seconds = c.refresh_grace_seconds.or(reg.refresh_grace_seconds);
         reg.refresh_idle_ttl = c.refresh_idle_ttl.or(reg.refresh_idle_ttl);
         reg.refresh_absolute_ttl = c.refresh_absolute_ttl.or(reg.refresh_absolute_ttl);
+        reg.may_act = match c.may_act {
+            Some(id) if id.trim().is_empty() => None,
+            Some(id) => Some(id),
+            None => reg.may_act,
+        };
         let checked = checked(reg, self.id.clone(), self.created_at)?;
         Ok(Client {
             secret_hash: self.secret_hash.clone(),
@@ -370,6 +394,21 @@ fn checked(
     };
     let refresh_grace_seconds = reg.refresh_grace_seconds.unwrap_or(0);
     check_lifetimes(&reg, refresh_grace_seconds)?;
+    let may_act = reg
+        .may_act
+        .as_deref()
+        .map(|a| {
+            let a = ClientId::parse(a.trim())
+                .map_err(|e| FieldError::new(Field::MayAct, e.to_string()))?;
+            if a == id {
+                return Err(FieldError::new(
+                    Field::MayAct,
+                    "a client always acts for its own users: name another client",
+                ));
+            }
+            Ok(a)
+        })
+        .transpose()?;
     if reg.pkce_optional && auth_method == AuthMethod::None {
         return Err(FieldError::new(
             Field::PkceOptional,
@@ -393,6 +432,7 @@ fn checked(
         refresh_grace_seconds,
         refresh_idle_ttl: reg.refresh_idle_ttl,
         refresh_absolute_ttl: reg.refresh_absolute_ttl,
+        may_act,
         created_at: now,
     })
 }
@@ -438,6 +478,12 @@ fn check_grants(
         return Err(FieldError::new(
             Field::GrantTypes,
             "the JWT bearer grant needs a confidential client (the auth method none is public)",
+        ));
+    }
+    if grant_types.contains(&GrantType::TokenExchange) && auth_method == AuthMethod::None {
+        return Err(FieldError::new(
+            Field::GrantTypes,
+            "token exchange needs a confidential client (the auth method none is public)",
         ));
     }
     if grant_types.contains(&GrantType::ClientCredentials) && auth_method == AuthMethod::None {
@@ -513,6 +559,7 @@ mod tests {
             refresh_grace_seconds: None,
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
+            may_act: None,
         }
     }
 

@@ -63,6 +63,8 @@ pub enum Field {
     Ttl,
     /// How many times something may be used (an initial access token).
     MaxUses,
+    /// The client that may act for a client's users (RFC 8693 §4.4).
+    MayAct,
 }
 
 impl Field {
@@ -109,6 +111,7 @@ impl Field {
             Field::Limit => "limit",
             Field::Ttl => "ttl",
             Field::MaxUses => "max_uses",
+            Field::MayAct => "may_act",
         }
     }
 }

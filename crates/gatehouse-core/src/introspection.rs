@@ -93,6 +93,10 @@ pub struct Introspection {
     /// DPoP-bound access tokens: the key's thumbprint (RFC 9449 §6.2, `token_type` `DPoP`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<crate::claims::Confirmation>,
+    /// Delegated access tokens: who acts for `sub` (RFC 8693 §4.1, which names introspection
+    /// responses as a place for `act`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<crate::claims::Actor>,
 }
 
 impl Introspection {
@@ -280,6 +284,7 @@ pub async fn introspect_api_key<S: ApiKeyAuthStore>(
         rate_limit_class: key.rate_limit_class,
         rate_limits: None,
         cnf: None,
+        act: None,
     })
 }
 
@@ -341,6 +346,7 @@ async fn access<S: IntrospectionStore, V: AccessTokenVerifier>(
         rate_limit_class: None,
         rate_limits: None,
         cnf: claims.cnf,
+        act: claims.act,
     }))
 }
 
@@ -383,6 +389,7 @@ async fn refresh<S: GrantStore>(
         rate_limit_class: None,
         rate_limits: None,
         cnf: None,
+        act: None,
     }))
 }
 

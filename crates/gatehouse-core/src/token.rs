@@ -30,6 +30,7 @@ use crate::dpop::{self, DpopClientStore, ProofKey};
 use crate::error::{Error, ErrorCode, OAuthError};
 use crate::grant::authorization_code::{self, CodeGrantStore, CodeRequest};
 use crate::grant::client_credentials::{self, ClientCredentialsRequest};
+use crate::grant::delegation::{self, DelegationRequest, DelegationResponse, IssuedTokenVerifier};
 use crate::grant::device_code::{self, DeviceCodeRequest};
 use crate::grant::jwt_bearer::{self, JwtBearerRequest, TrustStore};
 pub use crate::grant::mint::new_jti;
@@ -37,8 +38,10 @@ use crate::grant::mint::{Minter, TokenResponse};
 use crate::grant::outcome::Refusal;
 use crate::grant::refresh_token::{self, RefreshGrantStore, RefreshRequest};
 use crate::grant::token_exchange::{
-    self, Caller, ExchangeResponse, ExchangeRules, GRANT_TYPE_TOKEN_EXCHANGE, TokenExchangeRequest,
+    self, Caller, ExchangeResponse, ExchangeRules, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_API_KEY,
+    TokenExchangeRequest,
 };
+use crate::introspection::IntrospectionStore;
 use crate::params::Params;
 use crate::policy::Policy;
 use crate::ports::TokenSigner;
@@ -52,6 +55,8 @@ pub enum TokenRequest {
     RefreshToken(RefreshRequest),
     JwtBearer(JwtBearerRequest),
     TokenExchange(TokenExchangeRequest),
+    /// RFC 8693 with an access or ID token as subject: delegation.
+    Delegation(DelegationRequest),
     DeviceCode(DeviceCodeRequest),
 }
 
@@ -63,7 +68,12 @@ impl TokenRequest {
             "client_credentials" => Self::ClientCredentials(ClientCredentialsRequest::parse(p)?),
             "refresh_token" => Self::RefreshToken(RefreshRequest::parse(p)?),
             GRANT_TYPE_JWT_BEARER => Self::JwtBearer(JwtBearerRequest::parse(p)?),
-            GRANT_TYPE_TOKEN_EXCHANGE => Self::TokenExchange(TokenExchangeRequest::parse(p)?),
+            GRANT_TYPE_TOKEN_EXCHANGE
+                if p.get("subject_token_type") == Some(TOKEN_TYPE_API_KEY) =>
+            {
+                Self::TokenExchange(TokenExchangeRequest::parse(p)?)
+            }
+            GRANT_TYPE_TOKEN_EXCHANGE => Self::Delegation(DelegationRequest::parse(p)?),
             GRANT_TYPE_DEVICE_CODE => Self::DeviceCode(DeviceCodeRequest::parse(p)?),
             other => {
                 return Err(OAuthError::new(
@@ -77,7 +87,8 @@ impl TokenRequest {
         })
     }
 
-    /// Whether the grant needs an authenticated client. The JWT bearer grant requires one
+    /// Whether the grant needs an authenticated client: all but the exchange of an API key
+    /// (the key is the credential). The JWT bearer grant requires one
     /// although RFC 7523 §3.1 leaves it optional (see [`crate::grant::jwt_bearer`]).
     pub fn client_auth(&self) -> ClientAuth {
         match self {
@@ -93,6 +104,7 @@ impl TokenRequest {
 pub enum TokenAnswer {
     Token(TokenResponse),
     Exchange(ExchangeResponse),
+    Delegation(DelegationResponse),
 }
 
 impl TokenAnswer {
@@ -101,6 +113,7 @@ impl TokenAnswer {
         match self {
             Self::Token(t) => token_events::issued(t, now),
             Self::Exchange(x) => token_events::exchanged(x, now),
+            Self::Delegation(d) => token_events::delegated(d, now),
         }
     }
 }
@@ -121,6 +134,7 @@ pub trait TokenStore:
     + ApiKeyAuthStore
     + DeviceStore
     + DpopClientStore
+    + IntrospectionStore
 {
 }
 impl<
@@ -130,7 +144,8 @@ impl<
         + ReplayStore
         + ApiKeyAuthStore
         + DeviceStore
-        + DpopClientStore,
+        + DpopClientStore
+        + IntrospectionStore,
 > TokenStore for T
 {
 }
@@ -141,6 +156,7 @@ pub struct TokenEndpoint<'a, C, S, K, V> {
     pub clients: &'a C,
     /// Codes, refresh tokens, users, trusts, API keys, assertion ids.
     pub store: &'a S,
+    /// Signs what is issued, and verifies the tokens presented for exchange.
     pub signer: &'a K,
     /// Verifies client assertions and JWT bearer grant assertions.
     pub assertions: &'a V,
@@ -187,7 +203,7 @@ pub async fn token<C, S, K, V>(
 where
     C: ClientDirectory,
     S: TokenStore,
-    K: TokenSigner,
+    K: TokenSigner + IssuedTokenVerifier,
     V: AssertionVerifier,
 {
     let client = match authenticate(&ep.client_auth(), presented.as_ref(), req.client_auth()).await
@@ -237,7 +253,7 @@ async fn run<C, S, K, V>(
 where
     C: ClientDirectory,
     S: TokenStore,
-    K: TokenSigner,
+    K: TokenSigner + IssuedTokenVerifier,
     V: AssertionVerifier,
 {
     let (mint, store, now) = (ep.minter(), ep.store, ep.now);
@@ -262,6 +278,11 @@ where
         TokenRequest::DeviceCode(r) => {
             let client = registered(client, GrantType::DeviceCode)?;
             device_code::poll(store, ep.clients, &mint, client, r, now).await?
+        }
+        TokenRequest::Delegation(r) => {
+            let client = registered(client, GrantType::TokenExchange)?;
+            let d = delegation::delegate(store, &mint, client, r, now).await?;
+            return Ok(TokenAnswer::Delegation(d));
         }
         TokenRequest::TokenExchange(r) => {
             let caller = Caller {

@@ -1,5 +1,5 @@
 //! The audit events of the token side, built in one place: issuance (`token.issue`), the
-//! RFC 8693 exchange of an API key (`token.exchange`), a replayed code (`token.code_replay`,
+//! RFC 8693 exchanges of an API key and of a user's token (delegation), both `token.exchange`, a replayed code (`token.code_replay`,
 //! RFC 6749 §4.1.2), a reused refresh token (`token.refresh_reuse`, RFC 9700 §4.14.2) and a
 //! revocation (`token.revoke`, RFC 7009). Ids only, never a token value. The source IP and
 //! request id are stamped by the [`crate::audit::AuditSink`] that writes them.
@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::audit::{ActorKind, NewAuditEvent, Outcome};
 use crate::authorize::ResponseType;
 use crate::client::Client;
+use crate::grant::delegation::DelegationResponse;
 use crate::grant::mint::{Issued, TokenResponse};
 use crate::grant::outcome::Incident;
 use crate::grant::token_exchange::{ExchangeResponse, GRANT_TYPE_TOKEN_EXCHANGE};
@@ -84,6 +85,31 @@ pub fn exchanged(x: &ExchangeResponse, now: DateTime<Utc>) -> NewAuditEvent {
             "jti": x.issued.jti,
             "client_id": x.issued.client_id,
             "scope": x.scope,
+        }),
+    )
+}
+
+/// `token.exchange` of a delegation: the requesting client as actor, the token's `jti` as
+/// target, whom it acts for and the `act` chain it carries.
+pub fn delegated(d: &DelegationResponse, now: DateTime<Utc>) -> NewAuditEvent {
+    NewAuditEvent::protocol(
+        now,
+        Some(d.issued.tenant.clone()),
+        ActorKind::Client,
+        Some(d.issued.client_id.clone()),
+        "token.exchange",
+        Some(d.issued.jti.clone()),
+        Outcome::Success,
+        json!({
+            "grant_type": GRANT_TYPE_TOKEN_EXCHANGE,
+            "jti": d.issued.jti,
+            "client_id": d.issued.client_id,
+            "sub": d.issued.sub,
+            "subject_client_id": d.issued.subject_client_id,
+            "subject_token_type": d.issued.subject_token_type,
+            "act": d.issued.act,
+            "resource": d.issued.resource,
+            "scope": d.scope,
         }),
     )
 }

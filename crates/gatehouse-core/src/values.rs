@@ -283,6 +283,10 @@ impl ScopeSet {
     pub fn difference(&self, other: &ScopeSet) -> Vec<String> {
         self.0.difference(&other.0).map(|s| s.0.clone()).collect()
     }
+    /// The scopes in both sets.
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.intersection(&other.0).cloned().collect())
+    }
     /// This set without the given scopes.
     pub fn without(&self, names: &[&str]) -> ScopeSet {
         ScopeSet(

@@ -89,6 +89,11 @@ pub(crate) fn client_from_row(m: client::Model) -> Result<Client, StoreError> {
         refresh_grace_seconds: m.refresh_grace_seconds,
         refresh_idle_ttl: m.refresh_idle_ttl,
         refresh_absolute_ttl: m.refresh_absolute_ttl,
+        may_act: m
+            .may_act
+            .as_deref()
+            .map(|a| ClientId::parse(a).map_err(|e| bad(T, "may_act", e)))
+            .transpose()?,
         created_at: m.created_at,
     })
 }
@@ -122,6 +127,7 @@ pub(crate) fn client_to_row(c: &Client) -> client::ActiveModel {
         refresh_grace_seconds: Set(c.refresh_grace_seconds),
         refresh_idle_ttl: Set(c.refresh_idle_ttl),
         refresh_absolute_ttl: Set(c.refresh_absolute_ttl),
+        may_act: Set(c.may_act.as_ref().map(|a| a.as_str().to_owned())),
         created_at: Set(db_time(c.created_at)),
         // Written by `Store::insert_client_with_keys` (client_keys.rs).
         ..Default::default()

@@ -59,6 +59,7 @@ fn client(tenant: &TenantId) -> Client {
         refresh_grace_seconds: 0,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
+        may_act: None,
         created_at: Utc::now(),
     }
 }

@@ -124,6 +124,7 @@ async fn claims_requests_are_kept_per_grant_while_it_lives() {
         refresh_grace_seconds: 0,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
+        may_act: None,
     };
     store.insert_client(&c).await.unwrap();
     store

@@ -52,6 +52,7 @@ fn client() -> Client {
         refresh_grace_seconds: 20,
         refresh_idle_ttl: Some(3600),
         refresh_absolute_ttl: None,
+        may_act: None,
         created_at: t0(),
     }
 }

@@ -206,6 +206,7 @@ fn mint_tokens<C, K: TokenSigner>(
             auth_time: Some(grant.auth_time),
             grant_id: Some(grant.grant_id),
             resource: grant.resource,
+            act: None,
         };
         let jti = new_jti();
         let token = mint.access_token(&req.client, &subject, &jti, now)?;

@@ -22,6 +22,7 @@ pub fn client(id: &str) -> Client {
         refresh_grace_seconds: 0,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
+        may_act: None,
         created_at: Utc::now(),
     }
 }
@@ -100,6 +101,8 @@ pub fn access_token(client: &str, grant: Option<&str>, iat: DateTime<Utc>) -> St
         api_key: None,
         api_key_name: None,
         cnf: None,
+        act: None,
+        may_act: None,
     };
     FakeSigner
         .sign(SigningAlg::RS256, ACCESS_TOKEN_TYP, &claims)

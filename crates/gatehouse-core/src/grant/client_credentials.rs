@@ -68,6 +68,7 @@ pub async fn issue<C: ResourceStore, K: TokenSigner>(
         auth_time: None,
         grant_id: None,
         resource: target.as_ref(),
+        act: None,
     };
     let jti = new_jti();
     let access_token = mint.access_token(client, &subject, &jti, now)?;

@@ -110,6 +110,7 @@ where
         auth_time: None,
         grant_id: None,
         resource: None,
+        act: None,
     };
     let jti = new_jti();
     let access_token = mint.access_token(client, &subject, &jti, now)?;

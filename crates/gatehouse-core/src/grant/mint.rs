@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::claims::{
-    ACCESS_TOKEN_TYP, AccessTokenClaims, Confirmation, ID_TOKEN_TYP, IdTokenClaims,
+    ACCESS_TOKEN_TYP, AccessTokenClaims, Actor, Confirmation, ID_TOKEN_TYP, IdTokenClaims,
 };
 use crate::claims_request::ClaimsRequestStore;
 use crate::client::Client;
@@ -75,6 +75,8 @@ pub struct AccessTokenSubject<'a> {
     pub grant_id: Option<&'a GrantId>,
     /// The resource the token is for (RFC 8707): its `aud`, lifetime and algorithm.
     pub resource: Option<&'a ResourceServer>,
+    /// Who acts for `sub` (RFC 8693 §4.1): set by a delegation exchange only.
+    pub act: Option<&'a Actor>,
 }
 
 /// A user's grant, for which an access token and (with `openid`) an ID token are minted.
@@ -122,6 +124,22 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
         jti: &str,
         now: DateTime<Utc>,
     ) -> Result<String, Error> {
+        self.access_token_until(client, subject, jti, now, None)
+            .map(|(token, _)| token)
+    }
+
+    /// Like [`Minter::access_token`], expiring no later than `not_after` (a Unix time) when
+    /// given; returns the token and its `exp`.
+    pub fn access_token_until(
+        &self,
+        client: &Client,
+        subject: &AccessTokenSubject<'_>,
+        jti: &str,
+        now: DateTime<Utc>,
+        not_after: Option<i64>,
+    ) -> Result<(String, i64), Error> {
+        let exp = now.timestamp() + self.access_ttl_for(client, subject.resource);
+        let exp = not_after.map_or(exp, |n| exp.min(n));
         let aud = match subject.resource {
             Some(r) => r.identifier.to_string(),
             None => self.policy.access_token_audience.clone(),
@@ -139,7 +157,7 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             scope: subject.scope.to_string(),
             jti: jti.to_owned(),
             iat: now.timestamp(),
-            exp: now.timestamp() + self.access_ttl_for(client, subject.resource),
+            exp,
             auth_time: subject.auth_time.map(|t| t.timestamp()),
             gid: subject.grant_id.map(|g| g.to_string()),
             tenant: Some(subject.tenant.to_string()),
@@ -148,9 +166,12 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             cnf: self.dpop_jkt.map(|jkt| Confirmation {
                 jkt: jkt.to_owned(),
             }),
+            act: subject.act.cloned(),
+            may_act: may_act(client),
         };
         self.signer
             .sign(alg, ACCESS_TOKEN_TYP, &claims)
+            .map(|token| (token, exp))
             .map_err(Error::Signing)
     }
 
@@ -176,6 +197,7 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             nonce: grant.nonce.clone(),
             at_hash: with.access_token.map(|t| token_hash(alg, t)),
             c_hash: with.code.map(|c| token_hash(alg, c)),
+            may_act: may_act(client),
             // Scope claims, plus the claims asked for by name (OIDC Core §5.5).
             user_claims: grant.user.claims_for_request(
                 grant.scope,
@@ -220,6 +242,7 @@ impl<C: ClaimsRequestStore, K: TokenSigner> Minter<'_, C, K> {
             auth_time: Some(grant.auth_time),
             grant_id: Some(grant.grant_id),
             resource: grant.resource,
+            act: None,
         };
         let access_token = self.access_token(client, &subject, jti, now)?;
         if !grant.scope.contains("openid") {
@@ -234,6 +257,11 @@ impl<C: ClaimsRequestStore, K: TokenSigner> Minter<'_, C, K> {
         let id_token = self.id_token(client, grant, requested, with, now)?;
         Ok((access_token, Some(id_token)))
     }
+}
+
+/// The `may_act` claim of `client`'s tokens (RFC 8693 §4.4): the client it names.
+fn may_act(client: &Client) -> Option<Actor> {
+    client.may_act.as_ref().map(|c| Actor::new(c.as_str()))
 }
 
 /// The access-token lifetime of `client`: its own, else the server's.

@@ -7,6 +7,8 @@
 //!   its lifetimes and grace period are the policy of [`rotation`];
 //! - [`jwt_bearer`] — RFC 7523 §2.1, assertions from registered trusts;
 //! - [`token_exchange`] — RFC 8693, an API key for a JWT access token;
+//! - [`delegation`] — RFC 8693, a user's access or ID token for a token of another client
+//!   acting for the user (`act`, `may_act`);
 //! - [`device_code`] — RFC 8628 §3.4–3.5, polling for the user's decision.
 //!
 //! [`mint`] signs what they issue (RFC 9068 access tokens, OIDC ID tokens) and shapes the
@@ -16,6 +18,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod delegation;
 pub mod device_code;
 pub mod jwt_bearer;
 pub mod mint;

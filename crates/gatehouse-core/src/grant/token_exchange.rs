@@ -4,8 +4,9 @@
 //! - §2.1: `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`, `subject_token` = the
 //!   API key, `subject_token_type` = [`TOKEN_TYPE_API_KEY`] (a URI of our own, as §3 allows);
 //!   `scope` optional and at most the key's scopes (else `invalid_scope`);
-//!   `requested_token_type`, if sent, must be the access-token type. `actor_token` (delegation)
-//!   and other subject token types are refused with `invalid_request` (§2.2.2).
+//!   `requested_token_type`, if sent, must be the access-token type. `actor_token` is refused
+//!   with `invalid_request` (§2.2.2): an API key is exchanged for its own holder. Access and ID
+//!   tokens as subjects are the delegation exchange ([`crate::grant::delegation`]).
 //! - Client authentication is optional (§2.1 allows either): the API key is itself the
 //!   credential. When a client does authenticate, it must be of the key's tenant; the token's
 //!   `client_id` is then that client, else the key id.
@@ -38,7 +39,7 @@ use crate::secret::Secret;
 use crate::values::{ScopeSet, SigningAlg};
 
 /// RFC 8693 §2.1 grant type.
-pub const GRANT_TYPE_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub use crate::client::GRANT_TYPE_TOKEN_EXCHANGE;
 /// Our token type identifier for API keys (RFC 8693 §3 allows other URIs).
 pub const TOKEN_TYPE_API_KEY: &str = "urn:gatehouse:params:oauth:token-type:api_key";
 /// RFC 8693 §3: an OAuth 2.0 access token.
@@ -171,6 +172,8 @@ pub async fn exchange_api_key<S: ApiKeyAuthStore, C, K: TokenSigner>(
         api_key: Some(key.id.clone()),
         api_key_name: Some(key.name.clone()),
         cnf: None,
+        act: None,
+        may_act: None,
     };
     let alg = client
         .and_then(|c| c.access_token_alg)

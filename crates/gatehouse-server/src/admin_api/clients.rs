@@ -85,6 +85,7 @@ pub async fn create(
         refresh_grace_seconds: b.refresh_grace_seconds,
         refresh_idle_ttl: b.refresh_idle_ttl,
         refresh_absolute_ttl: b.refresh_absolute_ttl,
+        may_act: b.may_act,
     };
     let req = NewClientRequest {
         registration,
@@ -144,6 +145,7 @@ pub async fn patch(
         refresh_grace_seconds: b.refresh_grace_seconds,
         refresh_idle_ttl: b.refresh_idle_ttl,
         refresh_absolute_ttl: b.refresh_absolute_ttl,
+        may_act: b.may_act,
     };
     let a = actor(&p, &meta);
     let matches = |c: &ClientView| if_match(&req, &etag_source(c));

@@ -277,6 +277,7 @@ fn json_member(field: Field) -> &'static str {
         Field::RefreshGraceSeconds => "refresh_grace_seconds",
         Field::RefreshIdleTtl => "refresh_idle_ttl",
         Field::RefreshAbsoluteTtl => "refresh_absolute_ttl",
+        Field::MayAct => "may_act",
         Field::Jwks => "jwks",
         Field::JwksUri => "jwks_uri",
         Field::Username => "username",

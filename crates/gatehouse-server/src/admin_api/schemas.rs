@@ -161,6 +161,9 @@ pub struct CreateClient {
     /// Token requests must carry a DPoP proof (RFC 9449).
     #[serde(default)]
     pub dpop_required: bool,
+    /// The id of the client (of the same tenant) that may exchange this client's tokens to act
+    /// for its users (RFC 8693 §4.4 `may_act`).
+    pub may_act: Option<String>,
 }
 
 /// A resource server (RFC 8707).
@@ -205,6 +208,8 @@ pub struct PatchClient {
     pub refresh_grace_seconds: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
+    /// The client that may act for this client's users (RFC 8693 §4.4); `""` removes it.
+    pub may_act: Option<String>,
 }
 
 #[derive(ToSchema)]

@@ -2,8 +2,10 @@
 //! the form and the client credentials presented (RFC 6749 §2.3.1); the core's
 //! [`token::token`] authenticates the client and runs the grant — authorization code
 //! (RFC 6749 §4.1.3, RFC 7636), client credentials (§4.4), refresh token (§6, RFC 9700
-//! §4.14.2), JWT bearer (RFC 7523 §2.1) or the API-key exchange (RFC 8693, whose IP allowlist
-//! is checked against the source address of [`RequestMeta`]); the audit events it returns are
+//! §4.14.2), JWT bearer (RFC 7523 §2.1), the API-key exchange (RFC 8693, whose IP allowlist
+//! is checked against the source address of [`RequestMeta`]) or a delegation exchange (RFC 8693,
+//! whose subject and actor tokens are verified with the key ring, reloaded first if they name
+//! a key this node has not loaded yet); the audit events it returns are
 //! written here, and [`token_reply`] maps the answer. A `DPoP` proof (RFC 9449 §5) is
 //! verified first ([`crate::dpop`]); its key binds the tokens issued.
 
@@ -23,6 +25,11 @@ pub async fn token(
     req: HttpRequest,
     form: ClientRequest<TokenRequest>,
 ) -> HttpResponse {
+    if let TokenRequest::Delegation(d) = &form.request {
+        for t in std::iter::once(&d.subject).chain(d.actor.as_ref()) {
+            crate::access_tokens::know_kid_of(&state, t.token.expose()).await;
+        }
+    }
     let ring = state.keys.current();
     let mut endpoint = state.token_endpoint(&ring, meta.ip, &meta.request_id);
     match crate::dpop::proof_key(&state, &req, "/oauth/token", None).await {

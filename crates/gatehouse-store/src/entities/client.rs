@@ -47,6 +47,9 @@ pub struct Model {
     /// key, base64 (migration 000010). Never plaintext.
     #[sea_orm(column_type = "Text", nullable)]
     pub hmac_secret: Option<String>,
+    /// The client that may act for this client's users (RFC 8693 §4.4; migration 000120).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub may_act: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

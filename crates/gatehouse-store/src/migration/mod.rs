@@ -23,6 +23,7 @@ mod m20261204_000061_pushed_requests;
 mod m20261204_000080_device_authorizations;
 mod m20261204_000100_dpop;
 mod m20261204_000110_dynamic_registration;
+mod m20261204_000120_may_act;
 
 /// The ordered list of Gatehouse migrations.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000080_device_authorizations::Migration),
             Box::new(m20261204_000100_dpop::Migration),
             Box::new(m20261204_000110_dynamic_registration::Migration),
+            Box::new(m20261204_000120_may_act::Migration),
         ]
     }
 }
