@@ -188,6 +188,95 @@ async fn clients_are_registered_edited_rotated_and_deleted_from_the_console() {
     }
 }
 
+/// The id of the client whose secret (or, for a public client, registration) the page just
+/// announced.
+fn created_id(page: &str) -> String {
+    let secret = page
+        .split("id=\"secret-client-id\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next());
+    let public = page
+        .split("its client id is ")
+        .nth(1)
+        .and_then(|r| r.split(". It has no secret").next());
+    secret
+        .or(public)
+        .unwrap_or_else(|| panic!("no new client id in {page}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn device_and_delegating_clients_are_offered_and_registered_as_such() {
+    let s = TestServer::start().await;
+    admin_user(&s, "root", "default", "admin:all").await;
+    let b = signed_in(&s, "root").await;
+    let (_, page) = clients_page(&b, &s, "?create=1").await;
+    assert!(page.contains("value=\"device\"") && page.contains("value=\"delegate\""));
+    // The implicit flow is not a console kind: the CLI's warned opt-in is the only way.
+    assert!(!page.contains("value=\"implicit\""));
+    let token = hidden(&page, "csrf_token").unwrap();
+    let create = |kind: &'static str, uris: &'static str| {
+        let token = token.clone();
+        let b = b.clone();
+        let s = &s;
+        async move {
+            let form = [
+                ("csrf_token", token.as_str()),
+                ("tenant", "default"),
+                ("name", kind),
+                ("kind", kind),
+                ("redirect_uris", uris),
+                ("scope", "openid api:read"),
+            ];
+            send(&b, s, "create", &form).await
+        }
+    };
+    // A device client gets no redirect URIs.
+    let (status, page) = create("device", "https://tv.example/cb").await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("no redirect URIs"), "{page}");
+    let (status, page) = create("device", "").await;
+    assert_eq!(status, 200, "{page}");
+    let device = stored_client(&s, &created_id(&page)).await.unwrap();
+    assert!(device.is_public());
+    assert_eq!(
+        device
+            .grant_types
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "refresh_token"
+        ]
+    );
+    // The device application starts the device flow at once.
+    let resp = crate::support::http()
+        .post(s.url("/oauth/device_authorization"))
+        .form(&[("client_id", device.id.as_str()), ("scope", "openid")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    // A delegating service is confidential, registered for the exchange only.
+    let (status, page) = create("delegate", "").await;
+    assert_eq!(status, 200, "{page}");
+    let svc = stored_client(&s, &created_id(&page)).await.unwrap();
+    assert!(!svc.is_public());
+    assert_eq!(
+        svc.grant_types
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>(),
+        ["urn:ietf:params:oauth:grant-type:token-exchange"]
+    );
+    let (_, list) = clients_page(&b, &s, "").await;
+    assert!(
+        list.contains("<td>device</td>") && list.contains("<td>delegate</td>"),
+        "{list}"
+    );
+}
+
 #[tokio::test]
 async fn client_forms_refuse_missing_csrf_read_only_admins_and_other_tenants() {
     let s = TestServer::start().await;

@@ -1,7 +1,8 @@
 //! The console's Clients page (issue 11): a tenant's OAuth clients (RFC 6749 §2) by name (the
-//! id on hover), a create dialog for the three usual kinds (a web application with a secret,
-//! a public browser or native application with PKCE, a machine client with
-//! `client_credentials`), an edit dialog for the name, redirect URIs and scopes, secret
+//! id on hover), a create dialog for the usual kinds (a web application with a secret, a public
+//! browser or native application with PKCE, a machine client with `client_credentials`, a
+//! public device application with the device authorization grant (RFC 8628), a service that
+//! acts for users by token exchange (RFC 8693)), an edit dialog for the name, redirect URIs and scopes, secret
 //! rotation and deletion, each behind a confirmation step, and the new secret shown once.
 //! Every read and write is an operator action of `gatehouse_admin::clients` run with the
 //! signed-in admin's principal: the core policy decides (other tenants, missing rights,
@@ -14,7 +15,9 @@ use askama::Template;
 use gatehouse_admin::views::{ClientView, TenantView};
 use gatehouse_admin::{Context, Field, OpError};
 use gatehouse_core::admin::{Access, Resource};
-use gatehouse_core::client::{ClientChanges, ClientRegistration};
+use gatehouse_core::client::{
+    ClientChanges, ClientRegistration, GRANT_TYPE_DEVICE_CODE, GRANT_TYPE_TOKEN_EXCHANGE,
+};
 use gatehouse_core::params::Params;
 
 use super::views::Nav;
@@ -25,11 +28,21 @@ use super::{
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
 
-/// The kinds of client the create dialog offers: (value, label).
-const KINDS: [(&str, &str); 3] = [
+/// The kinds of client the create dialog offers: (value, label). The implicit and hybrid
+/// flows are not offered here: RFC 9700 advises against them, and the CLI's
+/// `--grant-type implicit` with its warning is the one way to opt in.
+const KINDS: [(&str, &str); 5] = [
     ("web", "Web application (server-side, with a secret)"),
     ("public", "Browser or native application (public, PKCE)"),
     ("machine", "Machine client (client_credentials)"),
+    (
+        "device",
+        "Device or TV application (device authorization grant, public)",
+    ),
+    (
+        "delegate",
+        "Service acting for users (token exchange, with a secret)",
+    ),
 ];
 
 /// One row of the clients table.
@@ -118,6 +131,13 @@ fn link(tenant: &str, extra: Option<(&str, &str)>) -> String {
 }
 
 fn kind_of(c: &ClientView) -> &'static str {
+    let has = |g: &str| c.grant_types.contains(&g);
+    if has(GRANT_TYPE_DEVICE_CODE) {
+        return "device";
+    }
+    if has(GRANT_TYPE_TOKEN_EXCHANGE) && c.redirect_uris.is_empty() {
+        return "delegate";
+    }
     match c.auth_method {
         "none" => "public",
         _ if c.redirect_uris.is_empty() => "machine",
@@ -291,10 +311,16 @@ fn registration(f: &ClientForm, tenant: &TenantView) -> Result<ClientRegistratio
         ),
         "public" => (&["authorization_code", "refresh_token"], "none"),
         "machine" => (&["client_credentials"], "client_secret_basic"),
+        "device" => (&[GRANT_TYPE_DEVICE_CODE, "refresh_token"], "none"),
+        "delegate" => (&[GRANT_TYPE_TOKEN_EXCHANGE], "client_secret_basic"),
         _ => return Err("choose one of the offered kinds of client".to_owned()),
     };
-    if f.kind == "machine" && !reg.redirect_uris.is_empty() {
-        return Err("a machine client has no redirect URIs: leave them empty".to_owned());
+    if matches!(f.kind.as_str(), "machine" | "device" | "delegate") && !reg.redirect_uris.is_empty()
+    {
+        return Err(format!(
+            "a {} client has no redirect URIs: leave them empty",
+            f.kind
+        ));
     }
     reg.grant_types = grants.iter().map(|g| (*g).to_owned()).collect();
     reg.auth_method = Some(method.to_owned());
@@ -313,7 +339,8 @@ async fn form_screen(
 }
 
 /// `POST /admin/console/clients/create`: `csrf_token`, `tenant`, `name`, `kind`
-/// (`web`, `public` or `machine`), `redirect_uris` (one per line), `scope`.
+/// (`web`, `public`, `machine`, `device` or `delegate`), `redirect_uris` (one per line),
+/// `scope`.
 pub async fn create_post(
     req: HttpRequest,
     state: web::Data<AppState>,
