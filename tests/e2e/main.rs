@@ -36,6 +36,7 @@ mod console_browser;
 mod console_browser_clients;
 mod console_browser_users;
 mod console_clients;
+mod console_resources;
 mod console_users;
 mod day_one;
 mod device_flow;

@@ -26,6 +26,7 @@
 pub mod apikeys;
 pub mod clients;
 pub mod pages;
+pub mod resources;
 mod sign_in;
 pub mod signing_keys;
 pub mod tenants;
@@ -109,6 +110,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route(&format!("{BASE}/audit"), web::get().to(pages::audit_get))
         .configure(users::routes)
+        .configure(resources::routes)
         .configure(tenants::routes);
 }
 

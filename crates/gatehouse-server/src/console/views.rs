@@ -4,7 +4,7 @@ use askama::Template;
 
 /// The navigation bar of every signed-in page.
 pub struct Nav {
-    /// `api-keys`, `clients`, `signing-keys` or `audit`.
+    /// `api-keys`, `clients`, `resources`, `users`, `tenants`, `signing-keys` or `audit`.
     pub current: &'static str,
     pub username: String,
     /// The session's CSRF token, for the sign-out form.
