@@ -41,6 +41,7 @@ mod day_one;
 mod device_flow;
 mod discovery;
 mod dpop;
+mod dpop_endpoints;
 mod durability;
 mod dynamic_registration;
 mod es256_access_tokens;
