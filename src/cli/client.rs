@@ -125,8 +125,9 @@ pub struct ClientCreate {
     /// Authorization requests of this client must be pushed first (RFC 9126 PAR).
     #[arg(long = "require-par")]
     require_par: bool,
-    /// Every token request of this client must carry a DPoP proof (RFC 9449): its access
-    /// tokens are then always bound to the client's key (`cnf.jkt`, `token_type: DPoP`).
+    /// Every request this client authenticates (token, PAR, introspection, revocation) must
+    /// carry a DPoP proof (RFC 9449): its access tokens are then always bound to the client's
+    /// key (`cnf.jkt`, `token_type: DPoP`).
     #[arg(long = "dpop-required")]
     dpop_required: bool,
     /// The id of the client (same tenant) that may act for this client's users: this client's

@@ -17,11 +17,11 @@ use crate::support::*;
 static JTI: AtomicUsize = AtomicUsize::new(0);
 
 /// The public JWK of `key` as a client puts it in a proof header.
-fn public_jwk(key: &SigningKey) -> Value {
+pub(crate) fn public_jwk(key: &SigningKey) -> Value {
     key.public_jwk().clone()
 }
 
-fn claims(s: &TestServer, htm: &str, path: &str) -> Value {
+pub(crate) fn claims(s: &TestServer, htm: &str, path: &str) -> Value {
     json!({
         "jti": format!("dpop-{}", JTI.fetch_add(1, Ordering::SeqCst)),
         "htm": htm,
@@ -30,22 +30,22 @@ fn claims(s: &TestServer, htm: &str, path: &str) -> Value {
     })
 }
 
-fn header(key: &SigningKey) -> Value {
+pub(crate) fn header(key: &SigningKey) -> Value {
     json!({"typ": "dpop+jwt", "alg": key.alg().as_str(), "jwk": public_jwk(key)})
 }
 
 /// A valid proof for `POST /oauth/token` signed with `key`.
-fn proof(s: &TestServer, key: &SigningKey) -> String {
+pub(crate) fn proof(s: &TestServer, key: &SigningKey) -> String {
     key.sign_with_header(&header(key), &claims(s, "POST", "/oauth/token"))
         .unwrap()
 }
 
-fn claims_of(jwt: &str) -> Value {
+pub(crate) fn claims_of(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
 }
 
-async fn service(s: &TestServer) -> TestClient {
+pub(crate) async fn service(s: &TestServer) -> TestClient {
     s.client(|r| {
         r.grant_types = vec!["client_credentials".into()];
         r.scope = Some("api:read".into());
@@ -342,7 +342,7 @@ async fn a_bound_token_is_used_with_the_dpop_scheme_not_as_bearer_rfc9449_7_1() 
 
 /// POSTs `form` to the token endpoint as `client` (Basic, or `client_id` for public clients),
 /// with a DPoP proof when given.
-async fn token_with(
+pub(crate) async fn token_with(
     s: &TestServer,
     c: &TestClient,
     form: &[(&str, &str)],
@@ -363,7 +363,7 @@ async fn token_with(
 }
 
 /// Runs the code flow for `user` with extra authorization parameters; (code, verifier).
-async fn code_with(
+pub(crate) async fn code_with(
     s: &TestServer,
     c: &TestClient,
     user: &str,
@@ -377,7 +377,7 @@ async fn code_with(
     }
 }
 
-fn code_form<'a>(code: &'a str, verifier: &'a str) -> [(&'a str, &'a str); 4] {
+pub(crate) fn code_form<'a>(code: &'a str, verifier: &'a str) -> [(&'a str, &'a str); 4] {
     [
         ("grant_type", "authorization_code"),
         ("code", code),

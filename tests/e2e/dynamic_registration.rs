@@ -14,12 +14,12 @@ fn initial_token(s: &TestServer, args: &[&str]) -> Value {
     cli_json(&run_cli(&s.db_url, &all, None))
 }
 
-fn token_of(s: &TestServer, args: &[&str]) -> String {
+pub(crate) fn token_of(s: &TestServer, args: &[&str]) -> String {
     str_of(&initial_token(s, args), "token").to_owned()
 }
 
 /// POSTs `body` to the registration endpoint with `token` as the bearer (if any).
-async fn register(s: &TestServer, token: Option<&str>, body: &Value) -> (u16, Value) {
+pub(crate) async fn register(s: &TestServer, token: Option<&str>, body: &Value) -> (u16, Value) {
     let mut req = http().post(s.url("/oauth/register")).json(body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -30,7 +30,7 @@ async fn register(s: &TestServer, token: Option<&str>, body: &Value) -> (u16, Va
 }
 
 /// A request to a client configuration endpoint.
-async fn manage(
+pub(crate) async fn manage(
     method: reqwest::Method,
     uri: &str,
     token: &str,
@@ -45,7 +45,7 @@ async fn manage(
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-fn machine() -> Value {
+pub(crate) fn machine() -> Value {
     json!({ "client_name": "Robot", "grant_types": ["client_credentials"] })
 }
 

@@ -42,6 +42,8 @@ mod day_one;
 mod device_flow;
 mod discovery;
 mod dpop;
+mod dpop_endpoints;
+mod dpop_registration;
 mod durability;
 mod dynamic_registration;
 mod es256_access_tokens;

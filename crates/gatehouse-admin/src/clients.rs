@@ -94,7 +94,8 @@ pub async fn create(
 pub struct NewClientOptions {
     pub resources: Vec<String>,
     pub require_par: bool,
-    /// Token requests must carry a DPoP proof (RFC 9449).
+    /// Requests the client authenticates (token, PAR, introspection, revocation) must carry a
+    /// DPoP proof (RFC 9449).
     pub dpop_required: bool,
 }
 

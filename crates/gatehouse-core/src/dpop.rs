@@ -21,7 +21,11 @@
 //! (§5). Codes are bound by `dpop_jkt` (§10) or by a proof sent with a pushed request
 //! ([`bind_pushed`], §10.1); public clients' refresh tokens by the proof of their issue (§5).
 //! The token endpoint ([`crate::token`], the grants) applies [`check_required`] and
-//! [`check_binding`]; protected resources apply [`check_presentation`] (§7.1).
+//! [`check_binding`]; protected resources apply [`check_presentation`] (§7.1). The other
+//! endpoints where a client authenticates — PAR ([`crate::par`], §10.1), revocation
+//! ([`crate::revocation`]) and introspection ([`crate::introspection`]) — verify a proof sent
+//! with the request by the same [`verify`] (for their own URL) and apply [`check_required`]
+//! too; revocation also applies [`check_binding`] to a public client's bound tokens.
 //!
 //! Server nonces are stateless: `base64url(window || HMAC-SHA256(key, "dpop-nonce" || window)[..16])`
 //! with 5-minute windows; the current and the previous window are accepted. Every node derives
@@ -70,13 +74,17 @@ pub trait ProofVerifier {
     fn thumbprint(&self, jwk: &Value) -> Result<String, &'static str>;
 }
 
-/// Which clients must send DPoP proofs at the token endpoint (registered "DPoP required").
+/// Which clients must send DPoP proofs (registered "DPoP required": `client create
+/// --dpop-required`, or `dpop_bound_access_tokens` in dynamic registration, §5.2).
 pub trait DpopClientStore {
     async fn dpop_required(&self, client: &ClientId) -> Result<bool, StoreError>;
 }
 
-/// The per-client rule (RFC 9449 §5, "DPoP required"): a client registered so must send a
-/// proof with every token request.
+/// The per-client rule (RFC 9449 §5, §5.2 `dpop_bound_access_tokens`, "DPoP required"): a
+/// client registered so must send a proof with every request it authenticates at this server
+/// — token requests (where §5.2 requires it), and, by our choice, pushed authorization
+/// requests, revocation and introspection (§5: the client uses DPoP with the authorization
+/// server's endpoints). `client` is the authenticated client.
 pub async fn check_required<S: DpopClientStore>(
     store: &S,
     client: &ClientId,
@@ -121,11 +129,12 @@ pub fn bind_pushed(params: Params, proof: Option<&ProofKey>) -> Result<Params, O
     Ok(params.with("dpop_jkt", Some(key.jkt.clone())))
 }
 
-/// A code or refresh token bound to `bound` (§5, §10) is used only with a proof of that key.
+/// A code or refresh token bound to `bound` (§5, §10) is used only with a proof of that key;
+/// so is a public client's bound token at revocation.
 pub fn check_binding(bound: Option<&str>, proof: Option<&str>) -> Result<(), OAuthError> {
     match bound {
         Some(b) if proof != Some(b) => Err(OAuthError::invalid_dpop_proof(
-            "the grant is bound to another DPoP key: send a proof signed with it",
+            "this is bound to a DPoP key: send a proof signed with that key",
         )),
         _ => Ok(()),
     }

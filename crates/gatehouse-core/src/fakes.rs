@@ -62,6 +62,8 @@ pub struct FakeStore {
     pub client_resources: Mutex<HashMap<String, Vec<crate::resource::ResourceUri>>>,
     pub grant_resources: Mutex<HashMap<String, Vec<crate::resource::ResourceUri>>>,
     pub devices: Mutex<Vec<crate::device::DeviceAuthorization>>,
+    /// Clients registered "DPoP required" (RFC 9449 §5.2).
+    pub dpop_required: Mutex<HashSet<String>>,
 }
 
 fn key(h: &SecretHash) -> [u8; 32] {
@@ -77,6 +79,22 @@ impl FakeStore {
         r.rotation_salt = Some(crate::secret::RotationSalt::generate());
         self.refresh.lock().unwrap().insert(key(&r.token_hash), r);
         token.expose().to_owned()
+    }
+
+    /// Stores a fresh refresh token bound to the DPoP key `jkt` and returns its value.
+    pub fn add_bound_refresh(
+        &self,
+        client: &str,
+        grant: &str,
+        jkt: &str,
+        now: DateTime<Utc>,
+    ) -> String {
+        let token = self.add_refresh(client, grant, now);
+        let h = key(&Secret::from_presented(&token).hash());
+        if let Some(r) = self.refresh.lock().unwrap().get_mut(&h) {
+            r.dpop_jkt = Some(jkt.to_owned());
+        }
+        token
     }
 
     pub fn add_user(&self, id: &str) {

@@ -21,8 +21,16 @@
 //!   resource server to enforce.
 //! - §2.2: an inactive token is answered with `{"active": false}` and nothing else.
 //!
+//! - DPoP (RFC 9449): a proof sent with the request is verified at the edge by
+//!   [`crate::dpop::verify`] for this endpoint's URL, as at the token endpoint, and a client
+//!   registered "DPoP required" must send one ([`crate::dpop::check_required`]): the rule is
+//!   the same wherever a client authenticates to this server (§5), whether it is a client or
+//!   a resource server. A proof does not change the answer (a bound token's `cnf` is shown to
+//!   any confidential caller, §6.2).
+//!
 //! [`introspect_request`] is the endpoint's entry: client authentication (required, as at the
-//! token endpoint), then an API key ([`introspect_api_key`]) or a token ([`introspect`]).
+//! token endpoint), the DPoP requirement, then an API key ([`introspect_api_key`]) or a token
+//! ([`introspect`]).
 
 use std::net::IpAddr;
 
@@ -40,6 +48,7 @@ use crate::client_auth::{
     AssertionVerifier, ClientAuthContext, ClientCredentials, ClientDirectory, ReplayStore,
     authenticate_required,
 };
+use crate::dpop::{self, DpopClientStore, ProofKey};
 use crate::error::{Error, OAuthError, StoreError};
 use crate::params::Params;
 use crate::policy::Policy;
@@ -131,8 +140,9 @@ impl IntrospectionRequest {
     }
 }
 
-/// Answers an introspection request: authenticates the client, then describes the token (a
-/// token in the API-key format is introspected as an API key).
+/// Answers an introspection request: authenticates the client, applies the DPoP requirement
+/// to the request's verified proof (`proof`, if it had one), then describes the token (a token
+/// in the API-key format is introspected as an API key).
 pub async fn introspect_request<C, S, V, T>(
     auth: &ClientAuthContext<'_, C, S, V>,
     tokens: &T,
@@ -140,14 +150,16 @@ pub async fn introspect_request<C, S, V, T>(
     presented: Option<&ClientCredentials>,
     req: &IntrospectionRequest,
     request_id: Option<&str>,
+    proof: Option<&ProofKey>,
 ) -> Result<Introspection, Error>
 where
     C: ClientDirectory,
-    S: IntrospectionStore + ApiKeyAuthStore + ReplayStore,
+    S: IntrospectionStore + ApiKeyAuthStore + ReplayStore + DpopClientStore,
     V: AssertionVerifier,
     T: AccessTokenVerifier,
 {
     let client = authenticate_required(auth, presented).await?;
+    dpop::check_required(auth.store, &client.id, proof).await?;
     let token = req.token.token.expose();
     if parse_api_key(token).is_ok() {
         let (ip, now) = (req.client_ip, auth.now);
@@ -439,7 +451,7 @@ mod tests {
         assert_eq!(i.token_type, Some("Bearer"));
         assert!(i.jti.is_some());
         let owner = fakes::client("c1");
-        let r = revoke(&store, &FakeVerifier, &owner, &presented(&at), now)
+        let r = revoke(&store, &FakeVerifier, &owner, &presented(&at), None, now)
             .await
             .unwrap();
         assert!(matches!(r, Revoked::AccessToken(_)));
@@ -552,7 +564,16 @@ mod tests {
         let run = |creds: Option<crate::client_auth::ClientCredentials>| {
             let (auth, req) = (&auth, &req);
             async move {
-                introspect_request(auth, &FakeVerifier, &policy(), creds.as_ref(), req, None).await
+                introspect_request(
+                    auth,
+                    &FakeVerifier,
+                    &policy(),
+                    creds.as_ref(),
+                    req,
+                    None,
+                    None,
+                )
+                .await
             }
         };
         let e = run(None).await.unwrap_err();
@@ -562,6 +583,35 @@ mod tests {
         let i = run(rs.creds()).await.unwrap();
         assert!(i.active);
         assert_eq!(i.client_id.as_deref(), Some("c1"));
+    }
+
+    #[tokio::test]
+    async fn a_dpop_required_client_introspects_only_with_a_proof_rfc9449_5() {
+        let now = Utc::now();
+        let h = fakes::TokenHarness::default();
+        let rs = h.register(fakes::client("rs"));
+        h.store.dpop_required.lock().unwrap().insert("rs".into());
+        let auth = ClientAuthContext {
+            clients: &h.store,
+            store: &h.store,
+            verifier: &fakes::TrustingVerifier,
+            rules: &h.rules,
+            now,
+        };
+        let at = fakes::access_token("c1", None, now);
+        let req =
+            IntrospectionRequest::parse(&Params::new(vec![("token".into(), at)]).unwrap()).unwrap();
+        let (creds, p) = (rs.creds(), policy());
+        let run = |proof: Option<ProofKey>| {
+            let (auth, req, creds, p) = (&auth, &req, creds.as_ref(), &p);
+            async move {
+                introspect_request(auth, &FakeVerifier, p, creds, req, None, proof.as_ref()).await
+            }
+        };
+        let e = run(None).await.unwrap_err();
+        assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidDpopProof);
+        let i = run(Some(ProofKey { jkt: "k1".into() })).await.unwrap();
+        assert!(i.active);
     }
 
     #[test]

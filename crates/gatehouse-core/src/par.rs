@@ -14,6 +14,9 @@
 //!   the server requires it, may only start an authorization with a pushed request. This is
 //!   enforced where requests enter the authorization endpoint; the login and consent forms
 //!   carry the expanded request onward.
+//! - DPoP (RFC 9449 §10.1): a proof sent with the push binds the code to its key
+//!   ([`crate::dpop::bind_pushed`]); a client registered "DPoP required" must send one here
+//!   too ([`crate::dpop::check_required`]), as wherever it authenticates.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -107,10 +110,11 @@ where
     C: ClientDirectory,
     R: ReplayStore,
     V: AssertionVerifier + RequestObjectVerifier,
-    S: ParStore + ResourceStore,
+    S: ParStore + ResourceStore + crate::dpop::DpopClientStore,
 {
     let now = ctx.now;
     let client = authenticate_required(ctx, presented).await?;
+    crate::dpop::check_required(store, &client.id, proof).await?;
     if req
         .params
         .get("client_id")

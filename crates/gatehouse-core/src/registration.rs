@@ -13,6 +13,11 @@
 //!   [`RegistrationStore`] port.
 //! - [`client_metadata`]: the registered metadata as the responses of RFC 7591 §3.2.1 and
 //!   RFC 7592 §3 show it.
+//! - `dpop_bound_access_tokens` (RFC 9449 §5.2, a boolean, `false` when omitted): `true`
+//!   registers the client as "DPoP required" — the stored option of `client create
+//!   --dpop-required` ([`crate::dpop::check_required`]) — so a request without a proof is
+//!   refused. It is echoed in every response and replaced by an RFC 7592 §2.2 update like the
+//!   other members.
 //!
 //! Software statements (RFC 7591 §2.3) are not verified: a request carrying one is refused
 //! with `invalid_software_statement` rather than silently trusted or ignored.
@@ -64,6 +69,10 @@ pub struct ClientMetadata {
     pub id_token_signed_response_alg: Option<String>,
     #[serde(default)]
     pub software_statement: Option<Value>,
+    /// RFC 9449 §5.2: the client always uses DPoP (a boolean; any other type is
+    /// `invalid_client_metadata`, as every mistyped member).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: Option<bool>,
     /// Only in an RFC 7592 §2.2 update: must be the client's own id.
     #[serde(default)]
     pub client_id: Option<String>,
@@ -160,6 +169,24 @@ fn metadata_name(f: Field) -> &'static str {
     }
 }
 
+/// What a registration request stands for: the registration `client create` also goes
+/// through, the client's public keys, and its protocol options.
+pub struct Registration {
+    pub client: ClientRegistration,
+    pub keys: Option<KeySource>,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2): the client is "DPoP required".
+    pub dpop_bound: bool,
+}
+
+/// An RFC 7592 §2.2 update: the changes of the client, its public keys and its options.
+#[derive(Debug)]
+pub struct Update {
+    pub changes: ClientChanges,
+    pub keys: Option<KeySource>,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2), replaced like every member (omitted: false).
+    pub dpop_bound: bool,
+}
+
 /// The registration (and public keys) a metadata request stands for in `tenant`, checked
 /// against the registration policy. The client rules proper are applied afterwards by
 /// [`crate::client::NewClient::validate`] (or [`Client::updated`]) on the result.
@@ -167,7 +194,7 @@ pub fn registration(
     meta: ClientMetadata,
     tenant: &Tenant,
     policy: &RegistrationPolicy,
-) -> Result<(ClientRegistration, Option<KeySource>), RegistrationError> {
+) -> Result<Registration, RegistrationError> {
     if meta.software_statement.is_some() {
         return Err(RegistrationError::InvalidSoftwareStatement);
     }
@@ -217,7 +244,11 @@ pub fn registration(
     reg.scope = Some(scope);
     reg.auth_method = Some(auth_method);
     reg.id_token_alg = meta.id_token_signed_response_alg;
-    Ok((reg, keys))
+    Ok(Registration {
+        client: reg,
+        keys,
+        dpop_bound: meta.dpop_bound_access_tokens.unwrap_or(false),
+    })
 }
 
 /// Grant types asked for must be known and allowed; response types only `code`.
@@ -318,7 +349,7 @@ pub fn changes(
     meta: ClientMetadata,
     policy: &RegistrationPolicy,
     tenant: &Tenant,
-) -> Result<(ClientChanges, Option<KeySource>), RegistrationError> {
+) -> Result<Update, RegistrationError> {
     if meta
         .client_id
         .as_deref()
@@ -328,7 +359,11 @@ pub fn changes(
             "client_id does not match the client being updated",
         ));
     }
-    let (reg, keys) = registration(meta, tenant, policy)?;
+    let Registration {
+        client: reg,
+        keys,
+        dpop_bound,
+    } = registration(meta, tenant, policy)?;
     if reg.auth_method.as_deref() != Some(client.auth_method.as_str()) {
         return Err(RegistrationError::metadata(
             "token_endpoint_auth_method cannot be changed; register a new client",
@@ -346,11 +381,16 @@ pub fn changes(
         ),
         ..ClientChanges::default()
     };
-    Ok((changes, keys))
+    Ok(Update {
+        changes,
+        keys,
+        dpop_bound,
+    })
 }
 
-/// The registered metadata of `client` (RFC 7591 §3.2.1, RFC 7592 §3), with its public keys.
-pub fn client_metadata(client: &Client, keys: Option<&KeySource>) -> Value {
+/// The registered metadata of `client` (RFC 7591 §3.2.1, RFC 7592 §3), with its public keys
+/// and whether it is DPoP-bound (`dpop_bound_access_tokens`, RFC 9449 §5.2).
+pub fn client_metadata(client: &Client, keys: Option<&KeySource>, dpop_bound: bool) -> Value {
     let uris = |l: &[RedirectUri]| l.iter().map(|u| u.as_str().to_owned()).collect::<Vec<_>>();
     let mut doc = json!({
         "client_id": client.id.as_str(),
@@ -363,6 +403,7 @@ pub fn client_metadata(client: &Client, keys: Option<&KeySource>) -> Value {
         "scope": client.allowed_scopes.to_string(),
         "id_token_signed_response_alg": client.id_token_alg.as_str(),
         "client_id_issued_at": client.created_at.timestamp(),
+        "dpop_bound_access_tokens": dpop_bound,
     });
     if !client.post_logout_redirect_uris.is_empty() {
         doc["post_logout_redirect_uris"] = json!(uris(&client.post_logout_redirect_uris));
@@ -517,7 +558,7 @@ mod tests {
 
     fn register(v: Value) -> Result<Client, RegistrationError> {
         let policy = RegistrationPolicy::default();
-        let (reg, _) = registration(meta(v), &tenant(), &policy)?;
+        let reg = registration(meta(v), &tenant(), &policy)?.client;
         let c = NewClient::validate(reg, Utc::now())
             .map_err(RegistrationError::from_field)?
             .client;
@@ -577,10 +618,51 @@ mod tests {
         let mut t = tenant();
         t.allowed_scopes = Some(ScopeSet::parse("openid").unwrap());
         let policy = RegistrationPolicy::default();
-        let (reg, _) = registration(meta(json!({})), &t, &policy).unwrap();
+        let reg = registration(meta(json!({})), &t, &policy).unwrap().client;
         assert_eq!(reg.scope.as_deref(), Some("openid"));
         let e = registration(meta(json!({"scope": "email"})), &t, &policy).err();
         assert_eq!(e.map(|e| e.code()), Some("invalid_client_metadata"));
+    }
+
+    #[test]
+    fn rfc9449_s5_2_dpop_bound_access_tokens_is_a_boolean_echoed_and_replaced() {
+        let policy = RegistrationPolicy::default();
+        let bound = json!({"dpop_bound_access_tokens": true});
+        let r = registration(meta(bound.clone()), &tenant(), &policy).unwrap();
+        assert!(r.dpop_bound);
+        let c = NewClient::validate(r.client, Utc::now()).unwrap().client;
+        assert_eq!(
+            client_metadata(&c, None, true)["dpop_bound_access_tokens"],
+            true
+        );
+        assert_eq!(
+            client_metadata(&c, None, false)["dpop_bound_access_tokens"],
+            false
+        );
+        // Omitted (or null, as for every member) is false.
+        for body in [json!({}), json!({"dpop_bound_access_tokens": null})] {
+            assert!(
+                !registration(meta(body), &tenant(), &policy)
+                    .unwrap()
+                    .dpop_bound
+            );
+        }
+        // An update replaces it, like every member (RFC 7592 §2.2).
+        assert!(
+            changes(&c, meta(bound), &policy, &tenant())
+                .unwrap()
+                .dpop_bound
+        );
+        assert!(
+            !changes(&c, meta(json!({})), &policy, &tenant())
+                .unwrap()
+                .dpop_bound
+        );
+        for bad in [json!("true"), json!(1), json!([true]), json!({})] {
+            let body = json!({ "dpop_bound_access_tokens": bad }).to_string();
+            let e = ClientMetadata::from_json(body.as_bytes()).unwrap_err();
+            assert_eq!(e.code(), "invalid_client_metadata", "{bad}");
+        }
     }
 
     #[test]

@@ -14,8 +14,18 @@
 //!   so is a token of another client (nothing is revoked): the answer never tells a client
 //!   whether a token it does not own exists.
 //!
+//! - DPoP (RFC 9449): a proof sent with the request is verified at the edge by
+//!   [`crate::dpop::verify`] for this endpoint's URL, as at the token endpoint. A client
+//!   registered "DPoP required" must send one ([`crate::dpop::check_required`], §5). A public
+//!   client proves possession of the key its own token is bound to — a refresh token bound by
+//!   the proof of its issue (§5), an access token by its `cnf.jkt` (§6.1) — or the request is
+//!   `invalid_dpop_proof` and nothing is revoked: its `client_id` alone authenticates nothing,
+//!   so the key is what shows the token is the caller's. Confidential clients authenticate, and
+//!   their access tokens are revoked without a proof of the key.
+//!
 //! [`revoke_request`] is the endpoint's entry: client authentication (required, as at the token
-//! endpoint), then [`revoke`], and the `token.revoke` audit event when something was revoked.
+//! endpoint), the DPoP rules, then [`revoke`], and the `token.revoke` audit event when something
+//! was revoked.
 
 // Used only by our own generic code on actix workers; see `ports`.
 #![allow(async_fn_in_trait)]
@@ -29,6 +39,7 @@ use crate::client_auth::{
     AssertionVerifier, ClientAuthContext, ClientCredentials, ClientDirectory, ReplayStore,
     authenticate_required,
 };
+use crate::dpop::{self, DpopClientStore, ProofKey};
 use crate::error::{Error, OAuthError, StoreError};
 use crate::params::Params;
 use crate::ports::GrantStore;
@@ -112,22 +123,26 @@ pub enum Revoked {
     Nothing,
 }
 
-/// Answers a revocation request: authenticates the client, revokes, and returns the audit
-/// events (none when nothing was revoked). The wire answer is 200 whenever this is `Ok`.
+/// Answers a revocation request: authenticates the client, applies the DPoP rules to the
+/// request's verified proof (`proof`, if it had one), revokes, and returns the audit events
+/// (none when nothing was revoked). The wire answer is 200 whenever this is `Ok`.
 pub async fn revoke_request<C, S, V, T>(
     auth: &ClientAuthContext<'_, C, S, V>,
     tokens: &T,
     presented: Option<&ClientCredentials>,
     req: &PresentedToken,
+    proof: Option<&ProofKey>,
 ) -> Result<Vec<NewAuditEvent>, Error>
 where
     C: ClientDirectory,
-    S: GrantStore + RevokedTokenStore + ReplayStore,
+    S: GrantStore + RevokedTokenStore + ReplayStore + DpopClientStore,
     V: AssertionVerifier,
     T: AccessTokenVerifier,
 {
     let client = authenticate_required(auth, presented).await?;
-    let (kind, target) = match revoke(auth.store, tokens, &client, req, auth.now).await? {
+    dpop::check_required(auth.store, &client.id, proof).await?;
+    let revoked = revoke(auth.store, tokens, &client, req, proof, auth.now).await?;
+    let (kind, target) = match revoked {
         Revoked::Grant(g) => ("refresh_token", g),
         Revoked::AccessToken(j) => ("access_token", j),
         Revoked::Nothing => return Ok(Vec::new()),
@@ -135,26 +150,29 @@ where
     Ok(vec![token_events::revoked(&client, kind, target, auth.now)])
 }
 
-/// Revokes a token for an authenticated client (RFC 7009 §2.1).
+/// Revokes a token for an authenticated client (RFC 7009 §2.1); `proof` is the key of the
+/// request's verified DPoP proof, which a public client's bound token needs (RFC 9449 §5).
 pub async fn revoke<S: GrantStore + RevokedTokenStore, V: AccessTokenVerifier>(
     store: &S,
     verifier: &V,
     client: &Client,
     req: &PresentedToken,
+    proof: Option<&ProofKey>,
     now: DateTime<Utc>,
 ) -> Result<Revoked, Error> {
+    let proof = proof.map(|k| k.jkt.as_str());
     let first = if req.refresh_first() {
-        revoke_refresh(store, client, req, now).await?
+        revoke_refresh(store, client, req, proof, now).await?
     } else {
-        revoke_access(store, verifier, client, req, now).await?
+        revoke_access(store, verifier, client, req, proof, now).await?
     };
     if let Some(done) = first {
         return Ok(done);
     }
     let second = if req.refresh_first() {
-        revoke_access(store, verifier, client, req, now).await?
+        revoke_access(store, verifier, client, req, proof, now).await?
     } else {
-        revoke_refresh(store, client, req, now).await?
+        revoke_refresh(store, client, req, proof, now).await?
     };
     Ok(second.unwrap_or(Revoked::Nothing))
 }
@@ -164,6 +182,7 @@ async fn revoke_refresh<S: GrantStore>(
     store: &S,
     client: &Client,
     req: &PresentedToken,
+    proof: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<Revoked>, Error> {
     let Some(record) = store.find_refresh(&req.token.hash()).await? else {
@@ -172,6 +191,8 @@ async fn revoke_refresh<S: GrantStore>(
     if record.client_id != client.id {
         return Ok(Some(Revoked::Nothing));
     }
+    // Only public clients' refresh tokens are bound (RFC 9449 §5): the key is their proof.
+    dpop::check_binding(record.dpop_jkt.as_deref(), proof)?;
     // Even an already rotated or expired token of the family ends the grant: the client says
     // it is done with it.
     store.revoke_grant(&record.grant_id, now).await?;
@@ -184,6 +205,7 @@ async fn revoke_access<S: RevokedTokenStore, V: AccessTokenVerifier>(
     verifier: &V,
     client: &Client,
     req: &PresentedToken,
+    proof: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<Revoked>, Error> {
     let Some(claims) = verifier.verify_access_token(req.token.expose()) else {
@@ -191,6 +213,9 @@ async fn revoke_access<S: RevokedTokenStore, V: AccessTokenVerifier>(
     };
     if claims.client_id != client.id.as_str() || claims.exp <= now.timestamp() {
         return Ok(Some(Revoked::Nothing));
+    }
+    if client.is_public() {
+        dpop::check_binding(claims.cnf.as_ref().map(|c| c.jkt.as_str()), proof)?;
     }
     let Some(exp) = DateTime::from_timestamp(claims.exp, 0) else {
         return Ok(Some(Revoked::Nothing));
@@ -236,6 +261,7 @@ mod tests {
             &FakeVerifier,
             &c,
             &presented(&token, Some("access_token")),
+            None,
             now,
         )
         .await
@@ -257,9 +283,16 @@ mod tests {
         let at = fakes::access_token("c1", Some("g1"), now);
         let other = fakes::client("c2");
         for t in [&token, &at] {
-            let r = revoke(&store, &FakeVerifier, &other, &presented(t, None), now)
-                .await
-                .unwrap();
+            let r = revoke(
+                &store,
+                &FakeVerifier,
+                &other,
+                &presented(t, None),
+                None,
+                now,
+            )
+            .await
+            .unwrap();
             assert_eq!(r, Revoked::Nothing);
         }
         assert!(
@@ -282,6 +315,7 @@ mod tests {
             &FakeVerifier,
             &c,
             &presented(&at, Some("refresh_token")),
+            None,
             now,
         )
         .await
@@ -301,12 +335,19 @@ mod tests {
         let now = Utc::now();
         let store = FakeStore::default();
         let c = fakes::client("c1");
-        let r = revoke(&store, &FakeVerifier, &c, &presented("nope", None), now)
-            .await
-            .unwrap();
+        let r = revoke(
+            &store,
+            &FakeVerifier,
+            &c,
+            &presented("nope", None),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
         assert_eq!(r, Revoked::Nothing);
         let old = fakes::access_token("c1", None, now - chrono::Duration::hours(2));
-        let r = revoke(&store, &FakeVerifier, &c, &presented(&old, None), now)
+        let r = revoke(&store, &FakeVerifier, &c, &presented(&old, None), None, now)
             .await
             .unwrap();
         assert_eq!(r, Revoked::Nothing);
@@ -331,7 +372,7 @@ mod tests {
         let run = |creds: Option<crate::client_auth::ClientCredentials>, t: &str| {
             let req = presented(t, None);
             let auth = &auth;
-            async move { revoke_request(auth, &FakeVerifier, creds.as_ref(), &req).await }
+            async move { revoke_request(auth, &FakeVerifier, creds.as_ref(), &req, None).await }
         };
         let e = run(None, &rt).await.unwrap_err();
         assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidClient);
@@ -345,5 +386,94 @@ mod tests {
         assert!(!serde_json::to_string(&events).unwrap().contains(&at));
         // Nothing revoked, nothing audited.
         assert!(run(c1.creds(), "unknown").await.unwrap().is_empty());
+    }
+
+    fn key(jkt: &str) -> ProofKey {
+        ProofKey { jkt: jkt.into() }
+    }
+
+    /// An access token of `client` bound to the DPoP key `jkt` (`cnf.jkt`).
+    fn bound_access_token(client: &str, jkt: &str, now: DateTime<Utc>) -> String {
+        use crate::ports::TokenSigner;
+        let mut claims = FakeVerifier
+            .verify_access_token(&fakes::access_token(client, None, now))
+            .unwrap();
+        claims.cnf = Some(crate::claims::Confirmation { jkt: jkt.into() });
+        let typ = crate::claims::ACCESS_TOKEN_TYP;
+        fakes::FakeSigner
+            .sign(crate::SigningAlg::RS256, typ, &claims)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_dpop_required_client_revokes_only_with_a_proof_rfc9449_5() {
+        let now = Utc::now();
+        let h = fakes::TokenHarness::default();
+        let c1 = h.register(fakes::client("c1"));
+        h.store.dpop_required.lock().unwrap().insert("c1".into());
+        let rules = h.rules.clone();
+        let auth = ClientAuthContext {
+            clients: &h.store,
+            store: &h.store,
+            verifier: &fakes::TrustingVerifier,
+            rules: &rules,
+            now,
+        };
+        let rt = h.store.add_refresh("c1", "g1", now);
+        let req = presented(&rt, None);
+        let e = revoke_request(&auth, &FakeVerifier, c1.creds().as_ref(), &req, None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidDpopProof);
+        let g1 = GrantId::parse("g1").unwrap();
+        assert!(!h.store.is_grant_revoked(&g1).await.unwrap());
+        let k = key("k1");
+        let events = revoke_request(&auth, &FakeVerifier, c1.creds().as_ref(), &req, Some(&k))
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert!(h.store.is_grant_revoked(&g1).await.unwrap());
+    }
+
+    /// Revokes `token` for `client` with a proof of the key `jkt`, if any.
+    async fn revoke_with(
+        store: &FakeStore,
+        client: &Client,
+        token: &str,
+        jkt: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Revoked, Error> {
+        let proof = jkt.map(key);
+        let req = presented(token, None);
+        revoke(store, &FakeVerifier, client, &req, proof.as_ref(), now).await
+    }
+
+    #[tokio::test]
+    async fn a_public_clients_bound_tokens_need_a_proof_of_their_key_rfc9449_5() {
+        let now = Utc::now();
+        let store = FakeStore::default();
+        let mut spa = fakes::client("spa");
+        spa.auth_method = crate::client::AuthMethod::None;
+        spa.secret_hash = None;
+        let g1 = GrantId::parse("g1").unwrap();
+        let rt = store.add_bound_refresh("spa", "g1", "k1", now);
+        let at = bound_access_token("spa", "k1", now);
+        for t in [&rt, &at] {
+            for jkt in [None, Some("other")] {
+                let e = revoke_with(&store, &spa, t, jkt, now).await.unwrap_err();
+                assert_eq!(e.to_oauth().code, crate::ErrorCode::InvalidDpopProof);
+            }
+        }
+        assert!(!store.is_grant_revoked(&g1).await.unwrap());
+        assert!(store.revoked_jtis().is_empty());
+        let r = revoke_with(&store, &spa, &rt, Some("k1"), now).await;
+        assert_eq!(r.unwrap(), Revoked::Grant("g1".into()));
+        let r = revoke_with(&store, &spa, &at, Some("k1"), now).await;
+        assert!(matches!(r.unwrap(), Revoked::AccessToken(_)));
+        // A confidential client authenticates: its bound access token needs no proof.
+        let c1 = fakes::client("c1");
+        let at = bound_access_token("c1", "k1", now);
+        let r = revoke_with(&store, &c1, &at, None, now).await;
+        assert!(matches!(r.unwrap(), Revoked::AccessToken(_)));
     }
 }

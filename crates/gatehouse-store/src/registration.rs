@@ -103,16 +103,21 @@ impl Store {
         Ok(())
     }
 
-    /// Registers a dynamically registered client with its keys and the hash of its
-    /// registration access token, in one transaction.
+    /// Registers a dynamically registered client with its keys, whether it must send DPoP
+    /// proofs (RFC 9449 §5.2) and the hash of its registration access token, in one
+    /// transaction.
     pub async fn insert_registered_client(
         &self,
         c: &Client,
         keys: Option<&KeySource>,
         token_hash: &SecretHash,
+        dpop_required: bool,
     ) -> Result<(), Error> {
         let txn = self.begin_write().await?;
         insert_client_row(&txn, c, keys).await?;
+        if dpop_required {
+            crate::resources::upsert_dpop_required(&txn, &c.id, true).await?;
+        }
         let row = client_registration::ActiveModel {
             client_id: Set(c.id.as_str().to_owned()),
             token_hash: Set(token_hash.to_hex()),

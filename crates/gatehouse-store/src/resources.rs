@@ -22,7 +22,8 @@ pub struct ClientOptions {
     pub resources: Vec<ResourceUri>,
     /// Authorization requests must be pushed first (RFC 9126 §6).
     pub require_par: bool,
-    /// Token requests must carry a DPoP proof (RFC 9449).
+    /// Requests the client authenticates must carry a DPoP proof (RFC 9449; token, PAR,
+    /// introspection, revocation).
     pub dpop_required: bool,
 }
 
@@ -164,6 +165,12 @@ impl Store {
         Ok(())
     }
 
+    /// Sets whether `client` must send DPoP proofs (RFC 9449 §5.2 `dpop_bound_access_tokens`,
+    /// `--dpop-required`), keeping its other options.
+    pub async fn set_dpop_required(&self, client: &ClientId, required: bool) -> Result<(), Error> {
+        upsert_dpop_required(self.db(), client, required).await
+    }
+
     /// Keeps the row of a client described by a metadata document (its `client_id` is the
     /// document's URL) in step with the document, so codes, consents and refresh tokens can
     /// refer to it. Inserts, or updates what the document may change.
@@ -271,4 +278,29 @@ impl Store {
             .await?;
         Ok(res.rows_affected)
     }
+}
+
+/// Sets the `dpop_required` option of `client` on `conn` (a row with the default options is
+/// created if the client has none).
+pub(crate) async fn upsert_dpop_required(
+    conn: &impl sea_orm::ConnectionTrait,
+    client: &ClientId,
+    required: bool,
+) -> Result<(), Error> {
+    use sea_orm::sea_query::OnConflict;
+    let row = client_options::ActiveModel {
+        client_id: Set(client.as_str().to_owned()),
+        resources: Set(String::new()),
+        require_par: Set(false),
+        dpop_required: Set(required),
+    };
+    client_options::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(client_options::Column::ClientId)
+                .update_column(client_options::Column::DpopRequired)
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
 }

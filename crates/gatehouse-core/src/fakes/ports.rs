@@ -71,8 +71,8 @@ impl ClientKeyStore for FakeStore {
 }
 
 impl crate::dpop::DpopClientStore for FakeStore {
-    async fn dpop_required(&self, _: &ClientId) -> Result<bool, StoreError> {
-        Ok(false)
+    async fn dpop_required(&self, client: &ClientId) -> Result<bool, StoreError> {
+        Ok(self.dpop_required.lock().unwrap().contains(client.as_str()))
     }
 }
 

@@ -158,7 +158,8 @@ pub struct CreateClient {
     /// Authorization requests must be pushed first (RFC 9126).
     #[serde(default)]
     pub require_par: bool,
-    /// Token requests must carry a DPoP proof (RFC 9449).
+    /// Requests the client authenticates (token, PAR, introspection, revocation) must carry a
+    /// DPoP proof (RFC 9449).
     #[serde(default)]
     pub dpop_required: bool,
     /// The id of the client (of the same tenant) that may exchange this client's tokens to act

@@ -6,8 +6,11 @@
 //! An active API key's answer also names its rate-limit class and that class's limits per
 //! minute (`rate_limit_class`, `rate_limits`), which resource servers enforce; the classes are
 //! server configuration, so they are filled in here.
+//!
+//! A `DPoP` proof (RFC 9449) is verified first, for this endpoint's URL ([`crate::dpop`]); the
+//! core decides what it is required for.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_core::introspection::{self, Introspection, IntrospectionRequest};
 
 use crate::access_tokens::AccessTokens;
@@ -20,8 +23,13 @@ use crate::state::AppState;
 pub async fn introspect(
     state: web::Data<AppState>,
     meta: RequestMeta,
+    req: HttpRequest,
     form: ClientRequest<IntrospectionRequest>,
 ) -> HttpResponse {
+    let proof = match crate::dpop::proof_key(&state, &req, "/oauth/introspect", None).await {
+        Ok(p) => p,
+        Err(e) => return crate::dpop::with_nonce(&state, token_reply::<()>(Err(e))),
+    };
     let presented = form.request.token.token.expose();
     let (auth, tokens) = (
         state.client_auth(),
@@ -35,9 +43,11 @@ pub async fn introspect(
         creds,
         &form.request,
         request_id,
+        proof.as_ref(),
     )
     .await;
-    token_reply(answer.map(|a| with_published_limits(&state, a)))
+    let reply = token_reply(answer.map(|a| with_published_limits(&state, a)));
+    crate::dpop::with_nonce(&state, reply)
 }
 
 /// An active API key's answer with its class's limits (gatehouse-verify enforces them).

@@ -5,6 +5,8 @@
 //! metadata into the registration that `client create` also goes through, and checks the
 //! registration access token; the body is capped at
 //! [`gatehouse_core::registration::MAX_BODY_BYTES`] by the route's payload limit.
+//! `dpop_bound_access_tokens` (RFC 9449 §5.2) is kept as the client's "DPoP required" option
+//! (the `client_options` row `client create --dpop-required` writes) and read back from it.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -12,8 +14,10 @@ use gatehouse_admin::clients::{check_key_presence, check_keys};
 use gatehouse_core::audit::{ActorKind, NewAuditEvent, Outcome};
 use gatehouse_core::client::{AuthMethod, Client, NewClient};
 use gatehouse_core::client_auth::{ClientKeyStore, KeySource};
+use gatehouse_core::dpop::DpopClientStore;
 use gatehouse_core::registration::{
-    self, ClientMetadata, RegistrationError, RegistrationPolicy, RegistrationStore,
+    self, ClientMetadata, Registration, RegistrationError, RegistrationPolicy, RegistrationStore,
+    Update,
 };
 use gatehouse_core::secret::Secret;
 use gatehouse_core::tenant::{Tenant, TenantStore};
@@ -97,7 +101,11 @@ async fn create(state: &AppState, req: &HttpRequest, meta: &RequestMeta, body: &
     let tenant = enabled_tenant(state, &tenant_id).await?;
     let policy = policy(state)?;
     let metadata = ClientMetadata::from_json(body)?;
-    let (reg, keys) = registration::registration(metadata, &tenant, &policy)?;
+    let Registration {
+        client: reg,
+        keys,
+        dpop_bound,
+    } = registration::registration(metadata, &tenant, &policy)?;
     check_keys(keys.as_ref()).map_err(RegistrationError::from_field)?;
     let NewClient { client, secret } =
         NewClient::validate(reg, now).map_err(RegistrationError::from_field)?;
@@ -116,12 +124,13 @@ async fn create(state: &AppState, req: &HttpRequest, meta: &RequestMeta, body: &
     let access_token = Secret::generate();
     state
         .store
-        .insert_registered_client(&client, keys.as_ref(), &access_token.hash())
+        .insert_registered_client(&client, keys.as_ref(), &access_token.hash(), dpop_bound)
         .await?;
     let details = json!({
         "name": client.name,
         "auth_method": client.auth_method.as_str(),
         "initial_access_token": token_hash.is_some(),
+        "dpop_bound_access_tokens": dpop_bound,
     });
     write_audit(
         state,
@@ -129,7 +138,7 @@ async fn create(state: &AppState, req: &HttpRequest, meta: &RequestMeta, body: &
         vec![event(now, &client, "client.register", details)],
     )
     .await;
-    let mut out = registration::client_metadata(&client, keys.as_ref());
+    let mut out = registration::client_metadata(&client, keys.as_ref(), dpop_bound);
     if let Some(s) = &secret {
         out["client_secret"] = json!(s.expose());
         out["client_secret_expires_at"] = json!(0);
@@ -166,8 +175,13 @@ async fn public_keys(state: &AppState, c: &Client) -> Result<Option<KeySource>, 
     state.store.client_key_source(&c.id).await
 }
 
-fn configuration(state: &AppState, c: &Client, keys: Option<&KeySource>) -> Value {
-    let mut out = registration::client_metadata(c, keys);
+fn configuration(
+    state: &AppState,
+    c: &Client,
+    keys: Option<&KeySource>,
+    dpop_bound: bool,
+) -> Value {
+    let mut out = registration::client_metadata(c, keys, dpop_bound);
     out["registration_client_uri"] = json!(client_uri(state, &c.id));
     out
 }
@@ -181,9 +195,10 @@ pub async fn read(
     let answer: Answer = async {
         let (c, _) = managed(&state, &req, &path).await?;
         let keys = public_keys(&state, &c).await?;
+        let dpop_bound = state.store.dpop_required(&c.id).await?;
         Ok((
             StatusCode::OK,
-            Some(configuration(&state, &c, keys.as_ref())),
+            Some(configuration(&state, &c, keys.as_ref(), dpop_bound)),
         ))
     }
     .await;
@@ -202,12 +217,20 @@ pub async fn update(
         let (c, tenant) = managed(&state, &req, &path).await?;
         let policy = policy(&state)?;
         let metadata = ClientMetadata::from_json(&body)?;
-        let (changes, keys) = registration::changes(&c, metadata, &policy, &tenant)?;
+        let Update {
+            changes,
+            keys,
+            dpop_bound,
+        } = registration::changes(&c, metadata, &policy, &tenant)?;
         check_keys(keys.as_ref()).map_err(RegistrationError::from_field)?;
         let updated = c.updated(changes).map_err(RegistrationError::from_field)?;
         check_key_presence(&updated, keys.as_ref()).map_err(RegistrationError::from_field)?;
         registration::check_grants(&updated, &policy)?;
         state.store.update_client(&updated).await?;
+        state
+            .store
+            .set_dpop_required(&updated.id, dpop_bound)
+            .await?;
         if updated.auth_method == AuthMethod::PrivateKeyJwt {
             state
                 .store
@@ -215,7 +238,7 @@ pub async fn update(
                 .await?;
         }
         let now = state.now();
-        let details = json!({ "name": updated.name });
+        let details = json!({ "name": updated.name, "dpop_bound_access_tokens": dpop_bound });
         write_audit(
             &state,
             &meta,
@@ -224,7 +247,7 @@ pub async fn update(
         .await;
         Ok((
             StatusCode::OK,
-            Some(configuration(&state, &updated, keys.as_ref())),
+            Some(configuration(&state, &updated, keys.as_ref(), dpop_bound)),
         ))
     }
     .await;

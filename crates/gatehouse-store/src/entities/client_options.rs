@@ -1,6 +1,8 @@
 //! `client_options`: per-client protocol options beyond the registration — the resources
 //! (RFC 8707) the client is restricted to, and whether it must push its authorization
-//! requests (RFC 9126 §6), and whether its token requests must carry a DPoP proof (RFC 9449). A client without a row has neither restriction.
+//! requests (RFC 9126 §6), and whether the requests it authenticates (token, PAR,
+//! introspection, revocation) must carry a DPoP proof (RFC 9449; also set by dynamic
+//! registration's `dpop_bound_access_tokens`). A client without a row has no restriction.
 
 use sea_orm::entity::prelude::*;
 
@@ -13,7 +15,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub resources: String,
     pub require_par: bool,
-    /// Token requests must carry a DPoP proof (RFC 9449); added by migration 000100.
+    /// Requests the client authenticates must carry a DPoP proof (RFC 9449); added by
+    /// migration 000100.
     pub dpop_required: bool,
 }
 
