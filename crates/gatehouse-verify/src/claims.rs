@@ -53,6 +53,9 @@ pub struct Claims {
     pub jti: Option<String>,
     /// `cnf.jkt`: the token is bound to this DPoP key (RFC 9449 §6.1).
     pub dpop_jkt: Option<String>,
+    /// `act.sub` of a delegated token (RFC 8693 §4.1): the party acting for `subject` (a
+    /// service that exchanged the user's token). `None` when the subject acts itself.
+    pub actor: Option<String>,
     pub api_key: Option<ApiKeyInfo>,
 }
 

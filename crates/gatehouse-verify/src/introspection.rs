@@ -150,6 +150,7 @@ impl Introspector {
             issued_at: a.iat,
             jti: None,
             dpop_jkt: None,
+            actor: None,
             api_key: Some(ApiKeyInfo {
                 id: sub,
                 name: a.name,

@@ -67,6 +67,12 @@ struct Cnf {
     jkt: Option<String>,
 }
 
+/// An RFC 8693 §4.1 `act` claim; only the outermost (current) actor is read.
+#[derive(Deserialize)]
+struct Act {
+    sub: String,
+}
+
 #[derive(Deserialize)]
 struct RawClaims {
     iss: String,
@@ -80,6 +86,7 @@ struct RawClaims {
     scope: Option<String>,
     tenant: Option<String>,
     cnf: Option<Cnf>,
+    act: Option<Act>,
     api_key: Option<String>,
     api_key_name: Option<String>,
 }
@@ -197,6 +204,7 @@ fn into_claims(raw: RawClaims) -> Claims {
         issued_at: Some(raw.iat.floor() as i64),
         jti: Some(raw.jti),
         dpop_jkt: raw.cnf.and_then(|c| c.jkt),
+        actor: raw.act.map(|a| a.sub),
         api_key,
     }
 }

@@ -50,7 +50,16 @@ async fn rs256_and_es256_tokens_yield_typed_claims() {
         assert!(got.has_scope("instances:write"));
         assert!(!got.has_scope("instances"));
         assert_eq!(got.rate_limit_identity(), "client:app-1");
+        assert_eq!(got.actor, None);
     }
+    // A delegated token (RFC 8693 §4.1) names the current actor; earlier ones stay nested.
+    let mut delegated = c.clone();
+    delegated["act"] = json!({"sub": "orders-svc", "act": {"sub": "gateway"}});
+    let got = v.verify_access_token(&rsa.token(&delegated)).await.unwrap();
+    assert_eq!(
+        (got.subject.as_str(), got.actor.as_deref()),
+        ("user-1", Some("orders-svc"))
+    );
     assert_eq!(
         server.jwks_fetches(),
         1,
