@@ -1,5 +1,6 @@
-//! In-memory caches of what the token hot path reads (issue 9): clients and tenants (the
-//! "directory") and the revocation lists (revoked access-token `jti`s and revoked grants), kept
+//! In-memory caches of what the token hot path reads (issue 9): clients, their protocol options
+//! (`client_options`: DPoP required, PAR required, allowed resources), tenants and registered
+//! resource servers (together the "directory") and the revocation lists (revoked access-token `jti`s and revoked grants), kept
 //! current on every node by one row per cache in `cache_generations`.
 //!
 //! - Every write that changes a cached table bumps its generation **in the same transaction**:
@@ -26,10 +27,12 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use gatehouse_core::client::Client;
+use gatehouse_core::resource::ResourceServer;
 use gatehouse_core::tenant::Tenant;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect, Statement};
 
 use crate::entities::{revoked_grant, revoked_token};
+use crate::resources::ClientOptions;
 
 /// How long a node answers from its caches before it checks the generations again.
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
@@ -43,6 +46,23 @@ struct Directory {
     epoch: u64,
     clients: HashMap<String, Client>,
     tenants: HashMap<String, Tenant>,
+    /// By client id; only for clients that exist (the options of a known client).
+    options: HashMap<String, ClientOptions>,
+    /// By (tenant, identifier); only resources that exist.
+    resources: HashMap<(String, String), ResourceServer>,
+}
+
+impl Directory {
+    fn len(&self) -> usize {
+        self.clients.len() + self.tenants.len() + self.options.len() + self.resources.len()
+    }
+
+    fn clear(&mut self) {
+        self.clients.clear();
+        self.tenants.clear();
+        self.options.clear();
+        self.resources.clear();
+    }
 }
 
 #[derive(Default)]
@@ -165,12 +185,12 @@ impl Caches {
         self.set_checked(None);
     }
 
-    /// Forgets every client and tenant (this node's part of an invalidation).
+    /// Forgets every client, client option, tenant and resource (this node's part of an
+    /// invalidation).
     pub(crate) fn clear_directory(&self) {
         if let Ok(mut d) = self.directory.write() {
             d.epoch += 1;
-            d.clients.clear();
-            d.tenants.clear();
+            d.clear();
         }
     }
 
@@ -200,6 +220,30 @@ impl Caches {
         self.directory.read().ok()?.tenants.get(id).cloned()
     }
 
+    pub(crate) fn client_options(&self, client: &str) -> Option<ClientOptions> {
+        self.directory.read().ok()?.options.get(client).cloned()
+    }
+
+    pub(crate) fn put_client_options(&self, epoch: Option<u64>, client: &str, o: &ClientOptions) {
+        self.put(epoch, |d| {
+            d.options.insert(client.to_owned(), o.clone());
+        });
+    }
+
+    pub(crate) fn resource(&self, tenant: &str, identifier: &str) -> Option<ResourceServer> {
+        let d = self.directory.read().ok()?;
+        d.resources
+            .get(&(tenant.to_owned(), identifier.to_owned()))
+            .cloned()
+    }
+
+    pub(crate) fn put_resource(&self, epoch: Option<u64>, r: &ResourceServer) {
+        self.put(epoch, |d| {
+            let key = (r.tenant_id.to_string(), r.identifier.to_string());
+            d.resources.insert(key, r.clone());
+        });
+    }
+
     pub(crate) fn put_client(&self, epoch: Option<u64>, c: &Client) {
         self.put(epoch, |d| {
             d.clients.insert(c.id.as_str().to_owned(), c.clone());
@@ -219,9 +263,8 @@ impl Caches {
         if epoch != Some(d.epoch) {
             return;
         }
-        if d.clients.len() + d.tenants.len() >= MAX_ENTRIES {
-            d.clients.clear();
-            d.tenants.clear();
+        if d.len() >= MAX_ENTRIES {
+            d.clear();
         }
         insert(&mut d);
     }

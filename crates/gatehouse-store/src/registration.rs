@@ -127,6 +127,7 @@ impl Store {
             .exec_without_returning(&txn)
             .await?;
         txn.commit().await?;
+        self.cache.clear_directory();
         Ok(())
     }
 

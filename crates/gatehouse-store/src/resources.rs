@@ -79,13 +79,22 @@ impl ResourceStore for Store {
         tenant: &TenantId,
         identifier: &ResourceUri,
     ) -> Result<Option<ResourceServer>, StoreError> {
+        self.cache.check(self.db()).await;
+        if let Some(r) = self.cache.resource(tenant.as_str(), identifier.as_str()) {
+            return Ok(Some(r));
+        }
+        let epoch = self.cache.epoch();
         let row = resource_server::Entity::find()
             .filter(resource_server::Column::TenantId.eq(tenant.as_str()))
             .filter(resource_server::Column::Identifier.eq(identifier.as_str()))
             .one(self.db())
             .await
             .map_err(StoreError::backend)?;
-        row.map(from_row).transpose()
+        let found = row.map(from_row).transpose()?;
+        if let Some(r) = &found {
+            self.cache.put_resource(epoch, r);
+        }
+        Ok(found)
     }
 
     async fn client_resources(&self, client: &ClientId) -> Result<Vec<ResourceUri>, StoreError> {
@@ -123,20 +132,32 @@ impl ResourceStore for Store {
 }
 
 impl Store {
-    /// The options of `client` (the defaults when it has no row).
+    /// The options of `client` (the defaults when it has no row), from the node's cache when
+    /// it holds them ([`crate::cache`]: every write to `client_options` moves the directory
+    /// generation). Read on every token request of the client (DPoP required), so cached.
+    /// Callers ask for clients that exist (they authenticated): a made-up id would cache its
+    /// defaults until the next invalidation, bounded like every directory entry.
     pub async fn client_options(&self, client: &ClientId) -> Result<ClientOptions, StoreError> {
+        self.cache.check(self.db()).await;
+        if let Some(o) = self.cache.client_options(client.as_str()) {
+            return Ok(o);
+        }
+        let epoch = self.cache.epoch();
         let row = client_options::Entity::find_by_id(client.as_str())
             .one(self.db())
             .await
             .map_err(StoreError::backend)?;
-        match row {
-            Some(r) => Ok(ClientOptions {
+        let options = match row {
+            Some(r) => ClientOptions {
                 resources: split("client_options.resources", &r.resources)?,
                 require_par: r.require_par,
                 dpop_required: r.dpop_required,
-            }),
-            None => Ok(ClientOptions::default()),
-        }
+            },
+            None => ClientOptions::default(),
+        };
+        self.cache
+            .put_client_options(epoch, client.as_str(), &options);
+        Ok(options)
     }
 
     /// Registers a client with its key source and options in one transaction, so nothing is
@@ -162,13 +183,16 @@ impl Store {
             .exec_without_returning(&txn)
             .await?;
         txn.commit().await?;
+        self.cache.clear_directory();
         Ok(())
     }
 
     /// Sets whether `client` must send DPoP proofs (RFC 9449 §5.2 `dpop_bound_access_tokens`,
     /// `--dpop-required`), keeping its other options.
     pub async fn set_dpop_required(&self, client: &ClientId, required: bool) -> Result<(), Error> {
-        upsert_dpop_required(self.db(), client, required).await
+        let done = upsert_dpop_required(self.db(), client, required).await;
+        self.cache.clear_directory();
+        done
     }
 
     /// Keeps the row of a client described by a metadata document (its `client_id` is the
@@ -258,6 +282,7 @@ impl Store {
             .filter(resource_server::Column::Identifier.eq(identifier.as_str()))
             .exec(self.db())
             .await?;
+        self.cache.clear_directory();
         if res.rows_affected == 0 {
             return Err(Error::NotFound(format!("resource {identifier}")));
         }

@@ -176,3 +176,52 @@ async fn a_write_in_plain_sql_reaches_every_node_too() {
     assert!(a.find_tenant(&t.id).await.unwrap().unwrap().disabled);
     assert!(b.find_tenant(&t.id).await.unwrap().unwrap().disabled);
 }
+
+#[tokio::test]
+async fn client_options_and_resources_are_cached_and_reach_every_node() {
+    use gatehouse_core::dpop::DpopClientStore;
+    use gatehouse_core::resource::{ResourceServer, ResourceStore, ResourceUri};
+    use sea_orm::ConnectionTrait;
+    let db = TestDb::new().await;
+    let (a, b) = two_nodes(&db).await;
+    let default = TenantId::parse("default").unwrap();
+    let c = client(&default);
+    a.insert_client(&c).await.unwrap();
+    // Read (and cached) on both nodes: not DPoP-required.
+    assert!(!a.dpop_required(&c.id).await.unwrap());
+    assert!(!b.dpop_required(&c.id).await.unwrap());
+    // Required from node a: at once there, within the interval on b.
+    a.set_dpop_required(&c.id, true).await.unwrap();
+    assert!(a.dpop_required(&c.id).await.unwrap());
+    tokio::time::sleep(PAST_INTERVAL).await;
+    assert!(b.dpop_required(&c.id).await.unwrap());
+    // Even an operator's plain SQL (the trigger moves the generation).
+    a.db()
+        .execute_unprepared(&format!(
+            "UPDATE client_options SET dpop_required = false WHERE client_id = '{}'",
+            c.id
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(PAST_INTERVAL).await;
+    assert!(!a.dpop_required(&c.id).await.unwrap());
+    assert!(!b.dpop_required(&c.id).await.unwrap());
+
+    // A resource read on b is answered from memory until a deletes it.
+    let api = ResourceUri::parse("https://api.example/").unwrap();
+    let r = ResourceServer {
+        id: "rs_1".into(),
+        tenant_id: default.clone(),
+        identifier: api.clone(),
+        scopes: ScopeSet::parse("api:read").unwrap(),
+        access_token_ttl: None,
+        access_token_alg: None,
+        created_at: Utc::now(),
+    };
+    a.insert_resource(&r).await.unwrap();
+    assert!(b.find_resource(&default, &api).await.unwrap().is_some());
+    a.delete_resource(&default, &api).await.unwrap();
+    assert!(a.find_resource(&default, &api).await.unwrap().is_none());
+    tokio::time::sleep(PAST_INTERVAL).await;
+    assert!(b.find_resource(&default, &api).await.unwrap().is_none());
+}

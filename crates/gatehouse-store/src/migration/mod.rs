@@ -24,6 +24,7 @@ mod m20261204_000080_device_authorizations;
 mod m20261204_000100_dpop;
 mod m20261204_000110_dynamic_registration;
 mod m20261204_000120_may_act;
+mod m20261204_000130_option_generations;
 
 /// The ordered list of Gatehouse migrations.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000100_dpop::Migration),
             Box::new(m20261204_000110_dynamic_registration::Migration),
             Box::new(m20261204_000120_may_act::Migration),
+            Box::new(m20261204_000130_option_generations::Migration),
         ]
     }
 }
