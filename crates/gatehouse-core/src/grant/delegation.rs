@@ -39,7 +39,7 @@ use crate::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, Actor, ID_TOKEN_TYP};
 use crate::client::Client;
 use crate::error::{Error, OAuthError};
 use crate::grant::mint::{AccessTokenSubject, Minter, live_user, new_jti};
-use crate::grant::token_exchange::TOKEN_TYPE_ACCESS_TOKEN;
+use crate::grant::token_exchange::{TOKEN_TYPE_ACCESS_TOKEN, only_access_tokens_requested};
 use crate::introspection::{IntrospectionStore, backing_live, is_revoked};
 use crate::params::Params;
 use crate::ports::{TokenSigner, UserStore};
@@ -135,13 +135,7 @@ impl DelegationRequest {
                 ));
             }
         };
-        if let Some(t) = p.get("requested_token_type")
-            && t != TOKEN_TYPE_ACCESS_TOKEN
-        {
-            return Err(OAuthError::invalid_request(format!(
-                "requested_token_type: only {TOKEN_TYPE_ACCESS_TOKEN} can be issued"
-            )));
-        }
+        only_access_tokens_requested(p)?;
         let resource = resource::requested_one(p)?;
         let mut audiences = p.get_all("audience");
         let audience = audiences.next();

@@ -77,17 +77,22 @@ impl TokenExchangeRequest {
                 "actor_token: delegation is not supported",
             ));
         }
-        if let Some(t) = p.get("requested_token_type")
-            && t != TOKEN_TYPE_ACCESS_TOKEN
-        {
-            return Err(OAuthError::invalid_request(format!(
-                "requested_token_type: only {TOKEN_TYPE_ACCESS_TOKEN} can be issued"
-            )));
-        }
+        only_access_tokens_requested(p)?;
         Ok(Self {
             subject_token: Secret::from_presented(subject_token),
             scope: p.scope()?,
         })
+    }
+}
+
+/// `requested_token_type` (§2.1), if sent, must be the access-token type: the only kind of
+/// token either exchange issues.
+pub(crate) fn only_access_tokens_requested(p: &Params) -> Result<(), OAuthError> {
+    match p.get("requested_token_type") {
+        Some(t) if t != TOKEN_TYPE_ACCESS_TOKEN => Err(OAuthError::invalid_request(format!(
+            "requested_token_type: only {TOKEN_TYPE_ACCESS_TOKEN} can be issued"
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -22,8 +22,8 @@ use gatehouse_core::params::Params;
 
 use super::views::Nav;
 use super::{
-    Admin, BASE, page, pick_tenant, read_form, read_query, refusal, require_admin,
-    require_admin_form, see_other, show_time, tenant_choices,
+    Admin, page, pick_tenant, read_query, refusal, require_admin, see_other, show_time,
+    tenant_choices,
 };
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
@@ -120,14 +120,8 @@ struct Screen<'a> {
     tenant: &'a TenantView,
 }
 
-/// `?tenant=T` plus `extra`, on the clients page.
 fn link(tenant: &str, extra: Option<(&str, &str)>) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("tenant", tenant);
-    if let Some((k, v)) = extra {
-        q.append_pair(k, v);
-    }
-    format!("{BASE}/clients?{}", q.finish())
+    super::tenant_link("clients", tenant, extra)
 }
 
 fn kind_of(c: &ClientView) -> &'static str {
@@ -218,16 +212,6 @@ impl Screen<'_> {
             },
         )
     }
-}
-
-/// The value of a step, or the page that answers instead.
-macro_rules! try_page {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(r) => return r,
-        }
-    };
 }
 
 /// `GET /admin/console/clients?tenant=&create=1&edit=ID&delete=ID&rotate=ID&deleted=1`.
@@ -327,17 +311,6 @@ fn registration(f: &ClientForm, tenant: &TenantView) -> Result<ClientRegistratio
     Ok(reg)
 }
 
-/// Reads a POSTed form and the admin whose session's CSRF token it carries.
-async fn form_screen(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(Params, Admin), HttpResponse> {
-    let form = read_form(req, body)?;
-    let admin = require_admin_form(state, req, &form).await?;
-    Ok((form, admin))
-}
-
 /// `POST /admin/console/clients/create`: `csrf_token`, `tenant`, `name`, `kind`
 /// (`web`, `public`, `machine`, `device` or `delegate`), `redirect_uris` (one per line),
 /// `scope`.
@@ -347,7 +320,7 @@ pub async fn create_post(
     meta: RequestMeta,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (form, admin) = try_page!(form_screen(&state, &req, &body).await);
+    let (form, admin) = try_page!(super::admin_form(&state, &req, &body).await);
     let actor = admin.actor(&meta);
     let ctx = Context::new(&state.store, &actor, state.now());
     let tenant =
@@ -428,7 +401,7 @@ pub async fn update_post(
     meta: RequestMeta,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (form, admin) = try_page!(form_screen(&state, &req, &body).await);
+    let (form, admin) = try_page!(super::admin_form(&state, &req, &body).await);
     let actor = admin.actor(&meta);
     let ctx = Context::new(&state.store, &actor, state.now());
     let current = try_page!(addressed(&ctx, &form).await);
@@ -477,7 +450,7 @@ pub async fn rotate_post(
     meta: RequestMeta,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (form, admin) = try_page!(form_screen(&state, &req, &body).await);
+    let (form, admin) = try_page!(super::admin_form(&state, &req, &body).await);
     let actor = admin.actor(&meta);
     let ctx = Context::new(&state.store, &actor, state.now());
     let id = form.get("id").unwrap_or_default();
@@ -517,7 +490,7 @@ pub async fn delete_post(
     meta: RequestMeta,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (form, admin) = try_page!(form_screen(&state, &req, &body).await);
+    let (form, admin) = try_page!(super::admin_form(&state, &req, &body).await);
     let actor = admin.actor(&meta);
     let ctx = Context::new(&state.store, &actor, state.now());
     let id = form.get("id").unwrap_or_default();

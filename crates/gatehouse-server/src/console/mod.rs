@@ -23,6 +23,17 @@
 // response's size does not matter on that path.
 #![allow(clippy::result_large_err)]
 
+/// The value of a step, or the page that answers instead (a step returns
+/// `Result<T, HttpResponse>`).
+macro_rules! try_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+}
+
 pub mod apikeys;
 pub mod clients;
 pub mod pages;
@@ -194,6 +205,27 @@ pub(crate) fn refusal(e: OpError) -> HttpResponse {
         ),
         e @ OpError::Storage(_) => internal(e),
     }
+}
+
+/// `{BASE}/{page}?tenant=T` plus `extra`: a console page of one tenant.
+pub(crate) fn tenant_link(page: &str, tenant: &str, extra: Option<(&str, &str)>) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("tenant", tenant);
+    if let Some((k, v)) = extra {
+        q.append_pair(k, v);
+    }
+    format!("{BASE}/{page}?{}", q.finish())
+}
+
+/// Reads a POSTed form and the admin whose session's CSRF token it carries.
+pub(crate) async fn admin_form(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(Params, Admin), HttpResponse> {
+    let form = read_form(req, body)?;
+    let admin = require_admin_form(state, req, &form).await?;
+    Ok((form, admin))
 }
 
 /// A 303 redirect.

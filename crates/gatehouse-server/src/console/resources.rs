@@ -13,12 +13,10 @@ use gatehouse_admin::resources::NewResource;
 use gatehouse_admin::views::{ResourceView, TenantView};
 use gatehouse_admin::{Context, Field, OpError};
 use gatehouse_core::admin::{Access, Resource};
-use gatehouse_core::params::Params;
 
 use super::views::Nav;
 use super::{
-    Admin, BASE, page, pick_tenant, read_form, read_query, refusal, require_admin,
-    require_admin_form, show_time, tenant_choices,
+    Admin, BASE, page, pick_tenant, read_query, refusal, require_admin, show_time, tenant_choices,
 };
 use crate::request_meta::RequestMeta;
 use crate::state::AppState;
@@ -62,14 +60,8 @@ pub struct ResourcesPage<'a> {
     pub notice: Option<String>,
 }
 
-/// `?tenant=T` plus `extra`, on the resources page.
 fn link(tenant: &str, extra: Option<(&str, &str)>) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("tenant", tenant);
-    if let Some((k, v)) = extra {
-        q.append_pair(k, v);
-    }
-    format!("{BASE}/resources?{}", q.finish())
+    super::tenant_link("resources", tenant, extra)
 }
 
 fn row(r: &ResourceView, tenant: &str) -> ResourceRow {
@@ -130,16 +122,6 @@ async fn render(
     )
 }
 
-/// The value of a step, or the page that answers instead.
-macro_rules! try_page {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(r) => return r,
-        }
-    };
-}
-
 /// `GET /admin/console/resources?tenant=&delete=IDENTIFIER&deleted=1`.
 pub async fn list_get(
     req: HttpRequest,
@@ -158,18 +140,6 @@ pub async fn list_get(
         ..Extras::default()
     };
     render(&ctx, &admin, &tenant, extras, StatusCode::OK).await
-}
-
-/// Reads a POSTed form, the admin whose session's CSRF token it carries, and the tenant it
-/// addresses (which the admin must be allowed to write).
-async fn form_screen(
-    state: &AppState,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<(Params, Admin), HttpResponse> {
-    let form = read_form(req, body)?;
-    let admin = require_admin_form(state, req, &form).await?;
-    Ok((form, admin))
 }
 
 /// Puts a refused field next to its input; other refusals go above the form.
@@ -197,7 +167,7 @@ pub async fn create_post(
     meta: RequestMeta,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (form, admin) = try_page!(form_screen(&state, &req, &body).await);
+    let (form, admin) = try_page!(super::admin_form(&state, &req, &body).await);
     let actor = admin.actor(&meta);
     let ctx = Context::new(&state.store, &actor, state.now());
     let tenant =
@@ -260,7 +230,7 @@ pub async fn delete_post(
     meta: RequestMeta,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (form, admin) = try_page!(form_screen(&state, &req, &body).await);
+    let (form, admin) = try_page!(super::admin_form(&state, &req, &body).await);
     let actor = admin.actor(&meta);
     let ctx = Context::new(&state.store, &actor, state.now());
     let tenant =
