@@ -10,6 +10,12 @@
 //! [`Store::flush_audit`] waits for everything queued before it. If the writer is gone,
 //! callers write directly.
 //!
+//! Buffered events wait up to [`LINGER`] for company before the writer commits them, so a busy
+//! token endpoint pays for one small transaction every few milliseconds rather than one per
+//! request (each costs a round trip to the database and, on SQLite, a WAL commit). An append
+//! that waits for its commit, or a flush, cuts the wait short: security decisions are written
+//! at once.
+//!
 //! The cursor is commit-ordered (issue 10): every insert runs in a transaction that first
 //! takes one advisory lock on PostgreSQL (SQLite has one writer at a time anyway), so ids are
 //! assigned in commit order across all nodes, and a reader polling "after N" can never see id
@@ -31,6 +37,8 @@ pub const MAX_AUDIT_PAGE: u64 = 1000;
 const MAX_BATCH: usize = 256;
 /// Most events waiting for the writer; beyond, appends wait for room (back-pressure).
 const QUEUE: usize = 16 * MAX_BATCH;
+/// Longest a buffered event waits for others before it is written (see the module docs).
+pub const LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The key of the PostgreSQL advisory lock that orders audit inserts by commit ("gh-audit").
 const AUDIT_LOCK_KEY: i64 = 0x6768_2d61_7564_6974;
@@ -49,6 +57,17 @@ enum Job {
 #[derive(Debug)]
 pub(crate) struct Batcher {
     tx: tokio::sync::mpsc::Sender<Job>,
+    /// Wakes the writer from its linger: someone waits for a commit.
+    urgent: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Batcher {
+    /// Queues a job someone waits for, and cuts the writer's linger short.
+    async fn send_urgent(&self, job: Job) -> bool {
+        let sent = self.tx.send(job).await.is_ok();
+        self.urgent.notify_one();
+        sent
+    }
 }
 
 impl Store {
@@ -59,8 +78,13 @@ impl Store {
             return;
         }
         let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
-        if self.audit_batcher.set(Batcher { tx }).is_ok() {
-            tokio::spawn(write_batches(self.clone(), rx));
+        let urgent = std::sync::Arc::new(tokio::sync::Notify::new());
+        let batcher = Batcher {
+            tx,
+            urgent: urgent.clone(),
+        };
+        if self.audit_batcher.set(batcher).is_ok() {
+            tokio::spawn(write_batches(self.clone(), rx, urgent));
         }
     }
 }
@@ -71,15 +95,27 @@ impl Store {
     pub async fn flush_audit(&self) {
         if let Some(b) = self.audit_batcher.get() {
             let (done, wait) = tokio::sync::oneshot::channel();
-            if b.tx.send(Job::Flush(done)).await.is_ok() {
+            if b.send_urgent(Job::Flush(done)).await {
                 let _ = wait.await;
             }
         }
     }
 }
 
-async fn write_batches(store: Store, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+async fn write_batches(
+    store: Store,
+    mut rx: tokio::sync::mpsc::Receiver<Job>,
+    urgent: std::sync::Arc<tokio::sync::Notify>,
+) {
     while let Some(first) = rx.recv().await {
+        if matches!(first, Job::Append(_, None)) {
+            // Only buffered events so far: let others gather (the writer is not polled while
+            // it sleeps, so queueing wakes nobody), unless someone waits for a commit.
+            tokio::select! {
+                () = tokio::time::sleep(LINGER) => {}
+                () = urgent.notified() => {}
+            }
+        }
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
         let mut next = Some(first);
@@ -190,7 +226,7 @@ impl AuditLog<'_> {
     pub async fn append(&self, e: &NewAuditEvent) -> Result<i64, Error> {
         if let Some(b) = self.store.audit_batcher.get() {
             let (reply, answer) = tokio::sync::oneshot::channel();
-            if b.tx.send(Job::Append(e.clone(), Some(reply))).await.is_ok()
+            if b.send_urgent(Job::Append(e.clone(), Some(reply))).await
                 && let Ok(result) = answer.await
             {
                 return result;
