@@ -180,20 +180,12 @@ pub async fn introspect<S: IntrospectionStore, V: AccessTokenVerifier>(
     if client.is_public() {
         return Err(OAuthError::invalid_client("public clients cannot introspect tokens").into());
     }
-    let first = if req.refresh_first() {
+    let found = if req.is_refresh_shaped() {
         refresh(store, policy, client, req, now).await?
     } else {
         access(store, verifier, req, now).await?
     };
-    if let Some(found) = first {
-        return Ok(found);
-    }
-    let second = if req.refresh_first() {
-        access(store, verifier, req, now).await?
-    } else {
-        refresh(store, policy, client, req, now).await?
-    };
-    Ok(second.unwrap_or_else(Introspection::inactive))
+    Ok(found.unwrap_or_else(Introspection::inactive))
 }
 
 /// The claims of `token` if it is one of our access tokens and is active now: genuine, not
@@ -511,6 +503,64 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(i, Introspection::inactive());
+    }
+
+    fn hinted(token: &str, hint: &str) -> PresentedToken {
+        let p = Params::new(vec![
+            ("token".into(), token.into()),
+            ("token_type_hint".into(), hint.into()),
+        ]);
+        PresentedToken::parse(&p.unwrap()).unwrap()
+    }
+
+    /// RFC 7009 §2.1 / RFC 7662 §2.1: a wrong hint never hides a token (the token's shape
+    /// decides which lookup runs).
+    #[tokio::test]
+    async fn a_wrong_hint_still_finds_the_token_rfc7662_2_1() {
+        let now = Utc::now();
+        let store = FakeStore::default();
+        let c1 = fakes::client("c1");
+        let at = fakes::access_token("c1", Some("g1"), now);
+        let rt = store.add_refresh("c1", "g1", now);
+        for (token, hint, kind) in [
+            (&at, "refresh_token", Some("Bearer")),
+            (&rt, "access_token", Some("refresh_token")),
+        ] {
+            let i = introspect(
+                &store,
+                &FakeVerifier,
+                &policy(),
+                &c1,
+                &hinted(token, hint),
+                now,
+            )
+            .await
+            .unwrap();
+            assert!(i.active, "{hint}");
+            assert_eq!(i.token_type, kind);
+        }
+        let r = revoke(
+            &store,
+            &FakeVerifier,
+            &c1,
+            &hinted(&at, "refresh_token"),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(r, Revoked::AccessToken(_)));
+        let r = revoke(
+            &store,
+            &FakeVerifier,
+            &c1,
+            &hinted(&rt, "access_token"),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(r, Revoked::Grant(_)));
     }
 
     #[tokio::test]
