@@ -534,35 +534,54 @@ fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 struct BaseDoc;
 
-/// The OpenAPI 3.1 description of `/admin/v1`, generated once from the handlers.
-pub fn openapi() -> &'static utoipa::openapi::OpenApi {
-    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let (_, paths) = actix_web::App::new()
-            .into_utoipa_app()
-            .service(utoipa_actix_web::scope("/admin/v1").configure(register))
-            .split_for_parts();
-        let mut doc = BaseDoc::openapi();
-        doc.merge(paths);
-        let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key or a Gatehouse access token"))
-                    .build(),
-            ),
-        );
-        doc
-    })
+/// The OpenAPI 3.1 description of `/admin/v1`, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, paths) = actix_web::App::new()
+        .into_utoipa_app()
+        .service(utoipa_actix_web::scope("/admin/v1").configure(register))
+        .split_for_parts();
+    let mut doc = BaseDoc::openapi();
+    doc.merge(paths);
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("An API key or a Gatehouse access token"))
+                .build(),
+        ),
+    );
+    doc
 }
 
-/// Mounts the API, its OpenAPI document and Swagger UI.
+/// `GET /admin/openapi.json`: the document, generated and serialized on the first request and
+/// kept only as JSON text, so a server that never serves it never builds it (the document's
+/// tree is a few MiB; its JSON a small part of that).
+async fn openapi_json() -> HttpResponse {
+    static JSON: OnceLock<web::Bytes> = OnceLock::new();
+    let json = JSON.get_or_init(|| match serde_json::to_vec(&openapi()) {
+        Ok(v) => web::Bytes::from(v),
+        Err(e) => {
+            tracing::error!(error = %e, "the OpenAPI document cannot be serialized");
+            web::Bytes::new()
+        }
+    });
+    if json.is_empty() {
+        return HttpResponse::InternalServerError().finish();
+    }
+    HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(json.clone())
+}
+
+/// Mounts the API, its OpenAPI document and Swagger UI (which reads the document by URL).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(utoipa_actix_web::scope("/admin/v1").configure(register))
+        .route("/admin/openapi.json", web::get().to(openapi_json))
         .service(
-            SwaggerUi::new("/admin/docs/{_:.*}").url("/admin/openapi.json", openapi().clone()),
+            SwaggerUi::new("/admin/docs/{_:.*}")
+                .config(utoipa_swagger_ui::Config::new(["/admin/openapi.json"])),
         );
 }
 
