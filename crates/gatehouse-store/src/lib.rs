@@ -67,9 +67,17 @@ pub use user_admin::{Ended, StoredUser, TenantRemoval, UserSession};
 /// (ASCII "gatehous" as a big-endian integer).
 const MIGRATION_LOCK_KEY: i64 = 0x6761_7465_686f_7573;
 
-/// Connections of a file-backed SQLite pool. SQLite allows one writer at a time; WAL lets the
-/// readers proceed meanwhile, and `busy_timeout` makes writers wait instead of failing.
-const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// Most connections of a file-backed SQLite pool: two per core, from 2 to 8. SQLite allows one
+/// writer at a time; WAL lets the readers proceed meanwhile, and `busy_timeout` makes writers
+/// wait instead of failing. Each connection is a thread with its own page and statement
+/// caches, so connections beyond what the cores can keep busy only cost memory.
+fn sqlite_max_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    u32::try_from(cores.saturating_mul(2)).map_or(8, |n| n.clamp(2, 8))
+}
+/// How long a SQLite connection beyond the first stays open unused (a burst's extra
+/// connections and their memory are given back after it).
+const SQLITE_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 
@@ -239,7 +247,9 @@ fn sqlite_options(database_url: &str, opts: &mut ConnectOptions) -> Result<bool,
                 Error::Db(format!("cannot create directory {}: {e}", dir.display()))
             })?;
         }
-        opts.max_connections(SQLITE_MAX_CONNECTIONS);
+        opts.max_connections(sqlite_max_connections())
+            .min_connections(1)
+            .idle_timeout(SQLITE_IDLE_TIMEOUT);
     }
     opts.map_sqlx_sqlite_opts(move |o| {
         let o = o.foreign_keys(true).busy_timeout(SQLITE_BUSY_TIMEOUT);
