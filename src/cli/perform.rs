@@ -30,8 +30,14 @@ pub struct AuthorizationCodeArgs {
     /// The client's id.
     #[arg(long)]
     client_id: String,
-    /// The client's secret (confidential clients; sent with HTTP Basic).
-    #[arg(long, env = "GATEHOUSE_CLIENT_SECRET", hide_env_values = true)]
+    /// The client's secret (confidential clients; sent with HTTP Basic). Generated secrets are
+    /// base64url and may begin with `-`: taken as the value, never as a flag.
+    #[arg(
+        long,
+        env = "GATEHOUSE_CLIENT_SECRET",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     client_secret: Option<String>,
     /// The scopes to ask for.
     #[arg(long, default_value = "openid offline_access")]
@@ -311,4 +317,38 @@ fn check_nonce(tokens: &serde_json::Value, nonce: &str) -> anyhow::Result<()> {
         bail!("the id_token's nonce does not match the request's: refused");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::PerformCmd;
+    use crate::cli::{Cli, Command};
+
+    /// A generated secret may begin with `-` (base64url): it is the flag's value, not a flag.
+    #[test]
+    fn a_client_secret_beginning_with_a_dash_is_a_value() {
+        let secret = "-U6vlyQp8pB-Ke4-qJlOEI5Lz6vsjJiDqvW_dpo9_gE";
+        let cli = Cli::try_parse_from([
+            "gatehouse",
+            "perform",
+            "authorization-code",
+            "--client-id",
+            "c1",
+            "--client-secret",
+            secret,
+            "--scope",
+            "openid",
+        ]);
+        let Ok(Cli {
+            command: Command::Perform(PerformCmd::AuthorizationCode(args)),
+            ..
+        }) = cli
+        else {
+            panic!("not parsed as perform authorization-code");
+        };
+        assert_eq!(args.client_secret.as_deref(), Some(secret));
+        assert_eq!(args.client_id, "c1");
+    }
 }
