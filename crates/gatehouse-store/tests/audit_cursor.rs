@@ -113,3 +113,34 @@ async fn buffered_events_are_written_by_the_next_flush() {
         41
     );
 }
+
+/// Buffered events wait for company (up to `LINGER`), but never behind a security decision:
+/// an acknowledged append wakes the writer, and what was queued before it is in the trail, in
+/// queue order, by the time the append returns — no flush needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_append_commits_the_buffered_events_queued_before_it() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    store.start_audit_batching();
+    for n in 0..5 {
+        store.audit().append_buffered(event(0, n)).await.unwrap();
+    }
+    let decision = NewAuditEvent::protocol(
+        Utc::now(),
+        Some("default".into()),
+        ActorKind::Client,
+        Some("writer1".into()),
+        "token.revoke",
+        Some("1-0".into()),
+        Outcome::Success,
+        serde_json::json!({}),
+    );
+    let id = store.audit().append(&decision).await.unwrap();
+    let stored = store.audit().list_after(0, 1000, None).await.unwrap();
+    let targets: Vec<String> = stored
+        .iter()
+        .filter_map(|e| e.event.target.clone())
+        .collect();
+    assert_eq!(targets, ["0-0", "0-1", "0-2", "0-3", "0-4", "1-0"]);
+    assert_eq!(stored.last().map(|e| e.id), Some(id));
+}
