@@ -67,41 +67,25 @@ pub trait RevokedTokenStore {
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
 }
 
-/// `token_type_hint` (RFC 7009 §2.1, RFC 7662 §2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenTypeHint {
-    AccessToken,
-    RefreshToken,
-}
-
 /// A token presented to the revocation or introspection endpoint. Holds a secret: no `Debug`
 /// with content.
 pub struct PresentedToken {
     pub token: Secret,
-    pub hint: Option<TokenTypeHint>,
 }
 
 impl std::fmt::Debug for PresentedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PresentedToken")
-            .field("hint", &self.hint)
-            .finish_non_exhaustive()
+        f.debug_struct("PresentedToken").finish_non_exhaustive()
     }
 }
 
 impl PresentedToken {
-    /// Reads `token` (required) and `token_type_hint`. An unknown hint is ignored, as a hint
-    /// may be (RFC 7009 §2.1: the server searches all its token types anyway).
+    /// Reads `token` (required). `token_type_hint` (RFC 7009 §2.1, RFC 7662 §2.1) is accepted
+    /// whatever its value and not needed: the token's shape tells its type
+    /// ([`Self::is_refresh_shaped`]).
     pub fn parse(p: &Params) -> Result<Self, OAuthError> {
-        let token = p.require("token")?;
-        let hint = match p.get("token_type_hint") {
-            Some("access_token") => Some(TokenTypeHint::AccessToken),
-            Some("refresh_token") => Some(TokenTypeHint::RefreshToken),
-            _ => None,
-        };
         Ok(Self {
-            token: Secret::from_presented(token),
-            hint,
+            token: Secret::from_presented(p.require("token")?),
         })
     }
 
@@ -238,11 +222,8 @@ mod tests {
     fn token_is_required_and_unknown_hints_are_ignored() {
         let err = PresentedToken::parse(&Params::new(vec![]).unwrap()).unwrap_err();
         assert_eq!(err.code, crate::ErrorCode::InvalidRequest);
-        assert_eq!(presented("x", Some("id_token")).hint, None);
-        assert_eq!(
-            presented("x", Some("access_token")).hint,
-            Some(TokenTypeHint::AccessToken)
-        );
+        assert_eq!(presented("x", Some("id_token")).token.expose(), "x");
+        assert_eq!(presented("x", Some("access_token")).token.expose(), "x");
     }
 
     #[tokio::test]
