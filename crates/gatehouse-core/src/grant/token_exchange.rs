@@ -105,17 +105,18 @@ pub struct ExchangeRules {
     pub default_alg: SigningAlg,
 }
 
-/// The RFC 8693 §2.2.1 response. Holds a token: no `Debug`.
+/// The RFC 8693 §2.2.1 response, of an API-key exchange (`I` = [`Exchanged`]) or of a
+/// delegation (`grant::delegation::DelegationResponse`). Holds a token: no `Debug`.
 #[derive(Serialize)]
-pub struct ExchangeResponse {
+pub struct ExchangeResponse<I = Exchanged> {
     pub access_token: String,
     pub issued_token_type: &'static str,
     pub token_type: &'static str,
     pub expires_in: i64,
     pub scope: String,
-    /// For the audit trail (not sent).
+    /// What was issued, for the audit trail (not sent).
     #[serde(skip)]
-    pub issued: Exchanged,
+    pub issued: I,
 }
 
 /// The ids of an exchange, for the audit trail.

@@ -33,7 +33,6 @@
 //!   `exp` is never later than the subject token's.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::claims::Actor;
 use crate::client::Client;
@@ -41,7 +40,9 @@ use crate::error::{Error, OAuthError};
 use crate::grant::mint::{AccessTokenSubject, Minter, new_jti};
 mod subject;
 
-use crate::grant::token_exchange::{TOKEN_TYPE_ACCESS_TOKEN, only_access_tokens_requested};
+use crate::grant::token_exchange::{
+    ExchangeResponse, TOKEN_TYPE_ACCESS_TOKEN, only_access_tokens_requested,
+};
 use crate::introspection::IntrospectionStore;
 use crate::params::Params;
 use crate::ports::{TokenSigner, UserStore};
@@ -173,18 +174,8 @@ impl DelegationRequest {
     }
 }
 
-/// The RFC 8693 §2.2.1 response to a delegation. Holds a token: no `Debug`.
-#[derive(Serialize)]
-pub struct DelegationResponse {
-    pub access_token: String,
-    pub issued_token_type: &'static str,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    pub scope: String,
-    /// For the audit trail (not sent).
-    #[serde(skip)]
-    pub issued: Delegated,
-}
+/// The RFC 8693 §2.2.1 response to a delegation.
+pub type DelegationResponse = ExchangeResponse<Delegated>;
 
 /// The ids of a delegation, for the audit trail.
 #[derive(Debug, Clone)]
