@@ -17,12 +17,16 @@ const WRITERS: usize = 6;
 const EVENTS_EACH: usize = 60;
 
 fn event(writer: usize, n: usize) -> NewAuditEvent {
+    event_of("token.issue", writer, n)
+}
+
+fn event_of(action: &str, writer: usize, n: usize) -> NewAuditEvent {
     NewAuditEvent::protocol(
         Utc::now(),
         Some("default".into()),
         ActorKind::Client,
         Some(format!("writer{writer}")),
-        "token.issue",
+        action,
         Some(format!("{writer}-{n}")),
         Outcome::Success,
         serde_json::json!({}),
@@ -125,17 +129,11 @@ async fn an_acknowledged_append_commits_the_buffered_events_queued_before_it() {
     for n in 0..5 {
         store.audit().append_buffered(event(0, n)).await.unwrap();
     }
-    let decision = NewAuditEvent::protocol(
-        Utc::now(),
-        Some("default".into()),
-        ActorKind::Client,
-        Some("writer1".into()),
-        "token.revoke",
-        Some("1-0".into()),
-        Outcome::Success,
-        serde_json::json!({}),
-    );
-    let id = store.audit().append(&decision).await.unwrap();
+    let id = store
+        .audit()
+        .append(&event_of("token.revoke", 1, 0))
+        .await
+        .unwrap();
     let stored = store.audit().list_after(0, 1000, None).await.unwrap();
     let targets: Vec<String> = stored
         .iter()
