@@ -175,6 +175,18 @@ async fn console_users_tenants_and_audit_in_headless_chromium() {
         .click()
         .await
         .unwrap();
+    // The filter is a GET form: read the table only once the filtered page is the one shown
+    // (the unfiltered page's table would go stale under the reader).
+    for _ in 0..100 {
+        let url = c.current_url().await.unwrap();
+        if url
+            .query_pairs()
+            .any(|(k, v)| k == "action" && v == "user.")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let table = text_of(&c, "audit").await;
     assert!(
         table.contains("user.disable") && table.contains("auditor"),
