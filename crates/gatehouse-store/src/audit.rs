@@ -172,6 +172,21 @@ async fn write_batch(store: &Store, batch: Vec<(NewAuditEvent, Option<Reply>)>) 
     }
 }
 
+/// `items` cut into runs of 256, 128, … 1 items, largest first, in order. A multi-row `INSERT`
+/// is a different statement for every row count, and every connection keeps its last 100
+/// prepared statements: one statement per batch length filled each connection's cache with
+/// large inserts under load. With these runs at most nine inserts exist, each prepared once per
+/// connection.
+fn power_of_two_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        let run = MAX_BATCH.min(1 << rest.len().checked_ilog2()?);
+        let (chunk, tail) = rest.split_at(run);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 fn to_row(e: &NewAuditEvent) -> audit_event::ActiveModel {
     audit_event::ActiveModel {
         id: NotSet,
@@ -263,9 +278,13 @@ impl AuditLog<'_> {
             return Ok(vec![self.insert_one(one).await?]);
         }
         let txn = self.ordered_txn().await?;
-        let mut keys = audit_event::Entity::insert_many(events.iter().map(|e| to_row(e)))
-            .exec_with_returning_keys(&txn)
-            .await?;
+        let mut keys = Vec::with_capacity(events.len());
+        for chunk in power_of_two_chunks(events) {
+            let ids = audit_event::Entity::insert_many(chunk.iter().map(|e| to_row(e)))
+                .exec_with_returning_keys(&txn)
+                .await?;
+            keys.extend(ids);
+        }
         txn.commit().await?;
         // Ids are assigned in insertion order; RETURNING need not list them in that order.
         keys.sort_unstable();
@@ -335,5 +354,36 @@ impl AuditLog<'_> {
             .into_iter()
             .map(from_row)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_BATCH, power_of_two_chunks};
+
+    #[test]
+    fn batches_are_cut_into_at_most_nine_statement_shapes_in_order() {
+        let mut shapes = std::collections::BTreeSet::new();
+        for len in 0..=2 * MAX_BATCH + 3 {
+            let items: Vec<usize> = (0..len).collect();
+            let chunks: Vec<&[usize]> = power_of_two_chunks(&items).collect();
+            assert_eq!(chunks.concat(), items, "every item once, in order ({len})");
+            for c in &chunks {
+                assert!(
+                    c.len().is_power_of_two() && c.len() <= MAX_BATCH,
+                    "{len}: {}",
+                    c.len()
+                );
+                shapes.insert(c.len());
+            }
+            if len <= MAX_BATCH {
+                assert_eq!(
+                    chunks.len(),
+                    len.count_ones() as usize,
+                    "one run per bit ({len})"
+                );
+            }
+        }
+        assert_eq!(shapes.len(), 9);
     }
 }
