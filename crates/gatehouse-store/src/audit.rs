@@ -14,7 +14,10 @@
 //! token endpoint pays for one small transaction every few milliseconds rather than one per
 //! request (each costs a round trip to the database and, on SQLite, a WAL commit). An append
 //! that waits for its commit, or a flush, cuts the wait short: security decisions are written
-//! at once.
+//! at once. The linger counts from when the oldest waiting event was queued, so events that
+//! queued while the last batch was being written (they have waited already) go straight into
+//! the next one, and a commit takes up to [`MAX_COMMIT`] events: the writer's throughput is
+//! not capped at one batch per linger.
 //!
 //! The cursor is commit-ordered (issue 10): every insert runs in a transaction that first
 //! takes one advisory lock on PostgreSQL (SQLite has one writer at a time anyway), so ids are
@@ -35,8 +38,10 @@ pub const MAX_AUDIT_PAGE: u64 = 1000;
 
 /// Most events the writer inserts in one statement.
 const MAX_BATCH: usize = 256;
+/// Most events the writer commits in one transaction (in statements of at most [`MAX_BATCH`]).
+pub const MAX_COMMIT: usize = 4 * MAX_BATCH;
 /// Most events waiting for the writer; beyond, appends wait for room (back-pressure).
-const QUEUE: usize = 16 * MAX_BATCH;
+const QUEUE: usize = 4 * MAX_COMMIT;
 /// Longest a buffered event waits for others before it is written (see the module docs).
 pub const LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 
@@ -46,9 +51,16 @@ const AUDIT_LOCK_KEY: i64 = 0x6768_2d61_7564_6974;
 type Reply = tokio::sync::oneshot::Sender<Result<i64, Error>>;
 
 /// What the writer task is asked to do.
+// Almost every job is an append, so boxing the event would only add an allocation per event;
+// the channel allocates its slots as they fill.
+#[allow(clippy::large_enum_variant)]
 enum Job {
     /// Write the event; answer the id when someone waits for it.
-    Append(NewAuditEvent, Option<Reply>),
+    Append {
+        event: NewAuditEvent,
+        reply: Option<Reply>,
+        queued: tokio::time::Instant,
+    },
     /// Answer once everything queued before has been written.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
@@ -108,12 +120,20 @@ async fn write_batches(
     urgent: std::sync::Arc<tokio::sync::Notify>,
 ) {
     while let Some(first) = rx.recv().await {
-        if matches!(first, Job::Append(_, None)) {
-            // Only buffered events so far: let others gather (the writer is not polled while
-            // it sleeps, so queueing wakes nobody), unless someone waits for a commit.
-            tokio::select! {
-                () = tokio::time::sleep(LINGER) => {}
-                () = urgent.notified() => {}
+        if let Job::Append {
+            reply: None,
+            queued,
+            ..
+        } = &first
+        {
+            // Only buffered events so far: let others gather until the oldest has waited
+            // LINGER (the writer is not polled while it sleeps, so queueing wakes nobody),
+            // unless someone waits for a commit.
+            if let Some(until) = linger_until(*queued, tokio::time::Instant::now()) {
+                tokio::select! {
+                    () = tokio::time::sleep_until(until) => {}
+                    () = urgent.notified() => {}
+                }
             }
         }
         let mut batch = Vec::new();
@@ -121,14 +141,14 @@ async fn write_batches(
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Append(e, reply) => batch.push((e, reply)),
+                Job::Append { event, reply, .. } => batch.push((event, reply)),
                 // Everything queued before the flush is in this batch: answer after writing it.
                 Job::Flush(done) => {
                     flushes.push(done);
                     break;
                 }
             }
-            if batch.len() < MAX_BATCH {
+            if batch.len() < MAX_COMMIT {
                 next = rx.try_recv().ok();
             }
         }
@@ -137,6 +157,16 @@ async fn write_batches(
             let _ = done.send(());
         }
     }
+}
+
+/// Until when the writer lets an event queued at `queued` wait for company, seen at `now`;
+/// `None` when it has waited [`LINGER`] already (it queued while the last batch was written).
+fn linger_until(
+    queued: tokio::time::Instant,
+    now: tokio::time::Instant,
+) -> Option<tokio::time::Instant> {
+    let until = queued + LINGER;
+    (until > now).then_some(until)
 }
 
 async fn write_batch(store: &Store, batch: Vec<(NewAuditEvent, Option<Reply>)>) {
@@ -241,7 +271,12 @@ impl AuditLog<'_> {
     pub async fn append(&self, e: &NewAuditEvent) -> Result<i64, Error> {
         if let Some(b) = self.store.audit_batcher.get() {
             let (reply, answer) = tokio::sync::oneshot::channel();
-            if b.send_urgent(Job::Append(e.clone(), Some(reply))).await
+            let job = Job::Append {
+                event: e.clone(),
+                reply: Some(reply),
+                queued: tokio::time::Instant::now(),
+            };
+            if b.send_urgent(job).await
                 && let Ok(result) = answer.await
             {
                 return result;
@@ -255,9 +290,17 @@ impl AuditLog<'_> {
     /// the queue is full (back-pressure); without the writer it writes directly.
     pub async fn append_buffered(&self, e: NewAuditEvent) -> Result<(), Error> {
         let e = match self.store.audit_batcher.get() {
-            Some(b) => match b.tx.send(Job::Append(e, None)).await {
+            Some(b) => match b
+                .tx
+                .send(Job::Append {
+                    event: e,
+                    reply: None,
+                    queued: tokio::time::Instant::now(),
+                })
+                .await
+            {
                 Ok(()) => return Ok(()),
-                Err(tokio::sync::mpsc::error::SendError(Job::Append(e, _))) => e,
+                Err(tokio::sync::mpsc::error::SendError(Job::Append { event, .. })) => event,
                 Err(_) => return Ok(()),
             },
             None => e,
@@ -359,12 +402,13 @@ impl AuditLog<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_BATCH, power_of_two_chunks};
+    use super::{LINGER, MAX_BATCH, MAX_COMMIT, linger_until, power_of_two_chunks};
+    use tokio::time::Instant;
 
     #[test]
     fn batches_are_cut_into_at_most_nine_statement_shapes_in_order() {
         let mut shapes = std::collections::BTreeSet::new();
-        for len in 0..=2 * MAX_BATCH + 3 {
+        for len in 0..=MAX_COMMIT + 3 {
             let items: Vec<usize> = (0..len).collect();
             let chunks: Vec<&[usize]> = power_of_two_chunks(&items).collect();
             assert_eq!(chunks.concat(), items, "every item once, in order ({len})");
@@ -385,5 +429,16 @@ mod tests {
             }
         }
         assert_eq!(shapes.len(), 9);
+    }
+
+    #[test]
+    fn an_event_lingers_only_until_it_has_waited_linger() {
+        let queued = Instant::now();
+        assert_eq!(linger_until(queued, queued), Some(queued + LINGER));
+        let later = queued + LINGER / 2;
+        assert_eq!(linger_until(queued, later), Some(queued + LINGER));
+        // Queued while the last batch was written, for longer than the linger: no wait.
+        assert_eq!(linger_until(queued, queued + LINGER), None);
+        assert_eq!(linger_until(queued, queued + 3 * LINGER), None);
     }
 }

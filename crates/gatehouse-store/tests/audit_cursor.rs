@@ -118,6 +118,30 @@ async fn buffered_events_are_written_by_the_next_flush() {
     );
 }
 
+/// A backlog larger than one commit (the writer takes at most `MAX_COMMIT` events per
+/// transaction, in statements of at most 256 rows) is written whole and in queue order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_several_commits_is_written_in_queue_order() {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    store.start_audit_batching();
+    let n = gatehouse_store::audit::MAX_COMMIT + 300;
+    for i in 0..n {
+        store.audit().append_buffered(event(0, i)).await.unwrap();
+    }
+    store.flush_audit().await;
+    let mut targets = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.audit().list_after(after, 1000, None).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        targets.extend(page.into_iter().filter_map(|e| e.event.target));
+    }
+    let expected: Vec<String> = (0..n).map(|i| format!("0-{i}")).collect();
+    assert_eq!(targets, expected);
+}
+
 /// Buffered events wait for company (up to `LINGER`), but never behind a security decision:
 /// an acknowledged append wakes the writer, and what was queued before it is in the trail, in
 /// queue order, by the time the append returns — no flush needed.
