@@ -21,6 +21,14 @@ if [ "$SAVE" -eq 0 ] && [ ! -f "$BASELINE/means.json" ]; then
   exit 2
 fi
 
+# A baseline from another kind of CPU compares the machines, not the change: say so up front.
+HERE_CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
+if [ "$SAVE" -eq 0 ] && ! grep -qxF "cpu: $HERE_CPU" "$BASELINE/machine.txt"; then
+  echo "warning: the baseline was recorded on another machine ($(grep -m1 '^cpu:' "$BASELINE/machine.txt"));" >&2
+  echo "this one is '$HERE_CPU'. Differences below may be the machines'. To compare a change" >&2
+  echo "here, record a baseline of the code before it first: $0 --save" >&2
+fi
+
 rm -rf target/criterion
 cargo bench --bench tokens -- --noplot >&2
 cargo bench -p gatehouse-verify --bench verify -- --noplot >&2
@@ -38,7 +46,7 @@ if [ "$SAVE" -eq 1 ]; then
   echo "$CURRENT" | jq -S . > "$BASELINE/means.json"
   {
     echo "recorded $(date -u +%Y-%m-%dT%H:%MZ) by scripts/bench/check.sh --save"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
+    echo "cpu: $HERE_CPU"
     echo "rustc: $(rustc --version)"
     echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   } > "$BASELINE/machine.txt"
