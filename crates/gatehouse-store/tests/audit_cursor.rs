@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 use gatehouse_core::audit::{ActorKind, NewAuditEvent, Outcome};
 use gatehouse_store::Store;
 use gatehouse_store::test_support::TestDb;
@@ -116,6 +116,70 @@ async fn buffered_events_are_written_by_the_next_flush() {
             .len(),
         41
     );
+}
+
+/// Events come back exactly as appended, batched or alone: every field, absent ones as
+/// absent, the details as the same JSON, the time to the microsecond. The time is stored as
+/// the entity layer stores times, so comparing `at` with a bound time finds the row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_stored_field_for_field_batched_or_alone() {
+    use gatehouse_store::entities::audit_event;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    store.start_audit_batching();
+    let at = Utc.with_ymd_and_hms(2026, 12, 5, 1, 2, 3).unwrap();
+    let full = NewAuditEvent {
+        at: at + chrono::TimeDelta::nanoseconds(123_456_789),
+        tenant_id: Some("t-1".into()),
+        actor_kind: ActorKind::User,
+        actor: Some("ü \"quoted\" \\ actor".into()),
+        action: "login".into(),
+        target: Some("u-1".into()),
+        source_ip: Some("2001:db8::1".into()),
+        request_id: Some("r-1".into()),
+        outcome: Outcome::Failure,
+        details: serde_json::json!({"reason": "bad_password", "n": 3, "nested": {"a": [1, null]}}),
+    };
+    let bare = NewAuditEvent {
+        at,
+        tenant_id: None,
+        actor_kind: ActorKind::Operator,
+        actor: None,
+        action: "tenant.create".into(),
+        target: None,
+        source_ip: None,
+        request_id: None,
+        outcome: Outcome::Success,
+        details: serde_json::json!({}),
+    };
+    // Two buffered (one batch), then one acknowledged alone.
+    store.audit().append_buffered(full.clone()).await.unwrap();
+    store.audit().append_buffered(bare.clone()).await.unwrap();
+    store.flush_audit().await;
+    store.audit().append(&full).await.unwrap();
+
+    let stored: Vec<NewAuditEvent> = store
+        .audit()
+        .list_after(0, 10, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    let mut expected_full = full.clone();
+    expected_full.at = at + chrono::TimeDelta::microseconds(123_456);
+    assert_eq!(stored, [expected_full.clone(), bare, expected_full.clone()]);
+
+    let conn = store.db();
+    let same_time = |t| {
+        audit_event::Entity::find()
+            .filter(audit_event::Column::At.eq(t))
+            .count(conn)
+    };
+    assert_eq!(same_time(expected_full.at).await.unwrap(), 2);
+    assert_eq!(same_time(at).await.unwrap(), 1);
 }
 
 /// A backlog larger than one commit (the writer takes at most `MAX_COMMIT` events per
