@@ -19,8 +19,9 @@
 //! the next one, and a commit takes up to [`MAX_COMMIT`] events: the writer's throughput is
 //! not capped at one batch per linger.
 //!
-//! The cursor is commit-ordered (issue 10): every insert runs in a transaction that first
-//! takes one advisory lock on PostgreSQL (SQLite has one writer at a time anyway), so ids are
+//! The cursor is commit-ordered (issue 10): on PostgreSQL every insert runs in a transaction
+//! that first takes one advisory lock; SQLite has one writer at a time anyway (a lone event is
+//! one `INSERT` that commits on its own, a batch one `BEGIN IMMEDIATE` transaction), so ids are
 //! assigned in commit order across all nodes, and a reader polling "after N" can never see id
 //! N+2 committed while N+1 is still to come. The lock is held for one short insert per batch.
 
@@ -63,6 +64,17 @@ enum Job {
     },
     /// Answer once everything queued before has been written.
     Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+impl Job {
+    /// An append queued now.
+    fn append(event: NewAuditEvent, reply: Option<Reply>) -> Self {
+        Self::Append {
+            event,
+            reply,
+            queued: tokio::time::Instant::now(),
+        }
+    }
 }
 
 /// The sending side of the writer task.
@@ -271,12 +283,7 @@ impl AuditLog<'_> {
     pub async fn append(&self, e: &NewAuditEvent) -> Result<i64, Error> {
         if let Some(b) = self.store.audit_batcher.get() {
             let (reply, answer) = tokio::sync::oneshot::channel();
-            let job = Job::Append {
-                event: e.clone(),
-                reply: Some(reply),
-                queued: tokio::time::Instant::now(),
-            };
-            if b.send_urgent(job).await
+            if b.send_urgent(Job::append(e.clone(), Some(reply))).await
                 && let Ok(result) = answer.await
             {
                 return result;
@@ -290,15 +297,7 @@ impl AuditLog<'_> {
     /// the queue is full (back-pressure); without the writer it writes directly.
     pub async fn append_buffered(&self, e: NewAuditEvent) -> Result<(), Error> {
         let e = match self.store.audit_batcher.get() {
-            Some(b) => match b
-                .tx
-                .send(Job::Append {
-                    event: e,
-                    reply: None,
-                    queued: tokio::time::Instant::now(),
-                })
-                .await
-            {
+            Some(b) => match b.tx.send(Job::append(e, None)).await {
                 Ok(()) => return Ok(()),
                 Err(tokio::sync::mpsc::error::SendError(Job::Append { event, .. })) => event,
                 Err(_) => return Ok(()),
