@@ -24,8 +24,8 @@ use crate::grant::token_exchange::ExchangeRules;
 use crate::params::Params;
 use crate::policy::Policy;
 use crate::ports::{
-    ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, Redemption, RefreshRecord,
-    Rotation, Session, SessionStore, TokenSigner, UserStore,
+    ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, GrantTerms, Redemption,
+    RefreshRecord, Rotation, Session, SessionStore, TokenSigner, UserStore,
 };
 use crate::revocation::{AccessTokenVerifier, RevokedTokenStore};
 use crate::rotation::RotationStore;
@@ -61,6 +61,7 @@ pub struct FakeStore {
     pub resources: Mutex<Vec<crate::resource::ResourceServer>>,
     pub client_resources: Mutex<HashMap<String, Vec<crate::resource::ResourceUri>>>,
     pub grant_resources: Mutex<HashMap<String, Vec<crate::resource::ResourceUri>>>,
+    pub grant_claims: Mutex<HashMap<String, crate::claims_request::ClaimsRequest>>,
     pub devices: Mutex<Vec<crate::device::DeviceAuthorization>>,
     /// Clients registered "DPoP required" (RFC 9449 §5.2).
     pub dpop_required: Mutex<HashSet<String>>,

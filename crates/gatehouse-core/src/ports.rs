@@ -12,8 +12,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::claims_request::ClaimsRequest;
 use crate::client::Client;
 use crate::error::StoreError;
+use crate::resource::ResourceUri;
 use crate::secret::SecretHash;
 use crate::user::User;
 use crate::values::{
@@ -81,11 +83,21 @@ pub struct CodeRecord {
     pub dpop_jkt: Option<String>,
 }
 
+/// What a grant was issued for besides its scope, read in the same query as its code or
+/// refresh token: the resources it names (RFC 8707 §2) and its OIDC `claims` request (Core
+/// §5.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantTerms {
+    /// Empty when the authorization request named none.
+    pub resources: Vec<ResourceUri>,
+    pub claims: Option<ClaimsRequest>,
+}
+
 /// The result of redeeming a code.
 #[derive(Debug)]
 pub enum Redemption {
-    /// This call redeemed it; no other call ever will.
-    Redeemed(CodeRecord),
+    /// This call redeemed it; no other call ever will. With the terms of its grant.
+    Redeemed(CodeRecord, GrantTerms),
     /// It had been redeemed before: a replay.
     AlreadyRedeemed(CodeRecord),
     NotFound,
@@ -180,6 +192,11 @@ pub trait GrantStore {
         &self,
         token_hash: &SecretHash,
     ) -> Result<Option<RefreshRecord>, StoreError>;
+    /// The token with the terms of its grant, in one read: what a rotation needs.
+    async fn find_refresh_with_terms(
+        &self,
+        token_hash: &SecretHash,
+    ) -> Result<Option<(RefreshRecord, GrantTerms)>, StoreError>;
     /// Marks the token used atomically; exactly one caller gets [`Rotation::Rotated`].
     async fn mark_refresh_used(
         &self,

@@ -92,8 +92,6 @@ pub trait ResourceStore {
         resources: &[ResourceUri],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// The resources the grant was issued for (empty when none were named).
-    async fn grant_resources(&self, grant: &GrantId) -> Result<Vec<ResourceUri>, StoreError>;
 }
 
 /// The `resource` values of a request, parsed and without duplicates (RFC 8707 §2).

@@ -184,9 +184,8 @@ impl<C, S, K, V> TokenEndpoint<'_, C, S, K, V> {
         }
     }
 
-    fn minter(&self) -> Minter<'_, S, K> {
+    fn minter(&self) -> Minter<'_, K> {
         Minter {
-            claims: self.store,
             signer: self.signer,
             policy: self.policy,
             dpop_jkt: self.dpop.as_ref().map(|k| k.jkt.as_str()),
@@ -264,7 +263,7 @@ where
         }
         TokenRequest::ClientCredentials(r) => {
             let client = registered(client, GrantType::ClientCredentials)?;
-            client_credentials::issue(&mint, client, r, now).await?
+            client_credentials::issue(store, &mint, client, r, now).await?
         }
         TokenRequest::RefreshToken(r) => {
             let client = registered(client, GrantType::RefreshToken)?;

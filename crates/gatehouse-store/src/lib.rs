@@ -26,6 +26,7 @@ pub mod console;
 pub mod device_authorizations;
 pub mod entities;
 pub mod grant_claims;
+mod grant_terms;
 pub mod health;
 pub mod migration;
 pub mod migrations;

@@ -2,13 +2,14 @@
 //!
 //! The transitions that must happen at most once are single conditional `UPDATE`s whose affected
 //! row count decides the winner: `redeemed_at IS NULL` for codes, `used_at IS NULL AND NOT revoked`
-//! for refresh tokens. The row is read only afterwards, to report what was redeemed.
+//! for refresh tokens. The row is read only afterwards, to report what was redeemed, together
+//! with the terms of its grant ([`crate::grant_terms`]).
 
 use chrono::{DateTime, Utc};
 use gatehouse_core::client::{AuthMethod, Client, GrantType};
 use gatehouse_core::ports::{
-    ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, Redemption, RefreshRecord,
-    Rotation, Session, SessionStore, UserStore,
+    ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, GrantTerms, Redemption,
+    RefreshRecord, Rotation, Session, SessionStore, UserStore,
 };
 use gatehouse_core::secret::{RotationSalt, SecretHash};
 use gatehouse_core::user::{User, UserProfile};
@@ -23,6 +24,7 @@ use sea_orm::{
 use crate::entities::{
     authorization_code, client, consent, refresh_token, revoked_grant, session, user,
 };
+use crate::grant_terms::{one_with_terms, with_terms};
 use crate::{Store, db_time};
 
 /// The class (first key) of the PostgreSQL advisory locks that serialise revocations of one
@@ -341,13 +343,17 @@ impl CodeStore for Store {
             .map_err(db_err)?
             .rows_affected
             == 1;
-        let row = authorization_code::Entity::find_by_id(key)
-            .one(self.db())
-            .await
-            .map_err(db_err)?;
+        let select = with_terms(
+            authorization_code::Entity::find_by_id(key),
+            (
+                authorization_code::Entity,
+                authorization_code::Column::GrantId,
+            ),
+        );
+        let row = one_with_terms(self.db(), select).await?;
         Ok(match (row, won) {
-            (Some(row), true) => Redemption::Redeemed(code_from_row(row)?),
-            (Some(row), false) => Redemption::AlreadyRedeemed(code_from_row(row)?),
+            (Some((row, terms)), true) => Redemption::Redeemed(code_from_row(row)?, terms),
+            (Some((row, _)), false) => Redemption::AlreadyRedeemed(code_from_row(row)?),
             // Deleted by housekeeping between the two statements: treat as unknown.
             (None, _) => Redemption::NotFound,
         })
@@ -394,6 +400,20 @@ impl GrantStore for Store {
             .await
             .map_err(db_err)?;
         row.map(refresh_from_row).transpose()
+    }
+
+    async fn find_refresh_with_terms(
+        &self,
+        token_hash: &SecretHash,
+    ) -> Result<Option<(RefreshRecord, GrantTerms)>, StoreError> {
+        let select = with_terms(
+            refresh_token::Entity::find_by_id(token_hash.to_hex()),
+            (refresh_token::Entity, refresh_token::Column::GrantId),
+        );
+        let Some((row, terms)) = one_with_terms(self.db(), select).await? else {
+            return Ok(None);
+        };
+        Ok(Some((refresh_from_row(row)?, terms)))
     }
 
     async fn mark_refresh_used(

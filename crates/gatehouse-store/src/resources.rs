@@ -40,7 +40,7 @@ fn join(list: &[ResourceUri]) -> String {
         .join(" ")
 }
 
-fn split(what: &str, s: &str) -> Result<Vec<ResourceUri>, StoreError> {
+pub(crate) fn split(what: &str, s: &str) -> Result<Vec<ResourceUri>, StoreError> {
     s.split(' ')
         .filter(|r| !r.is_empty())
         .map(|r| ResourceUri::parse(r).map_err(|e| StoreError::corrupt(what, e)))
@@ -117,17 +117,6 @@ impl ResourceStore for Store {
             .await
             .map_err(StoreError::backend)?;
         Ok(())
-    }
-
-    async fn grant_resources(&self, grant: &GrantId) -> Result<Vec<ResourceUri>, StoreError> {
-        let row = grant_resources::Entity::find_by_id(grant.as_str())
-            .one(self.db())
-            .await
-            .map_err(StoreError::backend)?;
-        match row {
-            Some(r) => split("grant_resources.resources", &r.resources),
-            None => Ok(Vec::new()),
-        }
     }
 }
 

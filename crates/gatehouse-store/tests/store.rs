@@ -8,11 +8,13 @@
 )]
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use gatehouse_core::claims_request::{ClaimsRequest, ClaimsRequestStore};
 use gatehouse_core::client::{AuthMethod, Client, GrantType};
 use gatehouse_core::ports::{
-    ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, Redemption, RefreshRecord,
-    Rotation, Session, SessionStore, UserStore,
+    ClientStore, CodeRecord, CodeStore, ConsentStore, GrantStore, GrantTerms, Redemption,
+    RefreshRecord, Rotation, Session, SessionStore, UserStore,
 };
+use gatehouse_core::resource::{ResourceStore, ResourceUri};
 use gatehouse_core::rotation::RotationStore;
 use gatehouse_core::secret::{Secret, SecretHash};
 use gatehouse_core::user::User;
@@ -292,9 +294,14 @@ async fn a_code_is_redeemed_once() {
     let (rec, hash) = code(&c, &u);
     store.insert_code(&rec).await.unwrap();
 
-    let Redemption::Redeemed(got) = store.redeem_code(&hash, t0()).await.unwrap() else {
+    let Redemption::Redeemed(got, terms) = store.redeem_code(&hash, t0()).await.unwrap() else {
         panic!("first redemption must win");
     };
+    assert_eq!(
+        terms,
+        GrantTerms::default(),
+        "its grant named no resource or claims"
+    );
     assert_eq!(got.code_hash, rec.code_hash);
     assert_eq!(got.client_id, rec.client_id);
     assert_eq!(got.user_id, rec.user_id);
@@ -320,6 +327,85 @@ async fn a_code_is_redeemed_once() {
     ));
 }
 
+/// A redemption and a rotation read the code or token with the resources and the `claims`
+/// request saved for its grant, and nothing of another grant's.
+#[tokio::test]
+async fn codes_and_refresh_tokens_are_read_with_the_terms_of_their_grant() {
+    let db = TestDb::new().await;
+    let (store, c, u) = fixture(&db).await;
+    let (rec, hash) = code(&c, &u);
+    store.insert_code(&rec).await.unwrap();
+    let resources = vec![
+        ResourceUri::parse("https://api.example.com/").unwrap(),
+        ResourceUri::parse("https://files.example.com/v1").unwrap(),
+    ];
+    let claims =
+        ClaimsRequest::parse(r#"{"userinfo":{"name":null},"id_token":{"email":null}}"#).unwrap();
+    let grant = &rec.grant_id;
+    store
+        .save_grant_resources(grant, &resources, t0())
+        .await
+        .unwrap();
+    store
+        .save_claims_request(grant, &claims, t0())
+        .await
+        .unwrap();
+    // Another grant with terms of its own, which must not leak into this one's.
+    let other = GrantId::generate();
+    store
+        .save_grant_resources(&other, &resources[..1], t0())
+        .await
+        .unwrap();
+    let expected = GrantTerms {
+        resources: resources.clone(),
+        claims: Some(claims.clone()),
+    };
+
+    let Redemption::Redeemed(got, terms) = store.redeem_code(&hash, t0()).await.unwrap() else {
+        panic!("first redemption must win");
+    };
+    assert_eq!(got.grant_id, *grant);
+    assert_eq!(terms, expected);
+
+    let token = refresh(&c, &u, grant);
+    store.insert_refresh(&token).await.unwrap();
+    let (found, terms) = store
+        .find_refresh_with_terms(&token.token_hash)
+        .await
+        .unwrap()
+        .expect("the token exists");
+    assert_eq!(found.grant_id, *grant);
+    assert_eq!(found.scope, token.scope);
+    assert_eq!(found.expires_at, token.expires_at);
+    assert_eq!(terms, expected);
+
+    // Only resources for `other`; nothing at all for a third grant.
+    let token = refresh(&c, &u, &other);
+    store.insert_refresh(&token).await.unwrap();
+    let (_, terms) = store
+        .find_refresh_with_terms(&token.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(terms.resources, resources[..1]);
+    assert_eq!(terms.claims, None);
+    let token = refresh(&c, &u, &GrantId::generate());
+    store.insert_refresh(&token).await.unwrap();
+    let (_, terms) = store
+        .find_refresh_with_terms(&token.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(terms, GrantTerms::default());
+    assert!(
+        store
+            .find_refresh_with_terms(&Secret::generate().hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_redemptions_have_one_winner() {
     let db = TestDb::new().await;
@@ -336,7 +422,7 @@ async fn concurrent_redemptions_have_one_winner() {
     let mut won = 0;
     for t in tasks {
         match t.await.unwrap() {
-            Redemption::Redeemed(_) => won += 1,
+            Redemption::Redeemed(..) => won += 1,
             Redemption::AlreadyRedeemed(_) => {}
             Redemption::NotFound => panic!("the code exists"),
         }
@@ -705,7 +791,7 @@ async fn housekeeping_removes_expired_rows() {
     ));
     assert!(matches!(
         store.redeem_code(&fresh_hash, t0()).await.unwrap(),
-        Redemption::Redeemed(_)
+        Redemption::Redeemed(..)
     ));
     assert!(
         store

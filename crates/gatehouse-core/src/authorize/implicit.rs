@@ -78,7 +78,6 @@ where
         false => None,
     };
     let mint = Minter {
-        claims: store,
         signer,
         policy,
         // Tokens from the authorization endpoint carry no proof: never bound (RFC 9449).
@@ -92,6 +91,7 @@ where
         resource: target.as_ref(),
         auth_time,
         nonce: req.nonce.clone(),
+        claims: req.claims.as_ref(),
     };
     let code = code.as_ref().map(|c| c.expose());
     let minted = mint_tokens(&mint, req, &grant, code, now)?;
@@ -190,8 +190,8 @@ impl Minted {
 
 /// Mints the access token (`token`) and the ID token (`id_token`, bound to the access token
 /// and the code by `at_hash` and `c_hash`) that `req.response_type` asks for.
-fn mint_tokens<C, K: TokenSigner>(
-    mint: &Minter<'_, C, K>,
+fn mint_tokens<K: TokenSigner>(
+    mint: &Minter<'_, K>,
     req: &AuthorizationRequest,
     grant: &UserGrant<'_>,
     code: Option<&str>,
@@ -220,8 +220,7 @@ fn mint_tokens<C, K: TokenSigner>(
             access_token: access.as_ref().map(|a| a.token.as_str()),
             code,
         };
-        let requested = req.claims.as_ref().map(|c| &c.id_token);
-        Some(mint.id_token(&req.client, grant, requested, with, now)?)
+        Some(mint.id_token(&req.client, grant, with, now)?)
     } else {
         None
     };

@@ -31,29 +31,41 @@ impl crate::resource::ResourceStore for FakeStore {
         m.insert(grant.as_str().into(), resources.to_vec());
         Ok(())
     }
-    async fn grant_resources(
-        &self,
-        grant: &GrantId,
-    ) -> Result<Vec<crate::resource::ResourceUri>, StoreError> {
-        let m = self.grant_resources.lock().unwrap();
-        Ok(m.get(grant.as_str()).cloned().unwrap_or_default())
+}
+
+impl FakeStore {
+    /// The terms saved for `grant`, as the store reads them with its code or refresh token.
+    fn terms(&self, grant: &GrantId) -> GrantTerms {
+        let resources = self.grant_resources.lock().unwrap();
+        let claims = self.grant_claims.lock().unwrap();
+        GrantTerms {
+            resources: resources.get(grant.as_str()).cloned().unwrap_or_default(),
+            claims: claims.get(grant.as_str()).cloned(),
+        }
     }
 }
 
 impl crate::claims_request::ClaimsRequestStore for FakeStore {
     async fn save_claims_request(
         &self,
-        _grant: &GrantId,
-        _request: &crate::claims_request::ClaimsRequest,
+        grant: &GrantId,
+        request: &crate::claims_request::ClaimsRequest,
         _now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut m = self.grant_claims.lock().unwrap();
+        m.insert(grant.as_str().into(), request.clone());
         Ok(())
     }
     async fn find_claims_request(
         &self,
-        _grant: &GrantId,
+        grant: &GrantId,
     ) -> Result<Option<crate::claims_request::ClaimsRequest>, StoreError> {
-        Ok(None)
+        Ok(self
+            .grant_claims
+            .lock()
+            .unwrap()
+            .get(grant.as_str())
+            .cloned())
     }
 }
 
@@ -167,7 +179,7 @@ impl CodeStore for FakeStore {
             Some((c, true)) => Redemption::AlreadyRedeemed(c.clone()),
             Some((c, used)) => {
                 *used = true;
-                Redemption::Redeemed(c.clone())
+                Redemption::Redeemed(c.clone(), self.terms(&c.grant_id))
             }
         })
     }
@@ -273,6 +285,16 @@ impl GrantStore for FakeStore {
     }
     async fn find_refresh(&self, h: &SecretHash) -> Result<Option<RefreshRecord>, StoreError> {
         Ok(self.refresh.lock().unwrap().get(&key(h)).cloned())
+    }
+    async fn find_refresh_with_terms(
+        &self,
+        h: &SecretHash,
+    ) -> Result<Option<(RefreshRecord, GrantTerms)>, StoreError> {
+        let record = self.refresh.lock().unwrap().get(&key(h)).cloned();
+        Ok(record.map(|r| {
+            let terms = self.terms(&r.grant_id);
+            (r, terms)
+        }))
     }
     async fn mark_refresh_used(
         &self,

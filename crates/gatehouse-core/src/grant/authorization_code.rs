@@ -10,7 +10,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::claims_request::ClaimsRequestStore;
 use crate::client::{Client, GrantType};
 use crate::error::OAuthError;
 use crate::grant::mint::{Issued, Minter, TokenResponse, UserGrant, live_user, new_jti};
@@ -53,20 +52,14 @@ impl CodeRequest {
 }
 
 /// What the grant reads and writes.
-pub trait CodeGrantStore:
-    UserStore + CodeStore + GrantStore + ClaimsRequestStore + ResourceStore
-{
-}
-impl<T: UserStore + CodeStore + GrantStore + ClaimsRequestStore + ResourceStore> CodeGrantStore
-    for T
-{
-}
+pub trait CodeGrantStore: UserStore + CodeStore + GrantStore + ResourceStore {}
+impl<T: UserStore + CodeStore + GrantStore + ResourceStore> CodeGrantStore for T {}
 
 /// Redeems a code for the authenticated `client`.
 pub async fn redeem<S, T, K>(
     store: &S,
     tenants: &T,
-    mint: &Minter<'_, S, K>,
+    mint: &Minter<'_, K>,
     client: &Client,
     req: CodeRequest,
     now: DateTime<Utc>,
@@ -77,8 +70,8 @@ where
     K: TokenSigner,
 {
     let invalid = |d: &'static str| OAuthError::invalid_grant(d);
-    let record = match store.redeem_code(&req.code.hash(), now).await? {
-        Redemption::Redeemed(r) => r,
+    let (record, terms) = match store.redeem_code(&req.code.hash(), now).await? {
+        Redemption::Redeemed(r, terms) => (r, terms),
         Redemption::AlreadyRedeemed(r) => {
             store.revoke_grant(&r.grant_id, now).await?;
             let incident = Incident::CodeReplay {
@@ -96,9 +89,9 @@ where
     let user = live_user(store, tenants, &record.user_id)
         .await?
         .ok_or_else(|| invalid("the user no longer exists or is disabled"))?;
-    let granted = store.grant_resources(&record.grant_id).await?;
     let target =
-        resource::token_target(store, client, Some(&granted), req.resource.as_ref()).await?;
+        resource::token_target(store, client, Some(&terms.resources), req.resource.as_ref())
+            .await?;
     let access_scope = resource::access_scope(&record.scope, target.as_ref())?;
     let grant = UserGrant {
         user: &user,
@@ -108,9 +101,10 @@ where
         resource: target.as_ref(),
         auth_time: record.auth_time,
         nonce: record.nonce.clone(),
+        claims: terms.claims.as_ref(),
     };
     let jti = new_jti();
-    let (access_token, id_token) = mint.user_tokens(client, &grant, &jti, now).await?;
+    let (access_token, id_token) = mint.user_tokens(client, &grant, &jti, now)?;
     let refresh_token = if wants_refresh(client, &record.scope) {
         let life = RefreshLifetimes::for_client(mint.policy, client);
         let family = Family {
@@ -193,6 +187,7 @@ mod tests {
 
     use crate::ErrorCode;
     use crate::audit::Outcome;
+    use crate::claims_request::{ClaimsRequest, ClaimsRequestStore};
     use crate::fakes::{self, Registered, TokenHarness, VERIFIER, answer, claims_of};
     use crate::ports::GrantStore;
     use crate::values::GrantId;
@@ -217,6 +212,26 @@ mod tests {
             ("redirect_uri", REDIRECT),
             ("code_verifier", verifier),
         ]
+    }
+
+    /// The ID token releases what the grant's `claims` request names beyond the scope
+    /// (OIDC Core §5.5), read with the code.
+    #[tokio::test]
+    async fn the_id_token_carries_the_claims_the_grant_requested_oidc_core_5_5() {
+        let (h, creds, code) = setup("openid");
+        let now = chrono::Utc::now();
+        let asked = ClaimsRequest::parse(r#"{"id_token":{"preferred_username":null}}"#).unwrap();
+        let g1 = GrantId::parse("g1").unwrap();
+        h.store.save_claims_request(&g1, &asked, now).await.unwrap();
+        let out = h.token(creds.creds(), &redeem(&code, VERIFIER), now).await;
+        let id = claims_of(answer(&out).unwrap()["id_token"].as_str().unwrap());
+        assert_eq!(id["preferred_username"], "u1");
+
+        // Without a request, the `openid` scope alone releases no profile claim.
+        let (h, creds, code) = setup("openid");
+        let out = h.token(creds.creds(), &redeem(&code, VERIFIER), now).await;
+        let id = claims_of(answer(&out).unwrap()["id_token"].as_str().unwrap());
+        assert!(id.get("preferred_username").is_none(), "{id}");
     }
 
     #[tokio::test]

@@ -35,8 +35,9 @@ impl ClientCredentialsRequest {
 
 /// Issues an access token to the authenticated `client` for itself (for `req.resource` when
 /// named: any resource the client may target, its scopes limiting the token's).
-pub async fn issue<C: ResourceStore, K: TokenSigner>(
-    mint: &Minter<'_, C, K>,
+pub async fn issue<S: ResourceStore, K: TokenSigner>(
+    store: &S,
+    mint: &Minter<'_, K>,
     client: &Client,
     req: ClientCredentialsRequest,
     now: DateTime<Utc>,
@@ -59,7 +60,7 @@ pub async fn issue<C: ResourceStore, K: TokenSigner>(
         Some(s) => s,
         None => allowed,
     };
-    let target = resource::token_target(mint.claims, client, None, req.resource.as_ref()).await?;
+    let target = resource::token_target(store, client, None, req.resource.as_ref()).await?;
     let scope = resource::access_scope(&scope, target.as_ref())?;
     let subject = AccessTokenSubject {
         sub: client.id.as_str(),

@@ -12,7 +12,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::claims_request::ClaimsRequestStore;
 use crate::client::{Client, GrantType};
 use crate::device::{DeviceAuthorization, DeviceStatus, DeviceStore, SLOW_DOWN_STEP};
 use crate::error::{ErrorCode, OAuthError};
@@ -40,14 +39,14 @@ impl DeviceCodeRequest {
 }
 
 /// What the grant reads and writes.
-pub trait DeviceGrantStore: DeviceStore + UserStore + GrantStore + ClaimsRequestStore {}
-impl<T: DeviceStore + UserStore + GrantStore + ClaimsRequestStore> DeviceGrantStore for T {}
+pub trait DeviceGrantStore: DeviceStore + UserStore + GrantStore {}
+impl<T: DeviceStore + UserStore + GrantStore> DeviceGrantStore for T {}
 
 /// One poll of `client` with its device code.
 pub async fn poll<S, T, K>(
     store: &S,
     tenants: &T,
-    mint: &Minter<'_, S, K>,
+    mint: &Minter<'_, K>,
     client: &Client,
     req: DeviceCodeRequest,
     now: DateTime<Utc>,
@@ -122,7 +121,7 @@ async fn pending<S: DeviceStore>(
 async fn issue<S, T, K>(
     store: &S,
     tenants: &T,
-    mint: &Minter<'_, S, K>,
+    mint: &Minter<'_, K>,
     client: &Client,
     record: DeviceAuthorization,
     now: DateTime<Utc>,
@@ -149,9 +148,11 @@ where
         resource: None,
         auth_time,
         nonce: None,
+        // A device authorization request carries no `claims` parameter (RFC 8628 §3.1).
+        claims: None,
     };
     let jti = new_jti();
-    let (access_token, id_token) = mint.user_tokens(client, &grant, &jti, now).await?;
+    let (access_token, id_token) = mint.user_tokens(client, &grant, &jti, now)?;
     let refresh_token = if client.allows_grant(GrantType::RefreshToken)
         && record.scope.contains("offline_access")
     {

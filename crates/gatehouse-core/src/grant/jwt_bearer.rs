@@ -73,10 +73,10 @@ impl JwtBearerRequest {
 
 /// Runs the grant for an authenticated client (RFC 7523 §3.1: a bad assertion is
 /// `invalid_grant`).
-pub async fn issue<S, V, C, K>(
+pub async fn issue<S, V, K>(
     store: &S,
     verifier: &V,
-    mint: &Minter<'_, C, K>,
+    mint: &Minter<'_, K>,
     rules: &AssertionRules,
     client: &Client,
     req: JwtBearerRequest,

@@ -3,15 +3,13 @@
 //! (RFC 6749 §5.1). Times come from the caller (the injected clock), keys from the
 //! [`TokenSigner`] port.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::claims::{
     ACCESS_TOKEN_TYP, AccessTokenClaims, Actor, Confirmation, ID_TOKEN_TYP, IdTokenClaims,
 };
-use crate::claims_request::ClaimsRequestStore;
+use crate::claims_request::ClaimsRequest;
 use crate::client::Client;
 use crate::error::Error;
 use crate::policy::Policy;
@@ -91,11 +89,13 @@ pub struct UserGrant<'a> {
     pub auth_time: DateTime<Utc>,
     /// The authorization request's `nonce` (only when redeeming a code, OIDC Core §3.1.3.6).
     pub nonce: Option<String>,
+    /// The grant's OIDC `claims` request (Core §5.5): its `id_token` part names claims the ID
+    /// token releases beyond the scope's.
+    pub claims: Option<&'a ClaimsRequest>,
 }
 
-/// Signs tokens: the signer port, the policy, and the stored `claims` requests of grants.
-pub struct Minter<'a, C, K> {
-    pub claims: &'a C,
+/// Signs tokens: the signer port and the policy.
+pub struct Minter<'a, K> {
     pub signer: &'a K,
     pub policy: &'a Policy,
     /// The DPoP key the access tokens are bound to (RFC 9449 §6.1), if a proof came with the
@@ -103,7 +103,7 @@ pub struct Minter<'a, C, K> {
     pub dpop_jkt: Option<&'a str>,
 }
 
-impl<C, K: TokenSigner> Minter<'_, C, K> {
+impl<K: TokenSigner> Minter<'_, K> {
     /// The access-token lifetime of `client`, in seconds.
     pub fn access_ttl(&self, client: &Client) -> i64 {
         access_ttl(self.policy, client)
@@ -181,7 +181,6 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
         &self,
         client: &Client,
         grant: &UserGrant<'_>,
-        requested: Option<&BTreeSet<String>>,
         with: IssuedWith<'_>,
         now: DateTime<Utc>,
     ) -> Result<String, Error> {
@@ -201,34 +200,20 @@ impl<C, K: TokenSigner> Minter<'_, C, K> {
             // Scope claims, plus the claims asked for by name (OIDC Core §5.5).
             user_claims: grant.user.claims_for_request(
                 grant.scope,
-                requested.into_iter().flatten().map(String::as_str),
+                grant
+                    .claims
+                    .into_iter()
+                    .flat_map(|c| &c.id_token)
+                    .map(String::as_str),
             ),
         };
         self.signer
             .sign(alg, ID_TOKEN_TYP, &claims)
             .map_err(Error::Signing)
     }
-}
 
-/// What an ID token is issued together with, for its `at_hash` and `c_hash`.
-#[derive(Clone, Copy, Default)]
-pub struct IssuedWith<'a> {
-    pub access_token: Option<&'a str>,
-    pub code: Option<&'a str>,
-}
-
-/// `at_hash` / `c_hash` (OIDC Core §3.1.3.6, §3.3.2.11): the left half of the hash that the
-/// ID token's `alg` uses, BASE64URL. Both of our algorithms, RS256 and ES256, hash with SHA-256
-/// (so would PS256); an algorithm with another hash must add its arm here.
-pub fn token_hash(alg: SigningAlg, value: &str) -> String {
-    match alg {
-        SigningAlg::RS256 | SigningAlg::ES256 => left_half_hash(value),
-    }
-}
-
-impl<C: ClaimsRequestStore, K: TokenSigner> Minter<'_, C, K> {
     /// The access token of a user's grant, and its ID token when the scope has `openid`.
-    pub async fn user_tokens(
+    pub fn user_tokens(
         &self,
         client: &Client,
         grant: &UserGrant<'_>,
@@ -248,14 +233,28 @@ impl<C: ClaimsRequestStore, K: TokenSigner> Minter<'_, C, K> {
         if !grant.scope.contains("openid") {
             return Ok((access_token, None));
         }
-        let requested = self.claims.find_claims_request(grant.grant_id).await?;
-        let requested = requested.as_ref().map(|r| &r.id_token);
         let with = IssuedWith {
             access_token: Some(&access_token),
             code: None,
         };
-        let id_token = self.id_token(client, grant, requested, with, now)?;
+        let id_token = self.id_token(client, grant, with, now)?;
         Ok((access_token, Some(id_token)))
+    }
+}
+
+/// What an ID token is issued together with, for its `at_hash` and `c_hash`.
+#[derive(Clone, Copy, Default)]
+pub struct IssuedWith<'a> {
+    pub access_token: Option<&'a str>,
+    pub code: Option<&'a str>,
+}
+
+/// `at_hash` / `c_hash` (OIDC Core §3.1.3.6, §3.3.2.11): the left half of the hash that the
+/// ID token's `alg` uses, BASE64URL. Both of our algorithms, RS256 and ES256, hash with SHA-256
+/// (so would PS256); an algorithm with another hash must add its arm here.
+pub fn token_hash(alg: SigningAlg, value: &str) -> String {
+    match alg {
+        SigningAlg::RS256 | SigningAlg::ES256 => left_half_hash(value),
     }
 }
 

@@ -14,7 +14,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::claims_request::ClaimsRequestStore;
 use crate::client::{Client, GrantType};
 use crate::error::OAuthError;
 use crate::grant::mint::{Issued, Minter, TokenResponse, UserGrant, live_user, new_jti};
@@ -24,7 +23,7 @@ use crate::grant::rotation::{
     successor_token,
 };
 use crate::params::Params;
-use crate::ports::{GrantStore, RefreshRecord, Rotation, TokenSigner, UserStore};
+use crate::ports::{GrantStore, GrantTerms, RefreshRecord, Rotation, TokenSigner, UserStore};
 use crate::resource::{self, ResourceServer, ResourceStore, ResourceUri};
 use crate::secret::{Secret, SecretHash};
 use crate::tenant::TenantStore;
@@ -50,14 +49,8 @@ impl RefreshRequest {
 }
 
 /// What the grant reads and writes.
-pub trait RefreshGrantStore:
-    UserStore + GrantStore + RotationStore + ClaimsRequestStore + ResourceStore
-{
-}
-impl<T: UserStore + GrantStore + RotationStore + ClaimsRequestStore + ResourceStore>
-    RefreshGrantStore for T
-{
-}
+pub trait RefreshGrantStore: UserStore + GrantStore + RotationStore + ResourceStore {}
+impl<T: UserStore + GrantStore + RotationStore + ResourceStore> RefreshGrantStore for T {}
 
 /// The refresh token a rotation issued, with the `jti` of its access token.
 struct Successor {
@@ -74,7 +67,7 @@ fn invalid(d: &'static str) -> Refusal {
 pub async fn refresh<S, T, K>(
     store: &S,
     tenants: &T,
-    mint: &Minter<'_, S, K>,
+    mint: &Minter<'_, K>,
     client: &Client,
     req: RefreshRequest,
     now: DateTime<Utc>,
@@ -84,8 +77,8 @@ where
     T: TenantStore,
     K: TokenSigner,
 {
-    let record = store
-        .find_refresh(&req.refresh_token.hash())
+    let (record, terms) = store
+        .find_refresh_with_terms(&req.refresh_token.hash())
         .await?
         .ok_or_else(|| invalid("the refresh token is invalid"))?;
     // Check the client before touching the token, so another client cannot burn it.
@@ -119,9 +112,9 @@ where
         .await?
         .ok_or_else(|| invalid("the user no longer exists or is disabled"))?;
     // The resource is checked before rotating, so a refused one does not consume the token.
-    let granted = store.grant_resources(&record.grant_id).await?;
     let target =
-        resource::token_target(store, client, Some(&granted), req.resource.as_ref()).await?;
+        resource::token_target(store, client, Some(&terms.resources), req.resource.as_ref())
+            .await?;
     let rotated = match retry_of {
         Some((used_at, current)) => grace_successor(store, &req.refresh_token, &record, &current)
             .await?
@@ -134,7 +127,14 @@ where
         return Err(reuse(store, &record, now).await);
     };
     let target = target.as_ref();
-    respond(mint, client, &user, (successor, target), rotated_at, now).await
+    respond(
+        mint,
+        client,
+        &user,
+        (successor, target, &terms),
+        rotated_at,
+        now,
+    )
 }
 
 /// RFC 9700 §4.14.2: a rotated token came back, so one of two parties holds a stolen copy.
@@ -233,11 +233,11 @@ async fn rotate<S: GrantStore + RotationStore>(
 /// The token response of a rotation that happened at `rotated_at`: the access token (and ID
 /// token) are issued at that instant with the successor's `jti`, so a grace-period retry
 /// answered later carries the same claims; `expires_in` counts from `now`.
-async fn respond<S: ClaimsRequestStore, K: TokenSigner>(
-    mint: &Minter<'_, S, K>,
+fn respond<K: TokenSigner>(
+    mint: &Minter<'_, K>,
     client: &Client,
     user: &User,
-    (successor, target): (Successor, Option<&ResourceServer>),
+    (successor, target, terms): (Successor, Option<&ResourceServer>, &GrantTerms),
     rotated_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<TokenResponse, Refusal> {
@@ -251,8 +251,9 @@ async fn respond<S: ClaimsRequestStore, K: TokenSigner>(
         resource: target,
         auth_time: record.auth_time,
         nonce: None,
+        claims: terms.claims.as_ref(),
     };
-    let (access_token, id_token) = mint.user_tokens(client, &grant, &jti, rotated_at).await?;
+    let (access_token, id_token) = mint.user_tokens(client, &grant, &jti, rotated_at)?;
     let issued = Issued {
         grant_type: GrantType::RefreshToken.as_str(),
         client_id: client.id.to_string(),
@@ -276,7 +277,8 @@ mod tests {
 
     use crate::ErrorCode;
     use crate::audit::Outcome;
-    use crate::fakes::{self, Registered, TokenHarness, answer};
+    use crate::claims_request::{ClaimsRequest, ClaimsRequestStore};
+    use crate::fakes::{self, Registered, TokenHarness, answer, claims_of};
     use crate::ports::GrantStore;
     use crate::secret::Secret;
     use crate::token::TokenOutcome;
@@ -334,6 +336,26 @@ mod tests {
             old.replaced_by,
             Some(Secret::from_presented(&second).hash())
         );
+    }
+
+    /// The grant's `claims` request (OIDC Core §5.5) outlives the code: a refreshed ID token
+    /// releases what it names, read with the refresh token.
+    #[tokio::test]
+    async fn a_refreshed_id_token_carries_the_claims_the_grant_requested() {
+        let (h, c) = setup(0);
+        let t0 = Utc::now();
+        let first = h.store.add_refresh("c1", "g1", t0);
+        let plain = answer(&refresh(&h, &c, &first, t0).await).unwrap();
+        let id = claims_of(plain["id_token"].as_str().unwrap());
+        assert!(id.get("preferred_username").is_none(), "{id}");
+
+        let asked = ClaimsRequest::parse(r#"{"id_token":{"preferred_username":null}}"#).unwrap();
+        let g1 = GrantId::parse("g1").unwrap();
+        h.store.save_claims_request(&g1, &asked, t0).await.unwrap();
+        let second = plain["refresh_token"].as_str().unwrap();
+        let body = answer(&refresh(&h, &c, second, t0).await).unwrap();
+        let id = claims_of(body["id_token"].as_str().unwrap());
+        assert_eq!(id["preferred_username"], "u1");
     }
 
     #[tokio::test]

@@ -140,9 +140,9 @@ pub struct Caller<'a> {
 
 /// Exchanges the API key of `req` for an access token; `client` is the client that
 /// authenticated, if any (then the key must be of its tenant).
-pub async fn exchange_api_key<S: ApiKeyAuthStore, C, K: TokenSigner>(
+pub async fn exchange_api_key<S: ApiKeyAuthStore, K: TokenSigner>(
     store: &S,
-    mint: &Minter<'_, C, K>,
+    mint: &Minter<'_, K>,
     rules: &ExchangeRules,
     client: Option<&Client>,
     req: TokenExchangeRequest,

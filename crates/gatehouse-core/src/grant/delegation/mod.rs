@@ -198,7 +198,7 @@ pub struct Delegated {
 /// Exchanges `req.subject` for an access token of `client` acting for the subject's `sub`.
 pub async fn delegate<S, K>(
     store: &S,
-    mint: &Minter<'_, S, K>,
+    mint: &Minter<'_, K>,
     client: &Client,
     req: DelegationRequest,
     now: DateTime<Utc>,

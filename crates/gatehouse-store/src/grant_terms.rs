@@ -1,0 +1,79 @@
+//! The terms of a grant — the resources it names (RFC 8707 §2, `grant_resources`) and its OIDC
+//! `claims` request (Core §5.5, `grant_claims`) — read in the same statement as the code or
+//! refresh token that carries the grant id, as two scalar subqueries. A code redemption or a
+//! rotation then costs one read instead of three.
+
+use gatehouse_core::StoreError;
+use gatehouse_core::claims_request::ClaimsRequest;
+use gatehouse_core::ports::GrantTerms;
+use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query, SubQueryStatement};
+use sea_orm::{
+    ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryResult, QuerySelect, QueryTrait,
+    Select,
+};
+
+use crate::entities::{grant_claims, grant_resources};
+use crate::resources::split;
+
+const RESOURCES: &str = "grant_terms_resources";
+const CLAIMS: &str = "grant_terms_claims";
+
+/// `select` with two more columns: the terms of the grant whose id is in `grant_id`.
+pub(crate) fn with_terms<E: EntityTrait>(
+    select: Select<E>,
+    grant_id: impl IntoColumnRef + Copy,
+) -> Select<E> {
+    let resources = Query::select()
+        .column(grant_resources::Column::Resources)
+        .from(grant_resources::Entity)
+        .and_where(
+            Expr::col((grant_resources::Entity, grant_resources::Column::GrantId)).equals(grant_id),
+        )
+        .to_owned();
+    let claims = Query::select()
+        .column(grant_claims::Column::Claims)
+        .from(grant_claims::Entity)
+        .and_where(
+            Expr::col((grant_claims::Entity, grant_claims::Column::GrantId)).equals(grant_id),
+        )
+        .to_owned();
+    let sub = |q| Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(q)));
+    select
+        .expr_as(sub(resources), RESOURCES)
+        .expr_as(sub(claims), CLAIMS)
+}
+
+/// Runs a select made by [`with_terms`]: its row as a model, and the terms.
+pub(crate) async fn one_with_terms<E, C>(
+    db: &C,
+    select: Select<E>,
+) -> Result<Option<(E::Model, GrantTerms)>, StoreError>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let stmt = select.build(db.get_database_backend());
+    let Some(row) = db.query_one_raw(stmt).await.map_err(StoreError::backend)? else {
+        return Ok(None);
+    };
+    let model = E::Model::from_query_result(&row, "").map_err(StoreError::backend)?;
+    Ok(Some((model, terms(&row)?)))
+}
+
+fn terms(row: &QueryResult) -> Result<GrantTerms, StoreError> {
+    let text = |col: &str| -> Result<Option<String>, StoreError> {
+        row.try_get::<Option<String>>("", col)
+            .map_err(|e: DbErr| StoreError::backend(e))
+    };
+    let resources = match text(RESOURCES)? {
+        Some(list) => split("grant_resources.resources", &list)?,
+        None => Vec::new(),
+    };
+    let claims = text(CLAIMS)?
+        .map(|json| {
+            ClaimsRequest::from_json(&json)
+                .map_err(|e| StoreError::corrupt("grant_claims.claims", e))
+        })
+        .transpose()?;
+    Ok(GrantTerms { resources, claims })
+}
