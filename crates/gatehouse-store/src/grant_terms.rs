@@ -12,7 +12,6 @@ use sea_orm::{
     Select,
 };
 
-use crate::entities::{grant_claims, grant_resources};
 use crate::resources::split;
 
 const RESOURCES: &str = "grant_terms_resources";
@@ -23,24 +22,20 @@ pub(crate) fn with_terms<E: EntityTrait>(
     select: Select<E>,
     grant_id: impl IntoColumnRef + Copy,
 ) -> Select<E> {
-    let resources = Query::select()
-        .column(grant_resources::Column::Resources)
-        .from(grant_resources::Entity)
-        .and_where(
-            Expr::col((grant_resources::Entity, grant_resources::Column::GrantId)).equals(grant_id),
-        )
+    use crate::entities::{grant_claims as c, grant_resources as r};
+    let resources = lookup::<r::Entity>(r::Column::Resources, r::Column::GrantId, grant_id);
+    let claims = lookup::<c::Entity>(c::Column::Claims, c::Column::GrantId, grant_id);
+    select.expr_as(resources, RESOURCES).expr_as(claims, CLAIMS)
+}
+
+/// `(SELECT value FROM T WHERE T.key = grant_id)`: NULL when the grant has no row in `T`.
+fn lookup<T: EntityTrait>(value: T::Column, key: T::Column, grant_id: impl IntoColumnRef) -> Expr {
+    let query = Query::select()
+        .column(value)
+        .from(T::default())
+        .and_where(Expr::col((T::default(), key)).equals(grant_id))
         .to_owned();
-    let claims = Query::select()
-        .column(grant_claims::Column::Claims)
-        .from(grant_claims::Entity)
-        .and_where(
-            Expr::col((grant_claims::Entity, grant_claims::Column::GrantId)).equals(grant_id),
-        )
-        .to_owned();
-    let sub = |q| Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(q)));
-    select
-        .expr_as(sub(resources), RESOURCES)
-        .expr_as(sub(claims), CLAIMS)
+    Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(query)))
 }
 
 /// Runs a select made by [`with_terms`]: its row as a model, and the terms.
