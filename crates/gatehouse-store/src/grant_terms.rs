@@ -8,8 +8,7 @@ use gatehouse_core::claims_request::ClaimsRequest;
 use gatehouse_core::ports::GrantTerms;
 use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query, SubQueryStatement};
 use sea_orm::{
-    ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryResult, QuerySelect, QueryTrait,
-    Select,
+    ConnectionTrait, EntityTrait, FromQueryResult, QueryResult, QuerySelect, QueryTrait, Select,
 };
 
 use crate::resources::split;
@@ -18,10 +17,7 @@ const RESOURCES: &str = "grant_terms_resources";
 const CLAIMS: &str = "grant_terms_claims";
 
 /// `select` with two more columns: the terms of the grant whose id is in `grant_id`.
-pub(crate) fn with_terms<E: EntityTrait>(
-    select: Select<E>,
-    grant_id: impl IntoColumnRef + Copy,
-) -> Select<E> {
+fn with_terms<E: EntityTrait>(select: Select<E>, grant_id: impl IntoColumnRef + Copy) -> Select<E> {
     use crate::entities::{grant_claims as c, grant_resources as r};
     let resources = lookup::<r::Entity>(r::Column::Resources, r::Column::GrantId, grant_id);
     let claims = lookup::<c::Entity>(c::Column::Claims, c::Column::GrantId, grant_id);
@@ -38,16 +34,18 @@ fn lookup<T: EntityTrait>(value: T::Column, key: T::Column, grant_id: impl IntoC
     Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(query)))
 }
 
-/// Runs a select made by [`with_terms`]: its row as a model, and the terms.
+/// The one row of `select`, as a model, with the terms of the grant whose id is in its column
+/// `grant_id`.
 pub(crate) async fn one_with_terms<E, C>(
     db: &C,
     select: Select<E>,
+    grant_id: impl IntoColumnRef + Copy,
 ) -> Result<Option<(E::Model, GrantTerms)>, StoreError>
 where
     E: EntityTrait,
     C: ConnectionTrait,
 {
-    let stmt = select.build(db.get_database_backend());
+    let stmt = with_terms(select, grant_id).build(db.get_database_backend());
     let Some(row) = db.query_one_raw(stmt).await.map_err(StoreError::backend)? else {
         return Ok(None);
     };
@@ -58,7 +56,7 @@ where
 fn terms(row: &QueryResult) -> Result<GrantTerms, StoreError> {
     let text = |col: &str| -> Result<Option<String>, StoreError> {
         row.try_get::<Option<String>>("", col)
-            .map_err(|e: DbErr| StoreError::backend(e))
+            .map_err(StoreError::backend)
     };
     let resources = match text(RESOURCES)? {
         Some(list) => split("grant_resources.resources", &list)?,

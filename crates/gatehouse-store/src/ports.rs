@@ -24,7 +24,7 @@ use sea_orm::{
 use crate::entities::{
     authorization_code, client, consent, refresh_token, revoked_grant, session, user,
 };
-use crate::grant_terms::{one_with_terms, with_terms};
+use crate::grant_terms::one_with_terms;
 use crate::{Store, db_time};
 
 /// The class (first key) of the PostgreSQL advisory locks that serialise revocations of one
@@ -343,14 +343,12 @@ impl CodeStore for Store {
             .map_err(db_err)?
             .rows_affected
             == 1;
-        let select = with_terms(
-            authorization_code::Entity::find_by_id(key),
-            (
-                authorization_code::Entity,
-                authorization_code::Column::GrantId,
-            ),
+        let select = authorization_code::Entity::find_by_id(key);
+        let grant_id = (
+            authorization_code::Entity,
+            authorization_code::Column::GrantId,
         );
-        let row = one_with_terms(self.db(), select).await?;
+        let row = one_with_terms(self.db(), select, grant_id).await?;
         Ok(match (row, won) {
             (Some((row, terms)), true) => Redemption::Redeemed(code_from_row(row)?, terms),
             (Some((row, _)), false) => Redemption::AlreadyRedeemed(code_from_row(row)?),
@@ -406,11 +404,9 @@ impl GrantStore for Store {
         &self,
         token_hash: &SecretHash,
     ) -> Result<Option<(RefreshRecord, GrantTerms)>, StoreError> {
-        let select = with_terms(
-            refresh_token::Entity::find_by_id(token_hash.to_hex()),
-            (refresh_token::Entity, refresh_token::Column::GrantId),
-        );
-        let Some((row, terms)) = one_with_terms(self.db(), select).await? else {
+        let select = refresh_token::Entity::find_by_id(token_hash.to_hex());
+        let grant_id = (refresh_token::Entity, refresh_token::Column::GrantId);
+        let Some((row, terms)) = one_with_terms(self.db(), select, grant_id).await? else {
             return Ok(None);
         };
         Ok(Some((refresh_from_row(row)?, terms)))

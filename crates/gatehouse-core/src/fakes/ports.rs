@@ -290,7 +290,7 @@ impl GrantStore for FakeStore {
         &self,
         h: &SecretHash,
     ) -> Result<Option<(RefreshRecord, GrantTerms)>, StoreError> {
-        let record = self.refresh.lock().unwrap().get(&key(h)).cloned();
+        let record = self.find_refresh(h).await?;
         Ok(record.map(|r| {
             let terms = self.terms(&r.grant_id);
             (r, terms)
