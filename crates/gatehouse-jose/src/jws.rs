@@ -76,6 +76,16 @@ impl SigningKey {
     }
 }
 
+/// Seeds aws-lc's random generator, which every RS256 (blinding) and ES256 (nonce) signature
+/// draws from. A process's first draw gathers CPU-jitter entropy for the generator's root seed:
+/// tens of milliseconds of CPU, which would otherwise land on the first token request after a
+/// start. The server calls this on a blocking thread once it listens.
+pub fn warm_up_random() {
+    let mut byte = [0u8; 1];
+    // A failure here would recur on the first signature, which reports it; nothing to do.
+    let _ = aws_lc_rs::rand::fill(&mut byte);
+}
+
 /// Decodes the protected header of a compact JWS without verifying anything.
 pub(crate) fn decode_header(token: &str) -> Result<serde_json::Value, JoseError> {
     let mut parts = token.split('.');

@@ -142,6 +142,8 @@ impl Application {
         let state = self.state.clone();
         let server = start_server(self.listener, self.tls.as_ref(), state.clone())?;
         let handle = server.handle();
+        // Off the request path: the first signature would otherwise seed the random generator.
+        tokio::task::spawn_blocking(gatehouse_jose::jws::warm_up_random);
         let metrics = match self.metrics_listener {
             Some(l) => Some(start_metrics_server(l, state.clone())?),
             None => None,
