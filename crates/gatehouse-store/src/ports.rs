@@ -2,8 +2,9 @@
 //!
 //! The transitions that must happen at most once are single conditional `UPDATE`s whose affected
 //! row count decides the winner: `redeemed_at IS NULL` for codes, `used_at IS NULL AND NOT revoked`
-//! for refresh tokens. The row is read only afterwards, to report what was redeemed, together
-//! with the terms of its grant ([`crate::grant_terms`]).
+//! for refresh tokens. A code's `UPDATE` returns the redeemed row with the terms of its grant
+//! ([`crate::grant_terms`]); the row of a code it did not redeem is read afterwards, to tell a
+//! replay from an unknown code.
 
 use chrono::{DateTime, Utc};
 use gatehouse_core::client::{AuthMethod, Client, GrantType};
@@ -24,7 +25,7 @@ use sea_orm::{
 use crate::entities::{
     authorization_code, client, consent, refresh_token, revoked_grant, session, user,
 };
-use crate::grant_terms::one_with_terms;
+use crate::grant_terms::{one_with_terms, update_one_with_terms};
 use crate::{Store, db_time};
 
 /// The class (first key) of the PostgreSQL advisory locks that serialise revocations of one
@@ -330,30 +331,30 @@ impl CodeStore for Store {
         now: DateTime<Utc>,
     ) -> Result<Redemption, StoreError> {
         let key = code_hash.to_hex();
-        // The one atomic step: only the caller whose UPDATE matched the NULL gets the code.
-        let won = authorization_code::Entity::update_many()
+        // The one atomic step: only the caller whose UPDATE matched the NULL gets the code (and,
+        // in the same statement, the row and its grant's terms).
+        let redeem = authorization_code::Entity::update_many()
             .col_expr(
                 authorization_code::Column::RedeemedAt,
                 Expr::value(db_time(now)),
             )
             .filter(authorization_code::Column::CodeHash.eq(key.as_str()))
-            .filter(authorization_code::Column::RedeemedAt.is_null())
-            .exec(self.db())
-            .await
-            .map_err(db_err)?
-            .rows_affected
-            == 1;
-        let select = authorization_code::Entity::find_by_id(key);
+            .filter(authorization_code::Column::RedeemedAt.is_null());
         let grant_id = (
             authorization_code::Entity,
             authorization_code::Column::GrantId,
         );
-        let row = one_with_terms(self.db(), select, grant_id).await?;
-        Ok(match (row, won) {
-            (Some((row, terms)), true) => Redemption::Redeemed(code_from_row(row)?, terms),
-            (Some((row, _)), false) => Redemption::AlreadyRedeemed(code_from_row(row)?),
-            // Deleted by housekeeping between the two statements: treat as unknown.
-            (None, _) => Redemption::NotFound,
+        if let Some((row, terms)) = update_one_with_terms(self.db(), redeem, grant_id).await? {
+            return Ok(Redemption::Redeemed(code_from_row(row)?, terms));
+        }
+        // Nothing matched: redeemed before (a replay), or unknown.
+        let row = authorization_code::Entity::find_by_id(key)
+            .one(self.db())
+            .await
+            .map_err(db_err)?;
+        Ok(match row {
+            Some(row) => Redemption::AlreadyRedeemed(code_from_row(row)?),
+            None => Redemption::NotFound,
         })
     }
 }

@@ -389,6 +389,16 @@ async fn codes_and_refresh_tokens_are_read_with_the_terms_of_their_grant() {
         .unwrap();
     assert_eq!(terms.resources, resources[..1]);
     assert_eq!(terms.claims, None);
+    let (mut other_code, other_hash) = code(&c, &u);
+    other_code.grant_id = other.clone();
+    store.insert_code(&other_code).await.unwrap();
+    let Redemption::Redeemed(got, terms) = store.redeem_code(&other_hash, t0()).await.unwrap()
+    else {
+        panic!("a fresh code is redeemed");
+    };
+    assert_eq!(got.grant_id, other);
+    assert_eq!(terms.resources, resources[..1]);
+    assert_eq!(terms.claims, None);
     let token = refresh(&c, &u, &GrantId::generate());
     store.insert_refresh(&token).await.unwrap();
     let (_, terms) = store
