@@ -2,7 +2,8 @@
 # Gatehouse side by side with node-oidc-provider (issue 9), in one run on this machine:
 # installs node-oidc-provider at a pinned version from the npm registry into a temporary
 # folder (its small configuration is written below), `oha` with cargo when it is missing,
-# builds the release binary, calibrates with `openssl speed`, then drives the peer and
+# builds the release binary, calibrates with `openssl speed` (at the start, and on the
+# server's core right before and after each pinned token load), then drives the peer and
 # Gatehouse on SQLite and on PostgreSQL through the same scenarios (scripts/bench/driver.py)
 # and writes the table of ratios into docs/benchmarks.md (between its COMPARE markers).
 #
