@@ -21,10 +21,10 @@
 //!
 //! The cursor is commit-ordered (issue 10): on PostgreSQL every insert runs in a transaction
 //! that first takes one advisory lock (a lone event: one statement whose `FROM` takes it);
-//! SQLite has one writer at a time anyway (a lone event is
-//! one `INSERT` that commits on its own, a batch one `BEGIN IMMEDIATE` transaction), so ids are
-//! assigned in commit order across all nodes, and a reader polling "after N" can never see id
-//! N+2 committed while N+1 is still to come. The lock is held for one short insert per batch.
+//! SQLite has one writer at a time anyway (a lone event is one `INSERT` that commits on its
+//! own, a batch one `BEGIN IMMEDIATE` transaction), so ids are assigned in commit order across
+//! all nodes, and a reader polling "after N" can never see id N+2 committed while N+1 is still
+//! to come. The lock is held for one short insert per batch.
 
 use gatehouse_core::audit::{ActorKind, AuditEvent, NewAuditEvent, Outcome};
 use sea_orm::sea_query::{Expr, Func, Query};
