@@ -60,8 +60,11 @@ where
         return Ok(None);
     };
     let model = E::Model::from_query_result(&row, "").map_err(StoreError::backend)?;
-    let text = |col: &str| row.try_get::<Option<String>>("", col);
-    let terms = terms(text(RESOURCES), text(CLAIMS))?;
+    let text = |col: &str| {
+        row.try_get::<Option<String>>("", col)
+            .map_err(StoreError::backend)
+    };
+    let terms = terms(text(RESOURCES)?, text(CLAIMS)?)?;
     Ok(Some((model, terms)))
 }
 
@@ -90,22 +93,21 @@ where
         return Ok(None);
     };
     let model = E::Model::from_query_result(&row, "").map_err(StoreError::backend)?;
-    let text = |i: usize| row.try_get_by_index::<Option<String>>(i);
-    let terms = terms(text(count), text(count + 1))?;
+    let text = |i: usize| {
+        row.try_get_by_index::<Option<String>>(i)
+            .map_err(StoreError::backend)
+    };
+    let terms = terms(text(count)?, text(count + 1)?)?;
     Ok(Some((model, terms)))
 }
 
 /// The terms from the two columns as read: the resources' list, the claims request's JSON.
-fn terms(
-    resources: Result<Option<String>, sea_orm::DbErr>,
-    claims: Result<Option<String>, sea_orm::DbErr>,
-) -> Result<GrantTerms, StoreError> {
-    let resources = match resources.map_err(StoreError::backend)? {
+fn terms(resources: Option<String>, claims: Option<String>) -> Result<GrantTerms, StoreError> {
+    let resources = match resources {
         Some(list) => split("grant_resources.resources", &list)?,
         None => Vec::new(),
     };
     let claims = claims
-        .map_err(StoreError::backend)?
         .map(|json| {
             ClaimsRequest::from_json(&json)
                 .map_err(|e| StoreError::corrupt("grant_claims.claims", e))

@@ -127,6 +127,24 @@ fn refresh(c: &Client, u: &User, grant: &GrantId) -> RefreshRecord {
     }
 }
 
+/// Redeems a code that must win: the code as redeemed, with its grant's terms.
+async fn redeem_fresh(store: &Store, hash: &SecretHash) -> (CodeRecord, GrantTerms) {
+    match store.redeem_code(hash, t0()).await.unwrap() {
+        Redemption::Redeemed(code, terms) => (code, terms),
+        other => panic!("a fresh code must be redeemed, got {other:?}"),
+    }
+}
+
+/// Stores `token` and reads it back with its grant's terms.
+async fn stored_with_terms(store: &Store, token: &RefreshRecord) -> (RefreshRecord, GrantTerms) {
+    store.insert_refresh(token).await.unwrap();
+    store
+        .find_refresh_with_terms(&token.token_hash)
+        .await
+        .unwrap()
+        .expect("the token exists")
+}
+
 fn assert_clients_equal(a: &Client, b: &Client) {
     assert_eq!(a.id, b.id);
     assert_eq!(a.tenant_id, b.tenant_id);
@@ -294,9 +312,7 @@ async fn a_code_is_redeemed_once() {
     let (rec, hash) = code(&c, &u);
     store.insert_code(&rec).await.unwrap();
 
-    let Redemption::Redeemed(got, terms) = store.redeem_code(&hash, t0()).await.unwrap() else {
-        panic!("first redemption must win");
-    };
+    let (got, terms) = redeem_fresh(&store, &hash).await;
     assert_eq!(
         terms,
         GrantTerms::default(),
@@ -361,51 +377,29 @@ async fn codes_and_refresh_tokens_are_read_with_the_terms_of_their_grant() {
         claims: Some(claims.clone()),
     };
 
-    let Redemption::Redeemed(got, terms) = store.redeem_code(&hash, t0()).await.unwrap() else {
-        panic!("first redemption must win");
-    };
+    let (got, terms) = redeem_fresh(&store, &hash).await;
     assert_eq!(got.grant_id, *grant);
     assert_eq!(terms, expected);
 
     let token = refresh(&c, &u, grant);
-    store.insert_refresh(&token).await.unwrap();
-    let (found, terms) = store
-        .find_refresh_with_terms(&token.token_hash)
-        .await
-        .unwrap()
-        .expect("the token exists");
+    let (found, terms) = stored_with_terms(&store, &token).await;
     assert_eq!(found.grant_id, *grant);
     assert_eq!(found.scope, token.scope);
     assert_eq!(found.expires_at, token.expires_at);
     assert_eq!(terms, expected);
 
     // Only resources for `other`; nothing at all for a third grant.
-    let token = refresh(&c, &u, &other);
-    store.insert_refresh(&token).await.unwrap();
-    let (_, terms) = store
-        .find_refresh_with_terms(&token.token_hash)
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, terms) = stored_with_terms(&store, &refresh(&c, &u, &other)).await;
     assert_eq!(terms.resources, resources[..1]);
     assert_eq!(terms.claims, None);
     let (mut other_code, other_hash) = code(&c, &u);
     other_code.grant_id = other.clone();
     store.insert_code(&other_code).await.unwrap();
-    let Redemption::Redeemed(got, terms) = store.redeem_code(&other_hash, t0()).await.unwrap()
-    else {
-        panic!("a fresh code is redeemed");
-    };
+    let (got, terms) = redeem_fresh(&store, &other_hash).await;
     assert_eq!(got.grant_id, other);
     assert_eq!(terms.resources, resources[..1]);
     assert_eq!(terms.claims, None);
-    let token = refresh(&c, &u, &GrantId::generate());
-    store.insert_refresh(&token).await.unwrap();
-    let (_, terms) = store
-        .find_refresh_with_terms(&token.token_hash)
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, terms) = stored_with_terms(&store, &refresh(&c, &u, &GrantId::generate())).await;
     assert_eq!(terms, GrantTerms::default());
     assert!(
         store
