@@ -134,13 +134,21 @@ async fn events_are_stored_field_for_field_batched_or_alone() {
         at: at + chrono::TimeDelta::nanoseconds(123_456_789),
         tenant_id: Some("t-1".into()),
         actor_kind: ActorKind::User,
-        actor: Some("ü \"quoted\" \\ actor".into()),
+        actor: Some("ü \"quoted\" \\ actor\n\t😀 \u{7f}".into()),
         action: "login".into(),
         target: Some("u-1".into()),
         source_ip: Some("2001:db8::1".into()),
         request_id: Some("r-1".into()),
         outcome: Outcome::Failure,
-        details: serde_json::json!({"reason": "bad_password", "n": 3, "nested": {"a": [1, null]}}),
+        details: serde_json::json!({
+            "reason": "bad_password",
+            "n": 3,
+            "nested": {"a": [1, null, true]},
+            "f": 0.1,
+            "big": u64::MAX,
+            "neg": i64::MIN,
+            "s": "line\nbreak \"q\" \\ 😀 \u{2028}",
+        }),
     };
     let bare = NewAuditEvent {
         at,
