@@ -190,8 +190,7 @@ fn linger_until(
     (until > now).then_some(until)
 }
 
-/// Writes `batch` in statements of at most [`STATEMENT_BYTES`] of JSON and answers whoever
-/// waits.
+/// Writes `batch` in statements of at most [`STATEMENT_BYTES`] and answers whoever waits.
 async fn write_batch(store: &Store, mut batch: Vec<(NewAuditEvent, Option<Reply>)>) {
     while !batch.is_empty() {
         let events: Vec<&NewAuditEvent> = batch.iter().map(|(e, _)| e).collect();
@@ -200,7 +199,6 @@ async fn write_batch(store: &Store, mut batch: Vec<(NewAuditEvent, Option<Reply>
             return write_one_by_one(store, batch).await;
         };
         let written = store.audit().insert_prepared(statement).await;
-        drop(events);
         let rest = batch.split_off(n);
         match written {
             Ok(ids) if ids.len() == n => {
@@ -276,43 +274,61 @@ struct Columns<'a> {
     details: Vec<String>,
 }
 
+/// Hands `events` to `add` (which answers how many bytes the event took) until
+/// [`STATEMENT_BYTES`] are taken, one event at least; how many events it took.
+fn take_prefix<'a>(
+    events: &[&'a NewAuditEvent],
+    mut add: impl FnMut(&'a NewAuditEvent) -> Result<usize, Error>,
+) -> Result<usize, Error> {
+    let (mut n, mut bytes) = (0, 0);
+    for e in events {
+        if n > 0 && bytes >= STATEMENT_BYTES {
+            break;
+        }
+        bytes += add(e)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 impl<'a> Columns<'a> {
     /// The longest prefix of `events` (one event at least) whose values fit in
     /// [`STATEMENT_BYTES`].
     fn prefix(events: &[&'a NewAuditEvent]) -> Result<Self, Error> {
         let mut c = Self::default();
-        let mut bytes = 0;
-        for e in events {
-            if !c.at.is_empty() && bytes >= STATEMENT_BYTES {
-                break;
-            }
-            let details =
-                serde_json::to_string(&e.details).map_err(|e| Error::Db(e.to_string()))?;
-            let text = [
-                &e.tenant_id,
-                &e.actor,
-                &e.target,
-                &e.source_ip,
-                &e.request_id,
-            ];
-            // Each value is sent with a 4-byte length; 64 bytes cover the times and the kinds.
-            bytes += 64 + e.action.len() + details.len();
-            bytes += text
+        take_prefix(events, |e| c.push(e))?;
+        Ok(c)
+    }
+
+    /// Appends one event; the bytes its values take.
+    fn push(&mut self, e: &'a NewAuditEvent) -> Result<usize, Error> {
+        let details = serde_json::to_string(&e.details).map_err(|e| Error::Db(e.to_string()))?;
+        let text = [
+            &e.tenant_id,
+            &e.actor,
+            &e.target,
+            &e.source_ip,
+            &e.request_id,
+        ];
+        // Each value is sent with a 4-byte length; 64 bytes cover the times and the kinds.
+        let bytes = 64
+            + e.action.len()
+            + details.len()
+            + text
                 .iter()
                 .map(|t| 4 + t.as_deref().map_or(0, str::len))
                 .sum::<usize>();
-            c.at.push(db_time(e.at));
-            c.tenant_id.push(e.tenant_id.as_deref());
-            c.actor_kind.push(e.actor_kind.as_str());
-            c.actor.push(e.actor.as_deref());
-            c.action.push(&e.action);
-            c.target.push(e.target.as_deref());
-            c.source_ip.push(e.source_ip.as_deref());
-            c.request_id.push(e.request_id.as_deref());
-            c.outcome.push(e.outcome.as_str());
-            c.details.push(details);
-        }
-        Ok(c)
+        self.at.push(db_time(e.at));
+        self.tenant_id.push(e.tenant_id.as_deref());
+        self.actor_kind.push(e.actor_kind.as_str());
+        self.actor.push(e.actor.as_deref());
+        self.action.push(&e.action);
+        self.target.push(e.target.as_deref());
+        self.source_ip.push(e.source_ip.as_deref());
+        self.request_id.push(e.request_id.as_deref());
+        self.outcome.push(e.outcome.as_str());
+        self.details.push(details);
+        Ok(bytes)
     }
 }
 
@@ -328,17 +344,14 @@ fn statement_json(events: &[&NewAuditEvent]) -> Result<(String, usize), Error> {
     };
     let mut json = Vec::with_capacity(room);
     json.push(b'[');
-    let mut n = 0;
-    for e in events {
-        if n > 0 {
-            if json.len() >= STATEMENT_BYTES {
-                break;
-            }
+    let n = take_prefix(events, |e| {
+        let before = json.len();
+        if before > 1 {
             json.push(b',');
         }
         serde_json::to_writer(&mut json, &Row::of(e)).map_err(|e| Error::Db(e.to_string()))?;
-        n += 1;
-    }
+        Ok(json.len() - before)
+    })?;
     json.push(b']');
     let json = String::from_utf8(json).map_err(|e| Error::Db(e.to_string()))?;
     Ok((json, n))
@@ -348,7 +361,7 @@ fn statement_json(events: &[&NewAuditEvent]) -> Result<(String, usize), Error> {
 #[derive(serde::Serialize)]
 struct Row<'a> {
     /// As sqlx writes a `DateTime<Utc>` into SQLite (RFC 3339, only the digits there are),
-    /// so that stored times compare as they always did; PostgreSQL parses it.
+    /// so that stored times compare as they always did.
     at: String,
     tenant_id: Option<&'a str>,
     actor_kind: &'static str,
