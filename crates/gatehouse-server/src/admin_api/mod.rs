@@ -484,42 +484,56 @@ async fn version() -> HttpResponse {
     )
 }
 
+/// The API's handlers, listed once. Serving mounts them with plain actix-web (`mount`); only
+/// the OpenAPI document goes through utoipa-actix-web (`register`), whose scope builds each
+/// handler's path item as it registers it: a few MiB of allocations per HTTP worker, kept by
+/// that worker's malloc arena, and the largest function run at start-up.
+macro_rules! admin_services {
+    ($cfg:expr) => {
+        $cfg.service(version)
+            .service(tenants::own_tenant)
+            .service(tenants::list)
+            .service(tenants::create)
+            .service(tenants::get_one)
+            .service(tenants::patch)
+            .service(tenants::remove)
+            .service(users::list)
+            .service(users::create)
+            .service(users::get_one)
+            .service(users::remove)
+            .service(users::patch_one)
+            .service(users::disable)
+            .service(users::enable)
+            .service(users::reset_password)
+            .service(users::list_sessions)
+            .service(users::end_sessions)
+            .service(users::end_session)
+            .service(clients::list)
+            .service(clients::create)
+            .service(clients::get_one)
+            .service(clients::patch)
+            .service(clients::remove)
+            .service(clients::rotate_secret)
+            .service(api_keys::list)
+            .service(api_keys::create)
+            .service(api_keys::get_one)
+            .service(api_keys::remove)
+            .service(resources::list)
+            .service(resources::create)
+            .service(resources::remove)
+            .service(registration_tokens::create)
+            .service(keys::list)
+            .service(keys::rotate)
+            .service(audit::list);
+    };
+}
+
 fn register(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(version)
-        .service(tenants::own_tenant)
-        .service(tenants::list)
-        .service(tenants::create)
-        .service(tenants::get_one)
-        .service(tenants::patch)
-        .service(tenants::remove)
-        .service(users::list)
-        .service(users::create)
-        .service(users::get_one)
-        .service(users::remove)
-        .service(users::patch_one)
-        .service(users::disable)
-        .service(users::enable)
-        .service(users::reset_password)
-        .service(users::list_sessions)
-        .service(users::end_sessions)
-        .service(users::end_session)
-        .service(clients::list)
-        .service(clients::create)
-        .service(clients::get_one)
-        .service(clients::patch)
-        .service(clients::remove)
-        .service(clients::rotate_secret)
-        .service(api_keys::list)
-        .service(api_keys::create)
-        .service(api_keys::get_one)
-        .service(api_keys::remove)
-        .service(resources::list)
-        .service(resources::create)
-        .service(resources::remove)
-        .service(registration_tokens::create)
-        .service(keys::list)
-        .service(keys::rotate)
-        .service(audit::list);
+    admin_services!(cfg);
+}
+
+fn mount(cfg: &mut web::ServiceConfig) {
+    admin_services!(cfg);
 }
 
 #[derive(OpenApi)]
@@ -577,7 +591,7 @@ async fn openapi_json() -> HttpResponse {
 
 /// Mounts the API, its OpenAPI document and Swagger UI (which reads the document by URL).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(utoipa_actix_web::scope("/admin/v1").configure(register))
+    cfg.service(web::scope("/admin/v1").configure(mount))
         .route("/admin/openapi.json", web::get().to(openapi_json))
         .service(
             SwaggerUi::new("/admin/docs/{_:.*}")
