@@ -6,6 +6,10 @@
 //! The console's browser test runs when headless Chromium and chromedriver are installed at
 //! build time, or when `GATEHOUSE_REQUIRE_BROWSER=1` (CI), where a missing browser then fails
 //! it; otherwise it is listed as ignored.
+//!
+//! Release builds of the `gatehouse` binary hand the linker the list of functions that serving
+//! runs (`layout/serve-functions.txt`, recorded by `scripts/layout/record.py`), so that they
+//! are laid out first and together: see `link_order`.
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -20,6 +24,47 @@ fn main() {
         }
     }
     browser_cfg();
+    link_order();
+}
+
+/// `--symbol-ordering-file` for the release link of the server. The kernel maps executable
+/// code in 64 KiB windows around each page fault; with the functions a serving process runs
+/// spread over the whole code segment, most of it becomes resident. Listed first and
+/// together, they fill a few megabytes (docs/benchmarks.md, idle RSS).
+///
+/// Only where the linker is known to be LLD: Rust's default for x86_64 Linux since 1.90 (the
+/// toolchain is pinned in rust-toolchain.toml). Any linker configured through `RUSTFLAGS` or
+/// `CARGO_TARGET_<triple>_LINKER`, or `GATEHOUSE_LINK_ORDER=0`, turns it off. A listed function
+/// that no longer exists is skipped by the linker; one missing from the list only lands among
+/// the cold code.
+fn link_order() {
+    const LIST: &str = "layout/serve-functions.txt";
+    println!("cargo::rerun-if-changed={LIST}");
+    for var in [
+        "GATEHOUSE_LINK_ORDER",
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
+    ] {
+        println!("cargo::rerun-if-env-changed={var}");
+    }
+    let env = |var: &str| std::env::var(var).unwrap_or_default();
+    let rustflags = env("CARGO_ENCODED_RUSTFLAGS");
+    let default_linker = env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_empty()
+        && !rustflags.contains("linker")
+        && !rustflags.contains("link-self-contained")
+        && !rustflags.contains("fuse-ld");
+    let path = std::path::Path::new(&env("CARGO_MANIFEST_DIR")).join(LIST);
+    let path = path.display().to_string();
+    if env("GATEHOUSE_LINK_ORDER") == "0"
+        || env("PROFILE") != "release"
+        || env("TARGET") != "x86_64-unknown-linux-gnu"
+        || !default_linker
+        || path.contains(',')
+        || !std::path::Path::new(&path).is_file()
+    {
+        return;
+    }
+    println!("cargo::rustc-link-arg-bin=gatehouse=-Wl,--symbol-ordering-file={path}");
+    println!("cargo::rustc-link-arg-bin=gatehouse=-Wl,--no-warn-symbol-ordering");
 }
 
 /// `gatehouse_test_browser`: run the headless-Chromium test (see `tests/e2e/console_browser.rs`).
