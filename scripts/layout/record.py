@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Records which functions `gatehouse serve` runs, hottest first, into layout/serve-functions.txt.
+"""Records which functions `gatehouse serve` runs into layout/serve-functions.txt.
 
 The release link (build.rs) hands that list to the linker (`--symbol-ordering-file`), which
 places those functions first and together in the executable's code. A serving process then
@@ -11,13 +11,17 @@ How: the release binary runs under valgrind's callgrind, which counts the instru
 function that runs (on SQLite, and on PostgreSQL when --postgres names a server), while a client
 drives the serving paths: discovery, JWKS, client_credentials with RS256 and ES256, introspection,
 code flows with login and consent, refresh rotation, userinfo, revocation, health and common
-errors. Functions are listed by instructions, most first; only names in the binary itself.
+errors. Start-up (to the first discovery answer) is dumped apart from serving. The list holds
+start-up's functions first, then serving's, each split into those every backend ran and those
+one backend ran, most instructions first in each group; only functions of the binary itself.
 
     cargo build --release --locked --bin gatehouse
-    python3 scripts/layout/record.py
+    python3 scripts/layout/record.py --postgres postgres://postgres@127.0.0.1:5432/postgres
+    cargo build --release --locked --bin gatehouse
 
-Needs valgrind and python3 with requests. Takes a few minutes. Rerun it after large changes:
-a function missing from the list is only placed among the cold code, never wrong.
+Needs valgrind and python3 with requests; about a minute. Without --postgres (or
+GATEHOUSE_BENCH_POSTGRES) it records SQLite only. Rerun it after large changes: a function
+missing from the list is only placed among the cold code, never wrong.
 """
 
 import argparse
