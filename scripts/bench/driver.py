@@ -325,14 +325,8 @@ def gatehouse_cli(args, env, *argv, stdin=None):
     return json.loads(out)
 
 
-def run_gatehouse(bench, args, db_url, label):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, GATEHOUSE_DATABASE_URL=db_url, GATEHOUSE_LISTEN=f"127.0.0.1:{port}",
-               GATEHOUSE_ISSUER=base, GATEHOUSE_LOG="warn")
-    server = Server(label, [args.gatehouse, "serve"], env, args.work)
-    server.start(base, "/health/ready")
-    server.stop()
+def create_clients(args, env):
+    """The scenarios' clients and user, made with the CLI: {role: (client_id, secret)}."""
     clients = {}
     for alg in ("RS256", "ES256"):
         c = gatehouse_cli(args, env, "client", "create", "--name", f"cc {alg}", "--grant-type",
@@ -344,6 +338,18 @@ def run_gatehouse(bench, args, db_url, label):
     clients["rp"] = (c["client_id"], c["client_secret"])
     gatehouse_cli(args, env, "user", "create", "--username", "bench", "--password-stdin",
                   stdin=PASSWORD + "\n")
+    return clients
+
+
+def run_gatehouse(bench, args, db_url, label):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, GATEHOUSE_DATABASE_URL=db_url, GATEHOUSE_LISTEN=f"127.0.0.1:{port}",
+               GATEHOUSE_ISSUER=base, GATEHOUSE_LOG="warn")
+    server = Server(label, [args.gatehouse, "serve"], env, args.work)
+    server.start(base, "/health/ready")
+    server.stop()
+    clients = create_clients(args, env)
     # Start-up with existing keys, to the first discovery answer.
     startup = server.start_timed(base, "/.well-known/openid-configuration")
     time.sleep(1)

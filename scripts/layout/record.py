@@ -38,8 +38,8 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "bench"))
-from driver import (FORM, PASSWORD, REDIRECT, Server, basic, code_flow,  # noqa: E402
-                    free_port, gatehouse_cli)
+from driver import (FORM, Server, basic, code_flow, create_clients,  # noqa: E402
+                    free_port)
 
 HEADER = """\
 # Functions of `gatehouse serve`, most instructions first, recorded by scripts/layout/record.py.
@@ -148,16 +148,7 @@ def record(args, db_url, work):
     first = Server("gatehouse", [args.binary, "serve"], env, work)
     first.start(base, "/health/ready")
     first.stop()
-    clients = {}
-    for alg in ("RS256", "ES256"):
-        c = gatehouse_cli(cli, env, "client", "create", "--name", f"cc {alg}", "--grant-type",
-                          "client_credentials", "--scope", "api:read", "--access-token-alg", alg)
-        clients[alg] = (c["client_id"], c["client_secret"])
-    c = gatehouse_cli(cli, env, "client", "create", "--name", "rp", "--redirect-uri", REDIRECT,
-                      "--scope", "openid offline_access")
-    clients["rp"] = (c["client_id"], c["client_secret"])
-    gatehouse_cli(cli, env, "user", "create", "--username", "bench", "--password-stdin",
-                  stdin=PASSWORD + "\n")
+    clients = create_clients(cli, env)
     out = os.path.join(work, f"callgrind.{port}.out")
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--demangle=no",
                              f"--callgrind-out-file={out}", args.binary, "serve"],

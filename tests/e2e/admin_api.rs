@@ -620,20 +620,24 @@ async fn audit_pages_with_a_cursor_and_is_tenant_filtered() {
     );
 }
 
-/// The server mounts the handlers with plain actix-web and the document lists them through
-/// utoipa-actix-web: every documented operation must be routed (an unauthenticated call gets
-/// the API's own answer, never the router's 404 or 405).
-#[tokio::test]
-async fn every_documented_operation_is_routed() {
-    let server = TestServer::start().await;
-    let doc: Value = http()
+async fn openapi_document(server: &TestServer) -> Value {
+    http()
         .get(server.url("/admin/openapi.json"))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The server mounts the handlers with plain actix-web and the document lists them through
+/// utoipa-actix-web: every documented operation must be routed (an unauthenticated call gets
+/// the API's own answer, never the router's 404 or 405).
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    let server = TestServer::start().await;
+    let doc = openapi_document(&server).await;
     let paths = doc["paths"].as_object().expect("the document has paths");
     let mut operations = 0;
     for (path, item) in paths {
@@ -678,14 +682,7 @@ async fn every_documented_operation_is_routed() {
 #[tokio::test]
 async fn openapi_document_and_swagger_ui_are_served_locally() {
     let server = TestServer::start().await;
-    let doc: Value = http()
-        .get(server.url("/admin/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi_document(&server).await;
     assert!(
         str_of(&doc, "openapi").starts_with("3.1"),
         "{}",
