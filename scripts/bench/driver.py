@@ -108,11 +108,11 @@ class Server:
         self.name, self.argv, self.env, self.cwd = name, argv, env, cwd
         self.proc = None
 
-    def start(self, base, ready_path):
+    def start(self, base, ready_path, timeout=60):
         started = time.monotonic()
         self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = started + 60
+        deadline = started + timeout
         while time.monotonic() < deadline:
             try:
                 if requests.get(base + ready_path, timeout=1).status_code == 200:
@@ -122,11 +122,11 @@ class Server:
             time.sleep(0.005)
         raise RuntimeError(f"{self.name} did not start")
 
-    def stop(self):
+    def stop(self, grace=15):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(15)
+                self.proc.wait(grace)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

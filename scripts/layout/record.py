@@ -28,7 +28,6 @@ import argparse
 import collections
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,11 +37,10 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "bench"))
-from driver import (FORM, Server, basic, code_flow, create_clients,  # noqa: E402
-                    free_port)
+from driver import Server, code_flow, create_clients, free_port  # noqa: E402
 
 HEADER = """\
-# Functions of `gatehouse serve`, most instructions first, recorded by scripts/layout/record.py.
+# Functions of `gatehouse serve`, start-up's first, recorded by scripts/layout/record.py.
 # build.rs passes this file to the linker (--symbol-ordering-file) for release builds: the
 # listed functions are laid out first and together. Regenerate, do not edit by hand.
 """
@@ -101,9 +99,8 @@ def train(base, clients):
     for alg in ("RS256", "ES256"):
         cid, secret = clients[alg]
         for _ in range(5):
-            r = requests.post(meta["token_endpoint"], data="grant_type=client_credentials",
-                              headers={"Authorization": basic(cid, secret).split(": ", 1)[1],
-                                       "Content-Type": FORM.split(": ", 1)[1]}, timeout=60)
+            r = requests.post(meta["token_endpoint"], data={"grant_type": "client_credentials"},
+                              auth=(cid, secret), timeout=60)
             r.raise_for_status()
             tokens.append(r.json()["access_token"])
     cid, secret = clients["RS256"]
@@ -150,28 +147,17 @@ def record(args, db_url, work):
     first.stop()
     clients = create_clients(cli, env)
     out = os.path.join(work, f"callgrind.{port}.out")
-    proc = subprocess.Popen(["valgrind", "--tool=callgrind", "--demangle=no",
-                             f"--callgrind-out-file={out}", args.binary, "serve"],
-                            env=env, cwd=work, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    server = Server("gatehouse under callgrind", ["valgrind", "--tool=callgrind", "--demangle=no",
+                    f"--callgrind-out-file={out}", args.binary, "serve"], env, work)
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                if requests.get(base + "/health/ready", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start under valgrind")
-            time.sleep(0.5)
+        server.start(base, "/health/ready", timeout=300)
         # Start-up and a first request, dumped on their own: they are laid out first, so
         # that an idle server holds only their pages.
         requests.get(base + "/.well-known/openid-configuration", timeout=60).raise_for_status()
         time.sleep(1)
         # callgrind takes the command only while the program runs: health checks keep it
         # running until the dump is written.
-        dump = subprocess.Popen(["callgrind_control", "--dump=start-up", str(proc.pid)],
+        dump = subprocess.Popen(["callgrind_control", "--dump=start-up", str(server.pid)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while dump.poll() is None or not os.path.exists(out + ".1"):
             requests.get(base + "/health/live", timeout=60)
@@ -180,8 +166,8 @@ def record(args, db_url, work):
             raise RuntimeError("callgrind_control could not dump")
         train(base, clients)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(300)
+        # The last dump is written at exit: give it time.
+        server.stop(grace=300)
     # The dump on demand is out.1; the one at exit, out itself.
     return [parse_callgrind(d, args.binary) for d in (out + ".1", out)]
 
